@@ -1,0 +1,163 @@
+"""Invented, realistic placements for the demo and the tests. No real people."""
+from __future__ import annotations
+
+from datetime import date, time
+
+from domain.actions import Close, ConsultLA, Notify, OpenReview, RecordReview, Reintegrate, Terminate, Vet
+from domain.checklist import CHECKLIST
+from domain.models import (
+    Contact,
+    Destination,
+    DestinationKind,
+    EHCPAgreement,
+    Evaluation,
+    Insurance,
+    Objective,
+    Pattern,
+    Person,
+    PlacementKind,
+    Proposal,
+    Provider,
+    ProviderReport,
+    ProviderType,
+    Pupil,
+    ReintegrationPlan,
+    ReviewOutcome,
+    ReviewRecord,
+    School,
+    Site,
+    TrustException,
+    Weekday,
+)
+
+SCHOOL = School(school_id="137000", name="Nexus Valley Academy", local_authority="Kirklees")
+OTHER_SCHOOL = School(school_id="137001", name="Nexus Hill Academy", local_authority="Calderdale")
+
+
+def provider(**changes) -> Provider:
+    base = Provider(
+        name="Bridgeway Learning Centre",
+        provider_type=ProviderType.unregistered,
+        ukprn="10012345",
+        sites=[Site(name="Main site", address="14 Mill Lane, Huddersfield", postcode="HD1 4AB")],
+        la_approved=True,
+        dsl=Person(name="Jo Marsh", role="DSL", phone="01484 000001", email="dsl@bridgeway.example"),
+        deputy_dsl=Person(name="Sam Okafor", role="Deputy DSL", phone="01484 000002"),
+        named_contact=Person(name="Priya Shah", role="Centre manager", email="office@bridgeway.example"),
+        email="office@bridgeway.example",
+        full_time_pupils_of_compulsory_age=2,
+    )
+    return base.model_copy(update=changes)
+
+
+def registered_provider() -> Provider:
+    return provider(
+        name="Northfield Pupil Referral Unit", provider_type=ProviderType.pupil_referral_unit, urn="131999", ukprn=None
+    )
+
+
+def proposal(start: date, kind: PlacementKind = PlacementKind.off_site_direction, **changes) -> Proposal:
+    base = Proposal(
+        school=SCHOOL,
+        pupil=Pupil(pupil_id="P-0001", name="Alex Example", date_of_birth=date(2012, 3, 14), year_group=9, free_school_meals=True),
+        provider=provider(),
+        kind=kind,
+        start_date=start,
+        number_of_days=30,
+        pattern=Pattern(
+            full_time=False,
+            days=[Weekday.mon, Weekday.wed],
+            arrival=time(9, 0),
+            departure=time(15, 0),
+        ),
+        reasons="Persistent disruption in lessons despite a pastoral support plan and mentoring.",
+        objectives=[
+            Objective(description="Attend every directed session", baseline="71% attendance last half-term", target="95%"),
+            Objective(description="Manage conflict without removal from lessons", baseline="6 removals last half-term"),
+        ],
+        parent_contacts=[Contact(name="Chris Example", relationship="Parent", phone="07700 900001", email="parent@family.example")],
+        emergency_contacts=[Contact(name="Pat Example", relationship="Aunt", phone="07700 900002")],
+        report_to=Person(name="Priya Shah", role="Centre manager"),
+        reintegration_plan=ReintegrationPlan(
+            summary="Phased return over three weeks after the placement",
+            school_support="Daily check-in with the pastoral lead; reduced timetable in week one",
+            provider_support="Handover report and a joint meeting before return",
+        ),
+    )
+    return base.model_copy(update=changes)
+
+
+def full_checklist() -> dict:
+    return {k: {"status": "seen"} for k in CHECKLIST if k != "q"}
+
+
+def vet(**changes) -> Vet:
+    return Vet(
+        checklist=full_checklist(),
+        insurance=Insurance(public_liability=5_000_000, employers_liability=10_000_000, professional_negligence=2_000_000),
+        safeguarding_confirmation_received_on=date(2026, 9, 1),
+        **changes,
+    )
+
+
+def consult_la(informed_on: date, ehcp: bool = False) -> ConsultLA:
+    agreement = EHCPAgreement(agreed=True, recorded_on=informed_on, la_officer="SEN officer", plan_to_be_amended=False)
+    return ConsultLA(informed_on=informed_on, la_contact="Inclusion team, Kirklees", ehcp=agreement if ehcp else None)
+
+
+def notify(sent_on: date, **changes) -> Notify:
+    return Notify(sent_on=sent_on, **changes)
+
+
+def open_review(meeting_on: date, invited_on: date) -> OpenReview:
+    return OpenReview(meeting_on=meeting_on, invitation_sent_on=invited_on, place="Nexus Valley Academy, meeting room 2")
+
+
+def review(held_on: date, outcome: ReviewOutcome = ReviewOutcome.continue_, **changes) -> ReviewRecord:
+    return ReviewRecord(
+        held_on=held_on,
+        record="Attendance up to 90%; two removals this half-term.",
+        parents_view="Parent pleased with progress and supports the plan.",
+        outcome=outcome,
+        **changes,
+    )
+
+
+def record_review(held_on: date) -> RecordReview:
+    return RecordReview(review=review(held_on))
+
+
+def reintegrate(held_on: date) -> Reintegrate:
+    return Reintegrate(
+        review=review(held_on, ReviewOutcome.reintegrate),
+        plan=ReintegrationPlan(
+            summary="Return to full timetable from Monday",
+            school_support="Mentor twice weekly for six weeks",
+            provider_support="Outreach visit in the first week back",
+            planned_return=held_on,
+        ),
+    )
+
+
+def home_school(on: date) -> Destination:
+    return Destination(kind=DestinationKind.home_school, name=SCHOOL.name, from_date=on)
+
+
+def close(on: date) -> Close:
+    return Close(
+        final_report=ProviderReport(received_on=on, summary="Good progress against all objectives.", attendance_percent=92.5),
+        destination=home_school(on),
+        pupil_view="It helped me calm down and I want to go back.",
+        evaluation=Evaluation(pupil=[4] * 7, parent=[4] * 5, provider=[5] * 6, school=[4] * 7),
+    )
+
+
+def terminate(on: date, safeguarding: bool = False) -> Terminate:
+    return Terminate(
+        reason="Safeguarding concern at the provider not resolved" if safeguarding else "Placement no longer meets the pupil's needs",
+        safeguarding=safeguarding,
+        next_destination=home_school(on),
+    )
+
+
+__all__ = ["SCHOOL", "OTHER_SCHOOL", "EHCPAgreement", "TrustException", "provider", "registered_provider", "proposal"]

@@ -1,0 +1,201 @@
+"""The staff actions that move a placement, one model each.
+
+An action carries only its own data; `apply` folds that data into a copy of
+the placement, and the guards then judge the copy. A refused action therefore
+never touches the placement itself.
+"""
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Literal, Union
+
+from pydantic import Field
+
+from .models import (
+    Actor,
+    Closure,
+    Contact,
+    Destination,
+    Evaluation,
+    EHCPAgreement,
+    Insurance,
+    CheckEntry,
+    LAConsultation,
+    Model,
+    NonEmpty,
+    Notice,
+    Person,
+    Placement,
+    Provider,
+    ProviderReport,
+    ReintegrationPlan,
+    ReviewMeeting,
+    ReviewRecord,
+    Termination,
+    Vetting,
+)
+
+
+class Vet(Model):
+    """Record the provider checks (§7, §9, appendix checklist)."""
+
+    action: Literal["vet"] = "vet"
+    checklist: dict[str, CheckEntry] = Field(default_factory=dict)
+    insurance: Insurance | None = None
+    safeguarding_confirmation_received_on: date | None = None
+    provider: Provider | None = None  # the provider's details as vetted, if changed
+    other_sections: dict[str, str] = Field(default_factory=dict)
+
+
+class ConsultLA(Model):
+    """The LA has been told (§8.1) and, for a pupil with an EHC plan, has agreed (§3)."""
+
+    action: Literal["consult_la"] = "consult_la"
+    informed_on: date | None = None
+    la_contact: str | None = None
+    ehcp: EHCPAgreement | None = None
+
+
+class Notify(Model):
+    """Written notice to parents (and the LA for an EHC plan) (§6.5-6.6)."""
+
+    action: Literal["notify"] = "notify"
+    sent_on: date | None = None  # today when omitted
+    dual_registration_from: date | None = None  # §5.1.5, §8.2.4
+
+
+class Start(Model):
+    action: Literal["start"] = "start"
+    dual_registration_from: date | None = None
+
+
+class OpenReview(Model):
+    """Book a review meeting; parents are invited in writing (§6.8)."""
+
+    action: Literal["open_review"] = "open_review"
+    meeting_on: date
+    invitation_sent_on: date | None = None
+    place: str | None = None
+    requested_by: str | None = None
+
+
+class RecordReview(Model):
+    """The review was held: the placement continues, or is extended (§6.8, §9.6)."""
+
+    action: Literal["record_review"] = "record_review"
+    review: ReviewRecord | None = None
+
+
+class Reintegrate(Model):
+    """A review decided on return, with a plan and support package (§2.4, §2.7, §6.10)."""
+
+    action: Literal["reintegrate"] = "reintegrate"
+    review: ReviewRecord | None = None
+    plan: ReintegrationPlan | None = None
+
+
+class Close(Model):
+    action: Literal["close"] = "close"
+    final_report: ProviderReport | None = None
+    destination: Destination | None = None
+    pupil_view: str | None = None
+    evaluation: Evaluation | None = None
+
+
+class Terminate(Model):
+    action: Literal["terminate"] = "terminate"
+    reason: str | None = None
+    safeguarding: bool = False
+    next_destination: Destination | None = None
+    review: ReviewRecord | None = None
+
+
+class Amend(Model):
+    """Complete or correct details before the placement goes ahead."""
+
+    action: Literal["amend"] = "amend"
+    start_date: date | None = None
+    planned_end_date: date | None = None
+    parent_contacts: list[Contact] | None = None
+    emergency_contacts: list[Contact] | None = None
+    report_to: Person | None = None
+    reintegration_plan: ReintegrationPlan | None = None
+    provider: Provider | None = None
+
+
+Action = Annotated[
+    Union[Vet, ConsultLA, Notify, Start, OpenReview, RecordReview, Reintegrate, Close, Terminate, Amend],
+    Field(discriminator="action"),
+]
+
+ACTION_MODELS: dict[str, type[Model]] = {
+    m.model_fields["action"].default: m
+    for m in (Vet, ConsultLA, Notify, Start, OpenReview, RecordReview, Reintegrate, Close, Terminate, Amend)
+}
+
+
+class ActionRequest(Model):
+    """One staff action as it reaches the workflow: who, and what."""
+
+    actor: Actor
+    action: Action
+
+
+def apply(placement: Placement, action: Model, today: date, actor: Actor) -> Placement:
+    """A copy of the placement with the action's data folded in (state unchanged)."""
+    p = placement.model_copy(deep=True)
+    match action:
+        case Vet():
+            p.vetting = Vetting(
+                checklist=action.checklist,
+                insurance=action.insurance,
+                safeguarding_confirmation_received_on=action.safeguarding_confirmation_received_on,
+                other_sections=action.other_sections,
+            )
+            if action.provider is not None:
+                p.provider = action.provider
+        case ConsultLA():
+            p.la_consultation = LAConsultation(
+                informed_on=action.informed_on, la_contact=action.la_contact, ehcp=action.ehcp
+            )
+        case Notify():
+            recipients = ["parents"] + (["local_authority"] if p.pupil.ehc_plan else [])
+            p.notice = Notice(sent_on=action.sent_on or today, recipients=recipients, signed_by=actor.user_id)
+            p.dual_registration_from = action.dual_registration_from or p.dual_registration_from
+        case Start():
+            p.dual_registration_from = action.dual_registration_from or p.dual_registration_from
+        case OpenReview():
+            p.review_meetings.append(
+                ReviewMeeting(
+                    meeting_on=action.meeting_on,
+                    invitation_sent_on=action.invitation_sent_on,
+                    place=action.place,
+                    requested_by=action.requested_by,
+                )
+            )
+        case RecordReview() if action.review is not None:
+            p.reviews.append(action.review)
+        case Reintegrate():
+            if action.review is not None:
+                p.reviews.append(action.review)
+            p.reintegration_plan = action.plan or p.reintegration_plan
+        case Close():
+            p.closure = Closure(
+                final_report=action.final_report,
+                destination=action.destination,
+                pupil_view=action.pupil_view,
+                evaluation=action.evaluation,
+            )
+        case Terminate():
+            if action.review is not None:
+                p.reviews.append(action.review)
+            p.termination = Termination(
+                reason=action.reason,
+                safeguarding=action.safeguarding,
+                next_destination=action.next_destination,
+                on=today,
+            )
+        case Amend():
+            for field in action.model_fields_set - {"action"}:
+                setattr(p, field, getattr(action, field))
+    return p

@@ -1,0 +1,285 @@
+"""The policy's guards, one function per lifecycle step.
+
+Each guard looks at a candidate placement (the placement with the action's
+data already folded in) and returns every unmet condition, each naming its
+policy clause. An empty list means the step may go ahead.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Callable
+
+from .calendar import SchoolCalendar
+from .checklist import CHECKLIST, REQUIRED_ITEMS
+from .models import (
+    Actor,
+    CheckStatus,
+    PlacementKind,
+    Placement,
+    ProviderType,
+    ReviewOutcome,
+    Role,
+)
+from .settings import PolicySettings
+
+
+@dataclass(frozen=True)
+class Unmet:
+    """One condition a step is missing, and the clause that asks for it."""
+
+    clause: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.message} ({self.clause})"
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a guard may know besides the placement: the date, the school's
+    calendar, the trust's settings and who is acting."""
+
+    today: date
+    calendar: SchoolCalendar
+    actor: Actor
+    settings: PolicySettings = field(default_factory=PolicySettings)
+
+
+Guard = Callable[[Placement, Context], list[Unmet]]
+
+
+def proposal(p: Placement, ctx: Context) -> list[Unmet]:
+    """What a proposal must hold (§3.6, commissioning agreement)."""
+    unmet: list[Unmet] = []
+    if not 1 <= len(p.objectives) <= 3:
+        unmet.append(Unmet("§3.6; commissioning agreement", "a placement needs one to three objectives, each with a baseline"))
+    if p.planned_end_date is None and p.number_of_days is None:
+        unmet.append(Unmet("§2.3; DfE guidance 2025", "a placement needs a planned end date or a number of days: it is time-limited"))
+    if p.planned_end_date is not None and p.planned_end_date <= p.start_date:
+        unmet.append(Unmet("§2.3", "the planned end date must be after the start date"))
+    if not ctx.calendar.is_school_day(p.start_date):
+        unmet.append(Unmet("RULES: school day", f"the start date {p.start_date} is not a school day"))
+    if p.kind is PlacementKind.ehcp_placement and not p.pupil.ehc_plan:
+        unmet.append(Unmet("§3", "an EHCP placement is for a pupil with an EHC plan"))
+    if p.kind is PlacementKind.suspension_cover:
+        if p.suspension_first_day is None:
+            unmet.append(Unmet("§13.2", "suspension cover needs the first day of the suspension"))
+        else:
+            sixth = ctx.calendar.add_school_days(p.suspension_first_day, 5 if ctx.calendar.is_school_day(p.suspension_first_day) else 6)
+            if p.start_date > sixth:
+                unmet.append(Unmet("§13.2", f"full-time education must start by the sixth school day of the suspension ({sixth})"))
+    return unmet
+
+
+def registration_required(p: Placement, settings: PolicySettings) -> bool:
+    """§7.1: an unregistered provider must register to teach full time five or
+    more pupils of compulsory school age, or one looked after, or one with an
+    EHC plan. The provider's count is of pupils already on its roll."""
+    if p.provider.provider_type is not ProviderType.unregistered or not p.pattern.full_time:
+        return False
+    pupils = p.provider.full_time_pupils_of_compulsory_age + 1
+    return pupils >= settings.registration_pupil_threshold or p.pupil.looked_after or p.pupil.ehc_plan
+
+
+def vetting(p: Placement, ctx: Context) -> list[Unmet]:
+    """The provider checklist, insurance, registration, approval and
+    safeguarding (§7, §9, appendix)."""
+    unmet: list[Unmet] = []
+    v = p.vetting
+    checklist = v.checklist if v else {}
+    for key in REQUIRED_ITEMS:
+        entry = checklist.get(key)
+        label = CHECKLIST[key]
+        if entry is None:
+            unmet.append(Unmet(f"appendix checklist ({key})", f"checklist item '{label}' is not recorded"))
+        elif entry.status is CheckStatus.not_seen:
+            unmet.append(Unmet(f"appendix checklist ({key})", f"checklist item '{label}' has not been seen"))
+        elif entry.status is CheckStatus.not_applicable and not entry.note:
+            unmet.append(Unmet(f"appendix checklist ({key})", f"checklist item '{label}' is marked not applicable without a reason"))
+    unknown = sorted(set(checklist) - set(CHECKLIST))
+    if unknown:
+        unmet.append(Unmet("appendix checklist", f"unknown checklist items: {', '.join(unknown)}"))
+
+    ins = v.insurance if v else None
+    s = ctx.settings
+    if ins is None:
+        unmet.append(Unmet("appendix: insurance", "the provider's insurance cover is not recorded"))
+    else:
+        for name, have, need in (
+            ("public liability", ins.public_liability, s.min_public_liability),
+            ("employer's liability", ins.employers_liability, s.min_employers_liability),
+            ("professional negligence", ins.professional_negligence, s.min_professional_negligence),
+        ):
+            if have < need:
+                unmet.append(Unmet("appendix: insurance", f"{name} cover is £{have:,}; at least £{need:,} is required"))
+        if p.provider.transports_pupils and not ins.motor_vehicle:
+            unmet.append(Unmet("appendix: insurance", "the provider transports pupils but has no motor vehicle insurance"))
+        if ins.uses_subcontractors and not ins.subcontractors_same_levels:
+            unmet.append(Unmet("appendix: insurance", "subcontractors must hold the same levels of insurance"))
+
+    if registration_required(p, s):
+        unmet.append(Unmet("§7.1", "the provider must be registered as an independent school to teach this pupil full time"))
+    if not p.provider.la_approved and p.provider.trust_exception is None:
+        unmet.append(Unmet("§7.3", "the provider is not LA-approved and has no recorded trust exception"))
+    if v is None or v.safeguarding_confirmation_received_on is None:
+        unmet.append(Unmet("§9.2", "written confirmation of the provider's safeguarding checks is not recorded"))
+    if p.provider.dsl is None:
+        unmet.append(Unmet("§9.9", "the provider's designated safeguarding lead is not named"))
+    if p.provider.deputy_dsl is None:
+        unmet.append(Unmet("§9.9", "the provider's deputy safeguarding lead is not named"))
+    if not p.provider.sites:
+        unmet.append(Unmet("§9.5", "the actual address of every site the pupil attends is needed"))
+    return unmet
+
+
+def la_consultation(p: Placement, ctx: Context) -> list[Unmet]:
+    unmet: list[Unmet] = []
+    c = p.la_consultation
+    if c is None or c.informed_on is None or not c.la_contact:
+        unmet.append(Unmet("§8.1", "the local authority must be informed of the placement (date and contact)"))
+    elif c.informed_on > ctx.today:
+        unmet.append(Unmet("§8.1", "the date the LA was informed cannot be in the future"))
+    if p.pupil.ehc_plan:
+        if c is None or c.ehcp is None:
+            unmet.append(Unmet("§3.1-3.2, §3.8", "for a pupil with an EHC plan the LA's agreement must be recorded, with whether the plan is to be amended"))
+        elif not c.ehcp.agreed:
+            unmet.append(Unmet("§3.2", "the LA has not agreed to this placement for a pupil with an EHC plan"))
+    return unmet
+
+
+def notice(p: Placement, ctx: Context) -> list[Unmet]:
+    """The written notice and its timing (§6.4-6.6)."""
+    unmet: list[Unmet] = []
+    if not p.provider.sites:
+        unmet.append(Unmet("§6.6.1", "the notice needs the address where education will be provided"))
+    if p.report_to is None:
+        unmet.append(Unmet("§6.6.2", "the notice needs the person the pupil reports to on the first day"))
+    if number_of_days(p, ctx.calendar) is None:
+        unmet.append(Unmet("§6.6.3", "the notice needs the number of days of the placement"))
+    if not p.reasons or not p.objectives:
+        unmet.append(Unmet("§6.6.4", "the notice needs the reasons for and objectives of the placement"))
+    if not p.parent_contacts:
+        unmet.append(Unmet("commissioning agreement", "parent or carer contact details are needed"))
+    if not p.emergency_contacts:
+        unmet.append(Unmet("commissioning agreement", "emergency contacts are needed"))
+    if p.kind in (PlacementKind.off_site_direction, PlacementKind.suspension_cover) and p.reintegration_plan is None:
+        unmet.append(Unmet("§2.4", "a reintegration plan must be agreed at the beginning of the placement"))
+    if p.kind is PlacementKind.off_site_direction and ctx.actor.role is not Role.headteacher:
+        unmet.append(Unmet("§6.4-6.5", "the headteacher gives the notice of an off-site direction"))
+    if p.notice is not None:
+        latest = ctx.calendar.add_school_days(p.start_date, -ctx.settings.notice_school_days)
+        if p.notice.sent_on > latest:
+            unmet.append(Unmet("§6.5", f"notice must be given at least {ctx.settings.notice_school_days} school days before the start date {p.start_date}: by {latest} at the latest; a new start date is needed"))
+        if p.notice.sent_on > ctx.today:
+            unmet.append(Unmet("§6.5", "the notice cannot be dated in the future"))
+    return unmet
+
+
+def start(p: Placement, ctx: Context) -> list[Unmet]:
+    unmet: list[Unmet] = []
+    if ctx.today < p.start_date:
+        unmet.append(Unmet("§6.5", f"the start date {p.start_date} has not been reached"))
+    if p.notice is None:
+        unmet.append(Unmet("§6.5", "written notice has not been given"))
+    if p.provider.registered_school and (p.dual_registration_from is None or p.dual_registration_from > p.start_date):
+        unmet.append(Unmet("§5.1.5, §8.2.4", "the pupil must be dual registered from the first day at a provider that is a registered school"))
+    return unmet
+
+
+def review_booking(p: Placement, ctx: Context) -> list[Unmet]:
+    """A review meeting with parents invited in writing (§6.8)."""
+    unmet: list[Unmet] = []
+    meeting = p.review_meetings[-1]
+    days = ctx.settings.review_invitation_days
+    if meeting.meeting_on < ctx.today:
+        unmet.append(Unmet("§6.8", "the review meeting cannot be in the past"))
+    if meeting.invitation_sent_on is None:
+        unmet.append(Unmet("§6.8", "parents must be invited to the review in writing"))
+    else:
+        if meeting.invitation_sent_on > ctx.today:
+            unmet.append(Unmet("§6.8", "the invitation cannot be dated in the future"))
+        if p.kind is PlacementKind.off_site_direction and meeting.meeting_on - meeting.invitation_sent_on < timedelta(days=days):
+            earliest = meeting.invitation_sent_on + timedelta(days=days)
+            unmet.append(Unmet("§6.8", f"parents must be invited at least {days} days before the meeting: the earliest date is {earliest}"))
+    return unmet
+
+
+def _current_review(p: Placement) -> list[Unmet]:
+    if len(p.reviews) < len(p.review_meetings) or not p.reviews:
+        return [Unmet("§6.8", "the review must be recorded in writing, with the parents' view")]
+    return []
+
+
+def review_continue(p: Placement, ctx: Context) -> list[Unmet]:
+    unmet = _current_review(p)
+    if unmet:
+        return unmet
+    r = p.reviews[-1]
+    if r.held_on > ctx.today:
+        unmet.append(Unmet("§6.8", "the review cannot be recorded before it is held"))
+    if r.outcome not in (ReviewOutcome.continue_, ReviewOutcome.extend):
+        unmet.append(Unmet("§6.8", f"a review with outcome '{r.outcome}' does not continue the placement"))
+    if r.outcome is ReviewOutcome.extend:
+        earlier_ends = [x.new_end_date for x in p.reviews[:-1] if x.new_end_date]
+        current_end = earlier_ends[-1] if earlier_ends else p.planned_end_date
+        if r.new_end_date is None or (current_end and r.new_end_date <= current_end):
+            unmet.append(Unmet("DfE guidance 2025: maximum period", "an extension needs a new end date after the current one"))
+        if not r.extension_reason:
+            unmet.append(Unmet("DfE guidance 2025: maximum period", "an extension needs a reason"))
+    return unmet
+
+
+def reintegration(p: Placement, ctx: Context) -> list[Unmet]:
+    unmet = _current_review(p)
+    if not unmet and p.reviews[-1].outcome is not ReviewOutcome.reintegrate:
+        unmet.append(Unmet("§2.7", "the review must decide on reintegration"))
+    if p.reintegration_plan is None:
+        unmet.append(Unmet("§2.4, §2.7, §6.10, §8.2.7", "a reintegration plan with a support package from school and provider is needed"))
+    return unmet
+
+
+def closure(p: Placement, ctx: Context) -> list[Unmet]:
+    unmet: list[Unmet] = []
+    c = p.closure
+    if c is None or c.final_report is None:
+        unmet.append(Unmet("§2.6, §8.2.17", "the provider's final report is needed"))
+    if c is None or c.destination is None:
+        unmet.append(Unmet("§3.7, §8.2.19", "the pupil's destination must be recorded"))
+    if c is None or not c.pupil_view:
+        unmet.append(Unmet("§3.7, §8.2.18", "the pupil's own view of the placement must be recorded"))
+    if c is None or c.evaluation is None:
+        unmet.append(Unmet("appendix: evaluation", "the end-of-placement evaluation is needed"))
+    return unmet
+
+
+def termination(p: Placement, ctx: Context) -> list[Unmet]:
+    """Ending early: with a reason and the pupil's next destination (§9.7, §10.1, §13.4.4).
+    A safeguarding concern needs nothing more: termination is immediate (§9.7)."""
+    unmet: list[Unmet] = []
+    t = p.termination
+    if t is None or not t.reason:
+        unmet.append(Unmet("§9.7", "a reason for ending the placement is needed"))
+    if t is None or t.next_destination is None:
+        unmet.append(Unmet("§10.1, §13.4.4", "the pupil's next destination is needed: every child stays on a school roll"))
+    return unmet
+
+
+def amendment(p: Placement, ctx: Context) -> list[Unmet]:
+    return proposal(p, ctx)
+
+
+def number_of_days(p: Placement, calendar: SchoolCalendar) -> int | None:
+    """Days the pupil is directed to attend (§6.6.3): stated, or counted from
+    the pattern's weekdays on school days between start and planned end."""
+    if p.number_of_days is not None:
+        return p.number_of_days
+    if p.planned_end_date is None:
+        return None
+    weekdays = {("mon", "tue", "wed", "thu", "fri").index(d.value) for d in p.pattern.days}
+    day, count = p.start_date, 0
+    while day <= p.planned_end_date:
+        if day.weekday() in weekdays and calendar.is_school_day(day):
+            count += 1
+        day += timedelta(days=1)
+    return count

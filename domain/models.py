@@ -1,0 +1,372 @@
+"""What a placement carries: the proposal, the provider, and the records the
+policy asks the school to keep. Pure pydantic models, no behaviour beyond
+shape checks; the lifecycle's guards live in `domain.guards`.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+NonEmpty = Annotated[str, Field(min_length=1, max_length=4000)]
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class PlacementKind(StrEnum):
+    off_site_direction = "off_site_direction"  # §2.3, §6
+    suspension_cover = "suspension_cover"  # §2.4, §13.2
+    ehcp_placement = "ehcp_placement"  # §3
+    health_package = "health_package"  # §1.2.1, §2.2
+
+
+class Role(StrEnum):
+    ap_lead = "ap_lead"
+    headteacher = "headteacher"
+    dsl = "dsl"
+    trust_operations = "trust_operations"
+    provider = "provider"
+    system = "system"
+
+
+class Actor(Model):
+    """Who acts. `school_id` scopes school staff; trust-wide roles have none."""
+
+    user_id: NonEmpty
+    role: Role
+    school_id: str | None = None
+
+
+SYSTEM = Actor(user_id="apflow", role=Role.system)
+
+
+# --- people and places -----------------------------------------------------
+
+
+class Pupil(Model):
+    pupil_id: Annotated[str, Field(min_length=1, max_length=64)]  # the school's pseudonymous id
+    name: NonEmpty
+    date_of_birth: date
+    year_group: Annotated[int, Field(ge=0, le=14)]  # 0 = Reception
+    ehc_plan: bool = False
+    looked_after: bool = False
+    free_school_meals: bool = False
+    sen_support: bool = False
+    eal: bool = False
+
+
+class Contact(Model):
+    name: NonEmpty
+    relationship: NonEmpty
+    phone: NonEmpty
+    email: str | None = None
+    address: str | None = None
+
+
+class Person(Model):
+    name: NonEmpty
+    role: str | None = None
+    phone: str | None = None
+    email: str | None = None
+
+
+class Site(Model):
+    """An actual address where the pupil is taught (§9.5)."""
+
+    name: NonEmpty
+    address: NonEmpty
+    postcode: NonEmpty
+
+
+class School(Model):
+    school_id: Annotated[str, Field(min_length=1, max_length=16)]  # URN
+    name: NonEmpty
+    local_authority: NonEmpty
+
+
+class ProviderType(StrEnum):
+    maintained_school = "maintained_school"
+    academy = "academy"  # includes AP academies and free schools
+    pupil_referral_unit = "pupil_referral_unit"
+    independent_school = "independent_school"  # registered with the DfE
+    college = "college"
+    unregistered = "unregistered"
+
+
+REGISTERED_SCHOOL_TYPES = {
+    ProviderType.maintained_school,
+    ProviderType.academy,
+    ProviderType.pupil_referral_unit,
+    ProviderType.independent_school,
+}
+
+
+class TrustException(Model):
+    """The trust's approval of a provider that is not LA-approved (§7.3)."""
+
+    approved_by: NonEmpty
+    approved_on: date
+    reason: NonEmpty
+
+
+class Provider(Model):
+    name: NonEmpty
+    provider_type: ProviderType
+    urn: str | None = None
+    ukprn: str | None = None
+    sites: list[Site] = Field(default_factory=list)
+    la_approved: bool = False
+    trust_exception: TrustException | None = None
+    dsl: Person | None = None
+    deputy_dsl: Person | None = None
+    named_contact: Person | None = None  # §12.1.8
+    email: str | None = None
+    transports_pupils: bool = False
+    full_time_pupils_of_compulsory_age: Annotated[int, Field(ge=0)] = 0
+
+    @property
+    def registered_school(self) -> bool:
+        return self.provider_type in REGISTERED_SCHOOL_TYPES
+
+
+# --- the plan ---------------------------------------------------------------
+
+
+class Weekday(StrEnum):
+    mon = "mon"
+    tue = "tue"
+    wed = "wed"
+    thu = "thu"
+    fri = "fri"
+
+
+class Pattern(Model):
+    """When the pupil attends the provider."""
+
+    full_time: bool
+    days: Annotated[list[Weekday], Field(min_length=1, max_length=5)]
+    arrival: time
+    departure: time
+
+    @model_validator(mode="after")
+    def _times_in_order(self) -> Pattern:
+        if self.departure <= self.arrival:
+            raise ValueError("departure must be after arrival")
+        if len(set(self.days)) != len(self.days):
+            raise ValueError("a day is listed twice")
+        return self
+
+
+class Objective(Model):
+    """One of up to three objectives, with the baseline it is measured against (§3.6)."""
+
+    description: NonEmpty
+    baseline: NonEmpty
+    target: str | None = None
+
+
+class ReintegrationPlan(Model):
+    """How the pupil returns, with a support package from both sides (§2.4, §2.7, §6.10)."""
+
+    summary: NonEmpty
+    school_support: NonEmpty
+    provider_support: NonEmpty
+    planned_return: date | None = None
+
+
+class Proposal(Model):
+    """Everything needed to propose a placement (§3.6; the commissioning agreement)."""
+
+    school: School
+    pupil: Pupil
+    provider: Provider
+    kind: PlacementKind
+    start_date: date
+    planned_end_date: date | None = None
+    number_of_days: Annotated[int, Field(ge=1, le=400)] | None = None
+    pattern: Pattern
+    reasons: NonEmpty
+    objectives: Annotated[list[Objective], Field(max_length=10)]  # 1-3: a guard (§3.6)
+    parent_contacts: list[Contact] = Field(default_factory=list)
+    emergency_contacts: list[Contact] = Field(default_factory=list)
+    report_to: Person | None = None  # who meets the pupil on day one (§6.6.2)
+    suspension_first_day: date | None = None  # suspension cover (§13.2)
+    reintegration_plan: ReintegrationPlan | None = None
+
+
+# --- records kept along the way ---------------------------------------------
+
+
+class CheckStatus(StrEnum):
+    seen = "seen"
+    not_seen = "not_seen"
+    not_applicable = "not_applicable"
+
+
+class CheckEntry(Model):
+    status: CheckStatus
+    note: str | None = None
+
+
+class Insurance(Model):
+    """Cover in pounds, as on the certificates seen (policy appendix)."""
+
+    public_liability: Annotated[int, Field(ge=0)]
+    employers_liability: Annotated[int, Field(ge=0)]
+    professional_negligence: Annotated[int, Field(ge=0)]
+    motor_vehicle: bool = False
+    uses_subcontractors: bool = False
+    subcontractors_same_levels: bool = False
+
+
+class Vetting(Model):
+    checklist: dict[str, CheckEntry] = Field(default_factory=dict)
+    insurance: Insurance | None = None
+    safeguarding_confirmation_received_on: date | None = None  # §9.2
+    other_sections: dict[str, str] = Field(default_factory=dict)  # voice, quality, documents
+
+
+class EHCPAgreement(Model):
+    agreed: bool
+    recorded_on: date
+    la_officer: NonEmpty
+    plan_to_be_amended: bool
+
+
+class LAConsultation(Model):
+    informed_on: date | None = None  # §8.1
+    la_contact: str | None = None
+    ehcp: EHCPAgreement | None = None  # §3.1-3.2, §3.8
+
+
+class Notice(Model):
+    sent_on: date
+    recipients: list[str]
+    signed_by: str
+
+
+class ReviewOutcome(StrEnum):
+    continue_ = "continue"
+    extend = "extend"
+    reintegrate = "reintegrate"
+    terminate = "terminate"
+
+
+class ReviewMeeting(Model):
+    meeting_on: date
+    invitation_sent_on: date | None = None
+    place: str | None = None
+    requested_by: str | None = None
+
+
+class ReviewRecord(Model):
+    """A review held and recorded in writing with the parents' view (§6.8)."""
+
+    held_on: date
+    record: NonEmpty
+    parents_view: NonEmpty
+    outcome: ReviewOutcome
+    new_end_date: date | None = None
+    extension_reason: str | None = None
+
+
+class DestinationKind(StrEnum):
+    home_school = "home_school"
+    another_school = "another_school"
+    special_school = "special_school"
+    alternative_provision = "alternative_provision"
+    further_education = "further_education"
+    apprenticeship_or_training = "apprenticeship_or_training"
+    employment_with_training = "employment_with_training"
+    elective_home_education = "elective_home_education"
+
+
+class Destination(Model):
+    """Where the pupil goes next (§3.7, §8.2.19); every child stays on a roll (§10.1)."""
+
+    kind: DestinationKind
+    name: NonEmpty
+    from_date: date
+
+
+class ProviderReport(Model):
+    received_on: date
+    summary: NonEmpty
+    attendance_percent: Annotated[float, Field(ge=0, le=100)] | None = None
+
+
+class Evaluation(Model):
+    """The appendix evaluation: 25 statements scored 1-5, out of 125."""
+
+    pupil: Annotated[list[Annotated[int, Field(ge=1, le=5)]], Field(min_length=7, max_length=7)]
+    parent: Annotated[list[Annotated[int, Field(ge=1, le=5)]], Field(min_length=5, max_length=5)]
+    provider: Annotated[list[Annotated[int, Field(ge=1, le=5)]], Field(min_length=6, max_length=6)]
+    school: Annotated[list[Annotated[int, Field(ge=1, le=5)]], Field(min_length=7, max_length=7)]
+
+    @property
+    def total(self) -> int:
+        return sum(self.pupil) + sum(self.parent) + sum(self.provider) + sum(self.school)
+
+
+class Closure(Model):
+    final_report: ProviderReport | None = None
+    destination: Destination | None = None
+    pupil_view: str | None = None
+    evaluation: Evaluation | None = None
+
+
+class Termination(Model):
+    reason: str | None = None
+    safeguarding: bool = False
+    next_destination: Destination | None = None
+    on: date
+
+
+class HistoryEntry(Model):
+    """Who did what, when, and from which state to which."""
+
+    seq: int
+    action: str
+    actor: Actor
+    at: datetime
+    from_state: str
+    to_state: str
+    note: str | None = None
+
+
+class Placement(Proposal):
+    """A placement as the workflow holds it: the proposal and every record since."""
+
+    placement_id: str
+    state: str = "proposed"
+    vetting: Vetting | None = None
+    la_consultation: LAConsultation | None = None
+    notice: Notice | None = None
+    dual_registration_from: date | None = None
+    review_meetings: list[ReviewMeeting] = Field(default_factory=list)
+    reviews: list[ReviewRecord] = Field(default_factory=list)
+    closure: Closure | None = None
+    termination: Termination | None = None
+    history: list[HistoryEntry] = Field(default_factory=list)
+
+    @property
+    def final(self) -> bool:
+        return self.state in ("closed", "terminated")
+
+    @property
+    def seq(self) -> int:
+        return len(self.history)
+
+    @property
+    def planned_end(self) -> date | None:
+        return self.reviews_extended_end or self.planned_end_date
+
+    @property
+    def reviews_extended_end(self) -> date | None:
+        ends = [r.new_end_date for r in self.reviews if r.new_end_date]
+        return ends[-1] if ends else None
+
