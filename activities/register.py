@@ -1,0 +1,27 @@
+"""Activities that keep the register in step with the workflow."""
+from __future__ import annotations
+
+from datetime import date
+
+from pydantic import BaseModel
+from sqlalchemy import Engine
+from temporalio import activity
+
+from domain.models import Placement
+from store import register
+
+
+class Projection(BaseModel):
+    placement: Placement
+    next_deadline: date | None = None
+
+
+class RegisterActivities:
+    def __init__(self, engine: Engine):
+        self._engine = engine
+
+    @activity.defn(name="project_placement")
+    def project_placement(self, projection: Projection) -> None:
+        """Idempotent by construction: the row only moves forward by seq and
+        audit events are unique on (placement, seq)."""
+        register.project(self._engine, projection.placement, projection.next_deadline)

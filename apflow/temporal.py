@@ -1,0 +1,79 @@
+"""The Temporal side of the shell: the data converter (pydantic payloads,
+encrypted at rest in the server) and the placement search attributes."""
+from __future__ import annotations
+
+import dataclasses
+from typing import Sequence
+
+from cryptography.fernet import Fernet
+from temporalio.api.common.v1 import Payload
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import DataConverter, PayloadCodec
+from temporalio.service import RPCError, RPCStatusCode
+
+from workflows.search import SEARCH_ATTRIBUTES
+
+from .settings import Settings
+
+_ENCODING = b"binary/encrypted"
+
+
+class EncryptionCodec(PayloadCodec):
+    """Encrypts every payload: children's data never rests in Temporal in the clear."""
+
+    def __init__(self, key: bytes):
+        self._fernet = Fernet(key)
+
+    async def encode(self, payloads: Sequence[Payload]) -> list[Payload]:
+        return [
+            Payload(metadata={"encoding": _ENCODING}, data=self._fernet.encrypt(p.SerializeToString()))
+            for p in payloads
+        ]
+
+    async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:
+        out = []
+        for p in payloads:
+            if p.metadata.get("encoding") != _ENCODING:
+                out.append(p)
+                continue
+            decoded = Payload()
+            decoded.ParseFromString(self._fernet.decrypt(p.data))
+            out.append(decoded)
+        return out
+
+
+def data_converter(key: bytes) -> DataConverter:
+    return dataclasses.replace(pydantic_data_converter, payload_codec=EncryptionCodec(key))
+
+
+async def connect(settings: Settings) -> Client:
+    return await Client.connect(
+        settings.temporal_address,
+        namespace=settings.temporal_namespace,
+        data_converter=data_converter(settings.codec_key),
+    )
+
+
+async def register_search_attributes(client: Client, namespace: str) -> None:
+    """Adds the placement search attributes the namespace does not know yet
+    (the time-skipping test server cannot list them: it is told them all)."""
+    try:
+        known = (await client.operator_service.list_search_attributes(
+            ListSearchAttributesRequest(namespace=namespace)
+        )).custom_attributes
+    except RPCError as e:
+        if e.status is not RPCStatusCode.UNIMPLEMENTED:
+            raise
+        known = {}
+    missing = {
+        key.name: IndexedValueType.ValueType(key.indexed_value_type)
+        for key in SEARCH_ATTRIBUTES
+        if key.name not in known
+    }
+    if missing:
+        await client.operator_service.add_search_attributes(
+            AddSearchAttributesRequest(namespace=namespace, search_attributes=missing)
+        )

@@ -1,0 +1,59 @@
+"""Shared fixtures: real Temporal servers from the pip packages, a real
+SQLite register per test, and a worker on a fresh task queue."""
+from __future__ import annotations
+
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+from cryptography.fernet import Fernet
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
+
+from apflow.temporal import data_converter, register_search_attributes
+from store.db import make_engine, migrate
+
+BIN = Path(sys.executable).parent
+CODEC_KEY = Fernet.generate_key()
+
+
+@pytest.fixture
+def engine(tmp_path):
+    e = make_engine(f"sqlite:///{tmp_path / 'register.db'}")
+    migrate(e)
+    yield e
+    e.dispose()
+
+
+@pytest.fixture
+def task_queue() -> str:
+    return f"tq-{uuid.uuid4()}"
+
+
+@pytest_asyncio.fixture
+async def time_env():
+    """The time-skipping test server: a term of timers runs in a second.
+    One per test: a workflow left waiting by an earlier test, with no worker
+    polling for it, would hold time still."""
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=str(BIN / "temporal-test-server"),
+        data_converter=data_converter(CODEC_KEY),
+    )
+    await register_search_attributes(env.client, env.client.namespace)
+    yield env
+    await env.shutdown()
+
+
+@pytest_asyncio.fixture(scope="session")
+async def dev_env():
+    """The Temporal dev server, where visibility and search attributes matter."""
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=str(BIN / "temporal"),
+        data_converter=data_converter(CODEC_KEY),
+        ui=False,
+    )
+    await register_search_attributes(env.client, env.client.namespace)
+    yield env
+    await env.shutdown()

@@ -1,0 +1,50 @@
+"""Runs the apflow Temporal worker on its own, for deployments where the
+Temporal server and the API run elsewhere: `python worker.py`."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from concurrent.futures import ThreadPoolExecutor
+
+from sqlalchemy import Engine
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.register import RegisterActivities
+from apflow.settings import Settings
+from apflow.temporal import connect, register_search_attributes
+from store.db import make_engine, migrate
+from workflows.placement import PlacementWorkflow
+
+
+def build_worker(client: Client, task_queue: str, engine: Engine) -> Worker:
+    register = RegisterActivities(engine)
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=[PlacementWorkflow],
+        activities=[register.project_placement],
+        activity_executor=ThreadPoolExecutor(max_workers=8),
+    )
+
+
+async def main(settings: Settings | None = None) -> None:
+    settings = settings or Settings()
+    engine = make_engine(settings.db_url)
+    migrate(engine)
+    client = await connect(settings)
+    await register_search_attributes(client, settings.temporal_namespace)
+    worker = build_worker(client, settings.task_queue, engine)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with worker:
+        logging.getLogger("apflow").info("worker running on task queue %s", settings.task_queue)
+        await stop.wait()
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO)
+    asyncio.run(main())

@@ -1,0 +1,176 @@
+"""PlacementWorkflow: one durable workflow per placement.
+
+Staff actions arrive as the `act` update: its validator asks the domain
+whether the action is allowed now (a refusal leaves no trace in history), the
+handler applies it, projects the register and returns the new snapshot.
+Between actions the workflow sleeps until its next deadline. Time comes from
+`workflow.now()`; the school calendar and settings travel in the input.
+"""
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+
+from temporalio import workflow
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from pydantic import BaseModel
+
+    from activities.register import Projection
+    from domain.actions import ActionRequest, Start
+    from domain.calendar import SchoolCalendar
+    from domain.clock import uk_date, uk_instant
+    from domain.deadlines import Deadline, deadlines
+    from domain.guards import Context, Unmet
+    from domain.lifecycle import Refused, check, decide, possible_actions
+    from domain.models import SYSTEM, Actor, Placement
+    from domain.settings import PolicySettings
+    from workflows.search import NEXT_DEADLINE, PLACEMENT_KIND, PLACEMENT_STATE, SCHOOL_ID
+
+REFUSED = "PolicyRefused"
+PROJECTION_TIMEOUT = timedelta(seconds=30)
+
+
+class PlacementInput(BaseModel):
+    placement: Placement
+    calendar: SchoolCalendar
+    settings: PolicySettings = PolicySettings()
+    # Continue-as-new once history holds this many events (Temporal also
+    # suggests it on its own well before its hard limits).
+    max_history_events: int = 10_000
+    start_blocked: list[dict] = []
+    continued: bool = False
+
+
+class Snapshot(BaseModel):
+    placement: Placement
+    possible_actions: list[str]
+    deadlines: list[Deadline]
+    start_blocked: list[dict]
+    """What stopped the automatic start on the start date, until staff resolve it."""
+
+
+def refusal(e: Refused) -> ApplicationError:
+    return ApplicationError(
+        str(e),
+        *({"clause": u.clause, "message": u.message} for u in e.unmet),
+        type=REFUSED,
+        non_retryable=True,
+    )
+
+
+@workflow.defn
+class PlacementWorkflow:
+    @workflow.init
+    def __init__(self, inp: PlacementInput) -> None:
+        self.p = inp.placement
+        self.inp = inp
+        self.start_blocked: list[dict] = list(inp.start_blocked)
+        self.lock = asyncio.Lock()
+        self.changed = False
+
+    @workflow.run
+    async def run(self, inp: PlacementInput) -> Snapshot:
+        if not inp.continued:
+            await self._publish()
+        while not self.p.final:
+            self.changed = False
+            wake = self._next_wake()
+            timeout = max(wake - workflow.now(), timedelta(0)) if wake else None
+            try:
+                await workflow.wait_condition(lambda: self.changed, timeout=timeout)
+            except asyncio.TimeoutError:
+                pass
+            await self._on_clock()
+            if self._history_full():
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                workflow.continue_as_new(self.inp.model_copy(update=dict(
+                    placement=self.p, start_blocked=self.start_blocked, continued=True,
+                )))
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self.snapshot()
+
+    @workflow.update
+    async def act(self, request: ActionRequest) -> Snapshot:
+        async with self.lock:
+            try:
+                self.p = decide(self.p, request.action, self._context(request.actor), workflow.now())
+            except Refused as e:  # the state moved between validator and handler
+                raise refusal(e) from None
+            if request.action.action == "start":
+                self.start_blocked = []
+            await self._publish()
+        return self.snapshot()
+
+    @act.validator
+    def validate_act(self, request: ActionRequest) -> None:
+        _, unmet = check(self.p, request.action, self._context(request.actor))
+        if unmet:
+            raise refusal(Refused(request.action.action, unmet))
+
+    @workflow.query
+    def snapshot(self) -> Snapshot:
+        return Snapshot(
+            placement=self.p,
+            possible_actions=[] if self.p.final else possible_actions(self.p.state),
+            deadlines=self._deadlines(),
+            start_blocked=self.start_blocked,
+        )
+
+    # --- the clock ---------------------------------------------------------
+
+    def _today(self):
+        return uk_date(workflow.now())
+
+    def _context(self, actor: Actor) -> Context:
+        return Context(today=self._today(), calendar=self.inp.calendar, actor=actor, settings=self.inp.settings)
+
+    def _deadlines(self) -> list[Deadline]:
+        return deadlines(self.p, self.inp.calendar, self.inp.settings)
+
+    def _next_wake(self) -> datetime | None:
+        """The next moment the workflow must act by itself."""
+        if self.p.state == "notified" and not self.start_blocked:
+            return uk_instant(self.p.start_date)
+        return None
+
+    async def _on_clock(self) -> None:
+        """On the start date a notified placement starts by itself, dual
+        registration beginning that day where the provider is a registered school."""
+        if self.p.state != "notified" or self.start_blocked or self._today() < self.p.start_date:
+            return
+        async with self.lock:
+            if self.p.state != "notified":
+                return
+            dual = self.p.start_date if self.p.provider.registered_school else None
+            try:
+                self.p = decide(self.p, Start(dual_registration_from=dual), self._context(SYSTEM), workflow.now(), note="start date reached")
+            except Refused as e:
+                self.start_blocked = [{"clause": u.clause, "message": u.message} for u in e.unmet]
+                workflow.logger.info("automatic start blocked", extra={"unmet": len(e.unmet)})
+                return
+            await self._publish()
+
+    def _history_full(self) -> bool:
+        info = workflow.info()
+        return info.is_continue_as_new_suggested() or info.get_current_history_length() >= self.inp.max_history_events
+
+    # --- projection --------------------------------------------------------
+
+    async def _publish(self) -> None:
+        """Search attributes for operations, then the register row and audit events."""
+        self.changed = True
+        upcoming = self._deadlines()
+        next_due = upcoming[0].due if upcoming else None
+        workflow.upsert_search_attributes([
+            PLACEMENT_STATE.value_set(self.p.state),
+            SCHOOL_ID.value_set(self.p.school.school_id),
+            PLACEMENT_KIND.value_set(self.p.kind.value),
+            NEXT_DEADLINE.value_set(uk_instant(next_due)) if next_due else NEXT_DEADLINE.value_unset(),
+        ])
+        await workflow.execute_activity(
+            "project_placement",
+            Projection(placement=self.p, next_deadline=next_due),
+            start_to_close_timeout=PROJECTION_TIMEOUT,
+        )
