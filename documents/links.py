@@ -1,0 +1,115 @@
+"""Signed, expiring links for providers, who have no accounts (§12: they
+report attendance, the initial assessment, progress and the final report).
+
+A token is scoped to one placement and one purpose, carries its own expiry,
+and a link id the caller can revoke. The claims are signed, not encrypted:
+they hold ids only, never personal data. Time is always passed in.
+"""
+from __future__ import annotations
+
+from collections.abc import Container, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from enum import StrEnum
+from typing import Any
+
+from itsdangerous import BadSignature, URLSafeSerializer
+
+_SALT = "apflow.provider-link.v1"  # keeps these tokens apart from anything else signed with the secret
+
+
+class LinkPurpose(StrEnum):
+    attendance = "attendance"  # §10.3, §12.1.4
+    initial_assessment = "initial_assessment"  # §12.1.3
+    progress_report = "progress_report"  # §2.6, §12.1.7
+    final_report = "final_report"  # §2.6, §8.2.17
+
+
+@dataclass(frozen=True)
+class LinkClaims:
+    placement_id: str
+    purpose: LinkPurpose
+    expires_at: datetime
+    link_id: str
+
+
+class LinkError(Exception):
+    """Base of every refusal; messages carry no token content."""
+
+
+class LinkTampered(LinkError):
+    pass
+
+
+class LinkExpired(LinkError):
+    pass
+
+
+class LinkWrongPurpose(LinkError):
+    pass
+
+
+class LinkWrongPlacement(LinkError):
+    pass
+
+
+class LinkRevoked(LinkError):
+    pass
+
+
+Secret = str | bytes | Sequence[str | bytes]
+
+
+def _serializer(secret: Secret) -> URLSafeSerializer:
+    # A list of secrets (oldest first) lets a rotated secret still verify
+    # links already sent; new links are signed with the last one.
+    keys: Any = list(secret) if isinstance(secret, (list, tuple)) else secret
+    return URLSafeSerializer(keys, salt=_SALT)
+
+
+def _aware(moment: datetime, name: str) -> datetime:
+    if moment.tzinfo is None:
+        raise ValueError(f"{name} must be timezone-aware")
+    return moment
+
+
+def issue_link(
+    secret: Secret, placement_id: str, purpose: LinkPurpose | str, expires_at: datetime, link_id: str
+) -> str:
+    """The token to put in the provider's URL (it is URL-safe)."""
+    exp = int(_aware(expires_at, "expires_at").timestamp())
+    claims = {"p": placement_id, "u": LinkPurpose(purpose).value, "e": exp, "l": link_id}
+    return _serializer(secret).dumps(claims)
+
+
+def verify_link(
+    secret: Secret,
+    token: str,
+    now: datetime,
+    *,
+    purpose: LinkPurpose | str,
+    placement_id: str | None = None,
+    revoked: Container[str] = frozenset(),
+) -> LinkClaims:
+    """Claims of a genuine, current token for `purpose` (and `placement_id`,
+    when the URL names one). Checked in order: signature, scope, revocation,
+    expiry."""
+    try:
+        raw = _serializer(secret).loads(token)
+        claims = LinkClaims(
+            placement_id=str(raw["p"]),
+            purpose=LinkPurpose(raw["u"]),
+            expires_at=datetime.fromtimestamp(int(raw["e"]), tz=timezone.utc),
+            link_id=str(raw["l"]),
+        )
+    except (BadSignature, KeyError, TypeError, ValueError):
+        raise LinkTampered("link is not genuine") from None
+    if claims.purpose != LinkPurpose(purpose):
+        raise LinkWrongPurpose("link is for another purpose")
+    if placement_id is not None and claims.placement_id != placement_id:
+        raise LinkWrongPlacement("link is for another placement")
+    if claims.link_id in revoked:
+        raise LinkRevoked("link has been withdrawn")
+    if _aware(now, "now") >= claims.expires_at:
+        raise LinkExpired("link has expired")
+    return claims
