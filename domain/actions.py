@@ -196,6 +196,10 @@ def apply(placement: Placement, action: Model, today: date, actor: Actor) -> Pla
                 on=today,
             )
         case Amend():
+            # As in the other actions, None leaves a detail as it is: a start
+            # date or provider of None would break every guard after it.
             for field in action.model_fields_set - {"action"}:
-                setattr(p, field, getattr(action, field))
+                value = getattr(action, field)
+                if value is not None:
+                    setattr(p, field, value)
     return p

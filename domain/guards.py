@@ -220,6 +220,9 @@ def review_continue(p: Placement, ctx: Context) -> list[Unmet]:
         unmet.append(Unmet("§6.8", "the review cannot be recorded before it is held"))
     if r.outcome not in (ReviewOutcome.continue_, ReviewOutcome.extend):
         unmet.append(Unmet("§6.8", f"a review with outcome '{r.outcome}' does not continue the placement"))
+    if r.outcome is ReviewOutcome.continue_ and r.new_end_date is not None:
+        # A new end date moves the planned end (Placement.planned_end): that is an extension.
+        unmet.append(Unmet("DfE guidance 2025: maximum period", "only an extension, with a reason, changes the end date"))
     if r.outcome is ReviewOutcome.extend:
         earlier_ends = [x.new_end_date for x in p.reviews[:-1] if x.new_end_date]
         current_end = earlier_ends[-1] if earlier_ends else p.planned_end_date

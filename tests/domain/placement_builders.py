@@ -1,0 +1,184 @@
+"""Placements in every state of the chart, on a real 2026-27 timeline, and
+short ways to ask the domain whether an action goes ahead.
+
+The sample off-site direction starts on Monday 12 October 2026. The school's
+calendar is England's weekdays less bank holidays (no term dates are known),
+so "school day" arithmetic skips weekends and bank holidays only.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime
+
+import pytest
+
+from apflow import samples
+from domain.actions import Amend, Start
+from domain.calendar import default_calendar
+from domain.guards import Context, Unmet
+from domain.lifecycle import Refused, check, decide, propose
+from domain.models import SYSTEM, Actor, Model, Person, Placement, PlacementKind, Role
+from domain.settings import PolicySettings
+
+SCHOOL_ID = samples.SCHOOL.school_id
+OTHER_SCHOOL_ID = samples.OTHER_SCHOOL.school_id
+CALENDAR = default_calendar(SCHOOL_ID, date(2026, 9, 1))
+
+AP_LEAD = Actor(user_id="ap.lead@nexus-valley", role=Role.ap_lead, school_id=SCHOOL_ID)
+HEAD = Actor(user_id="head@nexus-valley", role=Role.headteacher, school_id=SCHOOL_ID)
+DSL = Actor(user_id="dsl@nexus-valley", role=Role.dsl, school_id=SCHOOL_ID)
+OTHER_AP_LEAD = Actor(user_id="ap.lead@nexus-hill", role=Role.ap_lead, school_id=OTHER_SCHOOL_ID)
+OTHER_HEAD = Actor(user_id="head@nexus-hill", role=Role.headteacher, school_id=OTHER_SCHOOL_ID)
+OTHER_DSL = Actor(user_id="dsl@nexus-hill", role=Role.dsl, school_id=OTHER_SCHOOL_ID)
+TRUST_OPS = Actor(user_id="ops@trust", role=Role.trust_operations)
+PROVIDER = Actor(user_id="office@bridgeway", role=Role.provider)
+ALL_ACTORS = (AP_LEAD, HEAD, DSL, OTHER_AP_LEAD, OTHER_HEAD, OTHER_DSL, TRUST_OPS, PROVIDER, SYSTEM)
+
+# The sample placement's timeline, autumn term 2026.
+PREP_DAY = date(2026, 9, 14)  # Mon: proposed, vetted, LA informed
+START = date(2026, 10, 12)  # Mon
+NOTICE_DAY = date(2026, 10, 8)  # Thu: exactly two school days before START
+INVITE_DAY = date(2026, 11, 9)  # Mon: parents invited to the first review
+MEETING_DAY = date(2026, 11, 16)  # Mon: seven days later
+CLOSE_DAY = date(2026, 11, 27)  # Fri
+
+AT = datetime(2026, 9, 14, 9, 30)
+
+NON_FINAL = ("proposed", "vetted", "la_consulted", "notified", "active", "under_review", "reintegrating")
+FINAL = ("closed", "terminated")
+STATES = NON_FINAL + FINAL
+
+# The day a test acts on a placement in each state, on the sample timeline.
+ACTING_DAY = {
+    "proposed": PREP_DAY,
+    "vetted": PREP_DAY,
+    "la_consulted": NOTICE_DAY,
+    "notified": START,
+    "active": INVITE_DAY,
+    "under_review": MEETING_DAY,
+    "reintegrating": CLOSE_DAY,
+    "closed": CLOSE_DAY,
+    "terminated": CLOSE_DAY,
+}
+
+
+def ctx(today: date, actor: Actor = HEAD, settings: PolicySettings | None = None) -> Context:
+    return Context(today=today, calendar=CALENDAR, actor=actor, settings=settings or PolicySettings())
+
+
+def unproposed(start: date = START, kind: PlacementKind = PlacementKind.off_site_direction, **changes) -> Placement:
+    """A placement as staff fill it in, before `propose` judges it."""
+    return Placement(**samples.proposal(start, kind, **changes).model_dump(), placement_id="PL-2026-0001")
+
+
+def proposed(start: date = START, kind: PlacementKind = PlacementKind.off_site_direction, **changes) -> Placement:
+    return propose(unproposed(start, kind, **changes), ctx(PREP_DAY), AT)
+
+
+def notice_day(start: date) -> date:
+    """The last day notice may be given for a start date (§6.5)."""
+    return CALENDAR.add_school_days(start, -2)
+
+
+# The chart's way forward from each state, as (action, day) for a placement.
+FORWARD: dict[str, Callable[[Placement], tuple[Model, date]]] = {
+    "proposed": lambda p: (samples.vet(), PREP_DAY),
+    "vetted": lambda p: (samples.consult_la(PREP_DAY, ehcp=p.pupil.ehc_plan), PREP_DAY),
+    "la_consulted": lambda p: (samples.notify(notice_day(p.start_date)), notice_day(p.start_date)),
+    "notified": lambda p: (
+        Start(dual_registration_from=p.start_date if p.provider.registered_school else None),
+        p.start_date,
+    ),
+    "active": lambda p: (samples.open_review(MEETING_DAY, INVITE_DAY), INVITE_DAY),
+    "under_review": lambda p: (samples.reintegrate(MEETING_DAY), MEETING_DAY),
+    "reintegrating": lambda p: (samples.close(CLOSE_DAY), CLOSE_DAY),
+}
+
+
+def forward(p: Placement, actor: Actor = HEAD) -> Placement:
+    action, today = FORWARD[p.state](p)
+    return decide(p, action, ctx(today, actor), AT)
+
+
+def in_state(state: str, start: date = START, kind: PlacementKind = PlacementKind.off_site_direction, **changes) -> Placement:
+    """A placement brought to `state` through `decide`, as staff would."""
+    p = proposed(start, kind, **changes)
+    if state == "terminated":
+        return decide(p, samples.terminate(PREP_DAY), ctx(PREP_DAY), AT)
+    while p.state != state:
+        p = forward(p)
+    return p
+
+
+def refusal(p: Placement, action: Model, today: date, actor: Actor = HEAD, **kw) -> list[Unmet]:
+    """Every unmet condition `decide` names when it refuses the action."""
+    with pytest.raises(Refused) as refused:
+        decide(p, action, ctx(today, actor, **kw), AT)
+    assert refused.value.action == action.action  # type: ignore[attr-defined]
+    assert refused.value.unmet
+    return refused.value.unmet
+
+
+def only_unmet(p: Placement, action: Model, today: date, actor: Actor = HEAD, **kw) -> Unmet:
+    """The single condition the action leaves unmet."""
+    found = refusal(p, action, today, actor, **kw)
+    assert len(found) == 1, found
+    return found[0]
+
+
+def allowed(p: Placement, action: Model, today: date, actor: Actor = HEAD, **kw) -> Placement:
+    """The placement after an action the policy allows (fails the test if refused)."""
+    _, found = check(p, action, ctx(today, actor, **kw))
+    assert found == [], found
+    return decide(p, action, ctx(today, actor, **kw), AT)
+
+
+def proposal_unmet(start: date = START, kind: PlacementKind = PlacementKind.off_site_direction, **changes) -> list[Unmet]:
+    """What `propose` refuses a proposal for (empty: it is proposed)."""
+    try:
+        propose(unproposed(start, kind, **changes), ctx(PREP_DAY, AP_LEAD), AT)
+    except Refused as refused:
+        assert refused.unmet
+        return refused.unmet
+    return []
+
+
+def changed(p: Placement, **changes) -> Placement:
+    """The same placement holding different records (as if kept that way)."""
+    return p.model_copy(update=changes, deep=True)
+
+
+# The chart as RULES.md draws it: proposed → vetted → la_consulted → notified →
+# active ⇄ under_review → reintegrating → closed, terminated from any state
+# that is not final, and details amended until the notice goes out.
+CHART: dict[str, dict[str, str]] = {
+    "proposed": {"amend": "proposed", "vet": "vetted", "terminate": "terminated"},
+    "vetted": {"amend": "vetted", "consult_la": "la_consulted", "terminate": "terminated"},
+    "la_consulted": {"amend": "la_consulted", "notify": "notified", "terminate": "terminated"},
+    "notified": {"start": "active", "terminate": "terminated"},
+    "active": {"open_review": "under_review", "terminate": "terminated"},
+    "under_review": {"record_review": "active", "reintegrate": "reintegrating", "terminate": "terminated"},
+    "reintegrating": {"close": "closed", "terminate": "terminated"},
+    "closed": {},
+    "terminated": {},
+}
+ACTIONS = ("amend", "vet", "consult_la", "notify", "start", "open_review", "record_review", "reintegrate", "close", "terminate")
+
+
+def sample_action(name: str, today: date) -> Model:
+    """A complete, well-formed action of each kind for the sample placement."""
+    return {
+        "amend": Amend(report_to=Person(name="Priya Shah", role="Centre manager", phone="01484 000003")),
+        "vet": samples.vet(),
+        "consult_la": samples.consult_la(PREP_DAY),
+        "notify": samples.notify(NOTICE_DAY),
+        "start": Start(),
+        "open_review": samples.open_review(MEETING_DAY, INVITE_DAY),
+        "record_review": samples.record_review(MEETING_DAY),
+        "reintegrate": samples.reintegrate(MEETING_DAY),
+        "close": samples.close(CLOSE_DAY),
+        "terminate": samples.terminate(today, safeguarding=True),
+    }[name]
+
+
+ALLOWED = [(state, action, to) for state, moves in CHART.items() for action, to in moves.items()]
