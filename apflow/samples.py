@@ -56,6 +56,9 @@ def registered_provider() -> Provider:
     )
 
 
+FULL_TIME = Pattern(full_time=True, days=list(Weekday), arrival=time(9, 0), departure=time(15, 0))
+
+
 def proposal(start: date, kind: PlacementKind = PlacementKind.off_site_direction, **changes) -> Proposal:
     base = Proposal(
         school=SCHOOL,
@@ -84,6 +87,8 @@ def proposal(start: date, kind: PlacementKind = PlacementKind.off_site_direction
             provider_support="Handover report and a joint meeting before return",
         ),
     )
+    if kind is PlacementKind.suspension_cover:  # full-time from the sixth day (§13.2)
+        base.pattern = FULL_TIME
     return base.model_copy(update=changes)
 
 
@@ -92,12 +97,12 @@ def full_checklist() -> dict:
 
 
 def vet(**changes) -> Vet:
-    return Vet(
+    fields = dict(
         checklist=full_checklist(),
         insurance=Insurance(public_liability=5_000_000, employers_liability=10_000_000, professional_negligence=2_000_000),
         safeguarding_confirmation_received_on=date(2026, 9, 1),
-        **changes,
     )
+    return Vet(**{**fields, **changes})
 
 
 def consult_la(informed_on: date, ehcp: bool = False) -> ConsultLA:

@@ -120,7 +120,6 @@ class Amend(Model):
     emergency_contacts: list[Contact] | None = None
     report_to: Person | None = None
     reintegration_plan: ReintegrationPlan | None = None
-    provider: Provider | None = None
 
 
 Action = Annotated[

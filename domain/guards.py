@@ -63,6 +63,8 @@ def proposal(p: Placement, ctx: Context) -> list[Unmet]:
     if p.kind is PlacementKind.ehcp_placement and not p.pupil.ehc_plan:
         unmet.append(Unmet("§3", "an EHCP placement is for a pupil with an EHC plan"))
     if p.kind is PlacementKind.suspension_cover:
+        if not p.pattern.full_time:
+            unmet.append(Unmet("§13.2", "suspension cover must be full-time education"))
         if p.suspension_first_day is None:
             unmet.append(Unmet("§13.2", "suspension cover needs the first day of the suspension"))
         else:

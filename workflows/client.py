@@ -34,12 +34,13 @@ async def start_placement(
     placement_id: str | None = None,
     now: datetime | None = None,
     **options,
-) -> WorkflowHandle:
-    """Checks the proposal (raising `Refused`) and starts its workflow."""
+) -> tuple[WorkflowHandle, Placement]:
+    """Checks the proposal (raising `Refused`), starts its workflow and
+    returns it with the placement as proposed."""
     now = now or datetime.now(timezone.utc)
     ctx = Context(today=uk_date(now), calendar=calendar, actor=actor, settings=settings)
     placement = propose(Placement(placement_id=placement_id or new_placement_id(), **proposal.model_dump()), ctx, now)
-    return await client.start_workflow(
+    handle = await client.start_workflow(
         PlacementWorkflow.run,
         PlacementInput(placement=placement, calendar=calendar, settings=settings, **options),
         id=placement.placement_id,
@@ -50,6 +51,7 @@ async def start_placement(
             SearchAttributePair(PLACEMENT_KIND, placement.kind.value),
         ]),
     )
+    return handle, placement
 
 
 async def act(client: Client, placement_id: str, actor: Actor, action: Model) -> Snapshot:

@@ -605,3 +605,9 @@ def test_a_review_may_decide_to_terminate():
     after = allowed(under_review(), action, MEETING_DAY)
 
     assert after.state == "terminated" and after.reviews[-1].outcome is ReviewOutcome.terminate
+
+
+def test_suspension_cover_is_full_time_education():
+    part_time = samples.proposal(START).pattern
+    unmet = proposal_unmet(kind=SUSPENSION, suspension_first_day=date(2026, 10, 5), start=date(2026, 10, 12), pattern=part_time)
+    assert [(u.clause, u.message) for u in unmet] == [("§13.2", "suspension cover must be full-time education")]

@@ -56,7 +56,7 @@ random_actions = st.one_of(
     st.just(Close()),
     st.builds(samples.terminate, days, st.booleans()),
     st.just(Terminate()),
-    st.builds(Amend, start_date=maybe_days, planned_end_date=maybe_days, provider=st.none() | providers),
+    st.builds(Amend, start_date=maybe_days, planned_end_date=maybe_days),
 )
 # Mostly the chart's own next step (None here), usually by the headteacher,
 # so that sequences reach the later states; it may still be refused when

@@ -29,9 +29,10 @@ async def today(env) -> date:
 
 async def started(env, task_queue, start: date, **changes):
     cal = default_calendar("137000", start)
-    return await start_placement(
+    handle, _ = await start_placement(
         env.client, task_queue, samples.proposal(start, **changes), LEAD, cal, now=await env.get_current_time()
     )
+    return handle
 
 
 async def to_notified(env, handle, start_gap_days: int = 21) -> Snapshot:
@@ -178,7 +179,7 @@ async def test_long_placement_continues_as_new_with_its_state(time_env, engine, 
     env = time_env
     start = await next_school_day(env, 21)
     async with build_worker(env.client, task_queue, engine):
-        handle = await start_placement(
+        handle, _ = await start_placement(
             env.client, task_queue, samples.proposal(start), LEAD, default_calendar("137000", start),
             now=await env.get_current_time(), max_history_events=12,
         )

@@ -1,0 +1,130 @@
+"""`apflow demo`: a handful of invented placements, driven over the API to
+different states, so a new user meets a living system."""
+from __future__ import annotations
+
+import time
+from datetime import date, datetime, timedelta, timezone
+
+import httpx
+
+from domain.calendar import SchoolCalendar
+from domain.clock import uk_date
+from domain.models import PlacementKind, Pupil, Role
+
+from . import samples
+from .calendars import load_calendar
+
+HEAD = {"X-User": "demo-head", "X-Role": Role.headteacher.value, "X-School": samples.SCHOOL.school_id}
+LEAD = {"X-User": "demo-aplead", "X-Role": Role.ap_lead.value, "X-School": samples.SCHOOL.school_id}
+DSL = {"X-User": "demo-dsl", "X-Role": Role.dsl.value, "X-School": samples.SCHOOL.school_id}
+
+PUPILS = [
+    ("P-1001", "Jordan Reeve", date(2011, 5, 2), 10),
+    ("P-1002", "Casey Nolan", date(2012, 1, 19), 9),
+    ("P-1003", "Riley Carter", date(2013, 7, 8), 8, {"ehc_plan": True}),
+    ("P-1004", "Morgan Hale", date(2010, 11, 30), 11),
+    ("P-1005", "Taylor Brooks", date(2012, 9, 3), 9, {"sen_support": True}),
+    ("P-1006", "Jamie Fox", date(2011, 2, 14), 10, {"looked_after": False, "eal": True}),
+    ("P-1007", "Sam Patel", date(2010, 4, 21), 11),
+    ("P-1008", "Avery Quinn", date(2013, 12, 1), 7),
+]
+
+
+def _pupil(i: int) -> Pupil:
+    pupil_id, name, dob, year, *flags = PUPILS[i]
+    return Pupil(pupil_id=pupil_id, name=name, date_of_birth=dob, year_group=year, **(flags[0] if flags else {}))
+
+
+class Demo:
+    def __init__(self, api: str):
+        self.http = httpx.Client(base_url=api, timeout=30)
+        self.today = uk_date(datetime.now(timezone.utc))
+        self.cal: SchoolCalendar = load_calendar(samples.SCHOOL.school_id)
+
+    def call(self, method: str, path: str, headers: dict, body=None) -> dict:
+        r = self.http.request(method, path, headers=headers, json=body)
+        if r.status_code >= 400:
+            raise SystemExit(f"{method} {path} -> {r.status_code}: {r.text}")
+        return r.json()
+
+    def act(self, pid: str, action: str, body, headers=LEAD) -> dict:
+        data = body.model_dump(mode="json", exclude_unset=True) if hasattr(body, "model_dump") else body
+        return self.call("POST", f"/api/placements/{pid}/actions/{action}", headers, data)
+
+    def propose(self, i: int, start: date, kind=PlacementKind.off_site_direction, **changes) -> str:
+        proposal = samples.proposal(start, kind, pupil=_pupil(i), **changes)
+        return self.call("POST", "/api/placements", LEAD, proposal.model_dump(mode="json"))["placement"]["placement_id"]
+
+    def school_day(self, n: int) -> date:
+        """The n-th school day from today (n <= 0: on or before today)."""
+        if n > 0:
+            return self.cal.add_school_days(self.today, n)
+        d = self.today if self.cal.is_school_day(self.today) else self.cal.add_school_days(self.today, -1)
+        return self.cal.add_school_days(d, n) if n else d
+
+    def to_notified(self, pid: str, notice_on: date, ehcp: bool = False) -> None:
+        self.act(pid, "vet", samples.vet(safeguarding_confirmation_received_on=notice_on))
+        self.act(pid, "consult_la", samples.consult_la(notice_on, ehcp=ehcp))
+        self.act(pid, "notify", samples.notify(notice_on), headers=HEAD)
+
+    def running(self, i: int, kind=PlacementKind.off_site_direction, **changes) -> str:
+        """A placement that started today (or on the last school day)."""
+        start = self.school_day(0)
+        pid = self.propose(i, start, kind, **changes)
+        self.to_notified(pid, self.cal.add_school_days(start, -3), ehcp=kind is PlacementKind.ehcp_placement)
+        for _ in range(100):  # the workflow starts it by itself: its start date has come
+            if self.call("GET", f"/api/placements/{pid}", LEAD)["placement"]["state"] == "active":
+                return pid
+            time.sleep(0.1)
+        raise SystemExit(f"{pid} did not start")
+
+    def reviewed(self, i: int) -> str:
+        """A running placement whose review meeting is today (parents invited six days ago)."""
+        pid = self.running(i)
+        self.act(pid, "open_review", samples.open_review(self.today, self.today - timedelta(days=6)))
+        return pid
+
+    def run(self) -> list[tuple[str, str]]:
+        t, made = self.today, []
+        made.append((self.propose(0, self.school_day(15)), "proposed: the provider still to be vetted"))
+
+        pid = self.propose(1, self.school_day(3), PlacementKind.suspension_cover, suspension_first_day=self.school_day(-2))
+        self.act(pid, "vet", samples.vet())
+        self.act(pid, "consult_la", samples.consult_la(t))
+        made.append((pid, "la_consulted: suspension cover, notice to give"))
+
+        pid = self.propose(2, self.school_day(10), PlacementKind.ehcp_placement, pattern=samples.FULL_TIME,
+                           provider=samples.registered_provider())
+        self.to_notified(pid, t if self.cal.is_school_day(t) else self.school_day(0), ehcp=True)
+        made.append((pid, "notified: an EHCP placement that starts by itself in two weeks"))
+
+        made.append((self.running(3), "active: an off-site direction that started on the last school day"))
+
+        pid = self.running(4, PlacementKind.health_package)
+        self.act(pid, "open_review", samples.open_review(t + timedelta(days=7), t))
+        made.append((pid, "under_review: meeting booked in a week"))
+
+        pid = self.reviewed(5)
+        self.act(pid, "reintegrate", samples.reintegrate(t))
+        made.append((pid, "reintegrating: the review decided on return"))
+
+        pid = self.running(6)
+        self.act(pid, "terminate", samples.terminate(t, safeguarding=True), headers=DSL)
+        made.append((pid, "terminated: a safeguarding concern"))
+
+        pid = self.reviewed(7)
+        self.act(pid, "reintegrate", samples.reintegrate(t))
+        self.act(pid, "close", samples.close(t))
+        made.append((pid, "closed: back at the home school"))
+        return made
+
+
+def run_demo(api: str) -> None:
+    demo = Demo(api)
+    try:
+        demo.call("GET", "/healthz", {})
+    except httpx.HTTPError:
+        raise SystemExit(f"no apflow API at {api}: start it first with `apflow up`") from None
+    for pid, what in demo.run():
+        print(f"{pid}  {what}")
+    print(f"\nSee them: curl -H 'X-User: demo-aplead' -H 'X-Role: ap_lead' -H 'X-School: {samples.SCHOOL.school_id}' {api}/api/placements")

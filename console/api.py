@@ -1,0 +1,229 @@
+"""The JSON API: propose placements, act on them, read them back.
+
+Writes go to the placement's workflow (an update per action); lists and the
+audit trail come from the register, which outlives the workflows.
+"""
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlalchemy import Engine, text
+from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
+
+from apflow.calendars import load_calendar
+from apflow.settings import Settings
+from apflow.temporal import connect
+from domain.access import may_see
+from domain.deadlines import deadlines
+from domain.actions import ACTION_MODELS
+from domain.lifecycle import Refused, possible_actions
+from domain.models import Actor, Model, Placement, Proposal, Role
+from store import register
+from store.db import make_engine, migrate
+from workflows import client as placements
+from workflows.placement import PlacementWorkflow, Snapshot
+
+
+class UnmetOut(BaseModel):
+    clause: str
+    message: str
+
+
+class RefusalOut(BaseModel):
+    action: str
+    message: str
+    unmet: list[UnmetOut]
+
+
+class PlacementSummary(BaseModel):
+    placement_id: str
+    school_id: str
+    state: str
+    kind: str
+    pupil_id: str
+    provider_name: str
+    start_date: str
+    planned_end_date: str | None
+    next_deadline: str | None
+
+
+class AuditEventOut(BaseModel):
+    seq: int
+    action: str
+    actor_id: str
+    actor_role: str
+    from_state: str
+    to_state: str
+    at: str
+    note: str | None
+
+
+def refusal_response(e: Refused, status: int) -> JSONResponse:
+    body = RefusalOut(
+        action=e.action,
+        message=f"'{e.action}' was refused: nothing was changed.",
+        unmet=[UnmetOut(clause=u.clause, message=u.message) for u in e.unmet],
+    )
+    return JSONResponse(status_code=status, content={"detail": body.model_dump()})
+
+
+def current_actor(
+    x_user: Annotated[str, Header(description="Who is acting (staff user id)")],
+    x_role: Annotated[Role, Header(description="The actor's role")],
+    x_school: Annotated[str | None, Header(description="The actor's school (URN); none for trust-wide roles")] = None,
+) -> Actor:
+    """Identity as asserted by the trust's sign-in proxy in front of the API."""
+    return Actor(user_id=x_user, role=x_role, school_id=x_school)
+
+
+ActorDep = Annotated[Actor, Depends(current_actor)]
+
+
+def create_app(settings: Settings | None = None, client: Client | None = None, engine: Engine | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        app.state.engine = engine or make_engine(settings.db_url)
+        migrate(app.state.engine)
+        app.state.client = client or await connect(settings)
+        yield
+        if engine is None:
+            app.state.engine.dispose()
+
+    app = FastAPI(
+        title="apflow",
+        summary="Alternative-provision placements, run to the trust's policy",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+
+    def db(request: Request) -> Engine:
+        return request.app.state.engine
+
+    def temporal(request: Request) -> Client:
+        return request.app.state.client
+
+    def visible_row(placement_id: str, actor: Actor, engine: Engine):
+        row = register.get(engine, placement_id)
+        if row is None or not may_see(actor, row.school_id):
+            raise HTTPException(404, f"no placement {placement_id}")
+        return row
+
+    @app.get("/healthz", tags=["service"])
+    async def healthz(request: Request) -> dict:
+        checks = {}
+        try:
+            with db(request).connect() as conn:
+                conn.execute(text("select 1"))
+            checks["database"] = "ok"
+        except Exception as e:  # noqa: BLE001 - reported, not raised
+            checks["database"] = f"error: {type(e).__name__}"
+        try:
+            await temporal(request).service_client.check_health()
+            checks["temporal"] = "ok"
+        except Exception as e:  # noqa: BLE001
+            checks["temporal"] = f"error: {type(e).__name__}"
+        ok = all(v == "ok" for v in checks.values())
+        return JSONResponse(status_code=200 if ok else 503, content={"status": "ok" if ok else "degraded", **checks})
+
+    @app.post(
+        "/api/placements",
+        status_code=201,
+        response_model=Snapshot,
+        tags=["placements"],
+        responses={422: {"model": RefusalOut, "description": "The proposal is incomplete (each unmet condition with its clause)"}},
+    )
+    async def propose(proposal: Proposal, actor: ActorDep, request: Request):
+        calendar = load_calendar(proposal.school.school_id)
+        try:
+            handle, placement = await placements.start_placement(
+                temporal(request), settings.task_queue, proposal, actor, calendar, settings.policy
+            )
+        except Refused as e:
+            return refusal_response(e, 422)
+        # The workflow projects this too; writing it here (idempotently) means
+        # the caller finds the placement in the register at once.
+        upcoming = deadlines(placement, calendar, settings.policy)
+        register.project(db(request), placement, upcoming[0].due if upcoming else None)
+        return await handle.query(PlacementWorkflow.snapshot)
+
+    @app.get("/api/placements", response_model=list[PlacementSummary], tags=["placements"])
+    async def list_placements(
+        actor: ActorDep,
+        request: Request,
+        state: Annotated[str | None, Query(description="Only placements in this state")] = None,
+        school_id: Annotated[str | None, Query(description="Only this school's placements")] = None,
+    ):
+        if actor.role not in (Role.trust_operations, Role.system):
+            if school_id and school_id != actor.school_id:
+                raise HTTPException(403, "staff see their own school's placements only")
+            school_id = actor.school_id
+        rows = register.search(db(request), state=state, school_id=school_id)
+        return [
+            PlacementSummary(
+                placement_id=r.placement_id, school_id=r.school_id, state=r.state, kind=r.kind,
+                pupil_id=r.pupil_id, provider_name=r.provider_name, start_date=r.start_date.isoformat(),
+                planned_end_date=r.planned_end_date.isoformat() if r.planned_end_date else None,
+                next_deadline=r.next_deadline.isoformat() if r.next_deadline else None,
+            )
+            for r in rows
+        ]
+
+    @app.get("/api/placements/{placement_id}", response_model=Snapshot, tags=["placements"])
+    async def get_placement(placement_id: str, actor: ActorDep, request: Request):
+        row = visible_row(placement_id, actor, db(request))
+        try:
+            return await placements.snapshot(temporal(request), placement_id)
+        except RPCError as e:
+            if e.status is not RPCStatusCode.NOT_FOUND:
+                raise
+        # The workflow's history is gone after retention; the register keeps the record.
+        p = Placement.model_validate(row.data)
+        return Snapshot(placement=p, possible_actions=[] if p.final else possible_actions(p.state), deadlines=[], start_blocked=[])
+
+    @app.get("/api/placements/{placement_id}/history", response_model=list[AuditEventOut], tags=["placements"])
+    async def placement_history(placement_id: str, actor: ActorDep, request: Request):
+        visible_row(placement_id, actor, db(request))
+        return [
+            AuditEventOut(
+                seq=e.seq, action=e.action, actor_id=e.actor_id, actor_role=e.actor_role,
+                from_state=e.from_state, to_state=e.to_state, at=e.at.isoformat(), note=e.note,
+            )
+            for e in register.audit_trail(db(request), placement_id)
+        ]
+
+    for name, model in ACTION_MODELS.items():
+        _add_action_route(app, name, model, visible_row, db, temporal)
+
+    return app
+
+
+def _add_action_route(app: FastAPI, name: str, model: type[Model], visible_row, db, temporal) -> None:
+    async def perform(placement_id: str, body: model, actor: ActorDep, request: Request):  # type: ignore[valid-type]
+        visible_row(placement_id, actor, db(request))
+        try:
+            return await placements.act(temporal(request), placement_id, actor, body)
+        except Refused as e:
+            return refusal_response(e, 409)
+        except RPCError as e:
+            if e.status is not RPCStatusCode.NOT_FOUND:
+                raise
+            return JSONResponse(status_code=409, content={"detail": {
+                "action": name, "message": "the placement has ended: nothing more can be done", "unmet": [],
+            }})
+
+    perform.__name__ = f"act_{name}"
+    perform.__annotations__["body"] = model  # a real type: the name `model` is local
+    app.post(
+        f"/api/placements/{{placement_id}}/actions/{name}",
+        response_model=Snapshot,
+        tags=["actions"],
+        summary=(model.__doc__ or name).strip().splitlines()[0],
+        responses={409: {"model": RefusalOut, "description": "Not allowed now: every unmet condition, with its clause"}},
+    )(perform)
