@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
-from cryptography.fernet import Fernet
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
@@ -16,7 +15,9 @@ from apflow.temporal import data_converter, register_search_attributes
 from store.db import make_engine, migrate
 
 BIN = Path(sys.executable).parent
-CODEC_KEY = Fernet.generate_key()
+# A fixed key for tests only: the stored histories under tests/workflows/histories
+# are encrypted with it, so the replay tests can read them.
+CODEC_KEY = b"dGVzdC1vbmx5LWtleS1mb3ItYXBmbG93LWhpc3Rvcmk="
 
 
 @pytest.fixture
