@@ -351,6 +351,7 @@ class Placement(Proposal):
     reviews: list[ReviewRecord] = Field(default_factory=list)
     closure: Closure | None = None
     termination: Termination | None = None
+    escalations: list["Escalation"] = Field(default_factory=list)
     history: list[HistoryEntry] = Field(default_factory=list)
 
     @property
@@ -370,3 +371,8 @@ class Placement(Proposal):
         ends = [r.new_end_date for r in self.reviews if r.new_end_date]
         return ends[-1] if ends else None
 
+
+
+from .escalations import Escalation  # noqa: E402  (escalations import the base models above)
+
+Placement.model_rebuild()

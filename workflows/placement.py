@@ -22,11 +22,14 @@ with workflow.unsafe.imports_passed_through():
     from domain.calendar import SchoolCalendar
     from domain.clock import uk_date, uk_instant
     from domain.deadlines import Deadline, deadlines
+    from domain.escalations import AttendanceAlert, Escalation, attendance_escalation
     from domain.guards import Context, Unmet
     from domain.lifecycle import Refused, check, decide, possible_actions
     from domain.models import SYSTEM, Actor, Placement
     from domain.settings import PolicySettings
     from workflows.search import NEXT_DEADLINE, PLACEMENT_KIND, PLACEMENT_STATE, SCHOOL_ID
+
+from . import letters
 
 REFUSED = "PolicyRefused"
 PROJECTION_TIMEOUT = timedelta(seconds=30)
@@ -93,21 +96,36 @@ class PlacementWorkflow:
 
     @workflow.update
     async def act(self, request: ActionRequest) -> Snapshot:
+        name = request.action.action
         async with self.lock:
-            try:
-                self.p = decide(self.p, request.action, self._context(request.actor), workflow.now())
-            except Refused as e:  # the state moved between validator and handler
-                raise refusal(e) from None
-            if request.action.action == "start":
+            before = self.p
+            unmet = self._unmet(request)
+            if unmet:  # the state moved between validator and handler
+                raise refusal(Refused(name, unmet))
+            self.p = decide(self.p, request.action, self._context(request.actor), workflow.now())
+            if name == "start":
                 self.start_blocked = []
             await self._publish()
+            await letters.send_for_action(before, self.p, name)
         return self.snapshot()
 
     @act.validator
     def validate_act(self, request: ActionRequest) -> None:
-        _, unmet = check(self.p, request.action, self._context(request.actor))
+        unmet = self._unmet(request)
         if unmet:
             raise refusal(Refused(request.action.action, unmet))
+
+    def _unmet(self, request: ActionRequest) -> list[Unmet]:
+        """The policy's objections to the action, including its letters' gaps."""
+        ctx = self._context(request.actor)
+        candidate, unmet = check(self.p, request.action, ctx)
+        return unmet or letters.letter_gaps(candidate, request.action.action, ctx)
+
+    @workflow.signal
+    async def attendance_alert(self, alert: AttendanceAlert) -> None:
+        """From the daily attendance sweep: a missing mark or an unexplained absence."""
+        if self.p.state in ("active", "under_review", "reintegrating"):
+            await self._escalate(attendance_escalation(alert, workflow.now()))
 
     @workflow.query
     def snapshot(self) -> Snapshot:
@@ -155,6 +173,15 @@ class PlacementWorkflow:
     def _history_full(self) -> bool:
         info = workflow.info()
         return info.is_continue_as_new_suggested() or info.get_current_history_length() >= self.inp.max_history_events
+
+    async def _escalate(self, escalation: Escalation) -> None:
+        """Raises an escalation once per cause, records it and tells its owner."""
+        async with self.lock:
+            if any(e.escalation_id == escalation.escalation_id for e in self.p.escalations):
+                return
+            self.p = self.p.model_copy(update={"escalations": [*self.p.escalations, escalation]})
+            await self._publish()
+            await letters.send_escalation(self.p, escalation)
 
     # --- projection --------------------------------------------------------
 
