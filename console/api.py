@@ -149,7 +149,7 @@ def create_app(settings: Settings | None = None, client: Client | None = None, e
             return refusal_response(e, 422)
         # The workflow projects this too; writing it here (idempotently) means
         # the caller finds the placement in the register at once.
-        upcoming = deadlines(placement, calendar, settings.policy)
+        upcoming = deadlines(placement, calendar, settings.policy, placement.start_date)
         register.project(db(request), placement, upcoming[0].due if upcoming else None)
         return await handle.query(PlacementWorkflow.snapshot)
 
@@ -161,7 +161,8 @@ def create_app(settings: Settings | None = None, client: Client | None = None, e
         school_id: Annotated[str | None, Query(description="Only this school's placements")] = None,
     ):
         if actor.role not in (Role.trust_operations, Role.system):
-            if school_id and school_id != actor.school_id:
+            # Without a school there is nothing to filter by: an empty filter would list every school.
+            if actor.school_id is None or (school_id and school_id != actor.school_id):
                 raise HTTPException(403, "staff see their own school's placements only")
             school_id = actor.school_id
         rows = register.search(db(request), state=state, school_id=school_id)

@@ -18,6 +18,10 @@ ACTION_ROLES: dict[str, frozenset[Role]] = {
     "reintegrate": _STAFF,
     "close": _STAFF,
     "terminate": _STAFF | {Role.dsl},
+    "record_contact": _STAFF | {Role.dsl},
+    "raise_concern": _STAFF | {Role.dsl, Role.provider},
+    "request_review": _STAFF,
+    "resolve_escalation": _STAFF | {Role.dsl},
 }
 
 TRUST_WIDE = frozenset({Role.trust_operations, Role.system})

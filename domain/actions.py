@@ -6,7 +6,7 @@ never touches the placement itself.
 """
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Literal, Union
 
 from pydantic import Field
@@ -14,6 +14,8 @@ from pydantic import Field
 from .models import (
     Actor,
     Closure,
+    Concern,
+    ContactRecord,
     Contact,
     Destination,
     Evaluation,
@@ -29,6 +31,7 @@ from .models import (
     Provider,
     ProviderReport,
     ReintegrationPlan,
+    ReviewRequest,
     ReviewMeeting,
     ReviewRecord,
     Termination,
@@ -122,15 +125,44 @@ class Amend(Model):
     reintegration_plan: ReintegrationPlan | None = None
 
 
-Action = Annotated[
-    Union[Vet, ConsultLA, Notify, Start, OpenReview, RecordReview, Reintegrate, Close, Terminate, Amend],
-    Field(discriminator="action"),
-]
+class RecordContact(Model):
+    """A daily attendance call, weekly wellbeing contact or half-termly visit (§2.5)."""
 
-ACTION_MODELS: dict[str, type[Model]] = {
-    m.model_fields["action"].default: m
-    for m in (Vet, ConsultLA, Notify, Start, OpenReview, RecordReview, Reintegrate, Close, Terminate, Amend)
-}
+    action: Literal["record_contact"] = "record_contact"
+    contact: ContactRecord
+
+
+class RaiseConcern(Model):
+    """A safeguarding concern: the DSL is told at once and the placement reviewed (§9.7)."""
+
+    action: Literal["raise_concern"] = "raise_concern"
+    summary: NonEmpty
+
+
+class RequestReview(Model):
+    """A parent's (or the LA's, for an EHC plan) written request for a review."""
+
+    action: Literal["request_review"] = "request_review"
+    requested_by: Literal["parent", "local_authority"]
+    received_on: date
+
+
+class ResolveEscalation(Model):
+    """Close an escalation with a note of what was done."""
+
+    action: Literal["resolve_escalation"] = "resolve_escalation"
+    escalation_id: NonEmpty
+    note: NonEmpty
+
+
+ALL_ACTIONS = (
+    Vet, ConsultLA, Notify, Start, OpenReview, RecordReview, Reintegrate, Close, Terminate, Amend,
+    RecordContact, RaiseConcern, RequestReview, ResolveEscalation,
+)
+
+Action = Annotated[Union[ALL_ACTIONS], Field(discriminator="action")]  # type: ignore[valid-type]
+
+ACTION_MODELS: dict[str, type[Model]] = {m.model_fields["action"].default: m for m in ALL_ACTIONS}
 
 
 class ActionRequest(Model):
@@ -140,7 +172,7 @@ class ActionRequest(Model):
     action: Action
 
 
-def apply(placement: Placement, action: Model, today: date, actor: Actor) -> Placement:
+def apply(placement: Placement, action: Model, today: date, actor: Actor, at: datetime | None = None) -> Placement:
     """A copy of the placement with the action's data folded in (state unchanged)."""
     p = placement.model_copy(deep=True)
     match action:
@@ -194,6 +226,18 @@ def apply(placement: Placement, action: Model, today: date, actor: Actor) -> Pla
                 next_destination=action.next_destination,
                 on=today,
             )
+        case RecordContact():
+            p.contacts.append(action.contact)
+        case RaiseConcern():
+            p.concerns.append(Concern(concern_id=f"concern-{len(p.concerns) + 1}", raised_on=today, summary=action.summary))
+        case RequestReview():
+            p.review_requests.append(ReviewRequest(requested_by=action.requested_by, received_on=action.received_on))
+        case ResolveEscalation():
+            p.escalations = [
+                e.model_copy(update={"resolved_at": at, "resolved_by": actor, "resolution": action.note})
+                if e.escalation_id == action.escalation_id and e.open else e
+                for e in p.escalations
+            ]
         case Amend():
             # As in the other actions, None leaves a detail as it is: a start
             # date or provider of None would break every guard after it.

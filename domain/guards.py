@@ -270,6 +270,50 @@ def termination(p: Placement, ctx: Context) -> list[Unmet]:
     return unmet
 
 
+def contact(p: Placement, ctx: Context) -> list[Unmet]:
+    c = p.contacts[-1]
+    if c.on > ctx.today:
+        return [Unmet("§2.5", "a contact cannot be recorded before it happens")]
+    if c.on < p.start_date:
+        return [Unmet("§2.5", f"the placement started on {p.start_date}: this contact is before it")]
+    return []
+
+
+def nothing_more(p: Placement, ctx: Context) -> list[Unmet]:
+    return []
+
+
+def last_review_within(p: Placement, day: date, weeks: int) -> date | None:
+    held = [r.held_on for r in p.reviews if day - timedelta(weeks=weeks) < r.held_on <= day]
+    return max(held) if held else None
+
+
+def review_request(p: Placement, ctx: Context) -> list[Unmet]:
+    """A written request from a parent, or the LA for an EHC plan, must be met
+    unless a review was held in the last 10 weeks (2010 regulations as amended 2012)."""
+    clause = "Education (Educational Provision for Improving Behaviour) Regulations 2010, as amended 2012"
+    r = p.review_requests[-1]
+    unmet: list[Unmet] = []
+    if r.requested_by == "local_authority" and not p.pupil.ehc_plan:
+        unmet.append(Unmet("§6.5, §8.2.8", "the LA requests reviews for a pupil with an EHC plan"))
+    if r.received_on > ctx.today:
+        unmet.append(Unmet(clause, "the request cannot be dated in the future"))
+    weeks = ctx.settings.review_request_window_weeks
+    held = last_review_within(p, r.received_on, weeks)
+    if held:
+        unmet.append(Unmet(clause, f"a review was held on {held}, within the last {weeks} weeks: a new one need not be held yet"))
+    return unmet
+
+
+def escalation_resolution(p: Placement, ctx: Context, action) -> list[Unmet]:
+    match = [e for e in p.escalations if e.escalation_id == action.escalation_id]
+    if not match:
+        return [Unmet("escalations", f"no escalation {action.escalation_id} on this placement")]
+    if not match[0].open:
+        return [Unmet("escalations", f"escalation {action.escalation_id} was resolved already")]
+    return []
+
+
 def amendment(p: Placement, ctx: Context) -> list[Unmet]:
     return proposal(p, ctx)
 

@@ -42,6 +42,23 @@ class Lifecycle(StateMachine):
     record_review = under_review.to(active, cond="review_continues")
     reintegrate = under_review.to(reintegrating, cond="reintegration_planned")
     close = reintegrating.to(closed, cond="placement_complete")
+    # Steps that record something without moving the placement on.
+    record_contact = (
+        active.to.itself(cond="contact_recorded")
+        | under_review.to.itself(cond="contact_recorded")
+        | reintegrating.to.itself(cond="contact_recorded")
+    )
+    raise_concern = (
+        proposed.to.itself() | vetted.to.itself() | la_consulted.to.itself() | notified.to.itself()
+        | active.to.itself() | under_review.to.itself() | reintegrating.to.itself()
+    )
+    request_review = active.to.itself(cond="review_request_valid")
+    resolve_escalation = (
+        proposed.to.itself(cond="escalation_open") | vetted.to.itself(cond="escalation_open")
+        | la_consulted.to.itself(cond="escalation_open") | notified.to.itself(cond="escalation_open")
+        | active.to.itself(cond="escalation_open") | under_review.to.itself(cond="escalation_open")
+        | reintegrating.to.itself(cond="escalation_open")
+    )
     terminate = (
         proposed.to(terminated, cond="ending_recorded")
         | vetted.to(terminated, cond="ending_recorded")
@@ -83,6 +100,15 @@ class Lifecycle(StateMachine):
     def ending_recorded(self, candidate: Placement, ctx: Context) -> bool:
         return not guards.termination(candidate, ctx)
 
+    def contact_recorded(self, candidate: Placement, ctx: Context) -> bool:
+        return not guards.contact(candidate, ctx)
+
+    def review_request_valid(self, candidate: Placement, ctx: Context) -> bool:
+        return not guards.review_request(candidate, ctx)
+
+    def escalation_open(self, candidate: Placement, ctx: Context, action) -> bool:
+        return not guards.escalation_resolution(candidate, ctx, action)
+
 
 GUARDS: dict[str, guards.Guard] = {
     "amend": guards.amendment,
@@ -95,6 +121,9 @@ GUARDS: dict[str, guards.Guard] = {
     "reintegrate": guards.reintegration,
     "close": guards.closure,
     "terminate": guards.termination,
+    "record_contact": guards.contact,
+    "raise_concern": guards.nothing_more,
+    "request_review": guards.review_request,
 }
 
 
@@ -112,7 +141,7 @@ def possible_actions(state: str) -> list[str]:
     return sorted({t.event for t in getattr(Lifecycle, state).transitions})
 
 
-def check(placement: Placement, action: Model, ctx: Context) -> tuple[Placement, list[Unmet]]:
+def check(placement: Placement, action: Model, ctx: Context, at: datetime | None = None) -> tuple[Placement, list[Unmet]]:
     """The candidate placement and every condition the action leaves unmet."""
     name = action.action  # type: ignore[attr-defined]
     if placement.final:
@@ -123,18 +152,20 @@ def check(placement: Placement, action: Model, ctx: Context) -> tuple[Placement,
     denied = access(ctx.actor, name, placement.school.school_id)
     if denied:
         return placement, denied
-    candidate = apply(placement, action, ctx.today, ctx.actor)
+    candidate = apply(placement, action, ctx.today, ctx.actor, at)
+    if name == "resolve_escalation":  # judged on the action: the candidate has it resolved already
+        return candidate, guards.escalation_resolution(placement, ctx, action)
     return candidate, GUARDS[name](candidate, ctx)
 
 
 def decide(placement: Placement, action: Model, ctx: Context, at: datetime, note: str | None = None) -> Placement:
     """The placement after the action, or `Refused` naming every unmet condition."""
     name = action.action  # type: ignore[attr-defined]
-    candidate, unmet = check(placement, action, ctx)
+    candidate, unmet = check(placement, action, ctx, at)
     if unmet:
         raise Refused(name, unmet)
     sm = Lifecycle(start_value=placement.state)
-    sm.send(name, candidate=candidate, ctx=ctx)
+    sm.send(name, candidate=placement if name == "resolve_escalation" else candidate, ctx=ctx, action=action)
     candidate.state = sm.current_state_value
     candidate.history.append(
         HistoryEntry(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -326,6 +326,34 @@ class Termination(Model):
     on: date
 
 
+class ContactKind(StrEnum):
+    attendance_call = "attendance_call"  # daily (§2.5)
+    wellbeing = "wellbeing"  # weekly, with the pupil (§2.5, §3.4)
+    visit = "visit"  # to the pupil and the provider, half-termly (§2.5, §8.2.6)
+
+
+class ContactRecord(Model):
+    kind: ContactKind
+    on: date
+    notes: NonEmpty
+    unannounced: bool = False
+
+
+class ReviewRequest(Model):
+    """A parent's (or for an EHC plan, the LA's) written request for a review."""
+
+    requested_by: Literal["parent", "local_authority"]
+    received_on: date
+
+
+class Concern(Model):
+    """A safeguarding concern: reviewed at once, the placement ended if it is not resolved (§9.7)."""
+
+    concern_id: str
+    raised_on: date
+    summary: NonEmpty
+
+
 class HistoryEntry(Model):
     """Who did what, when, and from which state to which."""
 
@@ -351,6 +379,11 @@ class Placement(Proposal):
     reviews: list[ReviewRecord] = Field(default_factory=list)
     closure: Closure | None = None
     termination: Termination | None = None
+    initial_assessment: ProviderReport | None = None  # §12.1.3
+    progress_reports: list[ProviderReport] = Field(default_factory=list)  # §2.6, §12.1.7
+    contacts: list[ContactRecord] = Field(default_factory=list)
+    review_requests: list[ReviewRequest] = Field(default_factory=list)
+    concerns: list[Concern] = Field(default_factory=list)
     escalations: list["Escalation"] = Field(default_factory=list)
     history: list[HistoryEntry] = Field(default_factory=list)
 

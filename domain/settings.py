@@ -16,5 +16,16 @@ class PolicySettings(BaseModel):
     min_public_liability: int = 5_000_000
     min_employers_liability: int = 10_000_000
     min_professional_negligence: int = 2_000_000
+    initial_assessment_days: int = 7  # §12.1.3, calendar days from referral
+    wellbeing_contact_days: int = 7  # §2.5, §3.4
+    daily_attendance_call: bool = True  # §2.5
+    progress_report_days: int = 14  # §2.6, §12.1.7: "at agreed intervals"
+    end_of_placement_school_days: int = 10  # final report requested, end discussed (§2.6-2.7)
+    requested_review_school_days: int = 10  # a requested review is held within this
+    # Where a school has no term dates, a "half-term" is this many weeks.
+    fallback_half_term_weeks: int = 6
+    # Proposed national limits: past them a placement is flagged until a review extends it.
+    max_full_time_weeks: int = 12
+    max_part_time_days_per_week: int = 2
     # §7.1: full-time pupils of compulsory school age that oblige registration.
     registration_pupil_threshold: int = 5

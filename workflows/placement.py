@@ -21,7 +21,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.actions import ActionRequest, Start
     from domain.calendar import SchoolCalendar
     from domain.clock import uk_date, uk_instant
-    from domain.deadlines import Deadline, deadlines
+    from domain.deadlines import Deadline, deadlines, missed, next_check
     from domain.escalations import AttendanceAlert, Escalation, attendance_escalation
     from domain.guards import Context, Unmet
     from domain.lifecycle import Refused, check, decide, possible_actions
@@ -103,6 +103,7 @@ class PlacementWorkflow:
             if unmet:  # the state moved between validator and handler
                 raise refusal(Refused(name, unmet))
             self.p = decide(self.p, request.action, self._context(request.actor), workflow.now())
+            self.changed = True
             if name == "start":
                 self.start_blocked = []
             await self._publish()
@@ -118,7 +119,7 @@ class PlacementWorkflow:
     def _unmet(self, request: ActionRequest) -> list[Unmet]:
         """The policy's objections to the action, including its letters' gaps."""
         ctx = self._context(request.actor)
-        candidate, unmet = check(self.p, request.action, ctx)
+        candidate, unmet = check(self.p, request.action, ctx, workflow.now())
         return unmet or letters.letter_gaps(candidate, request.action.action, ctx)
 
     @workflow.signal
@@ -126,6 +127,12 @@ class PlacementWorkflow:
         """From the daily attendance sweep: a missing mark or an unexplained absence."""
         if self.p.state in ("active", "under_review", "reintegrating"):
             await self._escalate(attendance_escalation(alert, workflow.now()))
+
+    @workflow.signal
+    def calendar_changed(self, calendar: SchoolCalendar) -> None:
+        """The school's term dates were edited: every deadline is recomputed."""
+        self.inp = self.inp.model_copy(update={"calendar": calendar})
+        self.changed = True
 
     @workflow.query
     def snapshot(self) -> Snapshot:
@@ -145,15 +152,34 @@ class PlacementWorkflow:
         return Context(today=self._today(), calendar=self.inp.calendar, actor=actor, settings=self.inp.settings)
 
     def _deadlines(self) -> list[Deadline]:
-        return deadlines(self.p, self.inp.calendar, self.inp.settings)
+        return deadlines(self.p, self.inp.calendar, self.inp.settings, self._today())
+
+    def _keeps_policy_clock(self) -> bool:
+        # Placements started before the policy clock only knew the start timer.
+        return workflow.patched("policy-clock")
 
     def _next_wake(self) -> datetime | None:
-        """The next moment the workflow must act by itself."""
+        """The next moment the workflow must act by itself: the start date, or
+        the first day on which a deadline will have been missed."""
+        wakes = []
         if self.p.state == "notified" and not self.start_blocked:
-            return uk_instant(self.p.start_date)
-        return None
+            wakes.append(uk_instant(self.p.start_date))
+        if self._keeps_policy_clock():
+            check_on = next_check(self.p, self.inp.calendar, self.inp.settings, self._today())
+            if check_on:
+                wakes.append(uk_instant(check_on))
+        return min(wakes) if wakes else None
 
     async def _on_clock(self) -> None:
+        await self._start_when_due()
+        if self._keeps_policy_clock():
+            for d in missed(self.p, self.inp.calendar, self.inp.settings, self._today()):
+                await self._escalate(Escalation(
+                    escalation_id=d.escalation_id, kind=d.kind, clause=d.clause, owner=d.owner,
+                    message=f"{d.description} (due {d.due})", raised_at=workflow.now(), due=d.due,
+                ))
+
+    async def _start_when_due(self) -> None:
         """On the start date a notified placement starts by itself, dual
         registration beginning that day where the provider is a registered school."""
         if self.p.state != "notified" or self.start_blocked or self._today() < self.p.start_date:

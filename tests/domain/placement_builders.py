@@ -13,11 +13,12 @@ from datetime import date, datetime
 import pytest
 
 from apflow import samples
-from domain.actions import Amend, Start
+from domain.actions import RecordContact, RaiseConcern, RequestReview, ResolveEscalation, Amend, Start
 from domain.calendar import default_calendar
 from domain.guards import Context, Unmet
 from domain.lifecycle import Refused, check, decide, propose
-from domain.models import SYSTEM, Actor, Model, Person, Placement, PlacementKind, Role
+from domain.escalations import Escalation
+from domain.models import ContactKind, ContactRecord, SYSTEM, Actor, Model, Person, Placement, PlacementKind, Role
 from domain.settings import PolicySettings
 
 SCHOOL_ID = samples.SCHOOL.school_id
@@ -151,18 +152,26 @@ def changed(p: Placement, **changes) -> Placement:
 # The chart as RULES.md draws it: proposed → vetted → la_consulted → notified →
 # active ⇄ under_review → reintegrating → closed, terminated from any state
 # that is not final, and details amended until the notice goes out.
+_RECORDING = {"raise_concern", "resolve_escalation"}  # possible in every state that is not final
 CHART: dict[str, dict[str, str]] = {
     "proposed": {"amend": "proposed", "vet": "vetted", "terminate": "terminated"},
     "vetted": {"amend": "vetted", "consult_la": "la_consulted", "terminate": "terminated"},
     "la_consulted": {"amend": "la_consulted", "notify": "notified", "terminate": "terminated"},
     "notified": {"start": "active", "terminate": "terminated"},
-    "active": {"open_review": "under_review", "terminate": "terminated"},
-    "under_review": {"record_review": "active", "reintegrate": "reintegrating", "terminate": "terminated"},
-    "reintegrating": {"close": "closed", "terminate": "terminated"},
+    "active": {"open_review": "under_review", "terminate": "terminated", "record_contact": "active", "request_review": "active"},
+    "under_review": {"record_review": "active", "reintegrate": "reintegrating", "terminate": "terminated", "record_contact": "under_review"},
+    "reintegrating": {"close": "closed", "terminate": "terminated", "record_contact": "reintegrating"},
     "closed": {},
     "terminated": {},
 }
-ACTIONS = ("amend", "vet", "consult_la", "notify", "start", "open_review", "record_review", "reintegrate", "close", "terminate")
+for _state, _moves in CHART.items():
+    if _moves:
+        _moves.update({name: _state for name in _RECORDING})
+ACTIONS = (
+    "amend", "vet", "consult_la", "notify", "start", "open_review", "record_review", "reintegrate", "close", "terminate",
+    "record_contact", "raise_concern", "request_review", "resolve_escalation",
+)
+SAMPLE_ESCALATION = "vetting:2026-09-28"
 
 
 def sample_action(name: str, today: date) -> Model:
@@ -178,7 +187,20 @@ def sample_action(name: str, today: date) -> Model:
         "reintegrate": samples.reintegrate(MEETING_DAY),
         "close": samples.close(CLOSE_DAY),
         "terminate": samples.terminate(today, safeguarding=True),
+        "record_contact": RecordContact(contact=ContactRecord(kind=ContactKind.wellbeing, on=today, notes="Spoke with the pupil at the provider")),
+        "raise_concern": RaiseConcern(summary="Pupil reports an adult at the provider made threats"),
+        "request_review": RequestReview(requested_by="parent", received_on=today),
+        "resolve_escalation": ResolveEscalation(escalation_id=SAMPLE_ESCALATION, note="Provider vetted on the next day"),
     }[name]
+
+
+def with_escalation(p: Placement) -> Placement:
+    """The placement with one open escalation, for `resolve_escalation`."""
+    e = Escalation(
+        escalation_id=SAMPLE_ESCALATION, kind="vetting", clause="§7, §9", owner=Role.ap_lead,
+        message="vet the provider", raised_at=AT, due=date(2026, 9, 28),
+    )
+    return p.model_copy(update={"escalations": [e]})
 
 
 ALLOWED = [(state, action, to) for state, moves in CHART.items() for action, to in moves.items()]

@@ -36,6 +36,7 @@ from placement_builders import (
     proposed,
     refusal,
     sample_action,
+    with_escalation,
 )
 
 NOT_ALLOWED = [(state, action) for state in NON_FINAL for action in ACTIONS if action not in CHART[state]]
@@ -54,6 +55,8 @@ def test_possible_actions_are_the_charts_moves_from_each_state(state):
 @pytest.mark.parametrize(("state", "action", "to"), ALLOWED, ids=[f"{s}-{a}" for s, a, _ in ALLOWED])
 def test_each_transition_moves_the_placement_from_every_state_that_allows_it(state, action, to):
     placement = in_state(state)
+    if action == "resolve_escalation":
+        placement = with_escalation(placement)
     today = ACTING_DAY[state]
 
     after = decide(placement, sample_action(action, today), ctx(today, HEAD), AT)
