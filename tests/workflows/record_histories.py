@@ -1,11 +1,13 @@
 """Records histories of the placement workflow for the replay tests.
 
-Run before a change to the workflow lands, on the code as it was, to keep a
-history of every path worth replaying: `python -m tests.workflows.record_histories`.
+Record a path when it is new, on the code that made it, so later changes
+must keep replaying it: `python -m tests.workflows.record_histories [NAME ...]`
+(no names: every path; an existing file is overwritten).
 """
 from __future__ import annotations
 
 import asyncio
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -48,10 +50,34 @@ async def terminated(env, tq) -> str:
     return handle.id
 
 
+async def escalations(env, tq) -> str:
+    """A placement left alone after its start: the policy clock escalates, one is resolved."""
+    from datetime import date
+
+    from apflow.calendars import load_calendar
+    from domain.actions import ResolveEscalation
+    from tests.workflows.test_policy_clock import START, sleep_until
+
+    handle, _ = await start_placement(
+        env.client, tq, samples.proposal(START, planned_end_date=date(2027, 3, 24), number_of_days=None),
+        LEAD, load_calendar("137000"), now=await env.get_current_time(),
+    )
+    await to_notified(env, handle)
+    await sleep_until(env, date(2027, 1, 14))
+    await act(env.client, handle.id, LEAD, ResolveEscalation(escalation_id="wellbeing:2027-01-12", note="Spoke to the pupil"))
+    await sleep_until(env, date(2027, 2, 22))
+    await act(env.client, handle.id, LEAD, samples.terminate(await today(env)))
+    await handle.result()
+    return handle.id
+
+
 async def main() -> None:
     import tempfile
 
-    for name, path in (("lifecycle", lifecycle), ("terminated", terminated)):
+    only = set(sys.argv[1:])
+    for name, path in (("lifecycle", lifecycle), ("terminated", terminated), ("escalations", escalations)):
+        if only and name not in only:
+            continue
         env = await WorkflowEnvironment.start_time_skipping(
             test_server_existing_path=str(BIN / "temporal-test-server"), data_converter=data_converter(CODEC_KEY)
         )
