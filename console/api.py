@@ -28,6 +28,9 @@ from store.db import make_engine, migrate
 from workflows import client as placements
 from workflows.placement import PlacementWorkflow, Snapshot
 
+from . import operations
+from .identity import ActorDep, current_actor  # noqa: F401  (routers import it from here too)
+
 
 class UnmetOut(BaseModel):
     clause: str
@@ -72,16 +75,6 @@ def refusal_response(e: Refused, status: int) -> JSONResponse:
     return JSONResponse(status_code=status, content={"detail": body.model_dump()})
 
 
-def current_actor(
-    x_user: Annotated[str, Header(description="Who is acting (staff user id)")],
-    x_role: Annotated[Role, Header(description="The actor's role")],
-    x_school: Annotated[str | None, Header(description="The actor's school (URN); none for trust-wide roles")] = None,
-) -> Actor:
-    """Identity as asserted by the trust's sign-in proxy in front of the API."""
-    return Actor(user_id=x_user, role=x_role, school_id=x_school)
-
-
-ActorDep = Annotated[Actor, Depends(current_actor)]
 
 
 def create_app(settings: Settings | None = None, client: Client | None = None, engine: Engine | None = None) -> FastAPI:
@@ -201,6 +194,7 @@ def create_app(settings: Settings | None = None, client: Client | None = None, e
 
     for name, model in ACTION_MODELS.items():
         _add_action_route(app, name, model, visible_row, db, temporal)
+    app.include_router(operations.router)
 
     return app
 

@@ -67,3 +67,17 @@ async def test_missed_deadlines_escalate_on_the_day_after_to_their_owner(time_en
         got = raised(await snapshot(env.client, handle.id))
         assert got["end_of_placement"] == (date(2027, 3, 11), Role.ap_lead)
         assert got["drift"] == (date(2027, 3, 25), Role.headteacher)
+
+
+async def test_a_new_term_calendar_moves_the_deadlines(time_env, engine, task_queue):
+    """The trust adds a closure day: the notice deadline two school days before the start moves."""
+    env = time_env
+    calendar = load_calendar("137000")
+    async with build_worker(env.client, task_queue, engine):
+        handle, _ = await start_placement(env.client, task_queue, samples.proposal(START), LEAD, calendar, now=await env.get_current_time())
+        notice = [d.due for d in (await snapshot(env.client, handle.id)).deadlines if d.kind == "notice"]
+        assert notice == [date(2026, 12, 18)]
+        closed = calendar.model_copy(update={"closures": calendar.closures | {date(2026, 12, 18), date(2026, 12, 17)}})
+        await handle.signal("calendar_changed", closed)
+        notice = [d.due for d in (await snapshot(env.client, handle.id)).deadlines if d.kind == "notice"]
+        assert notice == [date(2026, 12, 16)]

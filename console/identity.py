@@ -1,0 +1,20 @@
+"""Who is acting: identity as asserted by the trust's sign-in proxy in front
+of the API, in three headers."""
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Header
+
+from domain.models import Actor, Role
+
+
+def current_actor(
+    x_user: Annotated[str, Header(description="Who is acting (staff user id)")],
+    x_role: Annotated[Role, Header(description="The actor's role")],
+    x_school: Annotated[str | None, Header(description="The actor's school (URN); none for trust-wide roles")] = None,
+) -> Actor:
+    return Actor(user_id=x_user, role=x_role, school_id=x_school)
+
+
+ActorDep = Annotated[Actor, Depends(current_actor)]
