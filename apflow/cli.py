@@ -15,6 +15,7 @@ def main(argv: list[str] | None = None) -> None:
     demo = commands.add_parser("demo", help="create invented placements in different states through the API")
     demo.add_argument("--api", help="the API's address (default: from the settings)")
     commands.add_parser("worker", help="run the worker alone, against APFLOW_TEMPORAL_ADDRESS")
+    commands.add_parser("api", help="serve the API alone, against APFLOW_TEMPORAL_ADDRESS and APFLOW_DATABASE_URL")
     args = parser.parse_args(argv)
     settings = Settings()
 
@@ -30,6 +31,12 @@ def main(argv: list[str] | None = None) -> None:
         import worker
 
         asyncio.run(worker.main(settings))
+    elif args.command == "api":
+        import uvicorn
+
+        from console.api import create_app
+
+        uvicorn.run(create_app(settings), host=settings.api_host, port=settings.api_port)
 
 
 if __name__ == "__main__":
