@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 import uvicorn
+from temporalio.client import Client
 
 from console.api import create_app
 from store.db import make_engine, migrate
@@ -92,6 +93,29 @@ def _stop(proc: subprocess.Popen | None) -> None:
         proc.wait()
 
 
+async def _serve(server: uvicorn.Server) -> None:
+    """Serves the API. uvicorn calls sys.exit when it cannot start (its port
+    in use); raised in a task, SystemExit would leave the event loop at once,
+    with a traceback and past the orderly shutdown, so it becomes an error here."""
+    try:
+        await server.serve()
+    except SystemExit as e:
+        raise RuntimeError(f"uvicorn exited with status {e.code}") from None
+
+
+async def _connect(settings: Settings, wait_s: float = 30) -> Client:
+    """The dev server takes its port a moment before its frontend answers
+    ("Frontend is not healthy yet", more often on a busy machine): retry for a while."""
+    deadline = asyncio.get_running_loop().time() + wait_s
+    while True:
+        try:
+            return await connect(settings)
+        except RuntimeError as e:  # the SDK's "Failed client connect"
+            if asyncio.get_running_loop().time() > deadline:
+                raise SystemExit(f"could not connect to Temporal at {settings.temporal_address}: {e}") from None
+            await asyncio.sleep(0.2)
+
+
 async def up(settings: Settings) -> None:
     settings.var_dir.mkdir(parents=True, exist_ok=True)
     stop = asyncio.Event()
@@ -101,7 +125,7 @@ async def up(settings: Settings) -> None:
 
     temporal = await _start_temporal(settings)
     try:
-        client = await connect(settings)
+        client = await _connect(settings)
         await register_search_attributes(client, settings.temporal_namespace)
         engine = make_engine(settings.db_url)
         migrate(engine)
@@ -109,12 +133,11 @@ async def up(settings: Settings) -> None:
         server = _Server(uvicorn.Config(app, host=settings.api_host, port=settings.api_port, log_level="warning"))
         api = f"http://{settings.api_host}:{settings.api_port}"
         async with build_worker(client, settings.task_queue, engine):
-            serving = asyncio.create_task(server.serve())
+            serving = asyncio.create_task(_serve(server))
             while not server.started and not serving.done():
                 await asyncio.sleep(0.05)
             if serving.done():
-                serving.result()
-                raise SystemExit(f"the API could not start on {api}")
+                raise SystemExit(f"the API could not start on {api}: {serving.exception() or 'it stopped'}")
             host = settings.temporal_address.rsplit(":", 1)[0]
             print(f"Temporal server: {settings.temporal_address}" + ("" if temporal else " (external)"))
             if temporal:

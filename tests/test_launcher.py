@@ -1,0 +1,223 @@
+"""`apflow up` as a user runs it: a real process with the Temporal dev server,
+the worker and the API; `apflow demo` against it; Ctrl-C stops everything;
+a second `apflow up` on the same var dir finds every placement where it was."""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+APFLOW = Path(sys.executable).parent / "apflow"
+OPS = {"X-User": "ops-1", "X-Role": "trust_operations"}
+UP_WAIT_S = 90
+STOP_WAIT_S = 60
+DEMO_WAIT_S = 180
+DEMO_STATES = {"proposed", "la_consulted", "notified", "active", "under_review", "reintegrating", "terminated", "closed"}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def listening(port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(1)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def children(pid: int) -> list[int]:
+    """Direct children of a process, from /proc."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # The command name is in parentheses and may hold spaces: the fields after it are plain.
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        if ppid == pid:
+            found.append(int(entry.name))
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
+class Up:
+    """One `apflow up` process, its output in a file."""
+
+    def __init__(self, workdir: Path, env: dict[str, str], name: str):
+        self.workdir, self.env = workdir, env
+        self.log = workdir / f"{name}.log"
+        self.proc: subprocess.Popen | None = None
+        self.temporal_pids: list[int] = []
+
+    def start(self) -> None:
+        with open(self.log, "wb") as out:
+            self.proc = subprocess.Popen(
+                [str(APFLOW), "up"], cwd=self.workdir, env=self.env, stdout=out, stderr=subprocess.STDOUT
+            )
+
+    def output(self) -> str:
+        text = self.log.read_text(errors="replace")
+        server_log = Path(self.env["APFLOW_VAR_DIR"]) / "temporal.log"
+        if server_log.exists():
+            tail = server_log.read_text(errors="replace")[-3000:]
+            text += f"\n--- end of {server_log.name} ---\n{tail}"
+        return text
+
+    def wait_healthy(self, api: str) -> dict:
+        deadline = time.monotonic() + UP_WAIT_S
+        last = "no answer"
+        while time.monotonic() < deadline:
+            assert self.proc.poll() is None, f"apflow up exited with {self.proc.returncode}:\n{self.output()}"
+            try:
+                r = httpx.get(f"{api}/healthz", timeout=5)
+                if r.status_code == 200:
+                    self.temporal_pids = [p for p in children(self.proc.pid) if "temporal" in cmdline(p)]
+                    return r.json()
+                last = f"{r.status_code} {r.text}"
+            except httpx.HTTPError as e:
+                last = type(e).__name__
+            time.sleep(0.25)
+        raise AssertionError(f"/healthz not ready within {UP_WAIT_S} s (last: {last}):\n{self.output()}")
+
+    def interrupt(self) -> int:
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            return self.proc.wait(timeout=STOP_WAIT_S)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f"apflow up still running {STOP_WAIT_S} s after SIGINT:\n{self.output()}") from None
+
+    def cleanup(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(timeout=STOP_WAIT_S)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        # The dev server runs in its own session: a signal to apflow does not reach it.
+        # Ours is the one holding this test's var dir.
+        db = str((Path(self.env["APFLOW_VAR_DIR"]) / "temporal.db").resolve())
+        strays = [int(e.name) for e in Path("/proc").iterdir() if e.name.isdigit() and db in cmdline(int(e.name))]
+        for pid in {*self.temporal_pids, *strays}:
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)
+
+
+def placements(api: str) -> dict[str, str]:
+    r = httpx.get(f"{api}/api/placements", headers=OPS, timeout=30)
+    assert r.status_code == 200, r.text
+    return {row["placement_id"]: row["state"] for row in r.json()}
+
+
+def snapshot_state(api: str, pid: str) -> str:
+    r = httpx.get(f"{api}/api/placements/{pid}", headers=OPS, timeout=30)
+    assert r.status_code == 200, f"{pid}: {r.status_code} {r.text}"
+    return r.json()["placement"]["state"]
+
+
+def test_up_demo_stop_and_up_again(tmp_path):
+    temporal_port, ui_port, api_port = free_port(), free_port(), free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("APFLOW_")}
+    env.update(
+        APFLOW_VAR_DIR=str(tmp_path / "var"),
+        APFLOW_TEMPORAL_ADDRESS=f"127.0.0.1:{temporal_port}",
+        APFLOW_TEMPORAL_UI_PORT=str(ui_port),
+        APFLOW_API_PORT=str(api_port),
+    )
+    api = f"http://127.0.0.1:{api_port}"
+    ports = (temporal_port, ui_port, api_port)
+
+    first = Up(tmp_path, env, "first")
+    second = Up(tmp_path, env, "second")
+    try:
+        first.start()
+        health = first.wait_healthy(api)
+        assert health["database"] == "ok" and health["temporal"] == "ok"
+        assert first.temporal_pids, f"no Temporal dev server under apflow up:\n{first.output()}"
+        paths = httpx.get(f"{api}/openapi.json", timeout=10).json()["paths"]
+        assert "/api/placements" in paths
+        assert "/api/placements/{placement_id}/actions/notify" in paths
+
+        demo = subprocess.run(
+            [str(APFLOW), "demo", "--api", api], check=False, cwd=tmp_path, env=env,
+            capture_output=True, text=True, timeout=DEMO_WAIT_S,
+        )
+        assert demo.returncode == 0, f"apflow demo failed:\n{demo.stdout}\n{demo.stderr}\n{first.output()}"
+        made = [line.split()[0] for line in demo.stdout.splitlines() if line.startswith("placement-")]
+        before = placements(api)
+        assert set(made) <= set(before), demo.stdout
+        assert DEMO_STATES <= set(before.values()), before
+
+        assert first.interrupt() == 0, first.output()
+        out = first.log.read_text()
+        assert "Stopped." in out, out
+        assert not [p for p in first.temporal_pids if alive(p)], "the Temporal dev server outlived apflow up"
+        still = [p for p in ports if listening(p)]
+        assert not still, f"ports still listening after stop: {still}"
+
+        second.start()
+        second.wait_healthy(api)
+        after = placements(api)
+        assert after == before
+        for pid, state in before.items():  # the workflows too, not only the register
+            assert snapshot_state(api, pid) == state, pid
+        assert second.interrupt() == 0, second.output()
+        assert "Stopped." in second.log.read_text()
+    finally:
+        first.cleanup()
+        second.cleanup()
+
+
+def test_up_with_its_api_port_taken_fails_clearly_and_stops_temporal(tmp_path):
+    temporal_port, ui_port = free_port(), free_port()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        api_port = taken.getsockname()[1]
+        env = {k: v for k, v in os.environ.items() if not k.startswith("APFLOW_")}
+        env.update(
+            APFLOW_VAR_DIR=str(tmp_path / "var"),
+            APFLOW_TEMPORAL_ADDRESS=f"127.0.0.1:{temporal_port}",
+            APFLOW_TEMPORAL_UI_PORT=str(ui_port),
+            APFLOW_API_PORT=str(api_port),
+        )
+        up = Up(tmp_path, env, "up")
+        try:
+            up.start()
+            try:
+                code = up.proc.wait(timeout=UP_WAIT_S)
+            except subprocess.TimeoutExpired:
+                raise AssertionError(f"apflow up kept running with its API port taken:\n{up.output()}") from None
+            out = up.log.read_text()
+            assert code != 0, out
+            assert f"the API could not start on http://127.0.0.1:{api_port}" in out, out
+            assert "Traceback" not in out, out
+            assert not listening(temporal_port), "the Temporal dev server outlived apflow up"
+            assert not listening(ui_port)
+        finally:
+            up.cleanup()
