@@ -1,0 +1,62 @@
+"""Operations over HTTP: escalations across placements, and term dates
+pushed to running placements."""
+from __future__ import annotations
+
+import asyncio
+
+from domain.models import Role
+from tests.api.test_api import HEAD, LEAD, OPS, OTHER_LEAD, act, expect, headers, propose
+
+DSL = headers("dsl-137000", Role.dsl)
+
+
+async def escalations(http, who=OPS, **params) -> list[dict]:
+    return expect(await http.get("/api/escalations", headers=who, params=params), 200)
+
+
+async def wait_for_escalation(http, pid: str, kind: str) -> dict:
+    for _ in range(100):
+        found = [e for e in await escalations(http) if e["placement_id"] == pid and e["kind"] == kind]
+        if found:
+            return found[0]
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"no {kind} escalation on {pid}")
+
+
+async def test_a_safeguarding_concern_is_escalated_to_the_dsl_at_once_and_resolved_with_a_note(http):
+    pid = (await propose(http))["placement"]["placement_id"]
+    await act(http, pid, "raise_concern", {"action": "raise_concern", "summary": "Pupil reports threats at the provider"})
+
+    e = await wait_for_escalation(http, pid, "safeguarding")
+    assert (e["owner"], e["clause"], e["resolved_at"]) == ("dsl", "§9.7", None)
+    assert pid in {x["placement_id"] for x in await escalations(http, DSL, owner="dsl")}
+    assert pid not in {x["placement_id"] for x in await escalations(http, OTHER_LEAD)}
+    assert pid not in {x["placement_id"] for x in await escalations(http, owner="headteacher")}
+
+    # Resolving needs a note, and keeps the record.
+    expect(await http.post(f"/api/placements/{pid}/actions/resolve_escalation", headers=DSL,
+                           json={"action": "resolve_escalation", "escalation_id": e["escalation_id"]}), 422)
+    snap = await act(http, pid, "resolve_escalation",
+                     {"action": "resolve_escalation", "escalation_id": e["escalation_id"], "note": "Provider's DSL met; concern addressed"}, who=DSL)
+    resolved = [x for x in snap["placement"]["escalations"] if x["escalation_id"] == e["escalation_id"]][0]
+    assert resolved["resolution"] == "Provider's DSL met; concern addressed" and resolved["resolved_by"]["user_id"] == "dsl-137000"
+    assert pid not in {x["placement_id"] for x in await escalations(http)}
+    assert pid in {x["placement_id"] for x in await escalations(http, open="false")}
+
+    # Resolving it twice is refused, naming why.
+    again = await http.post(f"/api/placements/{pid}/actions/resolve_escalation", headers=DSL,
+                            json={"action": "resolve_escalation", "escalation_id": e["escalation_id"], "note": "again"})
+    assert "resolved already" in expect(again, 409)["detail"]["unmet"][0]["message"]
+
+
+async def test_staff_without_a_school_see_no_escalations(http):
+    expect(await http.get("/api/escalations", headers=headers("x", Role.ap_lead, None)), 403)
+
+
+async def test_reloading_a_schools_calendar_reaches_its_running_placements(http):
+    pid = (await propose(http))["placement"]["placement_id"]
+    r = expect(await http.post("/api/schools/137000/calendar/reload", headers=OPS), 200)
+    assert r["school_id"] == "137000" and r["placements_told"] >= 1
+    expect(await http.post("/api/schools/137000/calendar/reload", headers=OTHER_LEAD), 403)
+    expect(await http.post("/api/schools/137000/calendar/reload", headers=HEAD), 200)
+    expect(await http.get(f"/api/placements/{pid}", headers=LEAD), 200)
