@@ -115,7 +115,9 @@ def notify(sent_on: date, **changes) -> Notify:
 
 
 def open_review(meeting_on: date, invited_on: date) -> OpenReview:
-    return OpenReview(meeting_on=meeting_on, invitation_sent_on=invited_on, place="Nexus Valley Academy, meeting room 2")
+    return OpenReview(
+        meeting_on=meeting_on, invitation_sent_on=invited_on, place="Nexus Valley Academy, meeting room 2", starts_at=time(15, 30)
+    )
 
 
 def review(held_on: date, outcome: ReviewOutcome = ReviewOutcome.continue_, **changes) -> ReviewRecord:

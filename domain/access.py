@@ -22,12 +22,19 @@ ACTION_ROLES: dict[str, frozenset[Role]] = {
     "raise_concern": _STAFF | {Role.dsl, Role.provider},
     "request_review": _STAFF,
     "resolve_escalation": _STAFF | {Role.dsl},
+    # A provider acts through a link scoped to one placement and purpose (§12).
+    "record_initial_assessment": _STAFF | {Role.provider},
+    "record_progress_report": _STAFF | {Role.provider},
+    "record_final_report": _STAFF | {Role.provider},
 }
 
 TRUST_WIDE = frozenset({Role.trust_operations, Role.system})
 
 
 def may_see(actor: Actor, school_id: str) -> bool:
+    """Providers see a placement only through the link they were sent for it."""
+    if actor.role is Role.provider:
+        return False
     return actor.role in TRUST_WIDE or actor.school_id == school_id
 
 

@@ -6,7 +6,7 @@ never touches the placement itself.
 """
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Annotated, Literal, Union
 
 from pydantic import Field
@@ -80,6 +80,8 @@ class OpenReview(Model):
     invitation_sent_on: date | None = None
     place: str | None = None
     requested_by: str | None = None
+    starts_at: time | None = None
+    written_views_to: str | None = None
 
 
 class RecordReview(Model):
@@ -155,9 +157,31 @@ class ResolveEscalation(Model):
     note: NonEmpty
 
 
+class RecordInitialAssessment(Model):
+    """The provider's initial assessment: the level of course and support that suit the pupil (§12.1.3)."""
+
+    action: Literal["record_initial_assessment"] = "record_initial_assessment"
+    assessment: ProviderReport
+
+
+class RecordProgressReport(Model):
+    """A provider's report on progress, attendance and behaviour (§2.6, §12.1.7)."""
+
+    action: Literal["record_progress_report"] = "record_progress_report"
+    report: ProviderReport
+
+
+class RecordFinalReport(Model):
+    """The provider's final report on achievements, attendance and behaviour (§2.6, §8.2.17)."""
+
+    action: Literal["record_final_report"] = "record_final_report"
+    report: ProviderReport
+
+
 ALL_ACTIONS = (
     Vet, ConsultLA, Notify, Start, OpenReview, RecordReview, Reintegrate, Close, Terminate, Amend,
     RecordContact, RaiseConcern, RequestReview, ResolveEscalation,
+    RecordInitialAssessment, RecordProgressReport, RecordFinalReport,
 )
 
 Action = Annotated[Union[ALL_ACTIONS], Field(discriminator="action")]  # type: ignore[valid-type]
@@ -202,6 +226,8 @@ def apply(placement: Placement, action: Model, today: date, actor: Actor, at: da
                     invitation_sent_on=action.invitation_sent_on,
                     place=action.place,
                     requested_by=action.requested_by,
+                    starts_at=action.starts_at,
+                    written_views_to=action.written_views_to,
                 )
             )
         case RecordReview() if action.review is not None:
@@ -212,7 +238,8 @@ def apply(placement: Placement, action: Model, today: date, actor: Actor, at: da
             p.reintegration_plan = action.plan or p.reintegration_plan
         case Close():
             p.closure = Closure(
-                final_report=action.final_report,
+                # The provider's final report may have come in before (record_final_report).
+                final_report=action.final_report or (p.closure.final_report if p.closure else None),
                 destination=action.destination,
                 pupil_view=action.pupil_view,
                 evaluation=action.evaluation,
@@ -238,6 +265,12 @@ def apply(placement: Placement, action: Model, today: date, actor: Actor, at: da
                 if e.escalation_id == action.escalation_id and e.open else e
                 for e in p.escalations
             ]
+        case RecordInitialAssessment():
+            p.initial_assessment = action.assessment
+        case RecordProgressReport():
+            p.progress_reports.append(action.report)
+        case RecordFinalReport():
+            p.closure = (p.closure or Closure()).model_copy(update={"final_report": action.report})
         case Amend():
             # As in the other actions, None leaves a detail as it is: a start
             # date or provider of None would break every guard after it.

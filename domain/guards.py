@@ -17,6 +17,7 @@ from .models import (
     CheckStatus,
     PlacementKind,
     Placement,
+    ProviderReport,
     ProviderType,
     ReviewOutcome,
     Role,
@@ -312,6 +313,26 @@ def escalation_resolution(p: Placement, ctx: Context, action) -> list[Unmet]:
     if not match[0].open:
         return [Unmet("escalations", f"escalation {action.escalation_id} was resolved already")]
     return []
+
+
+def _report(report: ProviderReport | None, ctx: Context, clause: str, what: str) -> list[Unmet]:
+    if report is None:
+        return [Unmet(clause, f"the {what} is missing")]
+    if report.received_on > ctx.today:
+        return [Unmet(clause, f"the {what} cannot be dated in the future")]
+    return []
+
+
+def initial_assessment(p: Placement, ctx: Context) -> list[Unmet]:
+    return _report(p.initial_assessment, ctx, "§12.1.3", "provider's initial assessment")
+
+
+def progress_report(p: Placement, ctx: Context) -> list[Unmet]:
+    return _report(p.progress_reports[-1] if p.progress_reports else None, ctx, "§2.6, §12.1.7", "provider's progress report")
+
+
+def final_report(p: Placement, ctx: Context) -> list[Unmet]:
+    return _report(p.closure.final_report if p.closure else None, ctx, "§2.6, §8.2.17", "provider's final report")
 
 
 def amendment(p: Placement, ctx: Context) -> list[Unmet]:

@@ -59,6 +59,19 @@ class Lifecycle(StateMachine):
         | active.to.itself(cond="escalation_open") | under_review.to.itself(cond="escalation_open")
         | reintegrating.to.itself(cond="escalation_open")
     )
+    # What the provider sends (through its link, or staff enter it for them).
+    record_initial_assessment = (
+        notified.to.itself(cond="assessment_received") | active.to.itself(cond="assessment_received")
+        | under_review.to.itself(cond="assessment_received")
+    )
+    record_progress_report = (
+        active.to.itself(cond="progress_report_received") | under_review.to.itself(cond="progress_report_received")
+        | reintegrating.to.itself(cond="progress_report_received")
+    )
+    record_final_report = (
+        active.to.itself(cond="final_report_received") | under_review.to.itself(cond="final_report_received")
+        | reintegrating.to.itself(cond="final_report_received")
+    )
     terminate = (
         proposed.to(terminated, cond="ending_recorded")
         | vetted.to(terminated, cond="ending_recorded")
@@ -109,6 +122,15 @@ class Lifecycle(StateMachine):
     def escalation_open(self, candidate: Placement, ctx: Context, action) -> bool:
         return not guards.escalation_resolution(candidate, ctx, action)
 
+    def assessment_received(self, candidate: Placement, ctx: Context) -> bool:
+        return not guards.initial_assessment(candidate, ctx)
+
+    def progress_report_received(self, candidate: Placement, ctx: Context) -> bool:
+        return not guards.progress_report(candidate, ctx)
+
+    def final_report_received(self, candidate: Placement, ctx: Context) -> bool:
+        return not guards.final_report(candidate, ctx)
+
 
 GUARDS: dict[str, guards.Guard] = {
     "amend": guards.amendment,
@@ -124,6 +146,9 @@ GUARDS: dict[str, guards.Guard] = {
     "record_contact": guards.contact,
     "raise_concern": guards.nothing_more,
     "request_review": guards.review_request,
+    "record_initial_assessment": guards.initial_assessment,
+    "record_progress_report": guards.progress_report,
+    "record_final_report": guards.final_report,
 }
 
 

@@ -261,6 +261,8 @@ class ReviewMeeting(Model):
     invitation_sent_on: date | None = None
     place: str | None = None
     requested_by: str | None = None
+    starts_at: time | None = None  # the invitation gives the time (§6.8)
+    written_views_to: str | None = None  # where parents may send views instead (§6.8); the AP lead when unset
 
 
 class ReviewRecord(Model):

@@ -22,6 +22,8 @@ class PolicySettings(BaseModel):
     progress_report_days: int = 14  # §2.6, §12.1.7: "at agreed intervals"
     end_of_placement_school_days: int = 10  # final report requested, end discussed (§2.6-2.7)
     requested_review_school_days: int = 10  # a requested review is held within this
+    provider_reply_days: int = 7  # a report asked of the provider is due this many days later (§2.6)
+    provider_link_days: int = 21  # a provider's link keeps working this many days past its reply date
     # Where a school has no term dates, a "half-term" is this many weeks.
     fallback_half_term_weeks: int = 6
     # Proposed national limits: past them a placement is flagged until a review extends it.

@@ -13,12 +13,15 @@ from datetime import date, datetime
 import pytest
 
 from apflow import samples
-from domain.actions import RecordContact, RaiseConcern, RequestReview, ResolveEscalation, Amend, Start
+from domain.actions import (
+    Amend, RaiseConcern, RecordContact, RecordFinalReport, RecordInitialAssessment, RecordProgressReport,
+    RequestReview, ResolveEscalation, Start,
+)
 from domain.calendar import default_calendar
 from domain.guards import Context, Unmet
 from domain.lifecycle import Refused, check, decide, propose
 from domain.escalations import Escalation
-from domain.models import ContactKind, ContactRecord, SYSTEM, Actor, Model, Person, Placement, PlacementKind, Role
+from domain.models import ContactKind, ContactRecord, SYSTEM, Actor, Model, Person, Placement, PlacementKind, ProviderReport, Role
 from domain.settings import PolicySettings
 
 SCHOOL_ID = samples.SCHOOL.school_id
@@ -157,10 +160,14 @@ CHART: dict[str, dict[str, str]] = {
     "proposed": {"amend": "proposed", "vet": "vetted", "terminate": "terminated"},
     "vetted": {"amend": "vetted", "consult_la": "la_consulted", "terminate": "terminated"},
     "la_consulted": {"amend": "la_consulted", "notify": "notified", "terminate": "terminated"},
-    "notified": {"start": "active", "terminate": "terminated"},
-    "active": {"open_review": "under_review", "terminate": "terminated", "record_contact": "active", "request_review": "active"},
-    "under_review": {"record_review": "active", "reintegrate": "reintegrating", "terminate": "terminated", "record_contact": "under_review"},
-    "reintegrating": {"close": "closed", "terminate": "terminated", "record_contact": "reintegrating"},
+    "notified": {"start": "active", "terminate": "terminated", "record_initial_assessment": "notified"},
+    "active": {"open_review": "under_review", "terminate": "terminated", "record_contact": "active", "request_review": "active",
+               "record_initial_assessment": "active", "record_progress_report": "active", "record_final_report": "active"},
+    "under_review": {"record_review": "active", "reintegrate": "reintegrating", "terminate": "terminated", "record_contact": "under_review",
+                     "record_initial_assessment": "under_review", "record_progress_report": "under_review",
+                     "record_final_report": "under_review"},
+    "reintegrating": {"close": "closed", "terminate": "terminated", "record_contact": "reintegrating",
+                      "record_progress_report": "reintegrating", "record_final_report": "reintegrating"},
     "closed": {},
     "terminated": {},
 }
@@ -170,6 +177,7 @@ for _state, _moves in CHART.items():
 ACTIONS = (
     "amend", "vet", "consult_la", "notify", "start", "open_review", "record_review", "reintegrate", "close", "terminate",
     "record_contact", "raise_concern", "request_review", "resolve_escalation",
+    "record_initial_assessment", "record_progress_report", "record_final_report",
 )
 SAMPLE_ESCALATION = "vetting:2026-09-28"
 
@@ -191,6 +199,12 @@ def sample_action(name: str, today: date) -> Model:
         "raise_concern": RaiseConcern(summary="Pupil reports an adult at the provider made threats"),
         "request_review": RequestReview(requested_by="parent", received_on=today),
         "resolve_escalation": ResolveEscalation(escalation_id=SAMPLE_ESCALATION, note="Provider vetted on the next day"),
+        "record_initial_assessment": RecordInitialAssessment(
+            assessment=ProviderReport(received_on=today, summary="Entry 3 maths and English; small-group support")),
+        "record_progress_report": RecordProgressReport(
+            report=ProviderReport(received_on=today, summary="Settled well; two objectives on track", attendance_percent=90)),
+        "record_final_report": RecordFinalReport(
+            report=ProviderReport(received_on=today, summary="Met two of three objectives", attendance_percent=88)),
     }[name]
 
 
