@@ -4,6 +4,7 @@ from alembic import context
 from sqlalchemy import engine_from_config, pool
 
 from store.tables import Base
+import store.documents  # noqa: F401  (its tables are declared on Base)
 
 config = context.config
 target_metadata = Base.metadata

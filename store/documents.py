@@ -1,0 +1,192 @@
+"""The register of documents sent and of the links given to providers.
+
+A document row is written *before* the message leaves (status `sending`) and
+marked `sent` after, under a unique idempotency key, so a retried send knows
+what an earlier attempt did:
+
+    no row        nothing was tried: claim it and send
+    sending       an earlier attempt stopped between claiming and recording:
+                  it may have delivered (the caller decides what that means
+                  for its delivery mode)
+    failed        an earlier attempt was told the message was not accepted:
+                  claim it again and send
+    sent          done: never again
+    unconfirmed   an earlier attempt stopped mid-send and the message was not
+                  sent again; staff were told to check with the recipient
+
+Documents hold the HTML and PDF as sent, so they can be fetched again for years.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass
+from datetime import datetime
+
+from sqlalchemy import DateTime, Engine, LargeBinary, String, Text, UniqueConstraint, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from .tables import Base
+
+SENDING, SENT, FAILED, UNCONFIRMED = "sending", "sent", "failed", "unconfirmed"
+
+
+class DocumentRow(Base):
+    __tablename__ = "documents"
+    __table_args__ = (UniqueConstraint("idempotency_key", name="uq_documents_idempotency_key"),)
+
+    document_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    idempotency_key: Mapped[str] = mapped_column(String(400))
+    placement_id: Mapped[str] = mapped_column(String(64), index=True)
+    event: Mapped[str] = mapped_column(String(200))  # the history seq or escalation id it answers
+    kind: Mapped[str] = mapped_column(String(64))
+    recipient_role: Mapped[str] = mapped_column(String(32))
+    recipient: Mapped[str] = mapped_column(String(320))
+    subject: Mapped[str] = mapped_column(String(400))
+    html: Mapped[str] = mapped_column(Text)
+    pdf: Mapped[bytes] = mapped_column(LargeBinary)
+    sha256: Mapped[str] = mapped_column(String(64))  # of the PDF
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    delivery_mode: Mapped[str] = mapped_column(String(16))
+    message_id: Mapped[str | None] = mapped_column(String(200))
+    link_id: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ProviderLinkRow(Base):
+    """A link given to a provider: signed and self-expiring; this row lets
+    staff withdraw it and records when it was answered."""
+
+    __tablename__ = "provider_links"
+
+    link_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    placement_id: Mapped[str] = mapped_column(String(64), index=True)
+    purpose: Mapped[str] = mapped_column(String(32))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    issued_by: Mapped[str] = mapped_column(String(100))  # a document key, or the member of staff
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_by: Mapped[str | None] = mapped_column(String(100))
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+def document_id(key: str) -> str:
+    """A stable id for the API that does not show the key."""
+    return "doc-" + hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class NewDocument:
+    idempotency_key: str
+    placement_id: str
+    event: str
+    kind: str
+    recipient_role: str
+    recipient: str
+    subject: str
+    html: str
+    pdf: bytes
+    sha256: str
+    delivery_mode: str
+    link_id: str | None
+    created_at: datetime
+
+
+def _insert(engine: Engine, table):
+    return (postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert)(table)
+
+
+def by_key(engine: Engine, key: str) -> DocumentRow | None:
+    with Session(engine) as s:
+        return s.scalar(select(DocumentRow).where(DocumentRow.idempotency_key == key))
+
+
+def claim(engine: Engine, doc: NewDocument) -> tuple[DocumentRow, bool]:
+    """The document's row, and whether this call may send it: true for a new
+    key or one whose last attempt failed; false when the row was already
+    there in any other status (the caller reads it)."""
+    values = dict(asdict(doc), document_id=document_id(doc.idempotency_key), status=SENDING)
+    with engine.begin() as conn:
+        inserted = conn.execute(
+            _insert(engine, DocumentRow).values(**values).on_conflict_do_nothing(index_elements=["idempotency_key"])
+        ).rowcount
+        if not inserted:
+            inserted = conn.execute(
+                update(DocumentRow)
+                .where(DocumentRow.idempotency_key == doc.idempotency_key, DocumentRow.status == FAILED)
+                .values(status=SENDING)
+            ).rowcount
+    row = by_key(engine, doc.idempotency_key)
+    assert row is not None
+    return row, bool(inserted)
+
+
+def _set(engine: Engine, key: str, **values) -> None:
+    with engine.begin() as conn:
+        conn.execute(update(DocumentRow).where(DocumentRow.idempotency_key == key).values(**values))
+
+
+def mark_sent(engine: Engine, key: str, message_id: str, at: datetime) -> None:
+    _set(engine, key, status=SENT, message_id=message_id, sent_at=at)
+
+
+def mark_failed(engine: Engine, key: str) -> None:
+    _set(engine, key, status=FAILED)
+
+
+def mark_unconfirmed(engine: Engine, key: str) -> None:
+    _set(engine, key, status=UNCONFIRMED)
+
+
+def for_placement(engine: Engine, placement_id: str) -> list[DocumentRow]:
+    q = select(DocumentRow).where(DocumentRow.placement_id == placement_id).order_by(DocumentRow.created_at, DocumentRow.kind)
+    with Session(engine) as s:
+        return list(s.scalars(q))
+
+
+def get(engine: Engine, placement_id: str, doc_id: str) -> DocumentRow | None:
+    with Session(engine) as s:
+        row = s.get(DocumentRow, doc_id)
+    return row if row is not None and row.placement_id == placement_id else None
+
+
+# --- provider links -----------------------------------------------------------
+
+
+def add_link(engine: Engine, link_id: str, placement_id: str, purpose: str, expires_at: datetime, issued_at: datetime, issued_by: str) -> None:
+    """Records a link (again, harmlessly: the id is derived from what issued it)."""
+    stmt = _insert(engine, ProviderLinkRow).values(
+        link_id=link_id, placement_id=placement_id, purpose=purpose, expires_at=expires_at,
+        issued_at=issued_at, issued_by=issued_by,
+    ).on_conflict_do_nothing(index_elements=["link_id"])
+    with engine.begin() as conn:
+        conn.execute(stmt)
+
+
+def get_link(engine: Engine, link_id: str) -> ProviderLinkRow | None:
+    with Session(engine) as s:
+        return s.get(ProviderLinkRow, link_id)
+
+
+def links_for(engine: Engine, placement_id: str) -> list[ProviderLinkRow]:
+    q = select(ProviderLinkRow).where(ProviderLinkRow.placement_id == placement_id).order_by(ProviderLinkRow.issued_at)
+    with Session(engine) as s:
+        return list(s.scalars(q))
+
+
+def revoke_link(engine: Engine, link_id: str, by: str, at: datetime) -> bool:
+    with engine.begin() as conn:
+        return bool(conn.execute(
+            update(ProviderLinkRow).where(ProviderLinkRow.link_id == link_id, ProviderLinkRow.revoked_at.is_(None))
+            .values(revoked_at=at, revoked_by=by)
+        ).rowcount)
+
+
+def mark_link_used(engine: Engine, link_id: str, at: datetime) -> bool:
+    """Marks a one-answer link answered; false if it had been already."""
+    with engine.begin() as conn:
+        return bool(conn.execute(
+            update(ProviderLinkRow).where(ProviderLinkRow.link_id == link_id, ProviderLinkRow.used_at.is_(None))
+            .values(used_at=at)
+        ).rowcount)
