@@ -25,6 +25,13 @@ class Settings(BaseSettings):
     # Key for the payload codec (URL-safe base64, 32 bytes). A dev key is made
     # under var_dir on first use; production sets it from a secret store.
     payload_key: str | None = None
+    # Signs the links in requests to providers. A dev secret is made under
+    # var_dir on first use; production sets it. Several, comma-separated,
+    # rotate it: the last signs new links, every one still verifies old links.
+    link_secret: str | None = None
+    # Where providers and staff reach the API: the start of every link in a
+    # letter (http://api_host:api_port when unset).
+    public_url: str | None = None
     policy: PolicySettings = PolicySettings()
 
     @cached_property
@@ -43,3 +50,20 @@ class Settings(BaseSettings):
             path.write_bytes(Fernet.generate_key())
             path.chmod(0o600)
         return path.read_bytes().strip()
+
+    @cached_property
+    def link_secrets(self) -> list[str]:
+        if self.link_secret:
+            return [k.strip() for k in self.link_secret.split(",") if k.strip()]
+        import secrets
+
+        path = self.var_dir / "link.secret"
+        if not path.exists():
+            self.var_dir.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(32))
+            path.chmod(0o600)
+        return [path.read_text().strip()]
+
+    @cached_property
+    def base_url(self) -> str:
+        return (self.public_url or f"http://{self.api_host}:{self.api_port}").rstrip("/")

@@ -1,0 +1,63 @@
+"""Reading the trust's directory file: each school's address and the staff
+who sign and receive letters, and each local authority's addresses.
+
+The file is ``directory/directory.toml`` in the repository unless
+``$APFLOW_DIRECTORY_FILE`` names another; its format is described at its top.
+A school or LA missing from the file is not an error here: the letter that
+needs the missing detail is refused, naming it, when its step is taken.
+"""
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from domain.directory import LocalAuthorityContacts, SchoolContacts
+from domain.models import Model, School
+
+ENV_VAR = "APFLOW_DIRECTORY_FILE"
+DEFAULT_FILE = Path(__file__).resolve().parent.parent / "directory" / "directory.toml"
+
+
+class DirectoryFileError(ValueError):
+    """The directory file cannot be used; the message names the file."""
+
+
+class _School(SchoolContacts):
+    name: str | None = None  # for whoever edits the file; the placement holds the school's name
+
+
+class _Directory(Model):
+    schools: dict[str, _School] = {}
+    local_authorities: dict[str, LocalAuthorityContacts] = {}
+
+
+def directory_file(path: Path | None = None) -> Path:
+    if path is not None:
+        return Path(path)
+    configured = os.environ.get(ENV_VAR)
+    return Path(configured) if configured else DEFAULT_FILE
+
+
+def _read(path: Path) -> _Directory:
+    if not path.is_file():
+        # A wrong setting must not quietly send every letter without a signature.
+        raise FileNotFoundError(f"directory file {path} does not exist (set {ENV_VAR})")
+    try:
+        return _Directory.model_validate(tomllib.loads(path.read_text(encoding="utf-8")))
+    except tomllib.TOMLDecodeError as exc:
+        raise DirectoryFileError(f"{path}: not valid TOML: {exc}") from exc
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+        raise DirectoryFileError(f"{path}: {problems}") from exc
+
+
+def school_contacts(school: School, path: Path | None = None) -> SchoolContacts:
+    """The school's entry with its local authority's, as a placement carries it."""
+    directory = _read(directory_file(path))
+    entry = directory.schools.get(school.school_id)
+    data = entry.model_dump(exclude={"name"}) if entry else {}
+    data["la"] = directory.local_authorities.get(school.local_authority)
+    return SchoolContacts.model_validate(data)
