@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.documents import DocumentActivities
 from activities.register import RegisterActivities
 from apflow.settings import Settings
 from apflow.temporal import connect, register_search_attributes
@@ -18,13 +19,15 @@ from store.db import make_engine, migrate
 from workflows.placement import PlacementWorkflow
 
 
-def build_worker(client: Client, task_queue: str, engine: Engine) -> Worker:
+def build_worker(client: Client, task_queue: str, engine: Engine, documents: DocumentActivities | None = None) -> Worker:
+    """`documents` sends letters; by default as the APFLOW_* settings say."""
     register = RegisterActivities(engine)
+    documents = documents or DocumentActivities.from_environment(engine)
     return Worker(
         client,
         task_queue=task_queue,
         workflows=[PlacementWorkflow],
-        activities=[register.project_placement],
+        activities=[register.project_placement, documents.send_document],
         activity_executor=ThreadPoolExecutor(max_workers=8),
     )
 

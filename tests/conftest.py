@@ -20,6 +20,16 @@ BIN = Path(sys.executable).parent
 CODEC_KEY = b"dGVzdC1vbmx5LWtleS1mb3ItYXBmbG93LWhpc3Rvcmk="
 
 
+@pytest.fixture(scope="session", autouse=True)
+def var_outside_the_tree(tmp_path_factory):
+    """What code under test writes by its default settings (keys, secrets,
+    the letters' outbox) goes to a temporary folder, not the tree's var/."""
+    with pytest.MonkeyPatch.context() as mp:
+        var = tmp_path_factory.mktemp("var")
+        mp.setenv("APFLOW_VAR_DIR", str(var))
+        yield var
+
+
 @pytest.fixture
 def engine(tmp_path):
     e = make_engine(f"sqlite:///{tmp_path / 'register.db'}")

@@ -22,6 +22,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.calendar import SchoolCalendar
     from domain.clock import uk_date, uk_instant
     from domain.deadlines import Deadline, deadlines, missed, next_check
+    from domain.directory import SchoolContacts
     from domain.escalations import AttendanceAlert, Escalation, attendance_escalation
     from domain.guards import Context, Unmet
     from domain.lifecycle import Refused, check, decide, possible_actions
@@ -39,6 +40,9 @@ class PlacementInput(BaseModel):
     placement: Placement
     calendar: SchoolCalendar
     settings: PolicySettings = PolicySettings()
+    # The school's entry in the trust's directory: who signs and receives its
+    # letters. Without one the placement sends no letters.
+    directory: SchoolContacts | None = None
     # Continue-as-new once history holds this many events (Temporal also
     # suggests it on its own well before its hard limits).
     max_history_events: int = 10_000
@@ -72,6 +76,7 @@ class PlacementWorkflow:
         self.start_blocked: list[dict] = list(inp.start_blocked)
         self.lock = asyncio.Lock()
         self.changed = False
+        self.letters = letters.Letters(inp.directory, enabled=workflow.patched(letters.PATCH))
 
     @workflow.run
     async def run(self, inp: PlacementInput) -> Snapshot:
@@ -98,7 +103,6 @@ class PlacementWorkflow:
     async def act(self, request: ActionRequest) -> Snapshot:
         name = request.action.action
         async with self.lock:
-            before = self.p
             unmet = self._unmet(request)
             if unmet:  # the state moved between validator and handler
                 raise refusal(Refused(name, unmet))
@@ -107,7 +111,9 @@ class PlacementWorkflow:
             if name == "start":
                 self.start_blocked = []
             await self._publish()
-            await letters.send_for_action(before, self.p, name)
+            undelivered = await self.letters.send_for_action(self.p, name, self._context(request.actor))
+        for escalation in undelivered:
+            await self._escalate(escalation)
         return self.snapshot()
 
     @act.validator
@@ -120,7 +126,7 @@ class PlacementWorkflow:
         """The policy's objections to the action, including its letters' gaps."""
         ctx = self._context(request.actor)
         candidate, unmet = check(self.p, request.action, ctx, workflow.now())
-        return unmet or letters.letter_gaps(candidate, request.action.action, ctx)
+        return unmet or self.letters.gaps(candidate, request.action.action, ctx)
 
     @workflow.signal
     async def attendance_alert(self, alert: AttendanceAlert) -> None:
@@ -133,6 +139,12 @@ class PlacementWorkflow:
         """The school's term dates were edited: every deadline is recomputed."""
         self.inp = self.inp.model_copy(update={"calendar": calendar})
         self.changed = True
+
+    @workflow.signal
+    def directory_changed(self, directory: SchoolContacts) -> None:
+        """The trust's directory was edited: letters from now on use the school's new entry."""
+        self.inp = self.inp.model_copy(update={"directory": directory})
+        self.letters.directory = directory
 
     @workflow.query
     def snapshot(self) -> Snapshot:
@@ -207,7 +219,7 @@ class PlacementWorkflow:
                 return
             self.p = self.p.model_copy(update={"escalations": [*self.p.escalations, escalation]})
             await self._publish()
-            await letters.send_escalation(self.p, escalation)
+            await self.letters.send_escalation(self.p, escalation, self._context(SYSTEM))
 
     # --- projection --------------------------------------------------------
 

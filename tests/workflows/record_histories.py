@@ -71,11 +71,50 @@ async def escalations(env, tq) -> str:
     return handle.id
 
 
+async def letters(env, tq) -> str:
+    """A placement with its school's directory entry: every step's letters, a
+    provider's answer through its link, an escalation's message."""
+    from apflow.directory import school_contacts
+    from domain.actions import RecordInitialAssessment
+    from domain.escalations import AttendanceAlert
+    from domain.models import Actor, ProviderReport, Role
+    from workflows.placement import PlacementWorkflow
+
+    start = await next_school_day(env, 21)
+    proposal = samples.proposal(start)
+    proposal.pupil.ehc_plan = True
+    handle, _ = await start_placement(
+        env.client, tq, proposal, LEAD, default_calendar("137000", start), now=await env.get_current_time(),
+        directory=school_contacts(proposal.school),
+    )
+    d = await today(env)
+    await act(env.client, handle.id, LEAD, samples.vet())
+    await act(env.client, handle.id, LEAD, samples.consult_la(d, ehcp=True))
+    await act(env.client, handle.id, HEAD, samples.notify(d))
+    provider = Actor(user_id="lnk-recorded", role=Role.provider, school_id="137000")
+    report = ProviderReport(received_on=d, summary="Entry 3 maths; small-group support")
+    await act(env.client, handle.id, provider, RecordInitialAssessment(assessment=report))
+    await env.sleep(timedelta(days=(start - await today(env)).days + 1))
+    await handle.signal(PlacementWorkflow.attendance_alert, AttendanceAlert(day=start, session="am", problem="unexplained_absence"))
+    d = await today(env)
+    await act(env.client, handle.id, LEAD, samples.open_review(d + timedelta(days=7), d))
+    await env.sleep(timedelta(days=7))
+    d = await today(env)
+    await act(env.client, handle.id, LEAD, samples.reintegrate(d))
+    await act(env.client, handle.id, HEAD, samples.close(d))
+    await handle.result()
+    return handle.id
+
+
 async def main() -> None:
     import tempfile
 
+    from activities.documents import DocumentActivities
+    from documents import DeliverySettings
+
     only = set(sys.argv[1:])
-    for name, path in (("lifecycle", lifecycle), ("terminated", terminated), ("escalations", escalations)):
+    paths = (("lifecycle", lifecycle), ("terminated", terminated), ("escalations", escalations), ("letters", letters))
+    for name, path in paths:
         if only and name not in only:
             continue
         env = await WorkflowEnvironment.start_time_skipping(
@@ -85,7 +124,8 @@ async def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             engine = make_engine(f"sqlite:///{tmp}/r.db")
             migrate(engine)
-            async with build_worker(env.client, "record", engine):
+            documents = DocumentActivities(engine, DeliverySettings(outbox_dir=Path(tmp) / "outbox"), ["record"], "https://apflow.example")
+            async with build_worker(env.client, "record", engine, documents):
                 wid = await path(env, "record")
             history = await env.client.get_workflow_handle(wid).fetch_history()
             engine.dispose()
