@@ -16,6 +16,7 @@ from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
 from apflow.calendars import load_calendar
+from apflow.directory import school_contacts
 from apflow.settings import Settings
 from apflow.temporal import connect
 from domain.access import may_see
@@ -28,7 +29,7 @@ from store.db import make_engine, migrate
 from workflows import client as placements
 from workflows.placement import PlacementWorkflow, Snapshot
 
-from . import operations
+from . import documents, operations, provider
 from .identity import ActorDep, current_actor  # noqa: F401  (routers import it from here too)
 
 
@@ -136,7 +137,8 @@ def create_app(settings: Settings | None = None, client: Client | None = None, e
         calendar = load_calendar(proposal.school.school_id)
         try:
             handle, placement = await placements.start_placement(
-                temporal(request), settings.task_queue, proposal, actor, calendar, settings.policy
+                temporal(request), settings.task_queue, proposal, actor, calendar, settings.policy,
+                directory=school_contacts(proposal.school),
             )
         except Refused as e:
             return refusal_response(e, 422)
@@ -195,6 +197,8 @@ def create_app(settings: Settings | None = None, client: Client | None = None, e
     for name, model in ACTION_MODELS.items():
         _add_action_route(app, name, model, visible_row, db, temporal)
     app.include_router(operations.router)
+    app.include_router(documents.router(settings))
+    app.include_router(provider.router(settings))
 
     return app
 

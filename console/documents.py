@@ -1,0 +1,175 @@
+"""Staff routes for what was sent and for providers' links.
+
+- the documents of a placement, each as sent (HTML, and the PDF recipients keep);
+- the links given to its provider: list them, issue one by hand (attendance
+  links, or a new link when an old one expired), withdraw one;
+- the trust's directory pushed again to a school's running placements.
+"""
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+
+from activities.documents import provider_url
+from apflow.directory import school_contacts
+from apflow.settings import Settings
+from documents import LinkPurpose, issue_link
+from domain.access import may_see
+from domain.models import Actor, Placement, Role
+from store import documents as sent
+from store import register
+
+from .identity import ActorDep
+
+RUNNING = ("proposed", "vetted", "la_consulted", "notified", "active", "under_review", "reintegrating")
+_STAFF = (Role.ap_lead, Role.headteacher)
+
+
+class DocumentOut(BaseModel):
+    document_id: str
+    kind: str
+    recipient_role: str
+    recipient: str
+    subject: str
+    status: str  # sent, sending, failed or unconfirmed (see store.documents)
+    created_at: datetime
+    sent_at: datetime | None
+    sha256: str  # of the PDF
+    link_id: str | None
+
+
+class DocumentDetail(DocumentOut):
+    html: str
+
+
+class LinkOut(BaseModel):
+    link_id: str
+    purpose: str
+    expires_at: datetime
+    issued_at: datetime
+    issued_by: str
+    revoked_at: datetime | None
+    used_at: datetime | None
+
+
+class NewLink(BaseModel):
+    purpose: LinkPurpose
+    valid_days: Annotated[int, Field(ge=1, le=366)] = 14
+
+
+class IssuedLink(LinkOut):
+    url: str
+
+
+class DirectoryReload(BaseModel):
+    school_id: str
+    placements_told: int
+
+
+def _doc(row: sent.DocumentRow) -> dict:
+    return dict(
+        document_id=row.document_id, kind=row.kind, recipient_role=row.recipient_role, recipient=row.recipient,
+        subject=row.subject, status=row.status, created_at=row.created_at, sent_at=row.sent_at, sha256=row.sha256,
+        link_id=row.link_id,
+    )
+
+
+def _link(row: sent.ProviderLinkRow) -> dict:
+    return dict(
+        link_id=row.link_id, purpose=row.purpose, expires_at=row.expires_at, issued_at=row.issued_at,
+        issued_by=row.issued_by, revoked_at=row.revoked_at, used_at=row.used_at,
+    )
+
+
+def router(settings: Settings) -> APIRouter:
+    r = APIRouter(tags=["documents"])
+
+    def visible(request: Request, placement_id: str, actor: Actor):
+        row = register.get(request.app.state.engine, placement_id)
+        if row is None or not may_see(actor, row.school_id):
+            raise HTTPException(404, f"no placement {placement_id}")
+        return row
+
+    def staff_of(request: Request, placement_id: str, actor: Actor):
+        row = visible(request, placement_id, actor)
+        if actor.role not in _STAFF:
+            raise HTTPException(403, "the school's AP lead or headteacher manage its providers' links")
+        return row
+
+    def document(request: Request, placement_id: str, document_id: str, actor: Actor) -> sent.DocumentRow:
+        visible(request, placement_id, actor)
+        row = sent.get(request.app.state.engine, placement_id, document_id)
+        if row is None:
+            raise HTTPException(404, f"no document {document_id} on placement {placement_id}")
+        return row
+
+    @r.get("/api/placements/{placement_id}/documents", response_model=list[DocumentOut])
+    def list_documents(placement_id: str, actor: ActorDep, request: Request):
+        """Every document sent for the placement, oldest first, with the hash of its PDF."""
+        visible(request, placement_id, actor)
+        return [DocumentOut(**_doc(d)) for d in sent.for_placement(request.app.state.engine, placement_id)]
+
+    # Declared before the route without ".pdf", whose id would otherwise swallow the suffix.
+    @r.get("/api/placements/{placement_id}/documents/{document_id}.pdf", response_class=Response,
+           responses={200: {"content": {"application/pdf": {}}}})
+    def document_pdf(placement_id: str, document_id: str, actor: ActorDep, request: Request):
+        """The PDF exactly as it was sent."""
+        row = document(request, placement_id, document_id, actor)
+        name = f"{row.kind.replace('_', '-')}-{row.document_id}.pdf"
+        return Response(row.pdf, media_type="application/pdf", headers={"Content-Disposition": f'inline; filename="{name}"'})
+
+    @r.get("/api/placements/{placement_id}/documents/{document_id}", response_model=DocumentDetail)
+    def document_detail(placement_id: str, document_id: str, actor: ActorDep, request: Request):
+        """One document: when and to whom it went, and its HTML as sent."""
+        row = document(request, placement_id, document_id, actor)
+        return DocumentDetail(**_doc(row), html=row.html)
+
+    @r.get("/api/placements/{placement_id}/links", response_model=list[LinkOut])
+    def list_links(placement_id: str, actor: ActorDep, request: Request):
+        visible(request, placement_id, actor)
+        return [LinkOut(**_link(x)) for x in sent.links_for(request.app.state.engine, placement_id)]
+
+    @r.post("/api/placements/{placement_id}/links", response_model=IssuedLink, status_code=201)
+    def new_link(placement_id: str, body: NewLink, actor: ActorDep, request: Request):
+        """A link for the provider, given by hand: for attendance, or in place
+        of one that expired. The URL is shown once; it is not stored."""
+        staff_of(request, placement_id, actor)
+        now = datetime.now(UTC)
+        link_id = f"lnk-{uuid.uuid4().hex[:24]}"
+        expires = now + timedelta(days=body.valid_days)
+        token = issue_link(settings.link_secrets, placement_id, body.purpose, expires, link_id)
+        sent.add_link(request.app.state.engine, link_id, placement_id, body.purpose.value, expires, now, actor.user_id)
+        row = sent.get_link(request.app.state.engine, link_id)
+        return IssuedLink(**_link(row), url=provider_url(settings.base_url, token))
+
+    @r.post("/api/placements/{placement_id}/links/{link_id}/revoke", response_model=LinkOut)
+    def revoke(placement_id: str, link_id: str, actor: ActorDep, request: Request):
+        """Withdraws a link at once: the provider's next use of it is refused."""
+        staff_of(request, placement_id, actor)
+        engine = request.app.state.engine
+        row = sent.get_link(engine, link_id)
+        if row is None or row.placement_id != placement_id:
+            raise HTTPException(404, f"no link {link_id} on placement {placement_id}")
+        sent.revoke_link(engine, link_id, actor.user_id, datetime.now(UTC))
+        return LinkOut(**_link(sent.get_link(engine, link_id)))
+
+    @r.post("/api/schools/{school_id}/directory/reload", response_model=DirectoryReload, tags=["operations"])
+    async def reload_directory(school_id: str, actor: ActorDep, request: Request):
+        """Reads the trust's directory again and gives the school's entry to
+        each of its running placements: their letters use it from then on."""
+        if actor.role not in (Role.trust_operations, *_STAFF) or not may_see(actor, school_id):
+            raise HTTPException(403, "the trust's operations staff or the school's own staff reload its directory entry")
+        engine, client, told = request.app.state.engine, request.app.state.client, 0
+        for state in RUNNING:
+            for row in register.search(engine, state=state, school_id=school_id, limit=100_000):
+                school = Placement.model_validate(row.data).school
+                await client.get_workflow_handle(row.placement_id).signal("directory_changed", school_contacts(school))
+                told += 1
+        return DirectoryReload(school_id=school_id, placements_told=told)
+
+    return r

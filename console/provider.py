@@ -1,0 +1,296 @@
+"""The provider's side: a page and a form behind each signed link.
+
+A provider has no account. Each request the school sends carries a link,
+`/provider/<token>`, signed, expiring and scoped to one placement and one
+purpose (`documents.links`). `GET` shows what is asked and a form; `POST`
+takes the answer as JSON or as the form's fields.
+
+An answer becomes an action on the placement's workflow, as if staff had
+entered it, with the provider as actor (role `provider`, user id = the link
+id): `record_initial_assessment`, `record_progress_report` or
+`record_final_report`. The workflow judges it like any other action; the
+deadlines it answers drop off the placement's clock. A report link answers
+once.
+
+Refused, with nothing recorded: a link whose signature does not verify (403),
+one for another purpose than the answer's (403), one that has expired or was
+withdrawn by staff or answered already (410), an answer that does not
+validate (422, each field's error), an answer the placement cannot take now
+(409, with the policy's reasons).
+
+Attendance links verify like the others, and the form asks for one session's
+mark. The register of attendance marks is not part of this module: an answer
+is handed to `app.state.attendance_sink(claims, AttendanceAnswer)` when the
+application has one (the attendance store), and refused with 501 until then.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+from urllib.parse import parse_qsl
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from jinja2 import Environment, FileSystemLoader
+from pydantic import Field, TypeAdapter, ValidationError
+from temporalio.service import RPCError
+
+from apflow.settings import Settings
+from documents import (
+    LinkClaims,
+    LinkError,
+    LinkExpired,
+    LinkPurpose,
+    LinkRevoked,
+    LinkTampered,
+    LinkWrongPurpose,
+    verify_link,
+)
+from documents.formatting import date_time
+from domain.actions import RecordFinalReport, RecordInitialAssessment, RecordProgressReport
+from domain.clock import uk_date
+from domain.lifecycle import Refused
+from domain.models import Actor, Model, NonEmpty, ProviderReport, Role
+from store import documents as sent
+from store import register
+from workflows import client as placements
+
+log = logging.getLogger(__name__)
+_pages = Environment(loader=FileSystemLoader(str(Path(__file__).parent / "templates")), autoescape=True)
+
+
+class ReportAnswer(Model):
+    purpose: Literal["initial_assessment", "progress_report", "final_report"]
+    summary: NonEmpty
+    attendance_percent: Annotated[float, Field(ge=0, le=100)] | None = None
+
+
+class AttendanceAnswer(Model):
+    purpose: Literal["attendance"]
+    day: date
+    session: Literal["am", "pm"]
+    code: Annotated[str, Field(min_length=1, max_length=4)]
+    note: Annotated[str, Field(max_length=2000)] | None = None
+
+
+Answer = TypeAdapter(Annotated[Union[ReportAnswer, AttendanceAnswer], Field(discriminator="purpose")])
+
+PAGES: dict[LinkPurpose, dict[str, Any]] = {
+    LinkPurpose.initial_assessment: dict(
+        title="Send your initial assessment",
+        asked="initial assessment",
+        intro="Within one week of the referral, please tell the school what you found in your initial assessment "
+              "of the pupil's educational needs, and the level of course and support you recommend (§12.1.3).",
+        fields=[dict(name="summary", kind="textarea", label="Your assessment",
+                     hint="The pupil's needs, the level of course and the support you recommend.")],
+    ),
+    LinkPurpose.progress_report: dict(
+        title="Send a progress report",
+        asked="progress report",
+        intro="Please report the pupil's progress against each objective, with their attendance and behaviour (§2.6, §12.1.7).",
+        fields=[
+            dict(name="summary", kind="textarea", label="Progress since the last report",
+                 hint="Progress against each objective, achievements, attendance and behaviour."),
+            dict(name="attendance_percent", kind="number", label="Attendance in the period (%)", hint="Optional. For example, 92.5"),
+        ],
+    ),
+    LinkPurpose.final_report: dict(
+        title="Send the final report",
+        asked="final report",
+        intro="Please send your final report on the pupil's achievements during the placement, "
+              "including attainment and progress, attendance and evidence of change in behaviour (§2.6, §8.2.17).",
+        fields=[
+            dict(name="summary", kind="textarea", label="Final report",
+                 hint="Attainment and progress against each objective, attendance and change in behaviour."),
+            dict(name="attendance_percent", kind="number", label="Attendance over the placement (%)", hint="Optional. For example, 92.5"),
+        ],
+    ),
+    LinkPurpose.attendance: dict(
+        title="Report attendance",
+        asked="attendance mark",
+        intro="Please report the pupil's attendance for one session (§10.3, §12.1.4).",
+        fields=[
+            dict(name="day", kind="date", label="Day"),
+            dict(name="session", kind="choice", label="Session", choices=[("am", "Morning"), ("pm", "Afternoon")]),
+            dict(name="code", kind="text", label="Register code", hint="For example, B if the pupil attended."),
+            dict(name="note", kind="textarea", label="Note", hint="Optional. The reason for an absence, if known."),
+        ],
+    ),
+}
+ACTIONS = {
+    "initial_assessment": lambda r: RecordInitialAssessment(assessment=r),
+    "progress_report": lambda r: RecordProgressReport(report=r),
+    "final_report": lambda r: RecordFinalReport(report=r),
+}
+REFUSALS: list[tuple[type[LinkError], int, str]] = [
+    (LinkTampered, 403, "This link is not valid. Check that it was copied in full."),
+    (LinkWrongPurpose, 403, "This link is for a different request."),
+    (LinkExpired, 410, "This link has expired."),
+    (LinkRevoked, 410, "This link has been withdrawn."),
+]
+
+
+class LinkUsed(LinkError):
+    pass
+
+
+def _refusal(e: LinkError) -> tuple[int, str, str]:
+    if isinstance(e, LinkUsed):
+        return 410, "used", "This request has been answered already."
+    for kind, status, message in REFUSALS:
+        if isinstance(e, kind):
+            return status, kind.__name__.removeprefix("Link").lower(), message
+    return 403, "refused", "This link cannot be used."
+
+
+def _wants_html(request: Request) -> bool:
+    if request.method == "GET":
+        return "application/json" not in request.headers.get("accept", "")
+    return request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded")
+
+
+def router(settings: Settings) -> APIRouter:
+    r = APIRouter(tags=["provider"])
+
+    def check(request: Request, token: str) -> tuple[LinkClaims, sent.ProviderLinkRow]:
+        """The link's claims if it may be used now; raises a `LinkError` otherwise."""
+        now = datetime.now(UTC)
+        claims = None
+        for purpose in LinkPurpose:  # the purpose is inside the token: try each
+            try:
+                claims = verify_link(settings.link_secrets, token, now, purpose=purpose)
+                break
+            except LinkWrongPurpose:
+                continue
+        if claims is None:
+            raise LinkTampered("link is not genuine")
+        row = sent.get_link(request.app.state.engine, claims.link_id)
+        if row is None or row.placement_id != claims.placement_id or row.revoked_at is not None:
+            raise LinkRevoked("link has been withdrawn")
+        return claims, row
+
+    def page(request: Request, status: int, **values) -> HTMLResponse:
+        return HTMLResponse(_pages.get_template("provider.html.j2").render(**values), status_code=status)
+
+    def about(claims: LinkClaims, engine) -> dict[str, Any]:
+        row = register.get(engine, claims.placement_id)
+        data = row.data if row else {}
+        spec = PAGES[claims.purpose]
+        return dict(
+            placement_id=claims.placement_id, purpose=claims.purpose.value, title=spec["title"], asked=spec["asked"],
+            intro=spec["intro"], expires=date_time(claims.expires_at),
+            school_name=(data.get("school") or {}).get("name"), provider_name=(data.get("provider") or {}).get("name"),
+        )
+
+    def refused(request: Request, e: LinkError) -> Response:
+        status, code, message = _refusal(e)
+        log.info("provider link refused: %s", code)
+        if _wants_html(request):
+            return page(request, status, outcome="refused", title="You cannot use this link", message=message, school_name=None)
+        return JSONResponse(status_code=status, content={"detail": {"error": code, "message": message}})
+
+    def form(claims: LinkClaims, values: dict[str, Any], errors: dict[str, str]) -> list[dict[str, Any]]:
+        return [dict(f, value=values.get(f["name"]), error=errors.get(f["name"])) for f in PAGES[claims.purpose]["fields"]]
+
+    @r.get("/provider/{token}", response_class=HTMLResponse)
+    async def show(token: str, request: Request):
+        """What the school asks, and a form to answer it."""
+        try:
+            claims, row = check(request, token)
+            if row.used_at is not None and claims.purpose is not LinkPurpose.attendance:
+                raise LinkUsed("answered already")
+        except LinkError as e:
+            return refused(request, e)
+        info = about(claims, request.app.state.engine)
+        if not _wants_html(request):
+            return JSONResponse({k: info[k] for k in ("placement_id", "purpose", "title", "intro")} | {"expires_at": claims.expires_at.isoformat()})
+        return page(request, 200, outcome=None, errors=[], fields=form(claims, {}, {}), **info)
+
+    @r.post("/provider/{token}")
+    async def answer(token: str, request: Request):
+        """The provider's answer, as JSON or form fields."""
+        html = _wants_html(request)
+        try:
+            claims, row = check(request, token)
+            if row.used_at is not None and claims.purpose is not LinkPurpose.attendance:
+                raise LinkUsed("answered already")
+        except LinkError as e:
+            return refused(request, e)
+        engine = request.app.state.engine
+        if html:
+            # The page's form is urlencoded; parsed here rather than with another dependency.
+            fields = parse_qsl((await request.body()).decode("utf-8", "replace"), keep_blank_values=True)
+            raw = {k: v.strip() for k, v in fields if v.strip() != "" or k == "summary"}
+        else:
+            try:
+                raw = await request.json()
+            except json.JSONDecodeError:
+                return JSONResponse(status_code=400, content={"detail": {"error": "invalid", "message": "The body is not valid JSON."}})
+            if not isinstance(raw, dict):
+                return JSONResponse(status_code=422, content={"detail": {"error": "invalid", "message": "Send an object."}})
+        if raw.get("purpose", claims.purpose.value) != claims.purpose.value:
+            return refused(request, LinkWrongPurpose("link is for another purpose"))
+        raw.setdefault("purpose", claims.purpose.value)
+
+        try:
+            submitted = Answer.validate_python(raw)
+        except ValidationError as e:
+            errors = {".".join(str(p) for p in err["loc"][1:]) or "form": _say(err) for err in e.errors()}
+            if html:
+                info = about(claims, engine)
+                return page(request, 422, outcome=None, fields=form(claims, raw, errors),
+                            errors=[{"field": k, "message": v} for k, v in errors.items()], **info)
+            return JSONResponse(status_code=422, content={"detail": {
+                "error": "invalid", "message": "The answer is incomplete or wrong: nothing was recorded.",
+                "fields": [{"field": k, "message": v} for k, v in errors.items()]}})
+
+        if isinstance(submitted, AttendanceAnswer):
+            sink = getattr(request.app.state, "attendance_sink", None)
+            if sink is None:
+                message = "Attendance cannot be reported through this link yet: please tell the school."
+                if html:
+                    return page(request, 501, outcome="refused", title="Not open yet", message=message, school_name=None)
+                return JSONResponse(status_code=501, content={"detail": {"error": "not_open", "message": message}})
+            await sink(claims, submitted)
+            return _received(request, html, page, claims, engine)
+
+        placement = register.get(engine, claims.placement_id)
+        if placement is None:
+            return refused(request, LinkRevoked("no such placement"))
+        actor = Actor(user_id=claims.link_id, role=Role.provider, school_id=placement.school_id)
+        report = ProviderReport(received_on=uk_date(datetime.now(UTC)), summary=submitted.summary,
+                                attendance_percent=submitted.attendance_percent)
+        try:
+            await placements.act(request.app.state.client, claims.placement_id, actor, ACTIONS[submitted.purpose](report))
+        except Refused as e:
+            message = "The school cannot take this answer now: " + "; ".join(u.message for u in e.unmet)
+            if html:
+                return page(request, 409, outcome="refused", title="Not recorded", message=message, school_name=None)
+            return JSONResponse(status_code=409, content={"detail": {
+                "error": "refused", "message": message, "unmet": [{"clause": u.clause, "message": u.message} for u in e.unmet]}})
+        except RPCError:
+            return refused(request, LinkRevoked("the placement has ended"))
+        sent.mark_link_used(engine, claims.link_id, datetime.now(UTC))
+        return _received(request, html, page, claims, engine)
+
+    def _received(request: Request, html: bool, page, claims: LinkClaims, engine) -> Response:
+        info = about(claims, engine)
+        if html:
+            return page(request, 200, outcome="received", **(info | {"title": f"Your {info['asked']} has been sent"}))
+        return JSONResponse({"received": claims.purpose.value, "placement_id": claims.placement_id})
+
+    return r
+
+
+def _say(err: dict) -> str:
+    field = str(err["loc"][-1]) if err["loc"] else "answer"
+    kind = err.get("type", "")
+    if kind == "missing" or (kind == "string_too_short" and field == "summary"):
+        return {"summary": "Enter your report", "day": "Enter the day", "session": "Choose the session",
+                "code": "Enter the register code"}.get(field, f"Enter {field.replace('_', ' ')}")
+    if field == "attendance_percent":
+        return "Attendance must be a number from 0 to 100"
+    return f"{field.replace('_', ' ').capitalize()}: {err['msg']}"
