@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, time, timedelta
 from typing import Any
 
 from temporalio import workflow
@@ -132,6 +132,14 @@ def _la(p: Placement, d: SchoolContacts) -> dict[str, Any]:
     }
 
 
+def _reply_by(day: date, ctx: Context) -> date:
+    """A reply date on a school day: the last one on or before `day`, but after today."""
+    d = day
+    while not ctx.calendar.is_school_day(d) and d > ctx.today + timedelta(days=1):
+        d -= timedelta(days=1)
+    return d if ctx.calendar.is_school_day(d) else day
+
+
 def _provider_address(p: Placement) -> str | None:
     named = p.provider.named_contact
     return (named.email if named and named.email else None) or p.provider.email
@@ -176,10 +184,10 @@ class Letters:
                     out.append(self._to_la(d, Kind.review_invitation, invitation))
             meeting = p.review_meetings[-1].meeting_on
             out.append(self._report_request(p, d, ctx, Kind.provider_progress_report_request,
-                                             max(ctx.today + timedelta(days=1), meeting - timedelta(days=2))))
+                                             _reply_by(max(ctx.today + timedelta(days=1), meeting - timedelta(days=2)), ctx)))
         elif action == "reintegrate" and not self._final_report_asked(p):
             out.append(self._report_request(p, d, ctx, Kind.provider_final_report_request,
-                                             ctx.today + timedelta(days=ctx.settings.provider_reply_days)))
+                                             _reply_by(ctx.today + timedelta(days=ctx.settings.provider_reply_days), ctx)))
         elif action == "close":
             out.append(self._destination_record(p, d, ctx))
         return out
@@ -212,12 +220,11 @@ class Letters:
         if not self.active or d is None:
             return
         letters = [self._escalation(p, d, escalation, ctx)]
+        reply_by = _reply_by(ctx.today + timedelta(days=ctx.settings.provider_reply_days), ctx)
         if escalation.kind == "progress_report":
-            letters.append(self._report_request(p, d, ctx, Kind.provider_progress_report_request,
-                                                ctx.today + timedelta(days=ctx.settings.provider_reply_days)))
+            letters.append(self._report_request(p, d, ctx, Kind.provider_progress_report_request, reply_by))
         elif escalation.kind == "end_of_placement" and not (p.closure and p.closure.final_report):
-            letters.append(self._report_request(p, d, ctx, Kind.provider_final_report_request,
-                                                ctx.today + timedelta(days=ctx.settings.provider_reply_days)))
+            letters.append(self._report_request(p, d, ctx, Kind.provider_final_report_request, reply_by))
         # Nobody acts on an escalation's letters in advance: send what can be sent.
         sendable = [x for x in letters if x.to and not missing_items(x.kind, x.context)]
         if len(sendable) < len(letters):
@@ -324,7 +331,7 @@ class Letters:
 
     def _link(self, purpose: LinkPurpose, due_by: date, ctx: Context) -> tuple[LinkRequest, dict[str, Any]]:
         # Valid to the end of the day `provider_link_days` after the reply date.
-        expires = uk_instant(due_by + timedelta(days=ctx.settings.provider_link_days + 1))
+        expires = uk_instant(due_by + timedelta(days=ctx.settings.provider_link_days), time(23, 59))
         return LinkRequest(purpose=purpose, expires_at=expires), {"url": PENDING_LINK, "expires_at": expires.isoformat()}
 
     def _initial_assessment_request(self, p: Placement, d: SchoolContacts, ctx: Context) -> Letter:

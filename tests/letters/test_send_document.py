@@ -1,0 +1,97 @@
+"""The send activity on its own: what it does with each state the register
+can be in when an attempt starts."""
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from activities.documents import DocumentActivities, LetterRequest, LinkRequest, link_id_for
+from documents import DeliverySettings, LinkPurpose, RecipientRole, verify_link
+from store import documents as sent
+
+from .conftest import BASE_URL, SECRET, free_port, mail_settings
+
+CONTEXT = {
+    "placement_id": "placement-1",
+    "issued_on": "2026-10-01",
+    "escalation": {"what": "no attendance mark", "clause": "§10.3", "who_should_act": "AP lead", "due": "2026-10-01"},
+}
+KEY = "placement-1:attendance_missing:2026-10-01:am:staff_escalation:ap_lead"
+
+
+def request(key: str = KEY, **changes) -> LetterRequest:
+    base = dict(idempotency_key=key, placement_id="placement-1", event="attendance_missing:2026-10-01:am",
+                kind="staff_escalation", role=RecipientRole.ap_lead, to="aplead@school.example", context=CONTEXT)
+    return LetterRequest(**(base | changes))
+
+
+def claim_only(engine, key: str) -> None:
+    """What an attempt that died between claiming and sending leaves behind."""
+    sent.claim(engine, sent.NewDocument(
+        idempotency_key=key, placement_id="placement-1", event="e", kind="staff_escalation", recipient_role="ap_lead",
+        recipient="aplead@school.example", subject="s", html="<p>h</p>", pdf=b"%PDF", sha256="0" * 64,
+        delivery_mode="smtp", link_id=None, created_at=datetime.now(UTC),
+    ))
+
+
+def test_a_second_send_of_the_same_key_sends_nothing(engine, smtp):
+    inbox, port = smtp
+    activities = DocumentActivities(engine, mail_settings(port), [SECRET], BASE_URL)
+    first = activities.send_document(request())
+    again = activities.send_document(request())
+    assert (first.status, again.status) == ("sent", "already_sent")
+    assert first.document_id == again.document_id and first.sha256 == again.sha256
+    assert len(inbox.mails) == 1
+    (row,) = sent.for_placement(engine, "placement-1")
+    assert row.status == "sent" and row.sha256 == first.sha256 and row.message_id == inbox.mails[0].message_id
+
+
+def test_over_smtp_an_attempt_that_died_mid_send_is_not_repeated(engine, smtp):
+    inbox, port = smtp
+    claim_only(engine, KEY)
+    result = DocumentActivities(engine, mail_settings(port), [SECRET], BASE_URL).send_document(request())
+    assert result.status == "unconfirmed" and inbox.mails == []
+    assert sent.by_key(engine, KEY).status == "unconfirmed"
+
+
+def test_in_the_outbox_an_attempt_that_died_mid_send_is_finished(engine, tmp_path):
+    claim_only(engine, KEY)
+    activities = DocumentActivities(engine, DeliverySettings(outbox_dir=tmp_path), [SECRET], BASE_URL)
+    assert activities.send_document(request()).status == "sent"
+    assert activities.send_document(request()).status == "already_sent"
+    assert len(list(tmp_path.glob("*.eml"))) == 1
+    assert sent.by_key(engine, KEY).status == "sent"
+
+
+def test_a_refused_delivery_is_tried_again_on_retry(engine, smtp):
+    inbox, port = smtp
+    with pytest.raises(OSError):
+        DocumentActivities(engine, mail_settings(free_port()), [SECRET], BASE_URL).send_document(request())
+    assert sent.by_key(engine, KEY).status == "failed"
+    assert DocumentActivities(engine, mail_settings(port), [SECRET], BASE_URL).send_document(request()).status == "sent"
+    assert len(inbox.mails) == 1 and sent.by_key(engine, KEY).status == "sent"
+
+
+def test_a_request_carries_a_link_that_verifies_and_is_recorded_first(engine, tmp_path):
+    expires = datetime(2026, 10, 29, 23, 59, tzinfo=UTC)
+    key = "placement-1:4:provider_initial_assessment_request:provider"
+    context = {
+        "placement_id": "placement-1", "issued_on": "2026-10-01", "school": {"name": "Nexus Valley Academy"},
+        "signed_by": {"name": "Sam Okafor", "role": "Alternative provision lead"},
+        "provider": {"name": "Bridgeway Learning Centre"}, "pupil": {"name": "Alex Example"},
+        "referred_on": "2026-10-01", "due_by": "2026-10-08", "link": {"url": "https://link.invalid/x", "expires_at": expires.isoformat()},
+    }
+    activities = DocumentActivities(engine, DeliverySettings(outbox_dir=tmp_path), [SECRET], BASE_URL)
+    activities.send_document(request(key, kind="provider_initial_assessment_request", role=RecipientRole.provider,
+                                     to="office@provider.example", context=context,
+                                     link=LinkRequest(purpose=LinkPurpose.initial_assessment, expires_at=expires)))
+    row = sent.by_key(engine, key)
+    assert row.link_id == link_id_for(key)
+    link = sent.get_link(engine, row.link_id)
+    assert (link.placement_id, link.purpose, link.issued_by) == ("placement-1", "initial_assessment", row.document_id)
+    token = row.html.split(f"{BASE_URL}/provider/", 1)[1].split('"', 1)[0]
+    claims = verify_link([SECRET], token, expires - timedelta(days=1), purpose="initial_assessment")
+    assert (claims.placement_id, claims.link_id) == ("placement-1", row.link_id)
+    assert "https://link.invalid" not in row.html
+    assert date(2026, 10, 8).strftime("%B") in row.html
