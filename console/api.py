@@ -157,7 +157,7 @@ def create_app(settings: Settings | None = None, client: Client | None = None, e
     ):
         if actor.role not in (Role.trust_operations, Role.system):
             # Without a school there is nothing to filter by: an empty filter would list every school.
-            if actor.school_id is None or (school_id and school_id != actor.school_id):
+            if actor.school_id is None or actor.role is Role.provider or (school_id and school_id != actor.school_id):
                 raise HTTPException(403, "staff see their own school's placements only")
             school_id = actor.school_id
         rows = register.search(db(request), state=state, school_id=school_id)

@@ -33,7 +33,7 @@ with workflow.unsafe.imports_passed_through():
 from . import letters
 
 REFUSED = "PolicyRefused"
-PROJECTION_TIMEOUT = timedelta(seconds=30)
+PROJECTION_TIMEOUT = timedelta(seconds=15)  # a write of one row and a few audit events
 
 
 class PlacementInput(BaseModel):
