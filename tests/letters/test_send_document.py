@@ -95,3 +95,19 @@ def test_a_request_carries_a_link_that_verifies_and_is_recorded_first(engine, tm
     assert (claims.placement_id, claims.link_id) == ("placement-1", row.link_id)
     assert "https://link.invalid" not in row.html
     assert date(2026, 10, 8).strftime("%B") in row.html
+
+
+def test_a_trust_rewords_a_template_in_its_own_folder(engine, tmp_path, monkeypatch):
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    (templates / "staff_escalation.html.j2").write_text(
+        '{% extends "_layout.html.j2" %}{% block subject %}Please act: {{ placement_id }}{% endblock %}'
+        "{% block content %}<p>Our own words: {{ escalation.what }}</p>{% endblock %}"
+    )
+    monkeypatch.setenv("APFLOW_TEMPLATES_DIR", str(templates))
+    monkeypatch.setenv("APFLOW_MAIL_OUTBOX_DIR", str(tmp_path / "outbox"))
+    monkeypatch.setenv("APFLOW_LINK_SECRET", SECRET)
+    DocumentActivities.from_environment(engine).send_document(request())
+    row = sent.by_key(engine, KEY)
+    assert row.subject == "Please act: placement-1" and "Our own words: no attendance mark" in row.html
+    assert len(list((tmp_path / "outbox").glob("*.eml"))) == 1
