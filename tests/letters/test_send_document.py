@@ -102,6 +102,7 @@ def test_a_trust_rewords_a_template_in_its_own_folder(engine, tmp_path, monkeypa
     templates.mkdir()
     (templates / "staff_escalation.html.j2").write_text(
         '{% extends "_layout.html.j2" %}{% block subject %}Please act: {{ placement_id }}{% endblock %}'
+        "{% block letterhead %}{% endblock %}{% block signature %}{% endblock %}"
         "{% block content %}<p>Our own words: {{ escalation.what }}</p>{% endblock %}"
     )
     monkeypatch.setenv("APFLOW_TEMPLATES_DIR", str(templates))
