@@ -8,6 +8,7 @@ from pathlib import Path
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from domain.attendance import AttendanceSettings
 from domain.settings import PolicySettings
 
 
@@ -33,6 +34,7 @@ class Settings(BaseSettings):
     # letter (http://api_host:api_port when unset).
     public_url: str | None = None
     policy: PolicySettings = PolicySettings()
+    attendance: AttendanceSettings = AttendanceSettings()
 
     @cached_property
     def db_url(self) -> str:

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from domain.models import Placement
 
+from . import attendance
 from .tables import AuditEvent, PlacementRow
 
 
@@ -56,6 +57,7 @@ def project(engine: Engine, placement: Placement, next_deadline: date | None) ->
     ]
     with engine.begin() as conn:
         conn.execute(upsert)
+        conn.execute(attendance.expectation_upsert(engine, [placement]))
         if events:
             conn.execute(_insert(engine, AuditEvent).values(events).on_conflict_do_nothing())
 

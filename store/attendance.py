@@ -1,0 +1,491 @@
+"""Attendance in SQL: register codes, one mark per placement, day and
+session, every amendment, the alerts the daily sweep sent, and a small
+projection of each placement (`attendance_expectations`) that lets the sweep
+find, in one query, the placements owing a mark.
+
+Why a table of its own for expectations: the sweep must not parse each
+placement's JSON document. The projection holds only what attendance needs
+(state, the day it really started and ended, pattern days and times, whether
+the provider is a registered school, part or full time, dual registration) in
+plain indexed columns; it is written in the same transaction as the
+placement's register row (`store.register.project`), so it never drifts from
+it, and it leaves the register's own table to the register.
+
+Marks are kept at least 6 years (RULES, "Records"): nothing here deletes them.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timezone
+from functools import lru_cache
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Engine,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    Time,
+    and_,
+    or_,
+    select,
+    tuple_,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from domain.attendance import (
+    ATTENDING_STATES,
+    WEEKDAYS,
+    CodeBook,
+    PlacementFacts,
+    effective_explained,
+    mark_problems,
+)
+from domain.calendar import SchoolCalendar
+from domain.clock import uk_date
+from domain.models import Actor, Placement
+
+from .tables import Base
+
+# Rows per statement: SQLite allows 32,766 bound values in one statement.
+_CHUNK = 1_000
+
+
+class AttendanceCodeRow(Base):
+    __tablename__ = "attendance_codes"
+
+    code: Mapped[str] = mapped_column(String(4), primary_key=True)
+    meaning: Mapped[str] = mapped_column(Text)
+    counts_as: Mapped[str] = mapped_column(String(24))
+    explained: Mapped[bool] = mapped_column(Boolean)
+    needs_provider_mark: Mapped[bool] = mapped_column(Boolean)
+    fits: Mapped[list] = mapped_column(JSON)
+    retired: Mapped[bool] = mapped_column(Boolean)
+
+
+class AttendanceMark(Base):
+    """One session's mark. `code` is the register's current entry;
+    `provider_code` what the provider itself last reported for the session."""
+
+    __tablename__ = "attendance_marks"
+    __table_args__ = (CheckConstraint("session IN ('am', 'pm')", name="ck_attendance_marks_session"),)
+
+    placement_id: Mapped[str] = mapped_column(ForeignKey("placements.placement_id"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    session: Mapped[str] = mapped_column(String(2), primary_key=True)
+    code: Mapped[str] = mapped_column(ForeignKey("attendance_codes.code"))
+    explained: Mapped[bool | None] = mapped_column(Boolean)  # absences only
+    note: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(16))  # provider | school
+    provider_code: Mapped[str | None] = mapped_column(String(4))
+    recorded_by: Mapped[str] = mapped_column(String(100))
+    recorded_role: Mapped[str] = mapped_column(String(32))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class AttendanceAmendment(Base):
+    """The entry before and after every change to a mark, who made it and why
+    (the 2024 regulations keep the original entry of an amended register)."""
+
+    __tablename__ = "attendance_amendments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    placement_id: Mapped[str] = mapped_column(String(64), index=True)
+    day: Mapped[date] = mapped_column(Date)
+    session: Mapped[str] = mapped_column(String(2))
+    old_code: Mapped[str] = mapped_column(String(4))
+    old_explained: Mapped[bool | None] = mapped_column(Boolean)
+    old_source: Mapped[str] = mapped_column(String(16))
+    new_code: Mapped[str] = mapped_column(String(4))
+    new_explained: Mapped[bool | None] = mapped_column(Boolean)
+    new_source: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(Text)
+    amended_by: Mapped[str] = mapped_column(String(100))
+    amended_role: Mapped[str] = mapped_column(String(32))
+    amended_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class AttendanceAlertRow(Base):
+    """A chase or escalation the sweep has signalled, so it is sent once."""
+
+    __tablename__ = "attendance_alerts"
+
+    placement_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True, index=True)
+    session: Mapped[str] = mapped_column(String(2), primary_key=True)
+    problem: Mapped[str] = mapped_column(String(32), primary_key=True)
+    code: Mapped[str | None] = mapped_column(String(4))
+    signalled_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class AttendanceExpectation(Base):
+    __tablename__ = "attendance_expectations"
+
+    placement_id: Mapped[str] = mapped_column(ForeignKey("placements.placement_id"), primary_key=True)
+    school_id: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(32), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    started_on: Mapped[date | None] = mapped_column(Date)
+    ended_on: Mapped[date | None] = mapped_column(Date)
+    mon: Mapped[bool] = mapped_column(Boolean)
+    tue: Mapped[bool] = mapped_column(Boolean)
+    wed: Mapped[bool] = mapped_column(Boolean)
+    thu: Mapped[bool] = mapped_column(Boolean)
+    fri: Mapped[bool] = mapped_column(Boolean)
+    arrival: Mapped[time] = mapped_column(Time)
+    departure: Mapped[time] = mapped_column(Time)
+    provider_registered: Mapped[bool] = mapped_column(Boolean)
+    full_time: Mapped[bool] = mapped_column(Boolean)
+    dual_registration_from: Mapped[date | None] = mapped_column(Date)
+
+
+def _insert(engine: Engine, table):
+    return (postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert)(table)
+
+
+def _chunks(items: Sequence, size: int = _CHUNK) -> Iterable[Sequence]:
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
+# --- codes -----------------------------------------------------------------------
+
+
+def sync_codes(engine: Engine, book: CodeBook) -> None:
+    """Makes the codes table match the book. A code no longer in the book is
+    kept, retired, so the marks recorded with it keep their meaning."""
+    rows = [
+        dict(code=c.code, meaning=c.meaning, counts_as=c.counts_as.value, explained=c.explained,
+             needs_provider_mark=c.needs_provider_mark, fits=[f.value for f in c.fits], retired=c.retired)
+        for c in book
+    ]
+    stmt = _insert(engine, AttendanceCodeRow).values(rows)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[AttendanceCodeRow.code],
+        set_={k: stmt.excluded[k] for k in rows[0] if k != "code"},
+    )
+    with engine.begin() as conn:
+        conn.execute(stmt)
+        conn.execute(update(AttendanceCodeRow).where(AttendanceCodeRow.code.not_in([r["code"] for r in rows])).values(retired=True))
+
+
+# --- the expectations projection ----------------------------------------------------
+
+
+def expectation_values(p: Placement) -> dict:
+    started = next((h for h in p.history if h.action == "start"), None)
+    ended_on = uk_date(p.history[-1].at) if p.final and p.history else None
+    days = {d.value for d in p.pattern.days}
+    return dict(
+        placement_id=p.placement_id,
+        school_id=p.school.school_id,
+        state=p.state,
+        seq=p.seq,
+        started_on=uk_date(started.at) if started else None,
+        ended_on=ended_on,
+        **{d: d in days for d in WEEKDAYS},
+        arrival=p.pattern.arrival,
+        departure=p.pattern.departure,
+        provider_registered=p.provider.registered_school,
+        full_time=p.pattern.full_time,
+        dual_registration_from=p.dual_registration_from,
+    )
+
+
+def expectation_upsert(engine: Engine, placements: Sequence[Placement]):
+    """The statement that brings the projection up to these placements; like
+    the register row it only moves forward by seq."""
+    rows = [expectation_values(p) for p in placements]
+    stmt = _insert(engine, AttendanceExpectation).values(rows)
+    return stmt.on_conflict_do_update(
+        index_elements=[AttendanceExpectation.placement_id],
+        set_={k: stmt.excluded[k] for k in rows[0] if k != "placement_id"},
+        where=AttendanceExpectation.seq <= stmt.excluded.seq,
+    )
+
+
+def _facts(row) -> PlacementFacts:
+    return PlacementFacts(
+        placement_id=row.placement_id, school_id=row.school_id, state=row.state,
+        started_on=row.started_on, ended_on=row.ended_on,
+        days=frozenset(d for d in WEEKDAYS if getattr(row, d)),
+        arrival=row.arrival, departure=row.departure,
+        provider_registered=row.provider_registered, full_time=row.full_time,
+        dual_registration_from=row.dual_registration_from,
+    )
+
+
+def facts_for(engine: Engine, placement_ids: Iterable[str]) -> dict[str, PlacementFacts]:
+    ids = sorted(set(placement_ids))
+    e = AttendanceExpectation.__table__
+    out: dict[str, PlacementFacts] = {}
+    with engine.connect() as conn:
+        for chunk in _chunks(ids):
+            for row in conn.execute(select(e).where(e.c.placement_id.in_(chunk))):
+                out[row.placement_id] = _facts(row)
+    return out
+
+
+# --- recording a register -------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class MarkIn:
+    placement_id: str
+    day: date
+    session: str
+    code: str
+    explained: bool | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RowError:
+    row: int
+    placement_id: str
+    day: date
+    session: str
+    field: str
+    message: str
+
+
+class RegisterRefused(Exception):
+    """Nothing was recorded: every row that cannot be, with why."""
+
+    def __init__(self, errors: list[RowError]):
+        super().__init__(f"{len(errors)} row(s) refused")
+        self.errors = errors
+
+
+@dataclass
+class Recorded:
+    created: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    marks: list[dict] = field(default_factory=list, repr=False)
+
+
+def validate_register(
+    engine: Engine,
+    book: CodeBook,
+    marks: Sequence[MarkIn],
+    actor: Actor,
+    today: date,
+    calendar_for: Callable[[str], SchoolCalendar],
+    may_see: Callable[[Actor, str], bool],
+) -> list[RowError]:
+    """Every reason any row cannot be recorded (empty: all can)."""
+    facts = facts_for(engine, (m.placement_id for m in marks))
+    calendars: dict[str, SchoolCalendar] = {}
+    seen: dict[tuple[str, date, str], int] = {}
+    errors: list[RowError] = []
+    for i, m in enumerate(marks):
+        def refuse(field_: str, message: str) -> None:
+            errors.append(RowError(i, m.placement_id, m.day, m.session, field_, message))
+
+        key = (m.placement_id, m.day, m.session)
+        if key in seen:
+            refuse("session", f"the same session is listed in row {seen[key]} too")
+            continue
+        seen[key] = i
+        f = facts.get(m.placement_id)
+        if f is None or not may_see(actor, f.school_id):  # the same answer: ids of others' placements leak nothing
+            refuse("placement_id", f"no placement {m.placement_id}")
+            continue
+        if f.school_id not in calendars:
+            calendars[f.school_id] = calendar_for(f.school_id)
+        for p in mark_problems(book, f, m.day, m.code, m.explained, calendars[f.school_id], today):
+            refuse(p.field, p.message)
+    return errors
+
+
+@lru_cache(maxsize=4)
+def _mark_upsert(dialect: str):
+    """One statement, built and compiled once, executed for every row
+    (SQLAlchemy sends them as multi-row INSERTs where the driver allows)."""
+    table = AttendanceMark.__table__
+    stmt = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+    keys = ("placement_id", "day", "session")
+    return stmt.on_conflict_do_update(
+        index_elements=list(keys), set_={c.name: stmt.excluded[c.name] for c in table.columns if c.name not in keys},
+    )
+
+
+def record_register(
+    engine: Engine,
+    book: CodeBook,
+    marks: Sequence[MarkIn],
+    actor: Actor,
+    source: str,
+    today: date,
+    calendar_for: Callable[[str], SchoolCalendar],
+    may_see: Callable[[Actor, str], bool],
+    now: datetime | None = None,
+) -> Recorded:
+    """Validates the whole register, then writes it in one transaction: all of
+    it or nothing (`RegisterRefused`). Idempotent per (placement, day,
+    session): a row equal to what is stored is left alone, a different one
+    replaces it and leaves an amendment behind."""
+    errors = validate_register(engine, book, marks, actor, today, calendar_for, may_see)
+    if errors:
+        raise RegisterRefused(errors)
+    now = now or datetime.now(timezone.utc)
+    m_ = AttendanceMark
+    result = Recorded()
+    with engine.begin() as conn:
+        existing: dict[tuple, tuple] = {}
+        keys = [(m.placement_id, m.day, m.session) for m in marks]
+        for chunk in _chunks(keys):
+            q = select(m_.placement_id, m_.day, m_.session, m_.code, m_.explained, m_.note, m_.source, m_.provider_code).where(
+                tuple_(m_.placement_id, m_.day, m_.session).in_(chunk)
+            )
+            for r in conn.execute(q):
+                existing[(r.placement_id, r.day, r.session)] = r
+        writes, amendments = [], []
+        for m in marks:
+            entry = book.get(m.code)
+            explained = effective_explained(entry, m.explained)
+            key = (m.placement_id, m.day, m.session)
+            old = existing.get(key)
+            provider_code = m.code if source == "provider" else (old.provider_code if old else None)
+            row = dict(
+                placement_id=m.placement_id, day=m.day, session=m.session, code=m.code, explained=explained,
+                note=m.note, source=source, provider_code=provider_code,
+                recorded_by=actor.user_id, recorded_role=actor.role.value, recorded_at=now,
+            )
+            if old is None:
+                result.created += 1
+            elif (old.code, old.explained, old.note, old.provider_code) == (m.code, explained, m.note, provider_code):
+                result.unchanged += 1
+                continue
+            else:
+                result.changed += 1
+                amendments.append(dict(
+                    placement_id=m.placement_id, day=m.day, session=m.session,
+                    old_code=old.code, old_explained=old.explained, old_source=old.source,
+                    new_code=m.code, new_explained=explained, new_source=source, reason=m.note,
+                    amended_by=actor.user_id, amended_role=actor.role.value, amended_at=now,
+                ))
+            writes.append(row)
+        if writes:
+            conn.execute(_mark_upsert(engine.dialect.name), writes)
+        if amendments:
+            conn.execute(AttendanceAmendment.__table__.insert(), amendments)
+    return result
+
+
+# --- reading ---------------------------------------------------------------------------
+
+
+def marks_for(engine: Engine, placement_id: str, first: date | None = None, last: date | None = None) -> list[AttendanceMark]:
+    q = select(AttendanceMark).where(AttendanceMark.placement_id == placement_id)
+    if first:
+        q = q.where(AttendanceMark.day >= first)
+    if last:
+        q = q.where(AttendanceMark.day <= last)
+    with Session(engine) as s:
+        return list(s.scalars(q.order_by(AttendanceMark.day, AttendanceMark.session)))
+
+
+def amendments_for(engine: Engine, placement_id: str) -> list[AttendanceAmendment]:
+    q = select(AttendanceAmendment).where(AttendanceAmendment.placement_id == placement_id).order_by(AttendanceAmendment.id)
+    with Session(engine) as s:
+        return list(s.scalars(q))
+
+
+def expectation(engine: Engine, placement_id: str) -> PlacementFacts | None:
+    return facts_for(engine, [placement_id]).get(placement_id)
+
+
+# --- the sweep ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    placement_id: str
+    day: date
+    session: str
+    problem: str  # missing | unexplained_absence
+    code: str | None
+
+
+def _weekday_column(day: date):
+    return getattr(AttendanceExpectation, WEEKDAYS[day.weekday()]) if day.weekday() < 5 else None
+
+
+def schools_expecting(engine: Engine, day: date) -> list[str]:
+    """The schools with a running placement whose pattern includes `day`'s weekday."""
+    e = AttendanceExpectation
+    weekday = _weekday_column(day)
+    if weekday is None:
+        return []
+    q = select(e.school_id).distinct().where(e.state.in_(ATTENDING_STATES), e.started_on <= day, weekday.is_(True))
+    with engine.connect() as conn:
+        return sorted(conn.scalars(q))
+
+
+def sweep_candidates(
+    engine: Engine, day: date, sessions: Sequence[str], school_ids: Sequence[str], boundary: time,
+) -> list[Candidate]:
+    """Placements owing `day`'s sessions (running, pattern day, at a school
+    open that day) whose mark is missing, is a code the provider has not
+    itself reported (a B with no provider report), or is an unexplained
+    absence; less what was signalled already. One query per session."""
+    e, m, c = AttendanceExpectation, AttendanceMark, AttendanceCodeRow
+    weekday = _weekday_column(day)
+    if weekday is None or not school_ids:
+        return []
+    alerted = alerted_on(engine, day)
+    out: list[Candidate] = []
+    with engine.connect() as conn:
+        for session in sessions:
+            covers = e.arrival < boundary if session == "am" else e.departure > boundary
+            q = (
+                select(e.placement_id, m.code, m.explained, m.provider_code, c.needs_provider_mark)
+                .select_from(e)
+                .outerjoin(m, and_(m.placement_id == e.placement_id, m.day == day, m.session == session))
+                .outerjoin(c, c.code == m.code)
+                .where(
+                    e.state.in_(ATTENDING_STATES), e.started_on <= day, weekday.is_(True), covers,
+                    e.school_id.in_(list(school_ids)),
+                    or_(
+                        m.code.is_(None),
+                        and_(c.needs_provider_mark.is_(True), or_(m.provider_code.is_(None), m.provider_code != m.code)),
+                        m.explained.is_(False),
+                    ),
+                )
+                .order_by(e.placement_id)
+            )
+            for r in conn.execute(q):
+                problem = "unexplained_absence" if r.explained is False else "missing"
+                if (r.placement_id, session, problem) not in alerted:
+                    out.append(Candidate(r.placement_id, day, session, problem, r.code))
+    return out
+
+
+def alerted_on(engine: Engine, day: date) -> set[tuple[str, str, str]]:
+    a = AttendanceAlertRow
+    with engine.connect() as conn:
+        return {tuple(r) for r in conn.execute(select(a.placement_id, a.session, a.problem).where(a.day == day))}
+
+
+def record_alerts(engine: Engine, alerts: Sequence[Candidate], at: datetime) -> None:
+    rows = [dict(placement_id=a.placement_id, day=a.day, session=a.session, problem=a.problem, code=a.code, signalled_at=at) for a in alerts]
+    with engine.begin() as conn:
+        for chunk in _chunks(rows):
+            conn.execute(_insert(engine, AttendanceAlertRow).values(list(chunk)).on_conflict_do_nothing())
+
+
+def alerts_for(engine: Engine, placement_id: str) -> list[AttendanceAlertRow]:
+    a = AttendanceAlertRow
+    with Session(engine) as s:
+        return list(s.scalars(select(a).where(a.placement_id == placement_id).order_by(a.day, a.session, a.problem)))
+
