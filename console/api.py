@@ -29,7 +29,7 @@ from store.db import make_engine, migrate
 from workflows import client as placements
 from workflows.placement import PlacementWorkflow, Snapshot
 
-from . import documents, operations, provider
+from . import attendance, documents, operations, provider
 from .identity import ActorDep, current_actor  # noqa: F401  (routers import it from here too)
 
 
@@ -199,6 +199,7 @@ def create_app(settings: Settings | None = None, client: Client | None = None, e
     app.include_router(operations.router)
     app.include_router(documents.router(settings))
     app.include_router(provider.router(settings))
+    app.include_router(attendance.router_for(settings))
 
     return app
 

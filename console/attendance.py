@@ -1,0 +1,313 @@
+"""Attendance over the API: a whole register in one call, a placement's
+marks, and the trust's register codes.
+
+Marks go straight to the database in bulk (ARCHITECTURE, "High-volume facts");
+the placement workflows hear only what the daily sweep finds wrong. Routes are
+plain functions, so FastAPI runs their database work in its thread pool.
+"""
+from __future__ import annotations
+
+import weakref
+from datetime import date, datetime, timezone
+from functools import lru_cache
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field, field_validator
+from sqlalchemy import Engine
+
+from apflow.attendance_codes import load_codes
+from apflow.calendars import calendar_path, load_calendar
+from domain.access import may_see
+from domain.attendance import AttendanceSettings, CodeBook, CountsAs, expected_sessions, normalise_code
+from domain.calendar import SchoolCalendar
+from domain.clock import uk_date
+from domain.models import Actor, Model, Role
+from store import attendance as store
+from store import register
+
+from .identity import ActorDep
+
+# Who may record a register here: the school's own staff, and the trust.
+# Providers send theirs through their links, one placement each (`provider_sink`).
+RECORDERS = frozenset({Role.ap_lead, Role.headteacher, Role.dsl, Role.trust_operations, Role.system})
+
+
+class MarkBody(Model):
+    placement_id: Annotated[str, Field(min_length=1, max_length=64)]
+    day: date
+    session: Literal["am", "pm"]
+    code: Annotated[str, Field(min_length=1, max_length=4, description="A register code: GET /api/attendance/codes")]
+    explained: bool | None = Field(None, description="Absences only: whether the provider knows the reason (default: the code's)")
+    note: Annotated[str, Field(max_length=2000)] | None = None
+
+    @field_validator("code")
+    @classmethod
+    def _upper(cls, v: str) -> str:
+        return normalise_code(v)
+
+
+class RegisterBody(Model):
+    """A register for one or more school days: each row one session of one placement."""
+
+    source: Literal["provider", "school"] = Field(
+        description="provider: the provider's own marks (sent by it, or keyed in from its return); "
+        "school: the school's entry without a provider report (a B is then chased until the provider confirms it)",
+    )
+    marks: Annotated[list[MarkBody], Field(min_length=1)]
+
+
+class RecordedOut(BaseModel):
+    recorded: int
+    created: int
+    changed: int
+    unchanged: int
+
+
+class RowErrorOut(BaseModel):
+    row: int
+    placement_id: str
+    day: date
+    session: str
+    field: str
+    message: str
+
+
+class RefusedOut(BaseModel):
+    message: str
+    errors: list[RowErrorOut]
+
+
+class CodeOut(BaseModel):
+    code: str
+    meaning: str
+    counts_as: CountsAs
+    explained: bool | None
+    needs_provider_mark: bool
+    fits: list[str]
+    retired: bool
+
+
+class MarkOut(BaseModel):
+    day: date
+    session: str
+    code: str
+    meaning: str | None
+    counts_as: str | None
+    explained: bool | None
+    note: str | None
+    source: str
+    provider_code: str | None
+    recorded_by: str
+    recorded_role: str
+    recorded_at: datetime
+
+
+class AmendmentOut(BaseModel):
+    day: date
+    session: str
+    old_code: str
+    new_code: str
+    old_explained: bool | None
+    new_explained: bool | None
+    reason: str | None
+    amended_by: str
+    amended_role: str
+    amended_at: datetime
+
+
+class SessionOut(BaseModel):
+    day: date
+    session: str
+
+
+class AttendanceSummary(BaseModel):
+    expected: int
+    present: int
+    authorised_absence: int
+    unauthorised_absence: int
+    not_counted: int
+    unmarked: int
+    attendance_percent: float | None = Field(description="Present over possible sessions (not counted ones left out)")
+
+
+class PlacementAttendanceOut(BaseModel):
+    placement_id: str
+    first: date | None
+    last: date | None
+    marks: list[MarkOut]
+    unmarked: list[SessionOut] = Field(description="Sessions the placement owes with no mark yet")
+    amendments: list[AmendmentOut]
+    summary: AttendanceSummary
+
+
+@lru_cache(maxsize=512)
+def _calendar(school_id: str, path: str | None, stamp: int | None, today_: date) -> SchoolCalendar:
+    return load_calendar(school_id)
+
+
+def calendar_for(school_id: str) -> SchoolCalendar:
+    """The school's calendar, read again only when its file changes (a
+    register call would otherwise spend most of its time reading TOML)."""
+    path = calendar_path(school_id)
+    return _calendar(school_id, str(path) if path else None, path.stat().st_mtime_ns if path else None, date.today())
+
+
+def today() -> date:
+    """The date in England; a dependency so tests can move it."""
+    return uk_date(datetime.now(timezone.utc))
+
+
+TodayDep = Annotated[date, Depends(today)]
+
+
+_synced: weakref.WeakSet = weakref.WeakSet()
+
+
+def ensure_codes(engine: Engine, book: CodeBook) -> Engine:
+    """The codes table follows the file: brought up to it once per process."""
+    if engine not in _synced:
+        store.sync_codes(engine, book)
+        _synced.add(engine)
+    return engine
+
+
+def provider_sink(app):
+    """What records a mark a provider sends through its attendance link
+    (`console.provider` calls ``app.state.attendance_sink(claims, answer)``).
+    The link is the provider's authority, scoped to one placement: the mark is
+    recorded as the provider's own, under the link's id, with every check a
+    register has; a refusal says why and records nothing."""
+    book: CodeBook = load_codes()
+
+    async def sink(claims, answer) -> None:
+        engine = ensure_codes(app.state.engine, book)
+        row = register.get(engine, claims.placement_id)
+        if row is None:
+            raise HTTPException(404, {"error": "revoked", "message": "This link's placement no longer exists."})
+        actor = Actor(user_id=claims.link_id, role=Role.provider, school_id=row.school_id)
+        mark = store.MarkIn(claims.placement_id, answer.day, answer.session, normalise_code(answer.code), None, answer.note)
+        try:
+            await run_in_threadpool(
+                store.record_register, engine, book, [mark], actor, "provider", today(), calendar_for,
+                lambda _actor, school_id: school_id == row.school_id,
+            )
+        except store.RegisterRefused as e:
+            raise HTTPException(422, {
+                "error": "refused", "message": "The mark was not recorded: " + "; ".join(x.message for x in e.errors),
+                "fields": [{"field": x.field, "message": x.message} for x in e.errors],
+            }) from None
+
+    return sink
+
+
+def router_for(settings=None) -> APIRouter:
+    """The attendance routes, with the trust's codes read once here."""
+    attendance: AttendanceSettings = getattr(settings, "attendance", None) or AttendanceSettings()
+    book: CodeBook = load_codes()
+    router = APIRouter(tags=["attendance"])
+
+    def engine_of(request: Request) -> Engine:
+        return ensure_codes(request.app.state.engine, book)
+
+    @router.post(
+        "/api/attendance",
+        response_model=RecordedOut,
+        responses={422: {"model": RefusedOut, "description": "Nothing was recorded: every row that cannot be, with why"}},
+    )
+    def record(body: RegisterBody, actor: ActorDep, request: Request, day_today: TodayDep):
+        """Record a register: all rows or none. Sending the same register again changes nothing."""
+        if actor.role not in RECORDERS:
+            raise HTTPException(403, f"a register is recorded by the school's staff or the trust, not {actor.role.value}")
+        if len(body.marks) > attendance.max_register_rows:
+            raise HTTPException(413, f"at most {attendance.max_register_rows} rows in one register")
+        marks = [store.MarkIn(m.placement_id, m.day, m.session, m.code, m.explained, m.note) for m in body.marks]
+        try:
+            done = store.record_register(
+                engine_of(request), book, marks, actor, body.source, day_today, calendar_for, may_see,
+            )
+        except store.RegisterRefused as e:
+            refused = RefusedOut(
+                message=f"the register was refused: nothing was recorded ({len(e.errors)} problem(s))",
+                errors=[RowErrorOut(**{k: getattr(x, k) for k in RowErrorOut.model_fields}) for x in e.errors],
+            )
+            return JSONResponse(status_code=422, content={"detail": refused.model_dump(mode="json")})
+        return RecordedOut(recorded=len(marks), created=done.created, changed=done.changed, unchanged=done.unchanged)
+
+    @router.get("/api/attendance/codes", response_model=list[CodeOut])
+    def codes(actor: ActorDep) -> list[CodeOut]:
+        """The register codes in use (the trust's `attendance/codes.toml`)."""
+        return [
+            CodeOut(code=c.code, meaning=c.meaning, counts_as=c.counts_as, explained=c.explained if c.is_absence else None,
+                    needs_provider_mark=c.needs_provider_mark, fits=[f.value for f in c.fits], retired=c.retired)
+            for c in book
+        ]
+
+    @router.get("/api/placements/{placement_id}/attendance", response_model=PlacementAttendanceOut)
+    def placement_attendance(
+        placement_id: str,
+        actor: ActorDep,
+        request: Request,
+        day_today: TodayDep,
+        first: Annotated[date | None, Query(alias="from", description="First day (default: the start)")] = None,
+        last: Annotated[date | None, Query(alias="to", description="Last day (default: today or the end)")] = None,
+    ) -> PlacementAttendanceOut:
+        """Every mark of a placement with what its code means, the sessions still unmarked and the amendments."""
+        engine = engine_of(request)
+        row = register.get(engine, placement_id)
+        if row is None or not may_see(actor, row.school_id):
+            raise HTTPException(404, f"no placement {placement_id}")
+        facts = store.expectation(engine, placement_id)
+        marks = store.marks_for(engine, placement_id, first, last)
+        first = first or (facts.started_on if facts else None)
+        last = last or min(filter(None, [day_today, facts.ended_on if facts else None]))
+        unmarked: list[SessionOut] = []
+        expected = 0
+        if facts and first and last:
+            calendar = calendar_for(row.school_id)
+            have = {(m.day, m.session) for m in marks}
+            for day in calendar.iter_school_days(first, last):
+                for s in expected_sessions(facts, day, calendar, attendance.session_boundary):
+                    expected += 1
+                    if (day, s) not in have:
+                        unmarked.append(SessionOut(day=day, session=s))
+        counts = {c: 0 for c in CountsAs}
+        for m in marks:
+            entry = book.get(m.code)
+            if entry:
+                counts[entry.counts_as] += 1
+        possible = counts[CountsAs.present] + counts[CountsAs.authorised_absence] + counts[CountsAs.unauthorised_absence]
+        return PlacementAttendanceOut(
+            placement_id=placement_id, first=first, last=last,
+            marks=[
+                MarkOut(
+                    day=m.day, session=m.session, code=m.code,
+                    meaning=book.get(m.code).meaning if book.get(m.code) else None,
+                    counts_as=book.get(m.code).counts_as.value if book.get(m.code) else None,
+                    explained=m.explained, note=m.note, source=m.source, provider_code=m.provider_code,
+                    recorded_by=m.recorded_by, recorded_role=m.recorded_role, recorded_at=m.recorded_at,
+                )
+                for m in marks
+            ],
+            unmarked=unmarked,
+            amendments=[
+                AmendmentOut(day=a.day, session=a.session, old_code=a.old_code, new_code=a.new_code,
+                             old_explained=a.old_explained, new_explained=a.new_explained, reason=a.reason,
+                             amended_by=a.amended_by, amended_role=a.amended_role, amended_at=a.amended_at)
+                for a in store.amendments_for(engine, placement_id)
+                if (first is None or a.day >= first) and (last is None or a.day <= last)
+            ],
+            summary=AttendanceSummary(
+                expected=expected,
+                present=counts[CountsAs.present],
+                authorised_absence=counts[CountsAs.authorised_absence],
+                unauthorised_absence=counts[CountsAs.unauthorised_absence],
+                not_counted=counts[CountsAs.not_counted],
+                unmarked=len(unmarked),
+                attendance_percent=round(100 * counts[CountsAs.present] / possible, 1) if possible else None,
+            ),
+        )
+
+    return router
