@@ -12,22 +12,26 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.documents import DocumentActivities
+from activities.attendance import AttendanceActivities
 from activities.register import RegisterActivities
 from apflow.settings import Settings
+from domain.attendance import AttendanceSettings
 from apflow.temporal import connect, register_search_attributes
 from store.db import make_engine, migrate
+from workflows.attendance import AttendanceSweepWorkflow, ensure_schedules
 from workflows.placement import PlacementWorkflow
 
 
-def build_worker(client: Client, task_queue: str, engine: Engine, documents: DocumentActivities | None = None) -> Worker:
+def build_worker(client: Client, task_queue: str, engine: Engine, documents: DocumentActivities | None = None, attendance: AttendanceSettings | None = None) -> Worker:
     """`documents` sends letters; by default as the APFLOW_* settings say."""
     register = RegisterActivities(engine)
+    sweep = AttendanceActivities(engine, client, attendance or AttendanceSettings())
     documents = documents or DocumentActivities.from_environment(engine)
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[PlacementWorkflow],
-        activities=[register.project_placement, documents.send_document],
+        workflows=[PlacementWorkflow, AttendanceSweepWorkflow],
+        activities=[register.project_placement, documents.send_document, sweep.sweep_attendance],
         activity_executor=ThreadPoolExecutor(max_workers=8),
     )
 
@@ -38,7 +42,8 @@ async def main(settings: Settings | None = None) -> None:
     migrate(engine)
     client = await connect(settings)
     await register_search_attributes(client, settings.temporal_namespace)
-    worker = build_worker(client, settings.task_queue, engine)
+    await ensure_schedules(client, settings.task_queue, settings.attendance)
+    worker = build_worker(client, settings.task_queue, engine, attendance=settings.attendance)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -22,6 +22,7 @@ from temporalio.client import Client
 from console.api import create_app
 from store.db import make_engine, migrate
 from worker import build_worker
+from workflows.attendance import ensure_schedules
 from workflows.search import SEARCH_ATTRIBUTES
 
 from .settings import Settings
@@ -132,7 +133,8 @@ async def up(settings: Settings) -> None:
         app = create_app(settings, client=client, engine=engine)
         server = _Server(uvicorn.Config(app, host=settings.api_host, port=settings.api_port, log_level="warning"))
         api = f"http://{settings.api_host}:{settings.api_port}"
-        async with build_worker(client, settings.task_queue, engine):
+        await ensure_schedules(client, settings.task_queue, settings.attendance)
+        async with build_worker(client, settings.task_queue, engine, attendance=settings.attendance):
             serving = asyncio.create_task(_serve(server))
             while not server.started and not serving.done():
                 await asyncio.sleep(0.05)

@@ -1,0 +1,78 @@
+"""Six weeks of a live placement, day by day as the service runs them: the
+provider sends its registers, the sweep runs at the morning and afternoon
+checks, and what is left at the end is exactly one chase for a missing
+session and one escalation of an unexplained absence to the DSL."""
+from __future__ import annotations
+
+from datetime import time, timedelta
+
+from apflow.calendars import load_calendar
+from domain.clock import uk_date
+from domain.models import Pattern, Role, Weekday
+from store import attendance
+from worker import build_worker
+
+from .conftest import (
+    HEAD,
+    SCHOOL,
+    attendance_escalations,
+    env_today,
+    live_placement,
+    record,
+    sleep_until,
+    sweep,
+)
+
+MON_TO_THU = Pattern(full_time=False, days=[Weekday.mon, Weekday.tue, Weekday.wed, Weekday.thu], arrival=time(9, 0), departure=time(15, 0))
+
+
+async def test_a_half_term_leaves_exactly_the_expected_escalations(time_env, engine, codes_synced, task_queue, calendars):
+    env = time_env
+    term = calendars(await env_today(env))
+    cal = load_calendar(SCHOOL)
+    last = term.second + timedelta(days=4)  # through the holiday week into the next half-term
+    weekdays = [term.first + timedelta(days=n) for n in range((last - term.first).days + 1)]
+    weekdays = [d for d in weekdays if d.weekday() < 5]
+    owed = [d for d in weekdays if d.weekday() < 4 and cal.is_school_day(d)]
+    assert term.inset not in owed and term.holiday[0] not in owed and len(owed) >= 18
+
+    missing_pm = owed[2]  # the provider never sends this afternoon's mark
+    unexplained_am = owed[14]  # "N": the provider does not know why the pupil is not there
+    corrected_am = owed[6]  # "N" at first, but the school hears from the parent before the check
+    school_first_am = owed[16]  # the school's own B, confirmed by the provider before the check
+
+    async with build_worker(env.client, task_queue, engine):
+        pid = await live_placement(env, task_queue, term.first, pattern=MON_TO_THU)
+        sweeps = 0
+        for day in weekdays:
+            if day in owed:
+                await sleep_until(env, day, time(8, 55))
+                am = "N" if day in (unexplained_am, corrected_am) else "B"
+                if day == school_first_am:
+                    record(engine, [(pid, day, "am", am)], today=day, source="school", actor=HEAD)
+                else:
+                    record(engine, [(pid, day, "am", am)], today=day)
+                await sleep_until(env, day, time(10, 0))
+                if day == corrected_am:
+                    record(engine, [(pid, day, "am", "I", None, "parent rang: ill")], today=day, source="school", actor=HEAD)
+                if day == school_first_am:
+                    record(engine, [(pid, day, "am", "B")], today=day)
+            await sleep_until(env, day, time(10, 30))
+            await sweep(env, task_queue, ["am"])
+            if day in owed and day != missing_pm:
+                await sleep_until(env, day, time(13, 20))
+                record(engine, [(pid, day, "pm", "B")], today=day)
+            await sleep_until(env, day, time(14, 30))
+            await sweep(env, task_queue, ["am", "pm"])
+            sweeps += 2
+
+        got = await attendance_escalations(env, pid, 2)
+        assert sorted((e.escalation_id, e.owner) for e in got) == sorted([
+            (f"attendance_missing:{missing_pm}:pm", Role.ap_lead),
+            (f"unexplained_absence:{unexplained_am}:am", Role.dsl),
+        ])
+        assert all(e.due == uk_date(e.raised_at) for e in got)  # each the same day
+    assert [(a.day, a.session, a.problem) for a in attendance.alerts_for(engine, pid)] == sorted([
+        (missing_pm, "pm", "missing"), (unexplained_am, "am", "unexplained_absence")])
+    assert len(attendance.marks_for(engine, pid)) == 2 * len(owed) - 1
+    assert sweeps == 2 * len(weekdays)

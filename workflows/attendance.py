@@ -1,0 +1,114 @@
+"""The daily attendance sweep: one short workflow per check, started by a
+Temporal Schedule at set UK times on weekdays, instead of a timer per session
+per placement. Its activity finds in one query the placements that owe a mark
+(or whose mark is an unexplained absence) and signals only those; every other
+placement workflow sleeps on, untouched.
+
+At the morning check the am register is checked; at the afternoon check both
+(a morning mark changed to an unexplained absence at lunchtime still reaches
+the DSL the same day). Each school's own calendar decides whether the day is a
+school day, so holidays, INSET days and bank holidays are never chased.
+"""
+from __future__ import annotations
+
+from datetime import date, time, timedelta
+from typing import Literal
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy, SearchAttributeKey
+
+with workflow.unsafe.imports_passed_through():
+    from pydantic import BaseModel
+    from temporalio.client import (
+        Client,
+        Schedule,
+        ScheduleActionStartWorkflow,
+        ScheduleAlreadyRunningError,
+        ScheduleCalendarSpec,
+        ScheduleOverlapPolicy,
+        SchedulePolicy,
+        ScheduleRange,
+        ScheduleSpec,
+        ScheduleUpdate,
+    )
+
+    from activities.attendance import SweepReport, SweepRequest
+    from domain.attendance import AttendanceSettings
+    from domain.clock import uk_date
+
+SWEEP_TIMEOUT = timedelta(minutes=30)
+UK_ZONE = "Europe/London"
+SCHEDULED_START = SearchAttributeKey.for_datetime("TemporalScheduledStartTime")
+
+
+class SweepInput(BaseModel):
+    sessions: list[Literal["am", "pm"]]
+    day: date | None = None  # default: today in England
+
+
+@workflow.defn
+class AttendanceSweepWorkflow:
+    @workflow.run
+    async def run(self, inp: SweepInput) -> SweepReport:
+        # The day the schedule meant (a run delayed past midnight still checks
+        # the day it was for), else today.
+        scheduled = workflow.info().typed_search_attributes.get(SCHEDULED_START)
+        day = inp.day or uk_date(scheduled or workflow.now())
+        return await workflow.execute_activity(
+            "sweep_attendance",
+            SweepRequest(day=day, sessions=inp.sessions),
+            result_type=SweepReport,
+            start_to_close_timeout=SWEEP_TIMEOUT,
+            heartbeat_timeout=timedelta(minutes=2),
+            retry_policy=RetryPolicy(maximum_interval=timedelta(minutes=1), maximum_attempts=10),
+        )
+
+
+# --- the schedules ----------------------------------------------------------------
+
+
+def schedule_id(task_queue: str, check: str) -> str:
+    return f"attendance-sweep-{check}-{task_queue}"
+
+
+def _schedule(task_queue: str, check: str, at: time, sessions: list[str]) -> Schedule:
+    return Schedule(
+        action=ScheduleActionStartWorkflow(
+            AttendanceSweepWorkflow.run,
+            SweepInput(sessions=sessions),
+            id=f"attendance-sweep-{check}",  # the server appends the scheduled time
+            task_queue=task_queue,
+            execution_timeout=timedelta(hours=3),
+        ),
+        spec=ScheduleSpec(
+            calendars=[ScheduleCalendarSpec(
+                hour=[ScheduleRange(at.hour)],
+                minute=[ScheduleRange(at.minute)],
+                day_of_week=[ScheduleRange(1, 5)],  # Monday to Friday; calendars decide the rest
+            )],
+            time_zone_name=UK_ZONE,
+        ),
+        # A sweep missed while the service was down still runs when it is back
+        # the same day; never twice at once.
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP, catchup_window=timedelta(hours=3)),
+    )
+
+
+def schedules(task_queue: str, settings: AttendanceSettings) -> dict[str, Schedule]:
+    return {
+        schedule_id(task_queue, "am"): _schedule(task_queue, "am", settings.am_check, ["am"]),
+        schedule_id(task_queue, "pm"): _schedule(task_queue, "pm", settings.pm_check, ["am", "pm"]),
+    }
+
+
+async def ensure_schedules(client: Client, task_queue: str, settings: AttendanceSettings) -> list[str]:
+    """Creates the sweep's schedules, or brings them to the settings' times:
+    safe at every worker start."""
+    if not settings.schedules_enabled:
+        return []
+    for sid, schedule in schedules(task_queue, settings).items():
+        try:
+            await client.create_schedule(sid, schedule)
+        except ScheduleAlreadyRunningError:
+            await client.get_schedule_handle(sid).update(lambda _, s=schedule: ScheduleUpdate(schedule=s))
+    return list(schedules(task_queue, settings))
