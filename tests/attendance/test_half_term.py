@@ -1,19 +1,25 @@
 """Six weeks of a live placement, day by day as the service runs them: the
 provider sends its registers, the sweep runs at the morning and afternoon
-checks, and what is left at the end is exactly one chase for a missing
-session and one escalation of an unexplained absence to the DSL."""
+checks, and staff make their calls, visit, review and hear from the provider
+as the policy asks, but for one week's wellbeing contact. What is left at the
+end is exactly one chase for a missing session, one escalation of an
+unexplained absence to the DSL, and one for the missed wellbeing contact."""
 from __future__ import annotations
 
 from datetime import time, timedelta
 
 from apflow.calendars import load_calendar
 from domain.clock import uk_date
-from domain.models import Pattern, Role, Weekday
+from apflow import samples
+from domain.actions import RecordContact, RecordInitialAssessment, RecordProgressReport, RecordReview
+from domain.models import ContactKind, ContactRecord, Pattern, ProviderReport, Role, Weekday
+from workflows.client import act, snapshot
 from store import attendance
 from worker import build_worker
 
 from .conftest import (
     HEAD,
+    LEAD,
     SCHOOL,
     attendance_escalations,
     env_today,
@@ -40,11 +46,38 @@ async def test_a_half_term_leaves_exactly_the_expected_escalations(time_env, eng
     unexplained_am = owed[14]  # "N": the provider does not know why the pupil is not there
     corrected_am = owed[6]  # "N" at first, but the school hears from the parent before the check
     school_first_am = owed[16]  # the school's own B, confirmed by the provider before the check
+    wellbeing_missed = term.first + timedelta(days=14)  # Monday of week 3: no call that week
+    visit_day = term.first + timedelta(days=9)
+    review_meeting = term.first + timedelta(days=9)
+    reports = {term.first + timedelta(days=n) for n in (7, 21, 35)}
 
     async with build_worker(env.client, task_queue, engine):
-        pid = await live_placement(env, task_queue, term.first, pattern=MON_TO_THU)
+        pid = await live_placement(env, task_queue, term.first, pattern=MON_TO_THU,
+                                   planned_end_date=term.second_end, number_of_days=None)
+
+        async def staff(action, who=LEAD):
+            with env.auto_time_skipping_disabled():
+                await act(env.client, pid, who, action)
+
+        def report(day):
+            return ProviderReport(received_on=day, summary="On track against the objectives")
+
+        await staff(RecordInitialAssessment(assessment=report(await env_today(env))))
         sweeps = 0
         for day in weekdays:
+            await sleep_until(env, day, time(8, 30))
+            if day.weekday() == 0 and day != wellbeing_missed:
+                await staff(RecordContact(contact=ContactRecord(kind=ContactKind.wellbeing, on=day, notes="Spoke with the pupil")))
+            if day in owed:
+                await staff(RecordContact(contact=ContactRecord(kind=ContactKind.attendance_call, on=day, notes="Called the provider")))
+            if day == term.first:
+                await staff(samples.open_review(review_meeting, day))
+            if day == visit_day:
+                await staff(RecordContact(contact=ContactRecord(kind=ContactKind.visit, on=day, notes="Saw the pupil in lessons")))
+            if day == review_meeting:
+                await staff(RecordReview(review=samples.review(day)))
+            if day in reports:
+                await staff(RecordProgressReport(report=report(day)))
             if day in owed:
                 await sleep_until(env, day, time(8, 55))
                 am = "N" if day in (unexplained_am, corrected_am) else "B"
@@ -72,6 +105,14 @@ async def test_a_half_term_leaves_exactly_the_expected_escalations(time_env, eng
             (f"unexplained_absence:{unexplained_am}:am", Role.dsl),
         ])
         assert all(e.due == uk_date(e.raised_at) for e in got)  # each the same day
+        snap = await snapshot(env.client, pid)
+        assert sorted(e.escalation_id for e in snap.placement.escalations) == sorted([
+            f"attendance_missing:{missing_pm}:pm",
+            f"unexplained_absence:{unexplained_am}:am",
+            f"wellbeing:{wellbeing_missed}",
+        ])
+        wellbeing = [e for e in snap.placement.escalations if e.kind == "wellbeing"][0]
+        assert (wellbeing.owner, uk_date(wellbeing.raised_at)) == (Role.ap_lead, wellbeing_missed + timedelta(days=1))
     assert [(a.day, a.session, a.problem) for a in attendance.alerts_for(engine, pid)] == sorted([
         (missing_pm, "pm", "missing"), (unexplained_am, "am", "unexplained_absence")])
     assert len(attendance.marks_for(engine, pid)) == 2 * len(owed) - 1
