@@ -23,7 +23,6 @@ from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
 from apflow.calendars import load_calendar
-from domain import models as _models  # noqa: F401  (loaded before domain.escalations, which it imports back)
 from domain.attendance import AttendanceSettings
 from domain.calendar import SchoolCalendar
 from domain.escalations import AttendanceAlert

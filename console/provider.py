@@ -20,8 +20,8 @@ validate (422, each field's error), an answer the placement cannot take now
 
 Attendance links verify like the others, and the form asks for one session's
 mark. The register of attendance marks is not part of this module: an answer
-is handed to `app.state.attendance_sink(claims, AttendanceAnswer)` when the
-application has one (the attendance store), and refused with 501 until then.
+is handed to `app.state.attendance_sink(claims, AttendanceAnswer)`, which
+records it in the attendance register with every check a register has.
 """
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 from urllib.parse import parse_qsl
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from jinja2 import Environment, FileSystemLoader
 from pydantic import Field, TypeAdapter, ValidationError
@@ -254,7 +254,13 @@ def router(settings: Settings) -> APIRouter:
                 if html:
                     return page(request, 501, outcome="refused", title="Not open yet", message=message, school_name=None)
                 return JSONResponse(status_code=501, content={"detail": {"error": "not_open", "message": message}})
-            await sink(claims, submitted)
+            try:
+                await sink(claims, submitted)
+            except HTTPException as e:
+                if not html:
+                    raise
+                return page(request, e.status_code, outcome="refused", title="Not recorded",
+                            message=e.detail["message"], school_name=None)
             return _received(request, html, page, claims, engine)
 
         placement = register.get(engine, claims.placement_id)

@@ -1,29 +1,11 @@
-"""Escalations: what is late or worrying, who must act, and until when it
-stays open. An escalation is raised once per cause (its id) and stays on the
-placement until someone resolves it with a note."""
+"""Escalations from attendance: what the daily sweep found, and the
+escalation it raises (the `Escalation` record itself is in `models`)."""
 from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Literal
 
-from .models import Actor, Model, Role
-
-
-class Escalation(Model):
-    escalation_id: str  # "<kind>:<what it is about>", unique on the placement
-    kind: str
-    clause: str
-    owner: Role  # who should act: ap_lead, headteacher or dsl
-    message: str
-    raised_at: datetime
-    due: date | None = None
-    resolved_at: datetime | None = None
-    resolved_by: Actor | None = None
-    resolution: str | None = None
-
-    @property
-    def open(self) -> bool:
-        return self.resolved_at is None
+from .models import Escalation, Model, Role
 
 
 class AttendanceAlert(Model):

@@ -356,6 +356,26 @@ class Concern(Model):
     summary: NonEmpty
 
 
+class Escalation(Model):
+    """What is late or worrying, who must act, and until when it stays open:
+    raised once per cause (its id), kept until resolved with a note."""
+
+    escalation_id: str  # "<kind>:<what it is about>", unique on the placement
+    kind: str
+    clause: str
+    owner: Role  # who should act: ap_lead, headteacher or dsl
+    message: str
+    raised_at: datetime
+    due: date | None = None
+    resolved_at: datetime | None = None
+    resolved_by: Actor | None = None
+    resolution: str | None = None
+
+    @property
+    def open(self) -> bool:
+        return self.resolved_at is None
+
+
 class HistoryEntry(Model):
     """Who did what, when, and from which state to which."""
 
@@ -386,7 +406,7 @@ class Placement(Proposal):
     contacts: list[ContactRecord] = Field(default_factory=list)
     review_requests: list[ReviewRequest] = Field(default_factory=list)
     concerns: list[Concern] = Field(default_factory=list)
-    escalations: list["Escalation"] = Field(default_factory=list)
+    escalations: list[Escalation] = Field(default_factory=list)
     history: list[HistoryEntry] = Field(default_factory=list)
 
     @property
@@ -405,9 +425,3 @@ class Placement(Proposal):
     def reviews_extended_end(self) -> date | None:
         ends = [r.new_end_date for r in self.reviews if r.new_end_date]
         return ends[-1] if ends else None
-
-
-
-from .escalations import Escalation  # noqa: E402  (escalations import the base models above)
-
-Placement.model_rebuild()

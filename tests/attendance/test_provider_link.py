@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 from urllib.parse import urlparse
 
-from console.attendance import provider_sink
 from store import attendance
 
 from .conftest import LEAD, active_placement, headers, put
@@ -14,7 +13,6 @@ from .test_register_api import NOW
 
 async def test_a_providers_mark_through_its_link(api, engine, calendars):
     term = calendars(NOW)
-    api.app.state.attendance_sink = provider_sink(api.app)
     p = put(engine, active_placement(term.first))
     issued = await api.http.post(f"/api/placements/{p.placement_id}/links", json={"purpose": "attendance"}, headers=headers(LEAD))
     assert issued.status_code == 201, issued.text

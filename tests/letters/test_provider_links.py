@@ -197,12 +197,12 @@ async def test_tampered_expired_withdrawn_and_wrong_purpose_links_are_refused(st
     assert early.status_code == 409 and "not possible while the placement is notified" in early.json()["detail"]["message"]
     assert len((await placement(http, pid))["history"]) == history
 
-    # An attendance link verifies and shows its form; the register of marks is not open to it yet.
+    # An attendance link verifies and shows its form; a mark before the placement starts is refused, saying why.
     attendance = ok(await http.post(f"/api/placements/{pid}/links", json={"purpose": "attendance"}, headers=LEAD), 201)
     att_path = path_of(attendance["url"])
     assert "Report attendance" in ok(await http.get(att_path))
     mark = await http.post(att_path, json={"day": uk_date(datetime.now(UTC)).isoformat(), "session": "am", "code": "B"})
-    assert mark.status_code == 501
+    assert mark.status_code == 422 and "not recorded" in mark.json()["detail"]["message"]
     assert (await http.post(f"/api/placements/{pid}/links", json={"purpose": "attendance"},
                             headers={**LEAD, "X-Role": Role.dsl.value})).status_code == 403
 
