@@ -12,16 +12,13 @@ LA. The step itself completes.
 from __future__ import annotations
 
 import asyncio
-import os
-import uuid
 
 from apflow import samples
 from apflow.calendars import load_calendar
 from documents.delivery import message_id
 from store import documents as sent
 from store.db import make_engine
-from tests.conftest import CODEC_KEY
-from tests.workflows.test_worker_crash import LEAD, RECOVERY_WAIT_S, WorkerProcess, last_school_day
+from tests.workflows.test_worker_crash import LEAD, RECOVERY_WAIT_S, WorkerProcess, last_school_day, worker_env
 from workflows.client import act, snapshot, start_placement
 
 from .conftest import BASE_URL, DIRECTORY, FROM, SECRET, Inbox
@@ -34,22 +31,9 @@ async def test_a_worker_killed_after_sending_does_not_send_again(dev_env, tmp_pa
     inbox: Inbox
     client = dev_env.client
     db = tmp_path / "register.db"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("APFLOW_")}
-    env.update(
-        APFLOW_TEMPORAL_ADDRESS=client.service_client.config.target_host,
-        APFLOW_TEMPORAL_NAMESPACE=client.namespace,
-        APFLOW_TASK_QUEUE=f"tq-letters-{uuid.uuid4()}",
-        APFLOW_DATABASE_URL=f"sqlite:///{db}",
-        APFLOW_PAYLOAD_KEY=CODEC_KEY.decode(),
-        APFLOW_VAR_DIR=str(tmp_path / "var"),
-        APFLOW_LINK_SECRET=SECRET,
-        APFLOW_PUBLIC_URL=BASE_URL,
-        APFLOW_MAIL_MODE="smtp",
-        APFLOW_MAIL_SMTP_HOST="127.0.0.1",
-        APFLOW_MAIL_SMTP_PORT=str(port),
-        APFLOW_MAIL_SMTP_SECURITY="none",
-        APFLOW_MAIL_FROM_ADDRESS=FROM,
-        PYTHONUNBUFFERED="1",
+    env = worker_env(
+        client, tmp_path, db, link_secret=SECRET, public_url=BASE_URL, mail_mode="smtp",
+        mail_smtp_host="127.0.0.1", mail_smtp_port=str(port), mail_smtp_security="none", mail_from_address=FROM,
     )
     start = last_school_day()
     cal = load_calendar("137000")

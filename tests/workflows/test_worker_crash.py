@@ -74,6 +74,23 @@ class WorkerProcess:
         self.proc.wait(timeout=10)
 
 
+def worker_env(client, tmp_path, db, **settings: str) -> dict[str, str]:
+    """The environment of a `python worker.py` process on the test's dev
+    server, task queue and register; `settings` adds APFLOW_* variables."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("APFLOW_")}
+    env.update(
+        APFLOW_TEMPORAL_ADDRESS=client.service_client.config.target_host,
+        APFLOW_TEMPORAL_NAMESPACE=client.namespace,
+        APFLOW_TASK_QUEUE=f"tq-worker-{uuid.uuid4()}",
+        APFLOW_DATABASE_URL=f"sqlite:///{db}",
+        APFLOW_PAYLOAD_KEY=CODEC_KEY.decode(),
+        APFLOW_VAR_DIR=str(tmp_path / "var"),
+        PYTHONUNBUFFERED="1",
+        **{f"APFLOW_{k.upper()}": v for k, v in settings.items()},
+    )
+    return env
+
+
 def last_school_day() -> date:
     cal = load_calendar("137000")
     d = uk_date(datetime.now(UTC))
@@ -106,16 +123,7 @@ async def wait_for_state(client, pid: str, state: str) -> None:
 async def test_worker_killed_mid_update_loses_nothing(dev_env, tmp_path):
     client = dev_env.client
     db = tmp_path / "register.db"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("APFLOW_")}
-    env.update(
-        APFLOW_TEMPORAL_ADDRESS=client.service_client.config.target_host,
-        APFLOW_TEMPORAL_NAMESPACE=client.namespace,
-        APFLOW_TASK_QUEUE=f"tq-crash-{uuid.uuid4()}",
-        APFLOW_DATABASE_URL=f"sqlite:///{db}",
-        APFLOW_PAYLOAD_KEY=CODEC_KEY.decode(),
-        APFLOW_VAR_DIR=str(tmp_path / "var"),
-        PYTHONUNBUFFERED="1",
-    )
+    env = worker_env(client, tmp_path, db)
     start = last_school_day()
     cal = load_calendar("137000")
     notice_on = cal.add_school_days(start, -3)
