@@ -26,7 +26,6 @@ from domain.models import (
     ReviewRecord,
     School,
     Site,
-    TrustException,
     Weekday,
 )
 
@@ -167,4 +166,3 @@ def terminate(on: date, safeguarding: bool = False) -> Terminate:
     )
 
 
-__all__ = ["SCHOOL", "OTHER_SCHOOL", "EHCPAgreement", "TrustException", "provider", "registered_provider", "proposal"]

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
-from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from apflow.temporal import data_converter, register_search_attributes

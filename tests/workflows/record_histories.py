@@ -16,7 +16,6 @@ from temporalio.testing import WorkflowEnvironment
 from apflow import samples
 from apflow.temporal import data_converter, register_search_attributes
 from domain.calendar import default_calendar
-from domain.clock import uk_date
 from store.db import make_engine, migrate
 from tests.conftest import BIN, CODEC_KEY
 from tests.workflows.test_placement_workflow import HEAD, LEAD, next_school_day, to_notified, today

@@ -6,17 +6,16 @@ from datetime import date, timedelta
 
 import pytest
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import WorkflowHistory
 
 from apflow import samples
 from domain.actions import Start
 from domain.calendar import default_calendar
 from domain.clock import uk_date
 from domain.lifecycle import Refused
-from domain.models import Actor, PlacementKind, Role
+from domain.models import Actor, Role
 from store import register
 from workflows.client import act, snapshot, start_placement
-from workflows.placement import PlacementWorkflow, Snapshot
+from workflows.placement import Snapshot
 from worker import build_worker
 
 HEAD = Actor(user_id="head-137000", role=Role.headteacher, school_id="137000")
