@@ -10,6 +10,7 @@ from typing import Annotated
 
 from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel
 from sqlalchemy import Engine, text
 from temporalio.client import Client
@@ -90,7 +91,8 @@ def create_app(settings: Settings | None = None, client: Client | None = None, e
         if engine is None:
             app.state.engine.dispose()
 
-    app = FastAPI(
+    # The docs pages serve their own Swagger UI files: schools' networks may not reach a CDN.
+    app = FastAPIOffline(
         title="apflow",
         summary="Alternative-provision placements, run to the trust's policy",
         version="0.1.0",

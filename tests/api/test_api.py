@@ -170,6 +170,21 @@ async def test_health_and_openapi_list_the_action_routes(http):
     assert "get" in paths["/api/placements/{placement_id}/history"]
 
 
+async def test_the_docs_pages_serve_their_own_files(http):
+    """Schools' networks may not reach a CDN: /docs and /redoc load nothing from elsewhere."""
+    for page in ("/docs", "/redoc"):
+        html = expect_text(await http.get(page))
+        assets = re.findall(r'(?:src|href)="([^"]+\.(?:js|css|png))"', html)
+        assert assets and all(a.startswith("/") for a in assets), assets
+        for asset in assets:
+            assert (await http.get(asset)).status_code == 200, asset
+
+
+def expect_text(r: httpx.Response) -> str:
+    assert r.status_code == 200, r.text
+    return r.text
+
+
 async def test_propose_starts_a_placement_in_state_proposed(http):
     snap = await propose(http)
     pid = snap["placement"]["placement_id"]
