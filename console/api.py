@@ -111,7 +111,7 @@ def create_app(settings: Settings | None = None, client: Client | None = None, e
             raise HTTPException(404, f"no placement {placement_id}")
         return row
 
-    @app.get("/healthz", tags=["service"])
+    @app.get("/healthz", tags=["service"], summary="Whether the register and Temporal answer")
     async def healthz(request: Request) -> dict:
         checks = {}
         try:

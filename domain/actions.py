@@ -68,6 +68,9 @@ class Notify(Model):
 
 
 class Start(Model):
+    """Start the placement: the workflow does so itself on the start date; staff
+    start it by hand once a missing dual registration is recorded (§8.2.4)."""
+
     action: Literal["start"] = "start"
     dual_registration_from: date | None = None
 
