@@ -12,12 +12,12 @@ from datetime import date, timedelta
 from pydantic import BaseModel
 
 from .calendar import SchoolCalendar
+from .guards import attends
 from .clock import uk_date
 from .models import ContactKind, Placement, Role
 from .settings import PolicySettings
 
 RUNNING = ("active", "under_review", "reintegrating")
-_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri")
 
 
 class Deadline(BaseModel):
@@ -48,10 +48,9 @@ def planned_end(p: Placement, calendar: SchoolCalendar) -> date | None:
         return p.planned_end
     if p.number_of_days is None:
         return None
-    weekdays = {_WEEKDAYS.index(d.value) for d in p.pattern.days}
     day, left = p.start_date, p.number_of_days
     for _ in range(3 * 366):
-        if day.weekday() in weekdays and calendar.is_school_day(day):
+        if attends(p, calendar, day):
             left -= 1
             if left == 0:
                 return day
@@ -65,7 +64,7 @@ def half_terms(calendar: SchoolCalendar, start: date, today: date, weeks: int) -
     out: list[tuple[date, date]] = []
     day = start
     while day <= today:
-        ht = (calendar.half_term_of(day) or calendar.next_half_term(day)) if calendar.covers(day) else None
+        ht = calendar.current_or_next_half_term(day) if calendar.covers(day) else None
         if ht is None:
             block = (day - start).days // (7 * weeks)
             first, last = start + timedelta(days=7 * weeks * block), start + timedelta(days=7 * weeks * (block + 1) - 1)
@@ -113,9 +112,8 @@ def deadlines(p: Placement, calendar: SchoolCalendar, settings: PolicySettings, 
         return [c.on for c in p.contacts if c.kind is kind]
 
     if s.daily_attendance_call:
-        weekdays = {_WEEKDAYS.index(d.value) for d in p.pattern.days}
         day = _last(contacts(ContactKind.attendance_call), p.start_date - timedelta(days=1)) + timedelta(days=1)
-        while not (day.weekday() in weekdays and calendar.is_school_day(day)):
+        while not attends(p, calendar, day):
             day += timedelta(days=1)
         add(Deadline(kind="attendance_call", due=day, clause="§2.5", owner=Role.ap_lead,
                      description="make the daily attendance call"))

@@ -69,7 +69,7 @@ def proposal(p: Placement, ctx: Context) -> list[Unmet]:
         if p.suspension_first_day is None:
             unmet.append(Unmet("§13.2", "suspension cover needs the first day of the suspension"))
         else:
-            sixth = ctx.calendar.add_school_days(p.suspension_first_day, 5 if ctx.calendar.is_school_day(p.suspension_first_day) else 6)
+            sixth = ctx.calendar.nth_school_day(p.suspension_first_day, 6)
             if p.start_date > sixth:
                 unmet.append(Unmet("§13.2", f"full-time education must start by the sixth school day of the suspension ({sixth})"))
     return unmet
@@ -339,6 +339,12 @@ def amendment(p: Placement, ctx: Context) -> list[Unmet]:
     return proposal(p, ctx)
 
 
+def attends(p: Placement, calendar: SchoolCalendar, day: date) -> bool:
+    """Whether the pupil is directed to the provider on `day`: one of the
+    pattern's weekdays, and a school day."""
+    return p.pattern.includes(day) and calendar.is_school_day(day)
+
+
 def number_of_days(p: Placement, calendar: SchoolCalendar) -> int | None:
     """Days the pupil is directed to attend (§6.6.3): stated, or counted from
     the pattern's weekdays on school days between start and planned end."""
@@ -346,10 +352,5 @@ def number_of_days(p: Placement, calendar: SchoolCalendar) -> int | None:
         return p.number_of_days
     if p.planned_end_date is None:
         return None
-    weekdays = {("mon", "tue", "wed", "thu", "fri").index(d.value) for d in p.pattern.days}
-    day, count = p.start_date, 0
-    while day <= p.planned_end_date:
-        if day.weekday() in weekdays and calendar.is_school_day(day):
-            count += 1
-        day += timedelta(days=1)
-    return count
+    days = (p.planned_end_date - p.start_date).days + 1
+    return sum(attends(p, calendar, p.start_date + timedelta(days=n)) for n in range(days))

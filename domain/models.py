@@ -160,6 +160,10 @@ class Pattern(Model):
             raise ValueError("a day is listed twice")
         return self
 
+    def includes(self, day: date) -> bool:
+        """Whether `day` falls on one of the pattern's weekdays."""
+        return day.weekday() < 5 and list(Weekday)[day.weekday()] in self.days
+
 
 class Objective(Model):
     """One of up to three objectives, with the baseline it is measured against (§3.6)."""
