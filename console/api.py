@@ -24,14 +24,14 @@ from domain.access import may_see
 from domain.deadlines import deadlines
 from domain.actions import ACTION_MODELS
 from domain.lifecycle import Refused, possible_actions
-from domain.models import Actor, Model, Placement, Proposal, Role
+from domain.models import Actor, Model, Placement, Proposal
 from store import register
 from store.db import make_engine, migrate
 from workflows import client as placements
 from workflows.placement import PlacementWorkflow, Snapshot
 
 from . import attendance, documents, operations, provider
-from .identity import ActorDep, current_actor  # noqa: F401  (routers import it from here too)
+from .identity import ActorDep, current_actor, school_scope  # noqa: F401  (routers import it from here too)
 
 
 class UnmetOut(BaseModel):
@@ -157,11 +157,11 @@ def create_app(settings: Settings | None = None, client: Client | None = None, e
         state: Annotated[str | None, Query(description="Only placements in this state")] = None,
         school_id: Annotated[str | None, Query(description="Only this school's placements")] = None,
     ):
-        if actor.role not in (Role.trust_operations, Role.system):
-            # Without a school there is nothing to filter by: an empty filter would list every school.
-            if actor.school_id is None or actor.role is Role.provider or (school_id and school_id != actor.school_id):
+        scope = school_scope(actor)
+        if scope is not None:
+            if school_id and school_id != scope:
                 raise HTTPException(403, "staff see their own school's placements only")
-            school_id = actor.school_id
+            school_id = scope
         rows = register.search(db(request), state=state, school_id=school_id)
         return [
             PlacementSummary(

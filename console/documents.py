@@ -26,7 +26,6 @@ from store import register
 
 from .identity import ActorDep
 
-RUNNING = ("proposed", "vetted", "la_consulted", "notified", "active", "under_review", "reintegrating")
 _STAFF = (Role.ap_lead, Role.headteacher)
 
 
@@ -169,12 +168,10 @@ def router(settings: Settings) -> APIRouter:
         each of its running placements: their letters use it from then on."""
         if actor.role not in (Role.trust_operations, *_STAFF) or not may_see(actor, school_id):
             raise HTTPException(403, "the trust's operations staff or the school's own staff reload its directory entry")
-        engine, client, told = request.app.state.engine, request.app.state.client, 0
-        for state in RUNNING:
-            for row in register.search(engine, state=state, school_id=school_id, limit=100_000):
-                school = Placement.model_validate(row.data).school
-                await client.get_workflow_handle(row.placement_id).signal("directory_changed", school_contacts(school))
-                told += 1
-        return DirectoryReload(school_id=school_id, placements_told=told)
+        rows = register.running(request.app.state.engine, school_id)
+        for row in rows:
+            school = Placement.model_validate(row.data).school
+            await request.app.state.client.get_workflow_handle(row.placement_id).signal("directory_changed", school_contacts(school))
+        return DirectoryReload(school_id=school_id, placements_told=len(rows))
 
     return r

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Header
+from fastapi import Depends, Header, HTTPException
 
 from domain.models import Actor, Role
 
@@ -18,3 +18,14 @@ def current_actor(
 
 
 ActorDep = Annotated[Actor, Depends(current_actor)]
+
+
+def school_scope(actor: Actor) -> str | None:
+    """The school whose records the actor may list: none (all) for trust-wide
+    roles; a school's own staff, theirs. Providers and staff without a school
+    list nothing: an empty filter would be every school's records."""
+    if actor.role in (Role.trust_operations, Role.system):
+        return None
+    if actor.school_id is None or actor.role is Role.provider:
+        raise HTTPException(403, "staff see their own school's records only")
+    return actor.school_id

@@ -13,10 +13,9 @@ from domain.access import may_see
 from domain.models import Placement, Role
 from store import register
 
-from .identity import ActorDep
+from .identity import ActorDep, school_scope
 
 router = APIRouter(tags=["operations"])
-RUNNING = ("proposed", "vetted", "la_consulted", "notified", "active", "under_review", "reintegrating")
 
 
 class EscalationOut(BaseModel):
@@ -40,9 +39,7 @@ def escalations(
     owner: Annotated[Role | None, Query(description="Only those for this role")] = None,
 ) -> list[EscalationOut]:
     """Every escalation the actor may see, oldest first: a school's staff see their school's."""
-    school = None if actor.role in (Role.trust_operations, Role.system) else actor.school_id
-    if actor.role not in (Role.trust_operations, Role.system) and school is None:
-        raise HTTPException(403, "staff see their own school's escalations only")
+    school = school_scope(actor)
     out = []
     for row in register.search(request.app.state.engine, school_id=school, limit=100_000):
         for e in Placement.model_validate(row.data).escalations:
@@ -69,9 +66,7 @@ async def reload_calendar(school_id: str, actor: ActorDep, request: Request) -> 
         raise HTTPException(403, "the trust's operations staff or the school's own staff reload its calendar")
     calendar = load_calendar(school_id)
     client = request.app.state.client
-    told = 0
-    for state in RUNNING:
-        for row in register.search(request.app.state.engine, state=state, school_id=school_id, limit=100_000):
-            await client.get_workflow_handle(row.placement_id).signal("calendar_changed", calendar)
-            told += 1
-    return CalendarReload(school_id=school_id, placements_told=told)
+    rows = register.running(request.app.state.engine, school_id)
+    for row in rows:
+        await client.get_workflow_handle(row.placement_id).signal("calendar_changed", calendar)
+    return CalendarReload(school_id=school_id, placements_told=len(rows))

@@ -77,6 +77,16 @@ def search(engine: Engine, state: str | None = None, school_id: str | None = Non
         return list(s.scalars(q))
 
 
+FINAL_STATES = ("closed", "terminated")
+
+
+def running(engine: Engine, school_id: str) -> list[PlacementRow]:
+    """A school's placements whose workflows still run (every state but the final two)."""
+    q = select(PlacementRow).where(PlacementRow.school_id == school_id, PlacementRow.state.not_in(FINAL_STATES))
+    with Session(engine) as s:
+        return list(s.scalars(q))
+
+
 def audit_trail(engine: Engine, placement_id: str) -> list[AuditEvent]:
     q = select(AuditEvent).where(AuditEvent.placement_id == placement_id).order_by(AuditEvent.seq)
     with Session(engine) as s:

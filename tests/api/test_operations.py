@@ -49,8 +49,9 @@ async def test_a_safeguarding_concern_is_escalated_to_the_dsl_at_once_and_resolv
     assert "resolved already" in expect(again, 409)["detail"]["unmet"][0]["message"]
 
 
-async def test_staff_without_a_school_see_no_escalations(http):
+async def test_staff_without_a_school_and_providers_see_no_escalations(http):
     expect(await http.get("/api/escalations", headers=headers("x", Role.ap_lead, None)), 403)
+    expect(await http.get("/api/escalations", headers=headers("lnk-1", Role.provider)), 403)
 
 
 async def test_reloading_a_schools_calendar_reaches_its_running_placements(http):
