@@ -65,7 +65,15 @@ class Demo:
     def to_notified(self, pid: str, notice_on: date, ehcp: bool = False) -> None:
         self.act(pid, "vet", samples.vet(safeguarding_confirmation_received_on=notice_on))
         self.act(pid, "consult_la", samples.consult_la(notice_on, ehcp=ehcp))
-        self.act(pid, "notify", samples.notify(notice_on), headers=HEAD)
+        snap = self.act(pid, "notify", samples.notify(notice_on), headers=HEAD)
+        # A placement entered after the fact: the clock saw no notice before
+        # it was recorded. Staff close that escalation, saying so.
+        for e in snap["placement"]["escalations"]:
+            if e["kind"] == "notice" and e["resolved_at"] is None:
+                self.act(pid, "resolve_escalation", {
+                    "action": "resolve_escalation", "escalation_id": e["escalation_id"],
+                    "note": f"Notice was given on {notice_on}; the placement was entered afterwards.",
+                }, headers=HEAD)
 
     def running(self, i: int, kind=PlacementKind.off_site_direction, **changes) -> str:
         """A placement that started today (or on the last school day)."""
