@@ -397,6 +397,9 @@ class Placement(Proposal):
 
     placement_id: str
     state: str = "proposed"
+    # Raised by the workflow at every change it publishes (escalations too):
+    # the register applies a projection only when it is newer than its row.
+    version: int = 0
     vetting: Vetting | None = None
     la_consultation: LAConsultation | None = None
     notice: Notice | None = None

@@ -226,6 +226,7 @@ class PlacementWorkflow:
     async def _publish(self) -> None:
         """Search attributes for operations, then the register row and audit events."""
         self.changed = True
+        self.p = self.p.model_copy(update={"version": self.p.version + 1})
         upcoming = self._deadlines()
         next_due = upcoming[0].due if upcoming else None
         workflow.upsert_search_attributes([
