@@ -77,6 +77,8 @@ class PlacementWorkflow:
         self.lock = asyncio.Lock()
         self.changed = False
         self.letters = letters.Letters(inp.directory, enabled=workflow.patched(letters.PATCH))
+        # The version the register has confirmed; a continued run was registered before.
+        self.registered_version = inp.placement.version if inp.continued else 0
 
     @workflow.run
     async def run(self, inp: PlacementInput) -> Snapshot:
@@ -114,6 +116,13 @@ class PlacementWorkflow:
             undelivered = await self.letters.send_for_action(self.p, name, self._context(request.actor))
         for escalation in undelivered:
             await self._escalate(escalation)
+        return self.snapshot()
+
+    @workflow.update
+    async def registered(self) -> Snapshot:
+        """Answers once the register holds the placement: a proposal's caller
+        finds it in every list at once, without writing the register itself."""
+        await workflow.wait_condition(lambda: self.registered_version > 0)
         return self.snapshot()
 
     @act.validator
@@ -235,8 +244,10 @@ class PlacementWorkflow:
             PLACEMENT_KIND.value_set(self.p.kind.value),
             NEXT_DEADLINE.value_set(uk_instant(next_due)) if next_due else NEXT_DEADLINE.value_unset(),
         ])
+        version = self.p.version
         await workflow.execute_activity(
             "project_placement",
             Projection(placement=self.p, next_deadline=next_due),
             start_to_close_timeout=PROJECTION_TIMEOUT,
         )
+        self.registered_version = max(self.registered_version, version)
