@@ -25,6 +25,7 @@ import contextvars
 import hashlib
 import logging
 import os
+import smtplib
 import threading
 from collections.abc import Iterator
 from datetime import datetime, timezone
@@ -37,6 +38,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from documents import DeliverySettings, DocumentIncomplete, LinkPurpose, OutgoingDocument, RecipientRole, Renderer, deliver, issue_link
+from domain.clock import uk_date
 from store import documents as register
 
 log = logging.getLogger(__name__)
@@ -53,6 +55,9 @@ class LinkRequest(BaseModel):
     expires_at: datetime
 
 
+REFUSED_BY_RELAY = "LetterRefusedByRelay"
+
+
 class LetterRequest(BaseModel):
     idempotency_key: str  # placement id : event : kind : recipient role
     placement_id: str
@@ -62,12 +67,38 @@ class LetterRequest(BaseModel):
     to: str
     context: dict[str, Any]
     link: LinkRequest | None = None  # a provider's link to issue and put in `context.link.url`
+    # "post": rendered and put on the school's list of letters to print and post.
+    delivery: Literal["email", "post"] = "email"
 
 
 class LetterResult(BaseModel):
     document_id: str
-    status: Literal["sent", "already_sent", "unconfirmed"]
+    status: Literal["sent", "already_sent", "unconfirmed", "to_post"]
     sha256: str
+    sent_at: datetime | None = None  # when it left: the moment its rules count from
+
+
+class HandOver(BaseModel):
+    """A letter on the list to post was posted, or one was handed over."""
+
+    document_id: str
+    method: Literal["post", "by_hand"]
+    by: str
+
+
+def refusal_reason(error: Exception) -> str | None:
+    """Why the relay will never take this message (a 5xx answer, a refused
+    recipient, an address that cannot be sent to); None for a failure that
+    may pass (the relay down, a 4xx answer), which is retried."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        codes = [f"{code} {msg.decode(errors='replace') if isinstance(msg, bytes) else msg}" for code, msg in error.recipients.values()]
+        return "the mail relay refused the recipient (" + "; ".join(codes) + ")"
+    if isinstance(error, smtplib.SMTPResponseException) and error.smtp_code >= 500:
+        msg = error.smtp_error.decode(errors="replace") if isinstance(error.smtp_error, bytes) else str(error.smtp_error)
+        return f"the mail relay refused the message ({error.smtp_code} {msg})"
+    if isinstance(error, (ValueError, smtplib.SMTPNotSupportedError)):
+        return f"the message cannot be sent as addressed ({type(error).__name__})"
+    return None
 
 
 def link_id_for(key: str) -> str:
@@ -134,8 +165,8 @@ class DocumentActivities:
     def send_document(self, req: LetterRequest) -> LetterResult:
         key = req.idempotency_key
         done = register.by_key(self._engine, key)
-        if done is not None and done.status in (register.SENT, register.UNCONFIRMED):
-            return LetterResult(document_id=done.document_id, status="already_sent", sha256=done.sha256)
+        if done is not None and done.status in register.DONE:
+            return self._already(done)
 
         context = dict(req.context)
         link_id = None
@@ -145,6 +176,9 @@ class DocumentActivities:
             context["link"] = {"url": provider_url(self._base_url, token), "expires_at": req.link.expires_at}
         if req.kind == "staff_escalation":
             context.setdefault("console_url", f"{self._base_url}/api/placements/{req.placement_id}")
+        now = datetime.now(timezone.utc)
+        # A letter is dated the day it is sent (or put on the list to post), never earlier.
+        context["issued_on"] = uk_date(now).isoformat()
         try:
             doc = self._renderer.render(req.kind, context)
         except DocumentIncomplete as e:
@@ -152,15 +186,15 @@ class DocumentActivities:
             # reaching this is a bug, and retrying will not mend it.
             raise ApplicationError(str(e), type="DocumentIncomplete", non_retryable=True) from None
 
-        now = datetime.now(timezone.utc)
+        to_post = req.delivery == "post"
         row, ours = register.claim(self._engine, register.NewDocument(
             idempotency_key=key, placement_id=req.placement_id, event=req.event, kind=req.kind,
-            recipient_role=req.role.value, recipient=req.to, subject=doc.subject, html=doc.html, pdf=doc.pdf,
-            sha256=doc.sha256, delivery_mode=self._delivery.mode, link_id=link_id, created_at=now,
-        ))
+            recipient_role=req.role.value, recipient=req.to or "by post", subject=doc.subject, html=doc.html, pdf=doc.pdf,
+            sha256=doc.sha256, delivery_mode="post" if to_post else self._delivery.mode, link_id=link_id, created_at=now,
+        ), status=register.TO_POST if to_post else register.SENDING)
         if not ours:
-            if row.status in (register.SENT, register.UNCONFIRMED):
-                return LetterResult(document_id=row.document_id, status="already_sent", sha256=row.sha256)
+            if row.status in register.DONE:
+                return self._already(row)
             if self._delivery.mode == "smtp":  # `sending`: an attempt died mid-send
                 register.mark_unconfirmed(self._engine, key)
                 log.warning("document %s may have been sent by an attempt that stopped; not sent again", row.document_id)
@@ -175,13 +209,32 @@ class DocumentActivities:
             to=req.to, role=req.role, subject=doc.subject, html=doc.html, pdf=doc.pdf,
             idempotency_key=key, attachment_name=doc.filename,
         )
+        if to_post:
+            return LetterResult(document_id=row.document_id, status="to_post", sha256=doc.sha256)
         try:
             with _heartbeating():
                 sent = deliver(message, self._delivery)
-        except Exception:
-            register.mark_failed(self._engine, key)
+        except Exception as e:
+            reason = refusal_reason(e)
+            register.mark_failed(self._engine, key, reason or f"not sent: {type(e).__name__}")
+            if reason:
+                log.warning("document %s refused by the relay; not retried", row.document_id)
+                raise ApplicationError(reason, type=REFUSED_BY_RELAY, non_retryable=True) from None
             raise
         if os.environ.get(EXIT_AFTER_SEND_FOR_TESTS) == "1":
             os._exit(70)
-        register.mark_sent(self._engine, key, sent.message_id, datetime.now(timezone.utc))
-        return LetterResult(document_id=row.document_id, status="sent", sha256=doc.sha256)
+        sent_at = datetime.now(timezone.utc)
+        register.mark_sent(self._engine, key, sent.message_id, sent_at)
+        return LetterResult(document_id=row.document_id, status="sent", sha256=doc.sha256, sent_at=sent_at)
+
+    @staticmethod
+    def _already(row) -> LetterResult:
+        if row.status == register.TO_POST:
+            return LetterResult(document_id=row.document_id, status="to_post", sha256=row.sha256)
+        return LetterResult(document_id=row.document_id, status="already_sent", sha256=row.sha256, sent_at=row.sent_at)
+
+    @activity.defn(name="record_hand_over")
+    def record_hand_over(self, hand_over: HandOver) -> None:
+        """Takes a posted (or handed over) letter off the school's list to post."""
+        register.mark_handed_over(self._engine, hand_over.document_id, hand_over.method, hand_over.by,
+                                  datetime.now(timezone.utc))

@@ -7,10 +7,12 @@ from domain.actions import Close, ConsultLA, Notify, OpenReview, RecordReview, R
 from domain.checklist import CHECKLIST
 from domain.models import (
     Contact,
+    Delivery,
     Destination,
     DestinationKind,
     EHCPAgreement,
     Evaluation,
+    GivenOutside,
     Insurance,
     Objective,
     Pattern,
@@ -109,13 +111,26 @@ def consult_la(informed_on: date, ehcp: bool = False) -> ConsultLA:
     return ConsultLA(informed_on=informed_on, la_contact="Inclusion team, Kirklees", ehcp=agreement if ehcp else None)
 
 
-def notify(sent_on: date, **changes) -> Notify:
-    return Notify(sent_on=sent_on, **changes)
+# The id of an uploaded copy, as `POST /api/placements/{id}/documents` answers.
+COPY_DOCUMENT_ID = "doc-" + "c0" * 16
 
 
-def open_review(meeting_on: date, invited_on: date) -> OpenReview:
+def handed_over(on: date, copy_document_id: str = COPY_DOCUMENT_ID) -> GivenOutside:
+    """A letter the school handed to the parents itself, with its copy."""
+    return GivenOutside(method=Delivery.by_hand, on=on, copy_document_id=copy_document_id)
+
+
+def notify(handed_over_on: date | None = None, copy_document_id: str = COPY_DOCUMENT_ID, **changes) -> Notify:
+    """Notice sent by apflow now, or (with a day) handed to the parents that day."""
+    outside = handed_over(handed_over_on, copy_document_id) if handed_over_on else None
+    return Notify(given_outside=outside, **changes)
+
+
+def open_review(meeting_on: date, handed_over_on: date | None = None, copy_document_id: str = COPY_DOCUMENT_ID) -> OpenReview:
+    """A review booked; the invitation sent by apflow now, or handed over on a day."""
+    outside = handed_over(handed_over_on, copy_document_id) if handed_over_on else None
     return OpenReview(
-        meeting_on=meeting_on, invitation_sent_on=invited_on, place="Nexus Valley Academy, meeting room 2", starts_at=time(15, 30)
+        meeting_on=meeting_on, given_outside=outside, place="Nexus Valley Academy, meeting room 2", starts_at=time(15, 30)
     )
 
 

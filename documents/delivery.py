@@ -83,6 +83,11 @@ class Delivery:
     already_delivered: bool = False  # outbox: the key had been written before
 
 
+def document_id(key: str) -> str:
+    """The id staff and the API know a document by: a hash that does not show its key."""
+    return "doc-" + hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
 def message_id(key: str, from_address: str) -> str:
     """Deterministic Message-ID: a hash, so the key's text never leaks into headers."""
     domain = from_address.rpartition("@")[2] or "localhost"

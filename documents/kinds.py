@@ -55,7 +55,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -175,23 +174,6 @@ def _ehc_plan(context: Context) -> bool:
 # --- rules on values ---------------------------------------------------------
 
 
-def _review_invitation_notice(context: Context) -> MissingItem | None:
-    # §6.8: "no later than 6 days before the date of any review meeting" (calendar days).
-    sent, meeting = as_date(context["issued_on"]), as_date(get(context, "review_meeting.meeting_on"))
-    if meeting - sent < timedelta(days=6):
-        return MissingItem(
-            "invitation sent at least 6 days before the review meeting", "§6.8", "review_meeting.meeting_on"
-        )
-    return None
-
-
-def _assessment_within_a_week(context: Context) -> MissingItem | None:
-    # §12.1.3: initial assessment "within one week of referral".
-    if as_date(context["due_by"]) - as_date(context["referred_on"]) > timedelta(days=7):
-        return MissingItem("initial assessment due within one week of referral", "§12.1.3", "due_by")
-    return None
-
-
 def _link_outlives_due_date(clause: str) -> Check:
     def check(context: Context) -> MissingItem | None:
         expires = as_datetime(get(context, "link.expires_at"))
@@ -286,7 +268,6 @@ _KINDS: tuple[DocumentKind, ...] = (
             Required("signed_by.name", "who sends the invitation", "§6.8"),
         ),
         optional=_SCHOOL_OPTIONAL + ("pupil.ehc_plan", "la", "signed_by.role"),
-        checks=(_review_invitation_notice,),
     ),
     DocumentKind(
         Kind.la_placement_notice,
@@ -345,7 +326,7 @@ _KINDS: tuple[DocumentKind, ...] = (
         + _PROVIDER_REQUEST
         + (Required("referred_on", "date of referral", "§12.1.3"),),
         optional=_PROVIDER_OPTIONAL,
-        checks=(_assessment_within_a_week, _link_outlives_due_date("§12.1.3")),
+        checks=(_link_outlives_due_date("§12.1.3"),),
     ),
     DocumentKind(
         Kind.provider_progress_report_request,

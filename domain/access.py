@@ -22,6 +22,7 @@ ACTION_ROLES: dict[str, frozenset[Role]] = {
     "raise_concern": _STAFF | {Role.dsl, Role.provider},
     "request_review": _STAFF,
     "resolve_escalation": _STAFF | {Role.dsl},
+    "record_delivery": _STAFF,
     # A provider acts through a link scoped to one placement and purpose (§12).
     "record_initial_assessment": _STAFF | {Role.provider},
     "record_progress_report": _STAFF | {Role.provider},

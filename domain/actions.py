@@ -11,13 +11,19 @@ from typing import Annotated, Literal, Union
 
 from pydantic import Field
 
+from .guards import Context
+
 from .models import (
     Actor,
     Closure,
     Concern,
     ContactRecord,
     Contact,
+    Delivery,
     Destination,
+    DocumentId,
+    GivenOutside,
+    LetterCopy,
     Evaluation,
     EHCPAgreement,
     Insurance,
@@ -28,6 +34,7 @@ from .models import (
     Notice,
     Person,
     Placement,
+    PlacementKind,
     Provider,
     ProviderReport,
     ReintegrationPlan,
@@ -59,12 +66,19 @@ class ConsultLA(Model):
     ehcp: EHCPAgreement | None = None
 
 
+CLAIMED_DATE = "Not accepted: a letter is dated when it is given. Leave it out and apflow sends the letter now, or record one given outside apflow in `given_outside`."
+
+
 class Notify(Model):
-    """Written notice to parents (and the LA for an EHC plan) (§6.5-6.6)."""
+    """Written notice to parents (and the LA for an EHC plan) (§6.5-6.6): apflow
+    sends it now, by email or onto the school's list of letters to post, or
+    records a notice the school gave by hand or by post, with its copy."""
 
     action: Literal["notify"] = "notify"
-    sent_on: date | None = None  # today when omitted
+    given_outside: GivenOutside | None = None
     dual_registration_from: date | None = None  # §5.1.5, §8.2.4
+    # Older versions took a claimed date; kept only so their histories replay.
+    sent_on: date | None = Field(None, description=CLAIMED_DATE, json_schema_extra={"deprecated": True})
 
 
 class Start(Model):
@@ -76,15 +90,17 @@ class Start(Model):
 
 
 class OpenReview(Model):
-    """Book a review meeting; parents are invited in writing (§6.8)."""
+    """Book a review meeting; parents are invited in writing (§6.8): apflow
+    sends the invitation now, or records one the school gave outside apflow."""
 
     action: Literal["open_review"] = "open_review"
     meeting_on: date
-    invitation_sent_on: date | None = None
     place: str | None = None
     requested_by: str | None = None
     starts_at: time | None = None
     written_views_to: str | None = None
+    given_outside: GivenOutside | None = None
+    invitation_sent_on: date | None = Field(None, description=CLAIMED_DATE, json_schema_extra={"deprecated": True})
 
 
 class RecordReview(Model):
@@ -152,6 +168,16 @@ class RequestReview(Model):
     received_on: date
 
 
+class RecordDelivery(Model):
+    """A letter on the school's list to post was posted, or one apflow could
+    not send was handed over: the clock counts it as given from today (by
+    post, from the day it is deemed received)."""
+
+    action: Literal["record_delivery"] = "record_delivery"
+    document_id: DocumentId
+    method: Literal[Delivery.post, Delivery.by_hand]
+
+
 class ResolveEscalation(Model):
     """Close an escalation with a note of what was done."""
 
@@ -183,7 +209,7 @@ class RecordFinalReport(Model):
 
 ALL_ACTIONS = (
     Vet, ConsultLA, Notify, Start, OpenReview, RecordReview, Reintegrate, Close, Terminate, Amend,
-    RecordContact, RaiseConcern, RequestReview, ResolveEscalation,
+    RecordContact, RaiseConcern, RequestReview, ResolveEscalation, RecordDelivery,
     RecordInitialAssessment, RecordProgressReport, RecordFinalReport,
 )
 
@@ -199,8 +225,59 @@ class ActionRequest(Model):
     action: Action
 
 
-def apply(placement: Placement, action: Model, today: date, actor: Actor, at: datetime | None = None) -> Placement:
+def letter_recipients(p: Placement) -> list[tuple[str, Delivery]]:
+    """Who gets a notice or invitation, and how apflow sends each copy: by
+    email, or onto the school's list to post for a parent with no address."""
+    out = [
+        (f"parent or carer {i}", Delivery.email if c.email else Delivery.post)
+        for i, c in enumerate(p.parent_contacts, 1)
+    ]
+    return out + ([("the local authority", Delivery.email)] if p.pupil.ehc_plan else [])
+
+
+def invites_parents(p: Placement) -> bool:
+    """§6.8: parents are invited in writing to the reviews of an off-site direction."""
+    return p.kind is PlacementKind.off_site_direction
+
+
+def _copies(p: Placement, outside: GivenOutside | None, ctx: Context) -> list[LetterCopy]:
+    if outside is None:
+        return [LetterCopy(recipient=who, delivery=how) for who, how in letter_recipients(p)]
+    given = outside.on if outside.method is Delivery.by_hand else ctx.calendar.deemed_received(
+        outside.on, ctx.settings.post_deemed_received_working_days)
+    return [
+        LetterCopy(recipient=who, delivery=outside.method, given_on=given, given_by=ctx.actor.user_id,
+                   posted_on=outside.on if outside.method is Delivery.post else None, document_id=outside.copy_document_id)
+        for who, _ in letter_recipients(p)
+    ]
+
+
+def record_delivery(copies: list[LetterCopy], action: RecordDelivery, ctx: Context) -> list[LetterCopy]:
+    """The copies with the one the action names given today (or deemed received)."""
+    given = ctx.today if action.method is Delivery.by_hand else ctx.calendar.deemed_received(
+        ctx.today, ctx.settings.post_deemed_received_working_days)
+    return [
+        c.model_copy(update=dict(
+            delivery=action.method, given_on=given, given_by=ctx.actor.user_id,
+            posted_on=ctx.today if action.method is Delivery.post else None,
+        )) if c.document_id == action.document_id and c.given_on is None else c
+        for c in copies
+    ]
+
+
+def with_outcome(copies: list[LetterCopy], recipient: str, document_id: str, given_on: date | None, failed: str | None) -> list[LetterCopy]:
+    """The copies with what became of apflow's letter to `recipient`: sent
+    (given that day), on the list to post, or not sent and why."""
+    return [
+        c.model_copy(update=dict(document_id=document_id, given_on=given_on, failed=failed))
+        if c.recipient == recipient and c.given_on is None else c
+        for c in copies
+    ]
+
+
+def apply(placement: Placement, action: Model, ctx: Context, at: datetime | None = None) -> Placement:
     """A copy of the placement with the action's data folded in (state unchanged)."""
+    today, actor = ctx.today, ctx.actor
     p = placement.model_copy(deep=True)
     match action:
         case Vet():
@@ -217,8 +294,11 @@ def apply(placement: Placement, action: Model, today: date, actor: Actor, at: da
                 informed_on=action.informed_on, la_contact=action.la_contact, ehcp=action.ehcp
             )
         case Notify():
-            recipients = ["parents"] + (["local_authority"] if p.pupil.ehc_plan else [])
-            p.notice = Notice(sent_on=action.sent_on or today, recipients=recipients, signed_by=actor.user_id)
+            if action.sent_on is not None:  # as older versions recorded it (refused for new requests)
+                p.notice = Notice.model_validate({"sent_on": action.sent_on, "signed_by": actor.user_id,
+                                                  "recipients": [who for who, _ in letter_recipients(p)]})
+            else:
+                p.notice = Notice(signed_by=actor.user_id, copies=_copies(p, action.given_outside, ctx), for_start=p.start_date)
             p.dual_registration_from = action.dual_registration_from or p.dual_registration_from
         case Start():
             p.dual_registration_from = action.dual_registration_from or p.dual_registration_from
@@ -226,6 +306,8 @@ def apply(placement: Placement, action: Model, today: date, actor: Actor, at: da
             p.review_meetings.append(
                 ReviewMeeting(
                     meeting_on=action.meeting_on,
+                    booked_on=today,
+                    invitation=_copies(p, action.given_outside, ctx) if invites_parents(p) and action.invitation_sent_on is None else [],
                     invitation_sent_on=action.invitation_sent_on,
                     place=action.place,
                     requested_by=action.requested_by,
@@ -274,6 +356,11 @@ def apply(placement: Placement, action: Model, today: date, actor: Actor, at: da
             p.progress_reports.append(action.report)
         case RecordFinalReport():
             p.closure = (p.closure or Closure()).model_copy(update={"final_report": action.report})
+        case RecordDelivery():
+            if p.notice is not None:
+                p.notice.copies = record_delivery(p.notice.copies, action, ctx)
+            for meeting in p.review_meetings:
+                meeting.invitation = record_delivery(meeting.invitation, action, ctx)
         case Amend():
             # As in the other actions, None leaves a detail as it is: a start
             # date or provider of None would break every guard after it.

@@ -240,6 +240,30 @@ class SchoolCalendar(BaseModel):
             return -self.school_days_between(b, a)
         return sum(1 for _ in self.iter_school_days(a + _ONE_DAY, b))
 
+    def clear_school_days(self, given: date, start: date) -> int:
+        """School days strictly between the day notice is given and the first
+        day: neither counts (RULES, "Two school days' notice")."""
+        return self.school_days_between(given, start - _ONE_DAY) if start > given else 0
+
+    def latest_notice_day(self, start: date, clear_days: int) -> date:
+        """The last day notice can be given for a start on `start`."""
+        return self.add_school_days(start, -clear_days) - _ONE_DAY
+
+    def earliest_start(self, given: date, clear_days: int) -> date:
+        """The first start date that notice given on `given` allows."""
+        return self.add_school_days(given, clear_days + 1)
+
+    def deemed_received(self, posted: date, working_days: int) -> date:
+        """The day a letter posted on `posted` is deemed received: the n-th
+        working day after (Monday to Friday, not a bank holiday; term dates
+        do not matter to the post)."""
+        day, left = posted, working_days
+        while left:
+            day += _ONE_DAY
+            if day.weekday() < 5 and day not in self.bank_holidays:
+                left -= 1
+        return day
+
     def iter_school_days(self, start: date, end: date) -> Iterator[date]:
         """Every school day from `start` to `end`, both included, in order."""
         day = start

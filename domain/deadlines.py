@@ -14,10 +14,11 @@ from pydantic import BaseModel
 from .calendar import SchoolCalendar
 from .guards import attends
 from .clock import uk_date
-from .models import ContactKind, Placement, Role
+from .models import ContactKind, Placement, PlacementKind, Role
 from .settings import PolicySettings
 
 RUNNING = ("active", "under_review", "reintegrating")
+BEFORE_START = ("proposed", "vetted", "la_consulted", "notified")
 
 
 class Deadline(BaseModel):
@@ -35,6 +36,20 @@ class Deadline(BaseModel):
 
     def missed(self, today: date) -> bool:
         return self.due <= today if self.immediate else self.due < today
+
+
+def referred_on(p: Placement) -> date | None:
+    """The day the provider was asked for its initial assessment: the day of
+    the notice step, when the request goes (§12.1.3)."""
+    notified = [h for h in p.history if h.action == "notify"]
+    if notified:
+        return uk_date(notified[-1].at)
+    return p.notice.given_on if p.notice else None
+
+
+def initial_assessment_due(referred: date, settings: PolicySettings) -> date:
+    """§12.1.3: within a week of referral; the letter and the clock both use this."""
+    return referred + timedelta(days=settings.initial_assessment_days)
 
 
 def _last(dates: list[date], since: date) -> date:
@@ -88,14 +103,19 @@ def deadlines(p: Placement, calendar: SchoolCalendar, settings: PolicySettings, 
         add(Deadline(kind="vetting", due=calendar.add_school_days(uk_date(p.history[0].at), s.vetting_school_days),
                      clause="§7, §9", owner=Role.ap_lead, description="vet the provider"))
     if p.state in ("proposed", "vetted", "la_consulted"):
-        add(Deadline(kind="notice", due=calendar.add_school_days(p.start_date, -s.notice_school_days),
+        add(Deadline(kind="notice", due=calendar.latest_notice_day(p.start_date, s.notice_school_days),
                      clause="§6.5", owner=Role.headteacher,
-                     description="give parents written notice; after this day the start cannot happen and a new start date is needed"))
+                     description="the last day to give parents written notice; after it the start cannot happen and a new start date is needed"))
+    if p.kind is PlacementKind.suspension_cover and p.suspension_first_day and p.state in BEFORE_START:
+        add(Deadline(kind="sixth_school_day", due=calendar.nth_school_day(p.suspension_first_day, 6),
+                     clause="§13.2", owner=Role.headteacher,
+                     description="full-time education must start by the sixth school day of the suspension"))
     if p.state == "notified":
         add(Deadline(kind="start", due=p.start_date, clause="§6.5", owner=Role.system, description="the placement starts"))
 
-    if p.state in ("notified", *RUNNING) and p.notice and p.initial_assessment is None:
-        add(Deadline(kind="initial_assessment", due=p.notice.sent_on + timedelta(days=s.initial_assessment_days),
+    referred = referred_on(p)
+    if p.state in ("notified", *RUNNING) and referred and p.initial_assessment is None:
+        add(Deadline(kind="initial_assessment", due=initial_assessment_due(referred, s),
                      clause="§12.1.3", owner=Role.ap_lead, description="chase the provider's initial assessment"))
 
     resolved = {e.escalation_id for e in p.escalations if not e.open}

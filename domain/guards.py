@@ -15,6 +15,8 @@ from .checklist import CHECKLIST, REQUIRED_ITEMS
 from .models import (
     Actor,
     CheckStatus,
+    Delivery,
+    LetterCopy,
     PlacementKind,
     Placement,
     ProviderReport,
@@ -61,6 +63,10 @@ def proposal(p: Placement, ctx: Context) -> list[Unmet]:
         unmet.append(Unmet("§2.3", "the planned end date must be after the start date"))
     if not ctx.calendar.is_school_day(p.start_date):
         unmet.append(Unmet("RULES: school day", f"the start date {p.start_date} is not a school day"))
+    elif p.start_date >= ctx.today and (p.notice is None or p.notice.for_start != p.start_date):
+        # A start already past is a placement recorded after the fact: its
+        # notice, given outside apflow, is recorded at `notify`.
+        unmet += notice_timing(p, expected_given_on([], ctx), ctx)
     if p.kind is PlacementKind.ehcp_placement and not p.pupil.ehc_plan:
         unmet.append(Unmet("§3", "an EHCP placement is for a pupil with an EHC plan"))
     if p.kind is PlacementKind.suspension_cover:
@@ -171,12 +177,36 @@ def notice(p: Placement, ctx: Context) -> list[Unmet]:
     if p.kind is PlacementKind.off_site_direction and ctx.actor.role is not Role.headteacher:
         unmet.append(Unmet("§6.4-6.5", "the headteacher gives the notice of an off-site direction"))
     if p.notice is not None:
-        latest = ctx.calendar.add_school_days(p.start_date, -ctx.settings.notice_school_days)
-        if p.notice.sent_on > latest:
-            unmet.append(Unmet("§6.5", f"notice must be given at least {ctx.settings.notice_school_days} school days before the start date {p.start_date}: by {latest} at the latest; a new start date is needed"))
-        if p.notice.sent_on > ctx.today:
-            unmet.append(Unmet("§6.5", "the notice cannot be dated in the future"))
+        if any(_handed_over_after(c, ctx.today) for c in p.notice.copies):
+            unmet.append(Unmet("§6.5", "a notice cannot be recorded as given (or posted) in the future"))
+        unmet += notice_timing(p, expected_given_on(p.notice.copies, ctx), ctx)
     return unmet
+
+
+def _handed_over_after(c: LetterCopy, today: date) -> bool:
+    day = c.posted_on or c.given_on
+    return day is not None and day > today
+
+
+def expected_given_on(copies: list[LetterCopy], ctx: Context) -> date:
+    """When every copy will have been given if apflow sends the rest now: an
+    email today, a letter posted today once deemed received."""
+    posted_today = ctx.calendar.deemed_received(ctx.today, ctx.settings.post_deemed_received_working_days)
+    days = [c.given_on or (posted_today if c.delivery is Delivery.post else ctx.today) for c in copies]
+    return max(days, default=ctx.today)
+
+
+def notice_timing(p: Placement, given: date, ctx: Context) -> list[Unmet]:
+    """§6.5: two clear school days between the day notice is given (or deemed
+    received) and the first day; neither counts (RULES, Words)."""
+    need, cal = ctx.settings.notice_school_days, ctx.calendar
+    if cal.clear_school_days(given, p.start_date) >= need:
+        return []
+    return [Unmet("§6.5", (
+        f"notice given on {given} leaves {max(cal.clear_school_days(given, p.start_date), 0)} clear school days before "
+        f"the start date {p.start_date}; {need} are needed, so notice had to be given by {cal.latest_notice_day(p.start_date, need)}: "
+        f"a new start date is needed, {cal.earliest_start(given, need)} at the earliest"
+    ))]
 
 
 def start(p: Placement, ctx: Context) -> list[Unmet]:
@@ -185,27 +215,62 @@ def start(p: Placement, ctx: Context) -> list[Unmet]:
         unmet.append(Unmet("§6.5", f"the start date {p.start_date} has not been reached"))
     if p.notice is None:
         unmet.append(Unmet("§6.5", "written notice has not been given"))
+    elif p.notice.given_on is None:
+        waiting = [c for c in p.notice.copies if c.given_on is None]
+        unmet.append(Unmet("§6.5", "the notice has not been given to " + ", ".join(
+            f"{c.recipient} ({_waiting_for(c)})" for c in waiting)))
+    else:
+        unmet += notice_timing(p, p.notice.given_on, ctx)
     if p.provider.registered_school and (p.dual_registration_from is None or p.dual_registration_from > p.start_date):
         unmet.append(Unmet("§5.1.5, §8.2.4", "the pupil must be dual registered from the first day at a provider that is a registered school"))
     return unmet
 
 
+def _waiting_for(c: LetterCopy) -> str:
+    if c.failed:
+        return f"apflow could not send it: {c.failed}; hand it over or post it and record that"
+    if c.delivery is Delivery.post:
+        return "on the school's list of letters to post: mark it posted once it is"
+    return "being sent"
+
+
 def review_booking(p: Placement, ctx: Context) -> list[Unmet]:
-    """A review meeting with parents invited in writing (§6.8)."""
+    """A review meeting on a school day with parents invited in writing (§6.8)."""
     unmet: list[Unmet] = []
     meeting = p.review_meetings[-1]
     days = ctx.settings.review_invitation_days
     if meeting.meeting_on < ctx.today:
         unmet.append(Unmet("§6.8", "the review meeting cannot be in the past"))
-    if meeting.invitation_sent_on is None:
-        unmet.append(Unmet("§6.8", "parents must be invited to the review in writing"))
-    else:
-        if meeting.invitation_sent_on > ctx.today:
-            unmet.append(Unmet("§6.8", "the invitation cannot be dated in the future"))
-        if p.kind is PlacementKind.off_site_direction and meeting.meeting_on - meeting.invitation_sent_on < timedelta(days=days):
-            earliest = meeting.invitation_sent_on + timedelta(days=days)
-            unmet.append(Unmet("§6.8", f"parents must be invited at least {days} days before the meeting: the earliest date is {earliest}"))
+    if not ctx.calendar.is_school_day(meeting.meeting_on):
+        unmet.append(Unmet("§6.8, §9.6", f"the review meeting is booked on {meeting.meeting_on}, which is not a school day at this school"))
+    if meeting.invitation:
+        if any(_handed_over_after(c, ctx.today) for c in meeting.invitation):
+            unmet.append(Unmet("§6.8", "an invitation cannot be given in the future"))
+        invited = expected_given_on(meeting.invitation, ctx)
+        if meeting.meeting_on - invited < timedelta(days=days):
+            earliest = invited + timedelta(days=days)
+            unmet.append(Unmet("§6.8", f"parents must be invited at least {days} days before the meeting: invited on {invited}, the earliest meeting date is {earliest}"))
     return unmet
+
+
+def claimed_dates(action) -> list[Unmet]:
+    """Dates older versions let a caller claim for a letter apflow sends now."""
+    if getattr(action, "sent_on", None) is not None:
+        return [Unmet("§6.5", "`sent_on` is not accepted: a notice is dated when it is given; leave it out and apflow sends it now, or record a notice given by hand or by post in `given_outside` with its copy")]
+    if getattr(action, "invitation_sent_on", None) is not None:
+        return [Unmet("§6.8", "`invitation_sent_on` is not accepted: an invitation is dated when it is given; leave it out and apflow sends it now, or record one given by hand or by post in `given_outside` with its copy")]
+    return []
+
+
+def delivery_record(p: Placement, ctx: Context, action) -> list[Unmet]:
+    """A copy waiting to be posted or handed over is recorded as given."""
+    copies = (p.notice.copies if p.notice else []) + [c for m in p.review_meetings for c in m.invitation]
+    match = [c for c in copies if c.document_id == action.document_id]
+    if not match:
+        return [Unmet("§6.5, §6.8", f"no notice or invitation {action.document_id} waits to be given on this placement")]
+    if all(c.given_on is not None for c in match):
+        return [Unmet("§6.5, §6.8", f"{action.document_id} was given already, on {max(c.given_on for c in match)}")]
+    return []
 
 
 def _current_review(p: Placement) -> list[Unmet]:
@@ -336,7 +401,10 @@ def final_report(p: Placement, ctx: Context) -> list[Unmet]:
 
 
 def amendment(p: Placement, ctx: Context) -> list[Unmet]:
-    return proposal(p, ctx)
+    unmet = proposal(p, ctx)
+    if p.state == "notified" and p.notice and p.notice.for_start == p.start_date:
+        unmet.append(Unmet("§6.5", "notice has been given: only a new start date can be amended now, and the notice is then given again"))
+    return unmet
 
 
 def attends(p: Placement, calendar: SchoolCalendar, day: date) -> bool:

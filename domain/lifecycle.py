@@ -33,6 +33,8 @@ class Lifecycle(StateMachine):
         proposed.to.itself(cond="proposal_complete")
         | vetted.to.itself(cond="proposal_complete")
         | la_consulted.to.itself(cond="proposal_complete")
+        # A new start date after notice: the notice named the old one, so it is given again.
+        | notified.to(la_consulted, cond="proposal_complete")
     )
     vet = proposed.to(vetted, cond="provider_vetted")
     consult_la = vetted.to(la_consulted, cond="la_involved")
@@ -53,6 +55,10 @@ class Lifecycle(StateMachine):
         | active.to.itself() | under_review.to.itself() | reintegrating.to.itself()
     )
     request_review = active.to.itself(cond="review_request_valid")
+    record_delivery = (
+        notified.to.itself(cond="letter_handed_over") | active.to.itself(cond="letter_handed_over")
+        | under_review.to.itself(cond="letter_handed_over") | reintegrating.to.itself(cond="letter_handed_over")
+    )
     resolve_escalation = (
         proposed.to.itself(cond="escalation_open") | vetted.to.itself(cond="escalation_open")
         | la_consulted.to.itself(cond="escalation_open") | notified.to.itself(cond="escalation_open")
@@ -116,6 +122,9 @@ class Lifecycle(StateMachine):
     def contact_recorded(self, candidate: Placement, ctx: Context) -> bool:
         return not guards.contact(candidate, ctx)
 
+    def letter_handed_over(self, candidate: Placement, ctx: Context, action) -> bool:
+        return not guards.delivery_record(candidate, ctx, action)
+
     def review_request_valid(self, candidate: Placement, ctx: Context) -> bool:
         return not guards.review_request(candidate, ctx)
 
@@ -177,9 +186,14 @@ def check(placement: Placement, action: Model, ctx: Context, at: datetime | None
     denied = access(ctx.actor, name, placement.school.school_id)
     if denied:
         return placement, denied
-    candidate = apply(placement, action, ctx.today, ctx.actor, at)
+    candidate = apply(placement, action, ctx, at)
+    claimed = guards.claimed_dates(action)
+    if claimed:
+        return placement, claimed
     if name == "resolve_escalation":  # judged on the action: the candidate has it resolved already
         return candidate, guards.escalation_resolution(placement, ctx, action)
+    if name == "record_delivery":
+        return candidate, guards.delivery_record(placement, ctx, action)
     return candidate, GUARDS[name](candidate, ctx)
 
 
@@ -190,8 +204,11 @@ def decide(placement: Placement, action: Model, ctx: Context, at: datetime, note
     if unmet:
         raise Refused(name, unmet)
     sm = Lifecycle(start_value=placement.state)
-    sm.send(name, candidate=placement if name == "resolve_escalation" else candidate, ctx=ctx, action=action)
+    judged = placement if name in ("resolve_escalation", "record_delivery") else candidate
+    sm.send(name, candidate=judged, ctx=ctx, action=action)
     candidate.state = sm.current_state_value
+    if placement.state == "notified" and candidate.state == "la_consulted":
+        candidate.notice = None
     candidate.history.append(
         HistoryEntry(
             seq=placement.seq + 1,

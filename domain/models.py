@@ -247,10 +247,67 @@ class LAConsultation(Model):
     ehcp: EHCPAgreement | None = None  # §3.1-3.2, §3.8
 
 
+class Delivery(StrEnum):
+    """How one copy of a notice or invitation reaches its recipient (RULES, Words)."""
+
+    email = "email"  # sent by apflow: given the moment it is sent
+    post = "post"  # printed and posted by the school: given when deemed received
+    by_hand = "by_hand"  # handed over: given that day
+
+
+DocumentId = Annotated[str, Field(pattern=r"^doc-[0-9a-f]{32}$")]
+
+
+class GivenOutside(Model):
+    """A notice or invitation the school gave outside apflow, recorded with
+    an uploaded copy (`POST /api/placements/{id}/documents`). apflow sends no
+    letter for it; its rules count from the day it was handed over, or from
+    the day a posted letter is deemed received."""
+
+    method: Literal[Delivery.by_hand, Delivery.post]
+    on: date  # handed over, or posted
+    copy_document_id: DocumentId
+
+
+class LetterCopy(Model):
+    """One recipient's copy of a notice or invitation, and when it was given."""
+
+    recipient: str  # "parent or carer 1", "the local authority": a role, never a name
+    delivery: Delivery
+    given_on: date | None = None  # unknown until sent, posted or handed over
+    posted_on: date | None = None
+    document_id: str | None = None
+    given_by: str | None = None  # who posted or handed it over
+    failed: str | None = None  # why apflow could not send it (the relay's answer)
+
+
+def given_on(copies: list[LetterCopy]) -> date | None:
+    """The day the last copy was given: a notice is given once everyone has it."""
+    if not copies or any(c.given_on is None for c in copies):
+        return None
+    return max(c.given_on for c in copies if c.given_on)
+
+
 class Notice(Model):
-    sent_on: date
-    recipients: list[str]
+    """The written notice (§6.5-6.6): one copy per recipient."""
+
     signed_by: str
+    copies: list[LetterCopy] = Field(default_factory=list)
+    for_start: date | None = None  # the start date it announced
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_claimed_date(cls, data):
+        # Placements recorded before copies were kept held one claimed date.
+        if isinstance(data, dict) and "sent_on" in data:
+            data = dict(data)
+            on, recipients = data.pop("sent_on"), data.pop("recipients", ["parents"])
+            data["copies"] = [{"recipient": r, "delivery": "by_hand", "given_on": on} for r in recipients]
+        return data
+
+    @property
+    def given_on(self) -> date | None:
+        return given_on(self.copies)
 
 
 class ReviewOutcome(StrEnum):
@@ -262,11 +319,17 @@ class ReviewOutcome(StrEnum):
 
 class ReviewMeeting(Model):
     meeting_on: date
-    invitation_sent_on: date | None = None
+    booked_on: date | None = None
+    invitation: list[LetterCopy] = Field(default_factory=list)  # §6.8, one copy per recipient
+    invitation_sent_on: date | None = None  # a claimed date, as older placements recorded it
     place: str | None = None
     requested_by: str | None = None
     starts_at: time | None = None  # the invitation gives the time (§6.8)
     written_views_to: str | None = None  # where parents may send views instead (§6.8); the AP lead when unset
+
+    @property
+    def invited_on(self) -> date | None:
+        return given_on(self.invitation) if self.invitation else self.invitation_sent_on
 
 
 class ReviewRecord(Model):

@@ -8,7 +8,9 @@ from pydantic import BaseModel, ConfigDict
 class PolicySettings(BaseModel):
     model_config = ConfigDict(frozen=True)
 
-    notice_school_days: int = 2  # §6.5
+    notice_school_days: int = 2  # §6.5: clear school days between notice and start
+    # A posted letter is deemed received this many working days after posting (RULES, Words).
+    post_deemed_received_working_days: int = 2
     vetting_school_days: int = 10
     review_invitation_days: int = 6  # §6.8, calendar days
     review_request_window_weeks: int = 10  # 2010 regulations as amended 2012

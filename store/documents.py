@@ -18,7 +18,6 @@ Documents hold the HTML and PDF as sent, so they can be fetched again for years.
 """
 from __future__ import annotations
 
-import hashlib
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
@@ -26,9 +25,15 @@ from sqlalchemy import DateTime, Engine, LargeBinary, String, Text, UniqueConstr
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from documents.delivery import document_id
+
 from .tables import Base
 
 SENDING, SENT, FAILED, UNCONFIRMED = "sending", "sent", "failed", "unconfirmed"
+# A letter for a parent with no email address waits on the school's list to
+# print and post until staff record it posted (or handed over).
+TO_POST, POSTED, HANDED_OVER = "to_post", "posted", "handed_over"
+DONE = (SENT, UNCONFIRMED, TO_POST, POSTED, HANDED_OVER)  # never sent (or listed) again
 
 
 class DocumentRow(Base):
@@ -52,6 +57,8 @@ class DocumentRow(Base):
     link_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    failure: Mapped[str | None] = mapped_column(Text)  # why the last attempt did not go
+    handed_over_by: Mapped[str | None] = mapped_column(String(100))  # who posted it or handed it over
 
 
 class ProviderLinkRow(Base):
@@ -69,11 +76,6 @@ class ProviderLinkRow(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     revoked_by: Mapped[str | None] = mapped_column(String(100))
     used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-
-
-def document_id(key: str) -> str:
-    """A stable id for the API that does not show the key."""
-    return "doc-" + hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
 @dataclass(frozen=True)
@@ -102,20 +104,22 @@ def by_key(engine: Engine, key: str) -> DocumentRow | None:
         return s.scalar(select(DocumentRow).where(DocumentRow.idempotency_key == key))
 
 
-def claim(engine: Engine, doc: NewDocument) -> tuple[DocumentRow, bool]:
+def claim(engine: Engine, doc: NewDocument, status: str = SENDING) -> tuple[DocumentRow, bool]:
     """The document's row, and whether this call may send it: true for a new
-    key or one whose last attempt failed; false when the row was already
-    there in any other status (the caller reads it)."""
-    values = dict(asdict(doc), document_id=document_id(doc.idempotency_key), status=SENDING)
+    key or one whose last attempt failed (the row then holds this attempt's
+    document, dated anew); false when the row was already there in any other
+    status (the caller reads it)."""
+    values = dict(asdict(doc), document_id=document_id(doc.idempotency_key), status=status)
     with engine.begin() as conn:
         inserted = conn.execute(
             _insert(engine, DocumentRow).values(**values).on_conflict_do_nothing(index_elements=["idempotency_key"])
         ).rowcount
         if not inserted:
+            fresh = {k: values[k] for k in ("subject", "html", "pdf", "sha256", "recipient", "created_at")}
             inserted = conn.execute(
                 update(DocumentRow)
                 .where(DocumentRow.idempotency_key == doc.idempotency_key, DocumentRow.status == FAILED)
-                .values(status=SENDING)
+                .values(status=status, failure=None, **fresh)
             ).rowcount
     row = by_key(engine, doc.idempotency_key)
     assert row is not None
@@ -131,8 +135,23 @@ def mark_sent(engine: Engine, key: str, message_id: str, at: datetime) -> None:
     _set(engine, key, status=SENT, message_id=message_id, sent_at=at)
 
 
-def mark_failed(engine: Engine, key: str) -> None:
-    _set(engine, key, status=FAILED)
+def mark_failed(engine: Engine, key: str, reason: str) -> None:
+    _set(engine, key, status=FAILED, failure=reason[:2000])
+
+
+def mark_handed_over(engine: Engine, doc_id: str, method: str, by: str, at: datetime) -> None:
+    with engine.begin() as conn:
+        conn.execute(update(DocumentRow).where(DocumentRow.document_id == doc_id, DocumentRow.status.in_((TO_POST, FAILED)))
+                     .values(status=POSTED if method == "post" else HANDED_OVER, handed_over_by=by, sent_at=at))
+
+
+def to_post(engine: Engine, placement_ids: list[str] | None = None) -> list[DocumentRow]:
+    """Letters waiting to be printed and posted, oldest first (of some placements, or all)."""
+    q = select(DocumentRow).where(DocumentRow.status == TO_POST).order_by(DocumentRow.created_at)
+    if placement_ids is not None:
+        q = q.where(DocumentRow.placement_id.in_(placement_ids))
+    with Session(engine) as s:
+        return list(s.scalars(q))
 
 
 def mark_unconfirmed(engine: Engine, key: str) -> None:

@@ -37,26 +37,57 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.documents import LetterRequest, LetterResult, LinkRequest
+    from activities.documents import REFUSED_BY_RELAY, LetterRequest, LetterResult, LinkRequest
     from documents.delivery import RecipientRole
+    from documents.delivery import document_id as document_id_for
     from documents.kinds import Kind
     from documents.links import LinkPurpose
     from documents.render import missing_items
     from domain.clock import uk_date, uk_instant
     from domain.directory import SchoolContacts, StaffMember
+    from domain.deadlines import initial_assessment_due, referred_on
     from domain.escalations import Escalation
+    from domain.actions import with_outcome
     from domain.guards import Context, Unmet, number_of_days
-    from domain.models import Placement, PlacementKind, Role
+    from domain.models import Delivery, LetterCopy, Placement, PlacementKind, Role
 
 PATCH = "send-letters"
 SEND_TIMEOUT = timedelta(minutes=3)
 # The activity heartbeats while it sends: a worker that dies mid-send has its
 # attempt retried this soon, and the retry finds what the register recorded.
 HEARTBEAT_TIMEOUT = timedelta(seconds=15)
-RETRY = RetryPolicy(maximum_interval=timedelta(minutes=5), non_retryable_error_types=["DocumentIncomplete"])
+
+
+def retry_policy(attempts: int) -> RetryPolicy:
+    """A transient failure (the relay down, a 4xx answer) is retried this many
+    times at most; a refusal (a 5xx answer, a bad address) not at all."""
+    return RetryPolicy(maximum_interval=timedelta(minutes=5), maximum_attempts=attempts,
+                       non_retryable_error_types=["DocumentIncomplete", REFUSED_BY_RELAY])
+
+
+def record_outcome(p: Placement, sent: Sent) -> Placement:
+    """The placement with what became of a notice or invitation copy apflow
+    sent: given the day it left, waiting on the list to post, or not sent."""
+    if sent.letter.kind not in (Kind.offsite_direction_notice, Kind.review_invitation) or sent.letter.role is RecipientRole.provider:
+        return p
+    result = sent.result
+    given = uk_date(result.sent_at) if result and result.sent_at else None
+    document_id = result.document_id if result else document_id_for(sent.request.idempotency_key)
+    failed = sent.failure if result is None else None
+    if sent.letter.kind is Kind.offsite_direction_notice and p.notice:
+        copies = with_outcome(p.notice.copies, sent.letter.who, document_id, given, failed)
+        if copies != p.notice.copies:
+            return p.model_copy(update={"notice": p.notice.model_copy(update={"copies": copies})})
+    elif p.review_meetings:
+        meeting = p.review_meetings[-1]
+        copies = with_outcome(meeting.invitation, sent.letter.who, document_id, given, failed)
+        if copies != meeting.invitation:
+            meetings = [*p.review_meetings[:-1], meeting.model_copy(update={"invitation": copies})]
+            return p.model_copy(update={"review_meetings": meetings})
+    return p
 PENDING_LINK = "https://link.invalid/issued-when-sent"  # the activity issues the real, signed one
 
 TITLES = {
@@ -99,6 +130,17 @@ class Letter:
     where: str  # where the missing address belongs
     context: dict[str, Any]
     link: LinkRequest | None = None
+    delivery: Delivery = Delivery.email  # or onto the school's list of letters to post
+
+
+@dataclass
+class Sent:
+    """A letter and what became of it: its result, or why it could not go."""
+
+    letter: Letter
+    request: LetterRequest
+    result: LetterResult | None
+    failure: str | None = None
 
 
 def _iso(d: date | None) -> str | None:
@@ -163,28 +205,21 @@ class Letters:
         d = self.directory
         if not self.active or d is None:
             return []
-        off_site = p.kind is PlacementKind.off_site_direction
         out: list[Letter] = []
         if action == "vet" and p.pupil.ehc_plan:
             out.append(self._to_la(d, Kind.la_ehcp_consultation, self._consultation(p, d, ctx), send_team=True))
         elif action == "consult_la":
             out.append(self._to_la(d, Kind.la_placement_notice, self._la_notice(p, d, ctx)))
         elif action == "notify":
-            if off_site:
-                notice = self._notice(p, d, ctx)
-                out += self._to_parents(p, Kind.offsite_direction_notice, notice)
-                if p.pupil.ehc_plan:
-                    out.append(self._to_la(d, Kind.offsite_direction_notice, notice))
+            if p.notice and p.notice.copies and p.notice.copies[0].document_id is None:  # not given outside apflow
+                out += self._copies(p, d, Kind.offsite_direction_notice, self._notice(p, d, ctx), p.notice.copies)
             out.append(self._initial_assessment_request(p, d, ctx))
         elif action == "open_review":
-            if off_site:
-                invitation = self._invitation(p, d, ctx)
-                out += self._to_parents(p, Kind.review_invitation, invitation)
-                if p.pupil.ehc_plan:
-                    out.append(self._to_la(d, Kind.review_invitation, invitation))
-            meeting = p.review_meetings[-1].meeting_on
+            meeting = p.review_meetings[-1]
+            if meeting.invitation and meeting.invitation[0].document_id is None:
+                out += self._copies(p, d, Kind.review_invitation, self._invitation(p, d, ctx), meeting.invitation)
             out.append(self._report_request(p, d, ctx, Kind.provider_progress_report_request,
-                                             _reply_by(max(ctx.today + timedelta(days=1), meeting - timedelta(days=2)), ctx)))
+                                             _reply_by(max(ctx.today + timedelta(days=1), meeting.meeting_on - timedelta(days=2)), ctx)))
         elif action == "reintegrate" and not self._final_report_asked(p):
             out.append(self._report_request(p, d, ctx, Kind.provider_final_report_request,
                                              _reply_by(ctx.today + timedelta(days=ctx.settings.provider_reply_days), ctx)))
@@ -201,39 +236,33 @@ class Letters:
             for m in missing_items(letter.kind, letter.context):
                 hint = " (from the trust's directory)" if m.path.startswith(_FROM_DIRECTORY) else ""
                 unmet.append(Unmet(m.clause, f"the {title} cannot be sent without the {m.item}{hint}"))
-            if not letter.to:
+            if not letter.to and letter.delivery is Delivery.email:
                 unmet.append(Unmet(CLAUSES[letter.kind], f"the {title} cannot be sent: there is no email address for {letter.who} ({letter.where})"))
         return list(dict.fromkeys(unmet))  # a notice to two parents lacks the same item twice
 
     # --- sending ------------------------------------------------------------------
 
-    async def send_for_action(self, after: Placement, action: str, ctx: Context) -> list[Escalation]:
-        """Sends the step's letters; returns an escalation for each that may not have gone."""
-        letters = self.plan(after, action, ctx)
-        if not letters:
-            return []
-        return await self._send(after, str(after.seq), letters, ctx)
-
-    async def send_escalation(self, p: Placement, escalation: Escalation, ctx: Context) -> None:
-        """Tells the escalation's owner; chases the provider where the escalation is theirs to answer."""
+    def for_escalation(self, p: Placement, escalation: Escalation, ctx: Context) -> list[Letter]:
+        """The escalation's message to its owner, and a chase to the provider
+        where the escalation is theirs to answer: what can be sent of them
+        (nobody acts on an escalation in advance to complete its letters)."""
         d = self.directory
         if not self.active or d is None:
-            return
+            return []
         letters = [self._escalation(p, d, escalation, ctx)]
         reply_by = _reply_by(ctx.today + timedelta(days=ctx.settings.provider_reply_days), ctx)
         if escalation.kind == "progress_report":
             letters.append(self._report_request(p, d, ctx, Kind.provider_progress_report_request, reply_by))
         elif escalation.kind == "end_of_placement" and not (p.closure and p.closure.final_report):
             letters.append(self._report_request(p, d, ctx, Kind.provider_final_report_request, reply_by))
-        # Nobody acts on an escalation's letters in advance: send what can be sent.
         sendable = [x for x in letters if x.to and not missing_items(x.kind, x.context)]
         if len(sendable) < len(letters):
             workflow.logger.warning("escalation letters left unsent for want of details", extra={"kind": escalation.kind})
-        for problem in await self._send(p, escalation.escalation_id, sendable, ctx):
-            # Raising an escalation about an escalation could go on for ever: staff see it in the register.
-            workflow.logger.warning("escalation letter not confirmed", extra={"escalation": problem.escalation_id})
+        return sendable
 
-    async def _send(self, p: Placement, event: str, letters: list[Letter], ctx: Context) -> list[Escalation]:
+    async def send(self, p: Placement, event: str, letters: list[Letter], retry: RetryPolicy) -> list[Sent]:
+        """Sends each letter once under its key; never raises: a letter that
+        could not go comes back with the reason."""
         requests, count = [], {}
         for letter in letters:
             n = count[letter.role] = count.get(letter.role, 0) + 1
@@ -241,45 +270,63 @@ class Letters:
             requests.append(LetterRequest(
                 idempotency_key=key, placement_id=p.placement_id, event=event, kind=letter.kind.value,
                 role=letter.role, to=letter.to or "", context=letter.context, link=letter.link,
+                delivery=letter.delivery.value,
             ))
-        results = await asyncio.gather(*(self._deliver(r) for r in requests))
-        problems = []
-        for request, result in zip(requests, results):
-            if result is not None and result.status != "unconfirmed":
-                continue
-            what = "may not have been delivered: the sender stopped while sending it" if result else "could not be sent"
-            kind = Kind(request.kind)
-            problems.append(Escalation(
-                escalation_id=f"letter:{request.event}:{request.kind}:{request.idempotency_key.rsplit(':', 1)[1]}",
-                kind="letter_unconfirmed" if result else "letter_failed",
-                clause=CLAUSES[kind],
-                owner=Role.ap_lead,
-                message=f"the {TITLES[kind]} to the {request.role.value.replace('_', ' ')} {what}; check with the recipient and send it again from the placement's documents",
-                raised_at=workflow.now(),
-                due=ctx.today,
-            ))
-        return problems
+        return list(await asyncio.gather(*(self._deliver(letter, r, retry) for letter, r in zip(letters, requests))))
 
-    async def _deliver(self, request: LetterRequest) -> LetterResult | None:
+    async def _deliver(self, letter: Letter, request: LetterRequest, retry: RetryPolicy) -> Sent:
         try:
-            return await workflow.execute_activity(
+            result = await workflow.execute_activity(
                 "send_document", request, result_type=LetterResult,
-                start_to_close_timeout=SEND_TIMEOUT, heartbeat_timeout=HEARTBEAT_TIMEOUT, retry_policy=RETRY,
+                start_to_close_timeout=SEND_TIMEOUT, heartbeat_timeout=HEARTBEAT_TIMEOUT, retry_policy=retry,
             )
-        except ActivityError:
+            return Sent(letter, request, result)
+        except ActivityError as e:
+            cause = e.cause
+            reason = cause.message if isinstance(cause, ApplicationError) and cause.type == REFUSED_BY_RELAY else "the mail relay could not be reached"
             workflow.logger.warning("a letter could not be sent", extra={"kind": request.kind})
+            return Sent(letter, request, None, reason)
+
+    @staticmethod
+    def problem(sent: Sent, ctx: Context) -> Escalation | None:
+        """An escalation to the AP lead for a letter that did not (or may not
+        have) reached its recipient; None for one that went or waits to be posted."""
+        request, result = sent.request, sent.result
+        if result is not None and result.status != "unconfirmed":
             return None
+        kind = Kind(request.kind)
+        recipient = request.role.value.replace("_", " ")
+        if result is not None:
+            what = f"may not have been delivered: the sender stopped while sending it; check with the {recipient} and send it again from the placement's documents"
+        else:
+            what = f"could not be sent: {sent.failure}; hand it over or post it, and record that on the placement"
+        return Escalation(
+            escalation_id=f"letter:{request.event}:{request.kind}:{request.idempotency_key.rsplit(':', 1)[1]}",
+            kind="letter_unconfirmed" if result else "letter_failed",
+            clause=CLAUSES[kind],
+            owner=Role.ap_lead,
+            message=f"the {TITLES[kind]} to the {recipient} {what}",
+            raised_at=workflow.now(),
+            due=ctx.today,
+        )
 
     # --- recipients -------------------------------------------------------------
 
-    @staticmethod
-    def _to_parents(p: Placement, kind: Kind, context: dict[str, Any]) -> list[Letter]:
+    def _copies(self, p: Placement, d: SchoolContacts, kind: Kind, context: dict[str, Any], copies: list[LetterCopy]) -> list[Letter]:
+        """One letter per copy the step recorded: to each parent (by email, or
+        onto the list to post for one with no address) and the LA."""
         if not p.parent_contacts:  # the guards ask for parent contacts; the letter names them too
             return [Letter(kind, RecipientRole.parent, None, "the parents", "add a parent or carer", context)]
-        return [
-            Letter(kind, RecipientRole.parent, c.email, f"parent or carer {i}", "add it to their contact details", context)
-            for i, c in enumerate(p.parent_contacts, 1)
-        ]
+        parents = iter(p.parent_contacts)
+        out = []
+        for c in copies:
+            if c.recipient == "the local authority":
+                out.append(self._to_la(d, kind, context))
+            else:
+                contact = next(parents)
+                out.append(Letter(kind, RecipientRole.parent, contact.email, c.recipient,
+                                  "add it to their contact details", context, delivery=c.delivery))
+        return out
 
     @staticmethod
     def _to_la(d: SchoolContacts, kind: Kind, context: dict[str, Any], send_team: bool = False) -> Letter:
@@ -295,7 +342,7 @@ class Letters:
     # --- contexts (see documents.kinds for what each template reads) -----------
 
     def _notice(self, p: Placement, d: SchoolContacts, ctx: Context) -> dict[str, Any]:
-        c = _letter(p, d, p.notice.sent_on if p.notice else ctx.today, d.headteacher, "headteacher")
+        c = _letter(p, d, ctx.today, d.headteacher, "headteacher")
         c.update(_pick(p, "pupil", "parent_contacts", "provider", "report_to", "start_date", "pattern", "reasons", "objectives", "kind"))
         c["planned_end_date"] = _iso(p.planned_end)
         c["number_of_days"] = number_of_days(p, ctx.calendar)
@@ -304,7 +351,7 @@ class Letters:
 
     def _invitation(self, p: Placement, d: SchoolContacts, ctx: Context) -> dict[str, Any]:
         m = p.review_meetings[-1]
-        c = _letter(p, d, m.invitation_sent_on or ctx.today, d.ap_lead, "ap_lead")
+        c = _letter(p, d, ctx.today, d.ap_lead, "ap_lead")
         c.update(_pick(p, "pupil", "parent_contacts"))
         c["review_meeting"] = {
             "meeting_on": m.meeting_on.isoformat(),
@@ -335,12 +382,13 @@ class Letters:
         return LinkRequest(purpose=purpose, expires_at=expires), {"url": PENDING_LINK, "expires_at": expires.isoformat()}
 
     def _initial_assessment_request(self, p: Placement, d: SchoolContacts, ctx: Context) -> Letter:
-        # Referral is the day the provider is asked; the assessment is due within a week (§12.1.3).
-        due = ctx.today + timedelta(days=ctx.settings.initial_assessment_days)
+        # The same due date as the policy clock's (§12.1.3).
+        referred = referred_on(p) or ctx.today
+        due = initial_assessment_due(referred, ctx.settings)
         link, link_ctx = self._link(LinkPurpose.initial_assessment, due, ctx)
         c = _letter(p, d, ctx.today, d.ap_lead, "ap_lead")
         c.update(_pick(p, "pupil", "provider", "objectives"))
-        c.update(referred_on=ctx.today.isoformat(), due_by=due.isoformat(), link=link_ctx)
+        c.update(referred_on=referred.isoformat(), due_by=due.isoformat(), link=link_ctx)
         return self._to_provider(p, Kind.provider_initial_assessment_request, c, link)
 
     def _report_request(self, p: Placement, d: SchoolContacts, ctx: Context, kind: Kind, due: date) -> Letter:

@@ -17,6 +17,7 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     from pydantic import BaseModel
 
+    from activities.documents import HandOver
     from activities.register import Projection
     from domain.actions import ActionRequest, Start
     from domain.calendar import SchoolCalendar
@@ -48,6 +49,9 @@ class PlacementInput(BaseModel):
     max_history_events: int = 10_000
     start_blocked: list[dict] = []
     continued: bool = False
+    # How often a letter is tried before it is recorded as not sent (a relay
+    # that refuses it outright is not retried at all).
+    letter_attempts: int = 10
 
 
 class Snapshot(BaseModel):
@@ -77,6 +81,7 @@ class PlacementWorkflow:
         self.lock = asyncio.Lock()
         self.changed = False
         self.letters = letters.Letters(inp.directory, enabled=workflow.patched(letters.PATCH))
+        self.letters_in_flight = 0  # sends under way, which follow the step that asked for them
         # The version the register has confirmed; a continued run was registered before.
         self.registered_version = inp.placement.version if inp.continued else 0
 
@@ -94,28 +99,38 @@ class PlacementWorkflow:
                 pass
             await self._on_clock()
             if self._history_full():
-                await workflow.wait_condition(workflow.all_handlers_finished)
+                await workflow.wait_condition(self._settled)
                 workflow.continue_as_new(self.inp.model_copy(update=dict(
                     placement=self.p, start_blocked=self.start_blocked, continued=True,
                 )))
-        await workflow.wait_condition(workflow.all_handlers_finished)
+        await workflow.wait_condition(self._settled)
         return self.snapshot()
+
+    def _settled(self) -> bool:
+        return workflow.all_handlers_finished() and self.letters_in_flight == 0
 
     @workflow.update
     async def act(self, request: ActionRequest) -> Snapshot:
+        """Records the step and answers; its letters follow, so a slow or
+        refusing mail relay never holds the placement or its caller."""
         name = request.action.action
         async with self.lock:
             unmet = self._unmet(request)
             if unmet:  # the state moved between validator and handler
                 raise refusal(Refused(name, unmet))
-            self.p = decide(self.p, request.action, self._context(request.actor), workflow.now())
+            ctx = self._context(request.actor)
+            self.p = decide(self.p, request.action, ctx, workflow.now())
             self.changed = True
             if name == "start":
                 self.start_blocked = []
             await self._publish()
-            undelivered = await self.letters.send_for_action(self.p, name, self._context(request.actor))
-        for escalation in undelivered:
-            await self._escalate(escalation)
+            if name == "record_delivery":
+                await workflow.execute_activity(
+                    "record_hand_over", HandOver(document_id=request.action.document_id, method=request.action.method.value,
+                                                 by=request.actor.user_id),
+                    start_to_close_timeout=PROJECTION_TIMEOUT,
+                )
+            self._send_later(str(self.p.seq), self.letters.plan(self.p, name, ctx), ctx, escalate=True)
         return self.snapshot()
 
     @workflow.update
@@ -228,7 +243,51 @@ class PlacementWorkflow:
                 return
             self.p = self.p.model_copy(update={"escalations": [*self.p.escalations, escalation]})
             await self._publish()
-            await self.letters.send_escalation(self.p, escalation, self._context(SYSTEM))
+            ctx = self._context(SYSTEM)
+            self._send_later(escalation.escalation_id, self.letters.for_escalation(self.p, escalation, ctx), ctx, escalate=False)
+
+    # --- letters -----------------------------------------------------------
+
+    def _send_later(self, event: str, planned: list[letters.Letter], ctx: Context, escalate: bool) -> None:
+        """Sends the letters of one step or escalation after it is recorded,
+        without holding the placement: every later action and the clock go on."""
+        if not planned:
+            return
+        self.letters_in_flight += 1
+        asyncio.create_task(self._send_in_turn(event, planned, ctx, escalate))
+
+    async def _send_in_turn(self, event: str, planned: list[letters.Letter], ctx: Context, escalate: bool) -> None:
+        try:
+            sent = await self._deliver(event, planned)
+            async with self.lock:
+                problems = await self._record(sent, ctx)
+            if not escalate:
+                # A letter about an escalation that fails is not escalated again (that
+                # could go on for ever): staff see it in the placement's documents.
+                self._log_unsent(event, sent, ctx)
+                return
+            for problem in problems:
+                await self._escalate(problem)
+        finally:
+            self.letters_in_flight -= 1
+
+    async def _deliver(self, event: str, planned: list[letters.Letter]) -> list[letters.Sent]:
+        return await self.letters.send(self.p, event, planned, letters.retry_policy(self.inp.letter_attempts))
+
+    async def _record(self, sent: list[letters.Sent], ctx: Context) -> list[Escalation]:
+        """Records when each notice or invitation copy was given (the lock
+        held); returns an escalation for each letter that did not go."""
+        before = self.p
+        for outcome in sent:
+            self.p = letters.record_outcome(self.p, outcome)
+        if self.p is not before:
+            await self._publish()
+        return [e for e in (letters.Letters.problem(outcome, ctx) for outcome in sent) if e]
+
+    @staticmethod
+    def _log_unsent(event: str, sent: list[letters.Sent], ctx: Context) -> None:
+        if any(letters.Letters.problem(outcome, ctx) for outcome in sent):
+            workflow.logger.warning("escalation letter not confirmed", extra={"event": event})
 
     # --- projection --------------------------------------------------------
 

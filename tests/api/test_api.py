@@ -289,8 +289,8 @@ async def test_refused_action_is_409_listing_every_unmet_condition_and_changes_n
 
 
 async def test_notice_refused_for_each_missing_condition(http):
-    """An off-site direction's notice from the AP lead, dated too late: both
-    the headteacher rule and the two school days' notice are reported."""
+    """An off-site direction's notice from the AP lead, with a date claimed
+    for it: the headteacher rule and the claimed date are both reported."""
     cal = load_calendar(SCHOOL)
     start = cal.add_school_days(today(), 15)
     pid = (await propose(http, start))["placement"]["placement_id"]
@@ -300,9 +300,10 @@ async def test_notice_refused_for_each_missing_condition(http):
 
     late = cal.add_school_days(start, -1)
     detail = (await act(http, pid, "notify", {"sent_on": late.isoformat()}, LEAD, status=409))["detail"]
-    clauses = [u["clause"] for u in detail["unmet"]]
-    assert "§6.4-6.5" in clauses
-    assert clauses.count("§6.5") == 2  # too close to the start, and dated in the future
+    assert [u["clause"] for u in detail["unmet"]] == ["§6.5"]
+    assert "`sent_on` is not accepted" in detail["unmet"][0]["message"]
+    detail = (await act(http, pid, "notify", {}, LEAD, status=409))["detail"]
+    assert [u["clause"] for u in detail["unmet"]] == ["§6.4-6.5"]
     assert await get(http, pid) == before
 
 

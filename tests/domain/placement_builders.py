@@ -15,13 +15,16 @@ import pytest
 from apflow import samples
 from domain.actions import (
     Amend, RaiseConcern, RecordContact, RecordFinalReport, RecordInitialAssessment, RecordProgressReport,
-    RequestReview, ResolveEscalation, Start,
+    RecordDelivery, RequestReview, ResolveEscalation, Start,
 )
 from domain.calendar import default_calendar
 from domain.guards import Context, Unmet
 from domain.lifecycle import Refused, check, decide, propose
 from domain.escalations import Escalation
-from domain.models import ContactKind, ContactRecord, SYSTEM, Actor, Model, Person, Placement, PlacementKind, ProviderReport, Role
+from domain.models import (
+    SYSTEM, Actor, ContactKind, ContactRecord, Delivery, LetterCopy, Model, Notice, Person, Placement, PlacementKind,
+    ProviderReport, Role,
+)
 from domain.settings import PolicySettings
 
 SCHOOL_ID = samples.SCHOOL.school_id
@@ -41,7 +44,7 @@ ALL_ACTORS = (AP_LEAD, HEAD, DSL, OTHER_AP_LEAD, OTHER_HEAD, OTHER_DSL, TRUST_OP
 # The sample placement's timeline, autumn term 2026.
 PREP_DAY = date(2026, 9, 14)  # Mon: proposed, vetted, LA informed
 START = date(2026, 10, 12)  # Mon
-NOTICE_DAY = date(2026, 10, 8)  # Thu: exactly two school days before START
+NOTICE_DAY = date(2026, 10, 7)  # Wed: the last day, Thu and Fri being the two clear school days before START
 INVITE_DAY = date(2026, 11, 9)  # Mon: parents invited to the first review
 MEETING_DAY = date(2026, 11, 16)  # Mon: seven days later
 CLOSE_DAY = date(2026, 11, 27)  # Fri
@@ -81,7 +84,7 @@ def proposed(start: date = START, kind: PlacementKind = PlacementKind.off_site_d
 
 def notice_day(start: date) -> date:
     """The last day notice may be given for a start date (§6.5)."""
-    return CALENDAR.add_school_days(start, -2)
+    return CALENDAR.latest_notice_day(start, 2)
 
 
 # The chart's way forward from each state, as (action, day) for a placement.
@@ -160,13 +163,14 @@ CHART: dict[str, dict[str, str]] = {
     "proposed": {"amend": "proposed", "vet": "vetted", "terminate": "terminated"},
     "vetted": {"amend": "vetted", "consult_la": "la_consulted", "terminate": "terminated"},
     "la_consulted": {"amend": "la_consulted", "notify": "notified", "terminate": "terminated"},
-    "notified": {"start": "active", "terminate": "terminated", "record_initial_assessment": "notified"},
-    "active": {"open_review": "under_review", "terminate": "terminated", "record_contact": "active", "request_review": "active",
+    "notified": {"start": "active", "terminate": "terminated", "record_initial_assessment": "notified",
+                 "amend": "la_consulted", "record_delivery": "notified"},
+    "active": {"open_review": "under_review", "record_delivery": "active", "terminate": "terminated", "record_contact": "active", "request_review": "active",
                "record_initial_assessment": "active", "record_progress_report": "active", "record_final_report": "active"},
-    "under_review": {"record_review": "active", "reintegrate": "reintegrating", "terminate": "terminated", "record_contact": "under_review",
+    "under_review": {"record_review": "active", "record_delivery": "under_review", "reintegrate": "reintegrating", "terminate": "terminated", "record_contact": "under_review",
                      "record_initial_assessment": "under_review", "record_progress_report": "under_review",
                      "record_final_report": "under_review"},
-    "reintegrating": {"close": "closed", "terminate": "terminated", "record_contact": "reintegrating",
+    "reintegrating": {"close": "closed", "record_delivery": "reintegrating", "terminate": "terminated", "record_contact": "reintegrating",
                       "record_progress_report": "reintegrating", "record_final_report": "reintegrating"},
     "closed": {},
     "terminated": {},
@@ -177,9 +181,11 @@ for _state, _moves in CHART.items():
 ACTIONS = (
     "amend", "vet", "consult_la", "notify", "start", "open_review", "record_review", "reintegrate", "close", "terminate",
     "record_contact", "raise_concern", "request_review", "resolve_escalation",
-    "record_initial_assessment", "record_progress_report", "record_final_report",
+    "record_initial_assessment", "record_progress_report", "record_final_report", "record_delivery",
 )
 SAMPLE_ESCALATION = "vetting:2026-09-28"
+SAMPLE_LETTER_TO_POST = "doc-" + "a1" * 16
+NEW_START = date(2026, 10, 19)  # Mon, a week after START
 
 
 def sample_action(name: str, today: date) -> Model:
@@ -205,7 +211,28 @@ def sample_action(name: str, today: date) -> Model:
             report=ProviderReport(received_on=today, summary="Settled well; two objectives on track", attendance_percent=90)),
         "record_final_report": RecordFinalReport(
             report=ProviderReport(received_on=today, summary="Met two of three objectives", attendance_percent=88)),
+        "record_delivery": RecordDelivery(document_id=SAMPLE_LETTER_TO_POST, method=Delivery.post),
     }[name]
+
+
+def with_letter_to_post(p: Placement) -> Placement:
+    """The placement with a copy of its notice on the school's list to post."""
+    copy = LetterCopy(recipient="parent or carer 2", delivery=Delivery.post, document_id=SAMPLE_LETTER_TO_POST)
+    notice = p.notice or Notice(signed_by=HEAD.user_id, for_start=p.start_date)
+    return p.model_copy(update={"notice": notice.model_copy(update={"copies": [*notice.copies, copy]})}, deep=True)
+
+
+def prepared(p: Placement, name: str, today: date) -> tuple[Placement, Model]:
+    """The placement made ready for the sample action `name`, and the action:
+    an open escalation to resolve, a letter waiting to be posted, a new start
+    date where notice was given."""
+    if name == "resolve_escalation":
+        p = with_escalation(p)
+    if name == "record_delivery":
+        p = with_letter_to_post(p)
+    if name == "amend" and p.state == "notified":
+        return p, Amend(start_date=NEW_START)
+    return p, sample_action(name, today)
 
 
 def with_escalation(p: Placement) -> Placement:

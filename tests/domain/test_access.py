@@ -31,6 +31,7 @@ from placement_builders import (
     ctx,
     in_state,
     only_unmet,
+    prepared,
     sample_action,
     unproposed,
 )
@@ -40,6 +41,7 @@ STAFF = {Role.ap_lead, Role.headteacher}
 # Who may take each action, read from RULES.md's People section.
 ROLES = {
     "propose": STAFF,
+    "record_delivery": STAFF,
     "amend": STAFF,
     "vet": STAFF,
     "consult_la": STAFF,
@@ -74,7 +76,8 @@ def test_each_action_is_for_the_roles_that_hold_it(action, role):
 def test_another_schools_headteacher_cannot_act_on_this_schools_placement(state, action, _to):
     today = ACTING_DAY[state]
 
-    unmet = only_unmet(in_state(state), sample_action(action, today), today, OTHER_HEAD)
+    placement, model = prepared(in_state(state), action, today)
+    unmet = only_unmet(placement, model, today, OTHER_HEAD)
 
     assert unmet.clause == "§3.3, §8.1"
     assert "own school" in unmet.message

@@ -54,8 +54,9 @@ def test_vetting_is_due_ten_school_days_after_the_proposal_across_christmas():
     assert due(proposed(on=date(2026, 12, 11)), "vetting", date(2026, 12, 11)) == date(2027, 1, 8)
 
 
-def test_notice_is_due_two_school_days_before_a_start_after_christmas():
-    assert due(proposed(), "notice", date(2026, 12, 11)) == date(2026, 12, 18)
+def test_the_notice_deadline_is_the_last_day_notice_can_be_given_before_a_start_after_christmas():
+    # Two clear school days (Fri 18 Dec and the first day back) must lie between notice and start.
+    assert due(proposed(), "notice", date(2026, 12, 11)) == date(2026, 12, 17)
 
 
 def test_a_start_on_an_inset_day_is_refused():

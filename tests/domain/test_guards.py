@@ -10,8 +10,8 @@ from pydantic import ValidationError
 
 from apflow import samples
 from domain import guards
-from domain.actions import Close, ConsultLA, Notify, RecordReview, Reintegrate, Start, Terminate
-from domain.models import SYSTEM, EHCPAgreement, Objective, Pattern, PlacementKind, ReviewOutcome, ReviewRecord
+from domain.actions import Close, ConsultLA, Notify, OpenReview, RecordReview, Reintegrate, Start, Terminate
+from domain.models import SYSTEM, Delivery, EHCPAgreement, GivenOutside, Objective, Pattern, PlacementKind, ReviewOutcome, ReviewRecord
 
 from placement_builders import (
     ACTING_DAY,
@@ -282,35 +282,39 @@ def test_an_ap_lead_may_give_notice_of_a_health_package():
 def test_notice_for_an_ehcp_pupil_goes_to_the_la_too():
     p = in_state("notified", kind=EHCP, pupil=EHCP_PUPIL)
 
-    assert p.notice.recipients == ["parents", "local_authority"]
-    assert in_state("notified").notice.recipients == ["parents"]
+    assert [c.recipient for c in p.notice.copies] == ["parent or carer 1", "the local authority"]
+    assert [c.recipient for c in in_state("notified").notice.copies] == ["parent or carer 1"]
 
 
 @pytest.mark.parametrize(
     ("start", "last_day", "one_day_late"),
     [
-        # Start Mon 12 Oct 2026: Fri 9th is one school day before, Thu 8th two.
-        (date(2026, 10, 12), date(2026, 10, 8), date(2026, 10, 9)),
-        # Start Tue 13 Oct 2026, across a weekend: Mon 12th is one, Fri 9th two.
-        (date(2026, 10, 13), date(2026, 10, 9), date(2026, 10, 12)),
-        # Start Tue 5 Jan 2027, back after Christmas: Mon 4th is one; New Year's
-        # Day (Fri 1st) is a bank holiday, so Thu 31 Dec is two.
-        (date(2027, 1, 5), date(2026, 12, 31), date(2027, 1, 4)),
-        # Start Wed 5 May 2027, across the early May bank holiday (Mon 3rd) and a
-        # weekend: Tue 4th is one, Fri 30 April two.
-        (date(2027, 5, 5), date(2027, 4, 30), date(2027, 5, 4)),
-        # Start Wed 2 June 2027, across the spring bank holiday (Mon 31 May).
-        (date(2027, 6, 2), date(2027, 5, 28), date(2027, 6, 1)),
+        # RULES' own example: given on Mon 12 Oct for Thu 15 Oct (Tue and Wed clear): allowed; on Tue: refused.
+        (date(2026, 10, 15), date(2026, 10, 12), date(2026, 10, 13)),
+        # Start Mon 12 Oct 2026: Thu 8th and Fri 9th are the two clear school days.
+        (date(2026, 10, 12), date(2026, 10, 7), date(2026, 10, 8)),
+        # Start Tue 13 Oct 2026, across a weekend: Fri 9th and Mon 12th are clear.
+        (date(2026, 10, 13), date(2026, 10, 8), date(2026, 10, 9)),
+        # Start Tue 5 Jan 2027, back after Christmas: New Year's Day (Fri 1st) is a
+        # bank holiday and does not count, so Thu 31 Dec and Mon 4 Jan are the clear days.
+        (date(2027, 1, 5), date(2026, 12, 30), date(2026, 12, 31)),
+        # Start Wed 5 May 2027, across the early May bank holiday (Mon 3rd): Fri 30 April and Tue 4th.
+        (date(2027, 5, 5), date(2027, 4, 29), date(2027, 4, 30)),
+        # Start Wed 2 June 2027, across the spring bank holiday (Mon 31 May): Fri 28th and Tue 1st.
+        (date(2027, 6, 2), date(2027, 5, 27), date(2027, 5, 28)),
     ],
-    ids=["plain-week", "across-a-weekend", "across-new-years-day", "across-early-may-bank-holiday", "across-spring-bank-holiday"],
+    ids=["rules-example", "plain-week", "across-a-weekend", "across-new-years-day", "across-early-may-bank-holiday", "across-spring-bank-holiday"],
 )
-def test_notice_is_given_at_least_two_school_days_before_the_start(start, last_day, one_day_late):
+def test_notice_leaves_two_clear_school_days_before_the_start(start, last_day, one_day_late):
     p = in_state("la_consulted", start=start)
 
-    assert allowed(p, samples.notify(last_day), one_day_late).state == "notified"
-    unmet = only_unmet(p, samples.notify(one_day_late), one_day_late)
-    assert unmet.clause == "§6.5"
-    assert f"by {last_day} at the latest" in unmet.message
+    assert allowed(p, samples.notify(last_day), last_day).state == "notified"
+    assert allowed(p, Notify(), last_day).state == "notified"  # sent by apflow that day
+    for late in (samples.notify(one_day_late), Notify()):
+        unmet = only_unmet(p, late, one_day_late)
+        assert unmet.clause == "§6.5"
+        assert f"notice had to be given by {last_day}" in unmet.message
+        assert "a new start date is needed" in unmet.message
 
 
 def test_notice_given_on_a_bank_holiday_before_the_start_is_too_late():
@@ -320,15 +324,54 @@ def test_notice_given_on_a_bank_holiday_before_the_start_is_too_late():
     assert only_unmet(p, samples.notify(date(2027, 5, 3)), date(2027, 5, 3)).clause == "§6.5"
 
 
-def test_a_notice_cannot_be_dated_in_the_future():
-    unmet = only_unmet(consulted(), samples.notify(NOTICE_DAY), date(2026, 10, 7))
+def test_a_notice_cannot_be_recorded_as_given_in_the_future():
+    unmet = only_unmet(consulted(), samples.notify(NOTICE_DAY), date(2026, 10, 6))
 
     assert unmet.clause == "§6.5" and "future" in unmet.message
 
 
-def test_a_notice_without_a_date_is_dated_today():
-    assert allowed(consulted(), Notify(), NOTICE_DAY).notice.sent_on == NOTICE_DAY
+def test_a_notice_apflow_sends_is_given_when_it_is_sent_not_before():
+    p = allowed(consulted(), Notify(), NOTICE_DAY)
+
+    assert [(c.recipient, c.delivery, c.given_on) for c in p.notice.copies] == [("parent or carer 1", Delivery.email, None)]
+    assert p.notice.given_on is None  # until the letter has gone
     assert only_unmet(consulted(), Notify(), date(2026, 10, 9)).clause == "§6.5"
+
+
+@pytest.mark.parametrize("action", [
+    Notify(sent_on=date(2026, 10, 1)),
+    OpenReview(meeting_on=MEETING_DAY, invitation_sent_on=date(2026, 11, 1)),
+])
+def test_a_claimed_date_for_a_letter_is_refused(action):
+    state = "la_consulted" if action.action == "notify" else "active"
+    today = NOTICE_DAY if action.action == "notify" else INVITE_DAY
+
+    unmet = only_unmet(in_state(state), action, today)
+
+    assert unmet.clause in ("§6.5", "§6.8") and "is not accepted" in unmet.message and "given_outside" in unmet.message
+
+
+def test_a_notice_posted_by_the_school_counts_from_the_day_it_is_deemed_received():
+    # Posted Mon 5 Oct: deemed received Wed 7 Oct (the second working day), the
+    # last day for a start on Mon 12 Oct. Posted on Tue 6th it is deemed received too late.
+    posted = GivenOutside(method=Delivery.post, on=date(2026, 10, 5), copy_document_id=samples.COPY_DOCUMENT_ID)
+    p = allowed(consulted(), Notify(given_outside=posted), date(2026, 10, 5))
+    assert p.notice.given_on == date(2026, 10, 7) and p.notice.copies[0].posted_on == date(2026, 10, 5)
+
+    late = posted.model_copy(update={"on": date(2026, 10, 6)})
+    assert only_unmet(consulted(), Notify(given_outside=late), date(2026, 10, 6)).clause == "§6.5"
+
+
+def test_a_parent_without_an_email_address_gets_the_notice_by_post():
+    p = consulted()
+    no_email = p.parent_contacts[0].model_copy(update={"email": None})
+    p = changed(p, parent_contacts=[no_email])
+
+    after = allowed(p, Notify(), date(2026, 10, 1))
+
+    assert after.notice.copies[0].delivery is Delivery.post
+    # Posted today it would be deemed received on Mon 5 Oct: in time for Mon 12 Oct.
+    assert only_unmet(p, Notify(), date(2026, 10, 6)).clause == "§6.5"
 
 
 # --- start (§6.5, §5.1.5, §8.2.4) ------------------------------------------------
@@ -387,7 +430,7 @@ def test_parents_of_an_off_site_direction_are_invited_at_least_six_days_before_t
     five = samples.open_review(date(2026, 11, 16), date(2026, 11, 11))
     unmet = only_unmet(active, five, date(2026, 11, 11))
     assert unmet.clause == "§6.8"
-    assert "the earliest date is 2026-11-17" in unmet.message
+    assert "the earliest meeting date is 2026-11-17" in unmet.message
 
 
 @pytest.mark.parametrize("kind", [HEALTH, EHCP, SUSPENSION])
@@ -402,12 +445,18 @@ def test_the_six_day_invitation_is_not_required_for_other_kinds(kind):
     assert allowed(active, samples.open_review(MEETING_DAY, date(2026, 11, 15)), date(2026, 11, 15)).state == "under_review"
 
 
-def test_parents_are_invited_to_a_review_in_writing():
-    action = samples.open_review(MEETING_DAY, INVITE_DAY).model_copy(update={"invitation_sent_on": None})
+def test_parents_are_invited_in_writing_by_apflow_unless_the_school_gave_it():
+    p = allowed(in_state("active"), samples.open_review(MEETING_DAY), INVITE_DAY)
 
-    unmet = only_unmet(in_state("active"), action, INVITE_DAY)
+    assert [(c.delivery, c.given_on) for c in p.review_meetings[-1].invitation] == [(Delivery.email, None)]
+    # Sent today, the invitation leaves too few days before a meeting in five.
+    assert only_unmet(in_state("active"), samples.open_review(date(2026, 11, 13)), date(2026, 11, 9)).clause == "§6.8"
 
-    assert unmet.clause == "§6.8" and "in writing" in unmet.message
+
+def test_a_review_meeting_is_booked_on_a_school_day():
+    unmet = only_unmet(in_state("active"), samples.open_review(date(2026, 11, 21)), INVITE_DAY)  # a Saturday
+
+    assert unmet.clause == "§6.8, §9.6" and "not a school day" in unmet.message
 
 
 def test_a_review_meeting_cannot_be_booked_in_the_past():

@@ -35,6 +35,7 @@ from placement_builders import (
     only_unmet,
     proposed,
     refusal,
+    prepared,
     sample_action,
     with_escalation,
 )
@@ -54,12 +55,10 @@ def test_possible_actions_are_the_charts_moves_from_each_state(state):
 
 @pytest.mark.parametrize(("state", "action", "to"), ALLOWED, ids=[f"{s}-{a}" for s, a, _ in ALLOWED])
 def test_each_transition_moves_the_placement_from_every_state_that_allows_it(state, action, to):
-    placement = in_state(state)
-    if action == "resolve_escalation":
-        placement = with_escalation(placement)
     today = ACTING_DAY[state]
+    placement, model = prepared(in_state(state), action, today)
 
-    after = decide(placement, sample_action(action, today), ctx(today, HEAD), AT)
+    after = decide(placement, model, ctx(today, HEAD), AT)
 
     assert after.state == to
     last = after.history[-1]

@@ -2,6 +2,8 @@
 it, and ways to read back what arrived: headers, HTML, and the PDF's text."""
 from __future__ import annotations
 
+import asyncio
+
 import io
 import re
 import socket
@@ -84,6 +86,15 @@ class Inbox:
 
     def to(self, address: str) -> list[Mail]:
         return [m for m in self.mails if address in m.to]
+
+    async def until(self, found, timeout: float = 10):
+        """What `found()` returns once it is truthy: letters follow their step."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not (result := found()):
+            assert loop.time() < deadline, [m.subject for m in self.mails]
+            await asyncio.sleep(0.05)
+        return result
 
 
 def free_port() -> int:

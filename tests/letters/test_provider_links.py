@@ -88,13 +88,13 @@ async def notified(http) -> str:
     d = uk_date(datetime.now(UTC)).isoformat()
     ok(await http.post(f"/api/placements/{pid}/actions/vet", json=samples.vet().model_dump(mode="json"), headers=LEAD))
     ok(await http.post(f"/api/placements/{pid}/actions/consult_la", json={"informed_on": d, "la_contact": "Inclusion team"}, headers=LEAD))
-    ok(await http.post(f"/api/placements/{pid}/actions/notify", json={"sent_on": d}, headers=HEAD))
+    ok(await http.post(f"/api/placements/{pid}/actions/notify", json={}, headers=HEAD))
     return pid
 
 
-def link_path(inbox: Inbox, subject: str) -> str:
+async def link_path(inbox: Inbox, subject: str) -> str:
     """The path of the provider's link in the one mail with this subject."""
-    (mail,) = inbox.of(subject)
+    (mail,) = await inbox.until(lambda: inbox.of(subject))
     return re.search(r"/provider/[A-Za-z0-9_.\-]+", mail.html).group(0)
 
 
@@ -105,7 +105,7 @@ def path_of(url: str) -> str:
 async def test_a_provider_answers_through_its_link_end_to_end(stack):
     http, inbox, client = stack
     pid = await notified(http)
-    path = link_path(inbox, "Initial assessment due by")
+    path = await link_path(inbox, "Initial assessment due by")
 
     # The link opens a plain form that asks for the assessment; no pupil's name on it.
     page = ok(await http.get(path))
@@ -155,7 +155,7 @@ async def test_a_provider_answers_through_its_link_end_to_end(stack):
 async def test_tampered_expired_withdrawn_and_wrong_purpose_links_are_refused(stack):
     http, inbox, client = stack
     pid = await notified(http)
-    path = link_path(inbox, "Initial assessment due by")
+    path = await link_path(inbox, "Initial assessment due by")
     history = len((await placement(http, pid))["history"])
     answer = {"summary": "Entry 3 maths; small-group support"}
 
@@ -225,6 +225,7 @@ async def test_an_edited_directory_reaches_running_placements(stack, tmp_path, m
     d = uk_date(datetime.now(UTC)).isoformat()
     ok(await http.post(f"/api/placements/{pid}/actions/vet", json=samples.vet().model_dump(mode="json"), headers=LEAD))
     ok(await http.post(f"/api/placements/{pid}/actions/consult_la", json={"informed_on": d, "la_contact": "Inclusion team"}, headers=LEAD))
-    ok(await http.post(f"/api/placements/{pid}/actions/notify", json={"sent_on": d}, headers=HEAD))
+    ok(await http.post(f"/api/placements/{pid}/actions/notify", json={}, headers=HEAD))
+    await inbox.until(lambda: [m for m in inbox.of("Notice of direction") if pid in m.pdf_text])
     (notice,) = [m for m in inbox.of("Notice of direction") if pid in m.pdf_text]
     assert "Morgan Ellis" in notice.pdf_text and "Helen Carter" not in notice.pdf_text
