@@ -31,7 +31,7 @@ def build_worker(client: Client, task_queue: str, engine: Engine, documents: Doc
         client,
         task_queue=task_queue,
         workflows=[PlacementWorkflow, AttendanceSweepWorkflow],
-        activities=[register.project_placement, documents.send_document, sweep.sweep_attendance],
+        activities=[register.project_placement, documents.send_document, documents.record_hand_over, sweep.sweep_attendance],
         activity_executor=ThreadPoolExecutor(max_workers=8),
     )
 

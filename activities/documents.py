@@ -25,6 +25,7 @@ import contextvars
 import hashlib
 import logging
 import os
+import re
 import smtplib
 import threading
 from collections.abc import Iterator
@@ -86,16 +87,25 @@ class HandOver(BaseModel):
     by: str
 
 
+_ADDRESS = re.compile(r"<?[^\s<>@]+@[^\s<>]+>?")
+
+
+def _without_addresses(text: str) -> str:
+    # A relay's answer often echoes the address: it is personal data, and the
+    # reason goes into escalations, emails to staff and the logs.
+    return _ADDRESS.sub("<recipient>", text)
+
+
 def refusal_reason(error: Exception) -> str | None:
     """Why the relay will never take this message (a 5xx answer, a refused
     recipient, an address that cannot be sent to); None for a failure that
     may pass (the relay down, a 4xx answer), which is retried."""
     if isinstance(error, smtplib.SMTPRecipientsRefused):
         codes = [f"{code} {msg.decode(errors='replace') if isinstance(msg, bytes) else msg}" for code, msg in error.recipients.values()]
-        return "the mail relay refused the recipient (" + "; ".join(codes) + ")"
+        return _without_addresses("the mail relay refused the recipient (" + "; ".join(codes) + ")")
     if isinstance(error, smtplib.SMTPResponseException) and error.smtp_code >= 500:
         msg = error.smtp_error.decode(errors="replace") if isinstance(error.smtp_error, bytes) else str(error.smtp_error)
-        return f"the mail relay refused the message ({error.smtp_code} {msg})"
+        return _without_addresses(f"the mail relay refused the message ({error.smtp_code} {msg})")
     if isinstance(error, (ValueError, smtplib.SMTPNotSupportedError)):
         return f"the message cannot be sent as addressed ({type(error).__name__})"
     return None

@@ -6,6 +6,7 @@ import time
 from datetime import date, datetime, timedelta, timezone
 
 import httpx
+from fpdf import FPDF
 
 from domain.calendar import SchoolCalendar
 from domain.clock import uk_date
@@ -62,10 +63,29 @@ class Demo:
         d = self.today if self.cal.is_school_day(self.today) else self.cal.add_school_days(self.today, -1)
         return self.cal.add_school_days(d, n) if n else d
 
+    def copy_of(self, pid: str, kind: str, what: str, on: date) -> str:
+        """Uploads the copy of a letter the school handed over itself, as staff
+        do when they record a notice or invitation given outside apflow."""
+        pdf = FPDF()
+        pdf.add_page()
+        pdf.set_font("helvetica", size=12)
+        pdf.multi_cell(0, 8, f"Copy of the {what} handed to the parents on {on:%d %B %Y}.\n(Invented for the apflow demo.)")
+        r = self.http.post(f"/api/placements/{pid}/documents", params={"kind": kind}, content=bytes(pdf.output()),
+                           headers={**LEAD, "Content-Type": "application/pdf"})
+        if r.status_code != 201:
+            raise SystemExit(f"uploading a copy -> {r.status_code}: {r.text}")
+        return r.json()["document_id"]
+
     def to_notified(self, pid: str, notice_on: date, ehcp: bool = False) -> None:
+        """Vetted, the LA told and notice given: sent by apflow today, or (for a
+        placement entered after the fact) handed over on an earlier day, with its copy."""
         self.act(pid, "vet", samples.vet(safeguarding_confirmation_received_on=notice_on))
         self.act(pid, "consult_la", samples.consult_la(notice_on, ehcp=ehcp))
-        snap = self.act(pid, "notify", samples.notify(notice_on), headers=HEAD)
+        if notice_on < self.today:
+            notice = samples.notify(notice_on, self.copy_of(pid, "notice_copy", "notice", notice_on))
+        else:
+            notice = samples.notify()
+        snap = self.act(pid, "notify", notice, headers=HEAD)
         # A placement entered after the fact: the clock saw no notice before
         # it was recorded. Staff close that escalation, saying so.
         for e in snap["placement"]["escalations"]:
@@ -87,9 +107,12 @@ class Demo:
         raise SystemExit(f"{pid} did not start")
 
     def reviewed(self, i: int) -> str:
-        """A running placement whose review meeting is today (parents invited six days ago)."""
+        """A running placement whose review meeting is today (parents handed their invitation a week ago)."""
         pid = self.running(i)
-        self.act(pid, "open_review", samples.open_review(self.today, self.today - timedelta(days=6)))
+        meeting = self.today if self.cal.is_school_day(self.today) else self.school_day(1)
+        invited = meeting - timedelta(days=7)
+        copy = self.copy_of(pid, "invitation_copy", "invitation to the review", invited)
+        self.act(pid, "open_review", samples.open_review(meeting, invited, copy))
         return pid
 
     def run(self) -> list[tuple[str, str]]:
@@ -109,7 +132,7 @@ class Demo:
         made.append((self.running(3), "active: an off-site direction that started on the last school day"))
 
         pid = self.running(4, PlacementKind.health_package)
-        self.act(pid, "open_review", samples.open_review(t + timedelta(days=7), t))
+        self.act(pid, "open_review", samples.open_review(self.school_day(5)))  # apflow invites the parents now
         made.append((pid, "under_review: meeting booked in a week"))
 
         pid = self.reviewed(5)

@@ -23,6 +23,7 @@ from apflow.temporal import connect
 from domain.access import may_see
 from domain.deadlines import deadlines
 from domain.actions import ACTION_MODELS
+from domain.guards import Unmet
 from domain.lifecycle import Refused, possible_actions
 from domain.models import Actor, Model, Placement, Proposal
 from store import register
@@ -210,6 +211,9 @@ def create_app(settings: Settings | None = None, client: Client | None = None, e
 def _add_action_route(app: FastAPI, name: str, model: type[Model], visible_row, db, temporal) -> None:
     async def perform(placement_id: str, body: model, actor: ActorDep, request: Request):  # type: ignore[valid-type]
         visible_row(placement_id, actor, db(request))
+        missing_copy = documents.copy_on_file(db(request), placement_id, body)
+        if missing_copy:
+            return refusal_response(Refused(name, [Unmet("§6.5, §6.8", missing_copy)]), 422)
         try:
             return await placements.act(temporal(request), placement_id, actor, body)
         except Refused as e:

@@ -11,7 +11,8 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
@@ -27,6 +28,19 @@ from store import register
 from .identity import ActorDep
 
 _STAFF = (Role.ap_lead, Role.headteacher)
+MAX_COPY_BYTES = 5_000_000
+
+
+def copy_on_file(engine, placement_id: str, action) -> str | None:
+    """Why a step's `given_outside` cannot be taken: its copy must be one
+    uploaded for this placement (RULES, Words: "recorded ... with a copy")."""
+    outside = getattr(action, "given_outside", None)
+    if outside is None:
+        return None
+    row = sent.get(engine, placement_id, outside.copy_document_id)
+    if row is None or row.status != sent.UPLOADED:
+        return f"no uploaded copy {outside.copy_document_id} on this placement: upload the copy first (POST /api/placements/{placement_id}/documents)"
+    return None
 
 
 class DocumentOut(BaseModel):
@@ -35,7 +49,8 @@ class DocumentOut(BaseModel):
     recipient_role: str
     recipient: str
     subject: str
-    status: str  # sent, sending, failed or unconfirmed (see store.documents)
+    status: str  # sent, sending, failed, unconfirmed, to_post, posted, handed_over or uploaded (see store.documents)
+    failure: str | None = None  # why it could not be sent
     created_at: datetime
     sent_at: datetime | None
     sha256: str  # of the PDF
@@ -79,7 +94,7 @@ def _doc(row: sent.DocumentRow) -> dict:
     return dict(
         document_id=row.document_id, kind=row.kind, recipient_role=row.recipient_role, recipient=row.recipient,
         subject=row.subject, status=row.status, created_at=_utc(row.created_at), sent_at=_utc(row.sent_at),
-        sha256=row.sha256, link_id=row.link_id,
+        sha256=row.sha256, link_id=row.link_id, failure=row.failure,
     )
 
 
@@ -132,6 +147,35 @@ def router(settings: Settings) -> APIRouter:
         """One document: when and to whom it went, and its HTML as sent."""
         row = document(request, placement_id, document_id, actor)
         return DocumentDetail(**_doc(row), html=row.html)
+
+    @r.post("/api/placements/{placement_id}/documents", response_model=DocumentOut, status_code=201,
+            openapi_extra={"requestBody": {"required": True, "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}}})
+    async def upload_copy(placement_id: str, kind: Annotated[str, Query(pattern="^(notice_copy|invitation_copy)$")],
+                          actor: ActorDep, request: Request):
+        """Keep the copy of a notice or invitation the school gave by hand or by
+        post (a PDF, at most 5 MB); its id goes in the step's `given_outside`."""
+        staff_of(request, placement_id, actor)
+        if request.headers.get("content-type", "").split(";")[0].strip() != "application/pdf":
+            raise HTTPException(415, "send the copy as the request body, with Content-Type: application/pdf")
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_COPY_BYTES:
+                raise HTTPException(413, f"a copy may be at most {MAX_COPY_BYTES // 1_000_000} MB")
+        if not body.startswith(b"%PDF-"):
+            raise HTTPException(422, "the copy is not a PDF file")
+        row = await run_in_threadpool(sent.add_copy, request.app.state.engine, placement_id, kind, bytes(body),
+                                      actor.user_id, datetime.now(UTC))
+        return DocumentOut(**_doc(row))
+
+    @r.get("/api/schools/{school_id}/letters-to-post", response_model=list[DocumentOut])
+    def letters_to_post(school_id: str, actor: ActorDep, request: Request):
+        """The school's letters for parents with no email address, oldest first:
+        print each (its PDF) and post it, then record it posted on its placement
+        (`record_delivery`), from when the clock counts it as given."""
+        if actor.role not in _STAFF or not may_see(actor, school_id):
+            raise HTTPException(403, "the school's AP lead or headteacher post its letters")
+        return [DocumentOut(**_doc(d)) for d in sent.to_post(request.app.state.engine, school_id)]
 
     @r.get("/api/placements/{placement_id}/links", response_model=list[LinkOut])
     def list_links(placement_id: str, actor: ActorDep, request: Request):

@@ -63,9 +63,9 @@ def proposal(p: Placement, ctx: Context) -> list[Unmet]:
         unmet.append(Unmet("§2.3", "the planned end date must be after the start date"))
     if not ctx.calendar.is_school_day(p.start_date):
         unmet.append(Unmet("RULES: school day", f"the start date {p.start_date} is not a school day"))
-    elif p.start_date >= ctx.today and (p.notice is None or p.notice.for_start != p.start_date):
-        # A start already past is a placement recorded after the fact: its
-        # notice, given outside apflow, is recorded at `notify`.
+    elif p.start_date > ctx.today and (p.notice is None or p.notice.for_start != p.start_date):
+        # A start today or before is a placement recorded after the fact: its
+        # notice, given outside apflow, is recorded at `notify` with its copy.
         unmet += notice_timing(p, expected_given_on([], ctx), ctx)
     if p.kind is PlacementKind.ehcp_placement and not p.pupil.ehc_plan:
         unmet.append(Unmet("§3", "an EHCP placement is for a pupil with an EHC plan"))

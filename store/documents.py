@@ -18,6 +18,7 @@ Documents hold the HTML and PDF as sent, so they can be fetched again for years.
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
@@ -27,7 +28,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from documents.delivery import document_id
 
-from .tables import Base
+from .tables import Base, PlacementRow
 
 SENDING, SENT, FAILED, UNCONFIRMED = "sending", "sent", "failed", "unconfirmed"
 # A letter for a parent with no email address waits on the school's list to
@@ -145,13 +146,32 @@ def mark_handed_over(engine: Engine, doc_id: str, method: str, by: str, at: date
                      .values(status=POSTED if method == "post" else HANDED_OVER, handed_over_by=by, sent_at=at))
 
 
-def to_post(engine: Engine, placement_ids: list[str] | None = None) -> list[DocumentRow]:
-    """Letters waiting to be printed and posted, oldest first (of some placements, or all)."""
-    q = select(DocumentRow).where(DocumentRow.status == TO_POST).order_by(DocumentRow.created_at)
-    if placement_ids is not None:
-        q = q.where(DocumentRow.placement_id.in_(placement_ids))
+def to_post(engine: Engine, school_id: str) -> list[DocumentRow]:
+    """A school's letters waiting to be printed and posted, oldest first."""
+    q = (select(DocumentRow).join(PlacementRow, PlacementRow.placement_id == DocumentRow.placement_id)
+         .where(DocumentRow.status == TO_POST, PlacementRow.school_id == school_id).order_by(DocumentRow.created_at))
     with Session(engine) as s:
         return list(s.scalars(q))
+
+
+UPLOADED = "uploaded"
+COPY_KINDS = {"notice_copy": "notice", "invitation_copy": "invitation to a review"}
+
+
+def add_copy(engine: Engine, placement_id: str, kind: str, pdf: bytes, by: str, at: datetime) -> DocumentRow:
+    """Keeps a copy of a letter the school gave outside apflow (the same file twice is one row)."""
+    sha = hashlib.sha256(pdf).hexdigest()
+    key = f"{placement_id}:upload:{kind}:{sha}"
+    values = dict(
+        document_id=document_id(key), idempotency_key=key, placement_id=placement_id, event="upload", kind=kind,
+        recipient_role="school", recipient="kept on file", subject=f"Copy of the {COPY_KINDS[kind]} given outside apflow",
+        html="", pdf=pdf, sha256=sha, status=UPLOADED, delivery_mode="upload", created_at=at, handed_over_by=by,
+    )
+    with engine.begin() as conn:
+        conn.execute(_insert(engine, DocumentRow).values(**values).on_conflict_do_nothing(index_elements=["idempotency_key"]))
+    row = by_key(engine, key)
+    assert row is not None
+    return row
 
 
 def mark_unconfirmed(engine: Engine, key: str) -> None:

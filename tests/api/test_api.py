@@ -79,6 +79,14 @@ async def act(http: httpx.AsyncClient, pid: str, action: str, data, who: dict = 
     return expect(await http.post(f"/api/placements/{pid}/actions/{action}", headers=who, json=payload), status)
 
 
+async def upload_copy(http: httpx.AsyncClient, pid: str, kind: str = "notice_copy") -> str:
+    """Keeps the copy of a letter the school handed over itself; its document id."""
+    pdf = b"%PDF-1.4\n% the copy staff scanned of the letter they handed over\n%%EOF\n"
+    r = await http.post(f"/api/placements/{pid}/documents", params={"kind": kind}, content=pdf,
+                        headers={**LEAD, "Content-Type": "application/pdf"})
+    return expect(r, 201)["document_id"]
+
+
 async def get(http: httpx.AsyncClient, pid: str, who: dict = LEAD) -> dict:
     return expect(await http.get(f"/api/placements/{pid}", headers=who), 200)
 
@@ -138,16 +146,17 @@ async def closed_placement(api_stack) -> dict:
         steps = [
             ("vet", samples.vet(safeguarding_confirmation_received_on=notice_on), LEAD),
             ("consult_la", samples.consult_la(notice_on), LEAD),
-            ("notify", samples.notify(notice_on), HEAD),
+            ("notify", samples.notify(notice_on, await upload_copy(http, pid)), HEAD),
         ]
         for action, data, who in steps:
             states.append((await act(http, pid, action, data, who))["placement"]["state"])
         # The start date has come: the workflow starts the placement by itself.
         states.append((await wait_for_state(http, pid, "active"))["placement"]["state"])
+        invitation = await upload_copy(http, pid, "invitation_copy")
         steps = [
-            ("open_review", samples.open_review(d, d - timedelta(days=6)), LEAD),
+            ("open_review", samples.open_review(d, d - timedelta(days=6), invitation), LEAD),
             ("record_review", samples.record_review(d), LEAD),
-            ("open_review", samples.open_review(d, d - timedelta(days=6)), HEAD),
+            ("open_review", samples.open_review(d, d - timedelta(days=6), invitation), HEAD),
             ("reintegrate", samples.reintegrate(d), LEAD),
             ("close", samples.close(d), HEAD),
         ]
@@ -257,7 +266,7 @@ async def test_actions_on_a_closed_placement_are_409(closed_placement, http):
     for action, data in (
         ("close", samples.close(d)),
         ("terminate", samples.terminate(d)),
-        ("open_review", samples.open_review(d, d - timedelta(days=6))),
+        ("open_review", samples.open_review(d)),
     ):
         detail = (await act(http, pid, action, data, HEAD, status=409))["detail"]
         assert detail["action"] == action

@@ -119,20 +119,18 @@ def test_notice_after_the_start_date_is_refused(sample):
     assert [m.clause for m in missing_items("offsite_direction_notice", ctx)] == ["§6.5"]
 
 
-@pytest.mark.parametrize("days_ahead,ok", [(5, False), (6, True), (14, True)])
-def test_review_invitation_is_sent_at_least_six_days_ahead(sample, days_ahead, ok):
-    ctx = sample("review_invitation")
-    ctx["review_meeting"]["meeting_on"] = date.fromordinal(ctx["issued_on"].toordinal() + days_ahead)
-    missing = missing_items("review_invitation", ctx)
-    assert (missing == []) is ok
-    if not ok:
-        assert missing[0].clause == "§6.8"
-
-
-def test_initial_assessment_is_due_within_a_week_of_referral(sample):
-    ctx = sample("provider_initial_assessment_request")
-    ctx["due_by"] = date(2026, 2, 28)  # referral + 8 days
-    assert [m.clause for m in missing_items("provider_initial_assessment_request", ctx)] == ["§12.1.3"]
+@pytest.mark.parametrize("kind,field,value", [
+    ("review_invitation", "review_meeting.meeting_on", 3),  # days after the letter
+    ("provider_initial_assessment_request", "due_by", 10),
+])
+def test_timing_rules_are_the_policys_not_the_templates(sample, kind, field, value):
+    """§6.8's six days and §12.1.3's week are PolicySettings numbers the
+    domain judges; a document holds no policy number of its own."""
+    ctx = sample(kind)
+    outer, _, inner = field.rpartition(".")
+    target = ctx[outer] if outer else ctx
+    target[inner or field] = date.fromordinal(ctx["issued_on"].toordinal() + value)
+    assert missing_items(kind, ctx) == []
 
 
 def test_provider_link_must_outlive_the_due_date(sample):

@@ -73,6 +73,13 @@ class Inbox:
     def __init__(self) -> None:
         self.mails: list[Mail] = []
         self.arrived = threading.Condition()
+        self.refused: set[str] = set()  # recipients this relay answers 550, as a real one does for an unknown mailbox
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.refused:
+            return "550 5.1.1 <%s>: recipient address rejected: user unknown" % address
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
         mail = Mail(list(envelope.rcpt_tos), message_from_bytes(envelope.original_content, policy=policy.default))

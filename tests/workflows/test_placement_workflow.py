@@ -138,16 +138,15 @@ async def test_refused_action_leaves_history_unchanged(dev_env, engine, task_que
         assert (await snapshot(env.client, handle.id)).placement == snap_before.placement
 
 
-async def test_late_notice_is_refused_with_its_clause(time_env, engine, task_queue):
+async def test_a_start_too_soon_for_notice_is_refused_at_proposal_naming_the_earliest(time_env, engine, task_queue):
     env = time_env
-    start = await next_school_day(env, 1)  # tomorrow at the soonest: too late for two school days' notice
+    start = await next_school_day(env, 1)  # tomorrow at the soonest: too late for two clear school days' notice
     async with build_worker(env.client, task_queue, engine):
-        handle = await started(env, task_queue, start)
-        await act(env.client, handle.id, LEAD, samples.vet())
-        await act(env.client, handle.id, LEAD, samples.consult_la(await today(env)))
         with pytest.raises(Refused) as refused:
-            await act(env.client, handle.id, HEAD, samples.notify(await today(env)))
-        assert [u.clause for u in refused.value.unmet] == ["§6.5"]
+            await started(env, task_queue, start)
+    (unmet,) = refused.value.unmet
+    earliest = default_calendar("137000", start).earliest_start(await today(env), 2)
+    assert unmet.clause == "§6.5" and f"{earliest} at the earliest" in unmet.message
 
 
 async def test_automatic_start_waits_for_dual_registration(time_env, engine, task_queue):
