@@ -12,7 +12,7 @@ from datetime import date, timedelta
 from pydantic import BaseModel
 
 from .calendar import SchoolCalendar
-from .guards import attends
+from .guards import attends, open_concerns, went_under_review
 from .clock import uk_date
 from .models import ContactKind, Placement, Role
 from .settings import PolicySettings
@@ -98,10 +98,7 @@ def deadlines(p: Placement, calendar: SchoolCalendar, settings: PolicySettings, 
         add(Deadline(kind="initial_assessment", due=p.notice.sent_on + timedelta(days=s.initial_assessment_days),
                      clause="§12.1.3", owner=Role.ap_lead, description="chase the provider's initial assessment"))
 
-    resolved = {e.escalation_id for e in p.escalations if not e.open}
-    for concern in p.concerns:
-        if f"safeguarding:{concern.concern_id}" in resolved:
-            continue
+    for concern in open_concerns(p):
         add(Deadline(kind="safeguarding", due=concern.raised_on, ref=concern.concern_id, clause="§9.7", owner=Role.dsl, immediate=True,
                          description=f"safeguarding concern ({concern.concern_id}): review at once; end the placement if it is not resolved"))
 
@@ -146,7 +143,10 @@ def deadlines(p: Placement, calendar: SchoolCalendar, settings: PolicySettings, 
             add(Deadline(kind="drift", due=end, clause="DfE guidance 2025: maximum period", owner=Role.headteacher,
                          description="past its planned end: end the placement or extend it at a review, with a reason"))
 
-    if p.state == "under_review" and p.review_meetings:
+    # The meeting is this review's only when a booking put the placement under
+    # review; a concern's review has none (an earlier round's meeting is past).
+    opened = went_under_review(p)
+    if p.state == "under_review" and p.review_meetings and (opened is None or opened.action == "open_review"):
         add(Deadline(kind="review_meeting", due=p.review_meetings[-1].meeting_on, clause="§6.8, §9.6",
                      owner=Role.ap_lead, description="hold the review and record it with the parents' view"))
     for request in p.review_requests:

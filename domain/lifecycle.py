@@ -48,9 +48,11 @@ class Lifecycle(StateMachine):
         | under_review.to.itself(cond="contact_recorded")
         | reintegrating.to.itself(cond="contact_recorded")
     )
+    # A running placement is reviewed at once (§9.7); before the start the
+    # concern is recorded and blocks the start until it is addressed.
     raise_concern = (
         proposed.to.itself() | vetted.to.itself() | la_consulted.to.itself() | notified.to.itself()
-        | active.to.itself() | under_review.to.itself() | reintegrating.to.itself()
+        | active.to(under_review) | under_review.to.itself() | reintegrating.to(under_review)
     )
     request_review = active.to.itself(cond="review_request_valid")
     resolve_escalation = (
