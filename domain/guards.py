@@ -7,11 +7,12 @@ policy clause. An empty list means the step may go ahead.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Callable
 
 from .calendar import SchoolCalendar
 from .checklist import CHECKLIST, REQUIRED_ITEMS
+from .clock import uk_date
 from .models import (
     Actor,
     CheckStatus,
@@ -22,6 +23,7 @@ from .models import (
     ProviderReport,
     ProviderType,
     ReviewOutcome,
+    ReviewRecord,
     Role,
 )
 from .settings import PolicySettings
@@ -255,8 +257,6 @@ def review_continue(p: Placement, ctx: Context) -> list[Unmet]:
     if missing:
         return missing + unmet
     r = p.reviews[-1]
-    if r.held_on > ctx.today:
-        unmet.append(Unmet("§6.8", "the review cannot be recorded before it is held"))
     if r.outcome not in (ReviewOutcome.continue_, ReviewOutcome.extend):
         unmet.append(Unmet("§6.8", f"a review with outcome '{r.outcome}' does not continue the placement"))
     if r.outcome is ReviewOutcome.continue_ and r.new_end_date is not None:
@@ -269,6 +269,32 @@ def review_continue(p: Placement, ctx: Context) -> list[Unmet]:
             unmet.append(Unmet("DfE guidance 2025: maximum period", "an extension needs a new end date after the current one"))
         if not r.extension_reason:
             unmet.append(Unmet("DfE guidance 2025: maximum period", "an extension needs a reason"))
+    return unmet
+
+
+def _day_of(at: datetime) -> date:
+    return uk_date(at) if at.tzinfo else at.date()
+
+
+def review_held(p: Placement, review: ReviewRecord, ctx: Context) -> list[Unmet]:
+    """A review is recorded as held only on a day it can have been: once the
+    placement had started, not before the placement went under review (the
+    meeting's booking, or the concern), and not in the future (§6.8, §9.6)."""
+    clause = "§6.8, §9.6"
+    held = review.held_on
+    unmet: list[Unmet] = []
+    if held > ctx.today:
+        unmet.append(Unmet(clause, f"a review held on {held} is in the future (today is {ctx.today}): it cannot be recorded before it is held"))
+    starts = [h for h in p.history if h.action == "start"]
+    started_on = max(p.start_date, _day_of(starts[0].at)) if starts else None
+    if started_on is None:
+        unmet.append(Unmet(clause, f"the placement has not started: no review of it can have been held on {held}"))
+    elif held < started_on:
+        unmet.append(Unmet(clause, f"the placement started on {started_on}: a review held on {held} is before it"))
+    opened = went_under_review(p)
+    if opened is not None and held < _day_of(opened.at):
+        why = "the review meeting was booked" if opened.action == "open_review" else "a safeguarding concern put it under review"
+        unmet.append(Unmet(clause, f"{why} on {_day_of(opened.at)}: a review held on {held} is before it"))
     return unmet
 
 

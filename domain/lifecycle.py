@@ -182,7 +182,11 @@ def check(placement: Placement, action: Model, ctx: Context, at: datetime | None
     candidate = apply(placement, action, ctx.today, ctx.actor, at)
     if name == "resolve_escalation":  # judged on the action: the candidate has it resolved already
         return candidate, guards.escalation_resolution(placement, ctx, action)
-    return candidate, GUARDS[name](candidate, ctx)
+    unmet = GUARDS[name](candidate, ctx)
+    review = getattr(action, "review", None)  # record_review, reintegrate and terminate may carry one
+    if review is not None:
+        unmet = guards.review_held(candidate, review, ctx) + unmet
+    return candidate, unmet
 
 
 def decide(placement: Placement, action: Model, ctx: Context, at: datetime, note: str | None = None) -> Placement:
