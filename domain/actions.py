@@ -33,10 +33,12 @@ from .models import (
     ReintegrationPlan,
     ReviewRequest,
     ReviewMeeting,
+    ReviewOutcome,
     ReviewRecord,
     Termination,
     Vetting,
 )
+from .deadlines import EXTENSION_RESOLVES
 
 
 class Vet(Model):
@@ -199,6 +201,11 @@ class ActionRequest(Model):
     action: Action
 
 
+def extension_note(review: ReviewRecord) -> str:
+    """How an extension at review resolves the drift and national-limit flags."""
+    return f"extended at the review held on {review.held_on} to {review.new_end_date}: {review.extension_reason}"
+
+
 def apply(placement: Placement, action: Model, today: date, actor: Actor, at: datetime | None = None) -> Placement:
     """A copy of the placement with the action's data folded in (state unchanged)."""
     p = placement.model_copy(deep=True)
@@ -235,6 +242,12 @@ def apply(placement: Placement, action: Model, today: date, actor: Actor, at: da
             )
         case RecordReview() if action.review is not None:
             p.reviews.append(action.review)
+            if action.review.outcome is ReviewOutcome.extend:
+                p.escalations = [
+                    e.model_copy(update={"resolved_at": at, "resolved_by": actor, "resolution": extension_note(action.review)})
+                    if e.kind in EXTENSION_RESOLVES and e.open else e
+                    for e in p.escalations
+                ]
         case Reintegrate():
             if action.review is not None:
                 p.reviews.append(action.review)

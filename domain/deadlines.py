@@ -18,6 +18,8 @@ from .models import ContactKind, Placement, Role
 from .settings import PolicySettings
 
 RUNNING = ("active", "under_review", "reintegrating")
+# Flags that stand until a review extends the placement with a reason (RULES, Drift).
+EXTENSION_RESOLVES = ("drift", "full_time_limit", "part_time_limit")
 
 
 class Deadline(BaseModel):
@@ -142,6 +144,7 @@ def deadlines(p: Placement, calendar: SchoolCalendar, settings: PolicySettings, 
         if p.state in ("active", "under_review"):
             add(Deadline(kind="drift", due=end, clause="DfE guidance 2025: maximum period", owner=Role.headteacher,
                          description="past its planned end: end the placement or extend it at a review, with a reason"))
+    out.extend(national_limits(p, end, s))
 
     # The meeting is this review's only when a booking put the placement under
     # review; a concern's review has none (an earlier round's meeting is past).
@@ -156,6 +159,26 @@ def deadlines(p: Placement, calendar: SchoolCalendar, settings: PolicySettings, 
                          clause="Education (Educational Provision for Improving Behaviour) Regulations 2010",
                          owner=Role.headteacher, description=f"hold the review the {request.requested_by.replace('_', ' ')} asked for"))
     return sorted(out, key=lambda d: d.due)
+
+
+def national_limits(p: Placement, end: date | None, s: PolicySettings) -> list[Deadline]:
+    """The proposed national limits: a full-time placement planned to last
+    longer than `max_full_time_weeks`, or a part-time one on more than
+    `max_part_time_days_per_week` days a week, is flagged once past the limit
+    until a review extends it with a reason (RULES, Drift)."""
+    if p.state not in ("active", "under_review") or any(r.extension_reason for r in p.reviews if r.new_end_date):
+        return []
+    clause = "DfE guidance 2025: proposed national limits"
+    limit = p.start_date + timedelta(weeks=s.max_full_time_weeks)
+    if p.pattern.full_time and end and end > limit:
+        return [Deadline(kind="full_time_limit", due=limit, clause=clause, owner=Role.headteacher,
+                         description=f"full time for more than {s.max_full_time_weeks} weeks (planned to {end}): "
+                                     "end the placement or extend it at a review, with a reason")]
+    if not p.pattern.full_time and len(p.pattern.days) > s.max_part_time_days_per_week:
+        return [Deadline(kind="part_time_limit", due=p.start_date, clause=clause, owner=Role.headteacher,
+                         description=f"part time on {len(p.pattern.days)} days a week, more than {s.max_part_time_days_per_week}: "
+                                     "end the placement or extend it at a review, with a reason")]
+    return []
 
 
 def missed(p: Placement, calendar: SchoolCalendar, settings: PolicySettings, today: date) -> list[Deadline]:
