@@ -110,13 +110,19 @@ def deadlines(p: Placement, calendar: SchoolCalendar, settings: PolicySettings, 
     def contacts(kind: ContactKind) -> list[date]:
         return [c.on for c in p.contacts if c.kind is kind]
 
-    if s.daily_attendance_call:
+    if s.daily_attendance_call:  # on the pattern's days when the school is open: never in a holiday
         day = _last(contacts(ContactKind.attendance_call), p.start_date - timedelta(days=1)) + timedelta(days=1)
         while not attends(p, calendar, day):
             day += timedelta(days=1)
         add(Deadline(kind="attendance_call", due=day, clause="§2.5", owner=Role.ap_lead,
                      description="make the daily attendance call"))
-    add(Deadline(kind="wellbeing", due=_last(contacts(ContactKind.wellbeing), p.start_date) + timedelta(days=s.wellbeing_contact_days),
+    # Not due while the school is closed (a holiday, a weekend, a bank holiday
+    # or closure): it falls due on the first school day after. Only where the
+    # school's term dates are known: without them its holidays are not.
+    wellbeing = _last(contacts(ContactKind.wellbeing), p.start_date) + timedelta(days=s.wellbeing_contact_days)
+    if calendar.covers(wellbeing):
+        wellbeing = calendar.nth_school_day(wellbeing, 1)
+    add(Deadline(kind="wellbeing", due=wellbeing,
                  clause="§2.5, §3.4", owner=Role.ap_lead, description="weekly wellbeing contact with the pupil"))
 
     # At least once a half-term (§2.5, §9.6); a half-term the placement joined
