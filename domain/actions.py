@@ -40,10 +40,12 @@ from .models import (
     ReintegrationPlan,
     ReviewRequest,
     ReviewMeeting,
+    ReviewOutcome,
     ReviewRecord,
     Termination,
     Vetting,
 )
+from .deadlines import EXTENSION_RESOLVES
 
 
 class Vet(Model):
@@ -275,6 +277,11 @@ def with_outcome(copies: list[LetterCopy], recipient: str, document_id: str, giv
     ]
 
 
+def extension_note(review: ReviewRecord) -> str:
+    """How an extension at review resolves the drift and national-limit flags."""
+    return f"extended at the review held on {review.held_on} to {review.new_end_date}: {review.extension_reason}"
+
+
 def apply(placement: Placement, action: Model, ctx: Context, at: datetime | None = None) -> Placement:
     """A copy of the placement with the action's data folded in (state unchanged)."""
     today, actor = ctx.today, ctx.actor
@@ -317,6 +324,12 @@ def apply(placement: Placement, action: Model, ctx: Context, at: datetime | None
             )
         case RecordReview() if action.review is not None:
             p.reviews.append(action.review)
+            if action.review.outcome is ReviewOutcome.extend:
+                p.escalations = [
+                    e.model_copy(update={"resolved_at": at, "resolved_by": actor, "resolution": extension_note(action.review)})
+                    if e.kind in EXTENSION_RESOLVES and e.open else e
+                    for e in p.escalations
+                ]
         case Reintegrate():
             if action.review is not None:
                 p.reviews.append(action.review)

@@ -12,13 +12,15 @@ from datetime import date, timedelta
 from pydantic import BaseModel
 
 from .calendar import SchoolCalendar
-from .guards import attends
+from .guards import attends, open_concerns, went_under_review
 from .clock import uk_date
 from .models import ContactKind, Placement, PlacementKind, Role
 from .settings import PolicySettings
 
 RUNNING = ("active", "under_review", "reintegrating")
 BEFORE_START = ("proposed", "vetted", "la_consulted", "notified")
+# Flags that stand until a review extends the placement with a reason (RULES, Drift).
+EXTENSION_RESOLVES = ("drift", "full_time_limit", "part_time_limit")
 
 
 class Deadline(BaseModel):
@@ -118,10 +120,7 @@ def deadlines(p: Placement, calendar: SchoolCalendar, settings: PolicySettings, 
         add(Deadline(kind="initial_assessment", due=initial_assessment_due(referred, s),
                      clause="§12.1.3", owner=Role.ap_lead, description="chase the provider's initial assessment"))
 
-    resolved = {e.escalation_id for e in p.escalations if not e.open}
-    for concern in p.concerns:
-        if f"safeguarding:{concern.concern_id}" in resolved:
-            continue
+    for concern in open_concerns(p):
         add(Deadline(kind="safeguarding", due=concern.raised_on, ref=concern.concern_id, clause="§9.7", owner=Role.dsl, immediate=True,
                          description=f"safeguarding concern ({concern.concern_id}): review at once; end the placement if it is not resolved"))
 
@@ -131,13 +130,19 @@ def deadlines(p: Placement, calendar: SchoolCalendar, settings: PolicySettings, 
     def contacts(kind: ContactKind) -> list[date]:
         return [c.on for c in p.contacts if c.kind is kind]
 
-    if s.daily_attendance_call:
+    if s.daily_attendance_call:  # on the pattern's days when the school is open: never in a holiday
         day = _last(contacts(ContactKind.attendance_call), p.start_date - timedelta(days=1)) + timedelta(days=1)
         while not attends(p, calendar, day):
             day += timedelta(days=1)
         add(Deadline(kind="attendance_call", due=day, clause="§2.5", owner=Role.ap_lead,
                      description="make the daily attendance call"))
-    add(Deadline(kind="wellbeing", due=_last(contacts(ContactKind.wellbeing), p.start_date) + timedelta(days=s.wellbeing_contact_days),
+    # Not due while the school is closed (a holiday, a weekend, a bank holiday
+    # or closure): it falls due on the first school day after. Only where the
+    # school's term dates are known: without them its holidays are not.
+    wellbeing = _last(contacts(ContactKind.wellbeing), p.start_date) + timedelta(days=s.wellbeing_contact_days)
+    if calendar.covers(wellbeing):
+        wellbeing = calendar.nth_school_day(wellbeing, 1)
+    add(Deadline(kind="wellbeing", due=wellbeing,
                  clause="§2.5, §3.4", owner=Role.ap_lead, description="weekly wellbeing contact with the pupil"))
 
     # At least once a half-term (§2.5, §9.6); a half-term the placement joined
@@ -165,8 +170,12 @@ def deadlines(p: Placement, calendar: SchoolCalendar, settings: PolicySettings, 
         if p.state in ("active", "under_review"):
             add(Deadline(kind="drift", due=end, clause="DfE guidance 2025: maximum period", owner=Role.headteacher,
                          description="past its planned end: end the placement or extend it at a review, with a reason"))
+    out.extend(national_limits(p, end, s))
 
-    if p.state == "under_review" and p.review_meetings:
+    # The meeting is this review's only when a booking put the placement under
+    # review; a concern's review has none (an earlier round's meeting is past).
+    opened = went_under_review(p)
+    if p.state == "under_review" and p.review_meetings and (opened is None or opened.action == "open_review"):
         add(Deadline(kind="review_meeting", due=p.review_meetings[-1].meeting_on, clause="§6.8, §9.6",
                      owner=Role.ap_lead, description="hold the review and record it with the parents' view"))
     for request in p.review_requests:
@@ -176,6 +185,26 @@ def deadlines(p: Placement, calendar: SchoolCalendar, settings: PolicySettings, 
                          clause="Education (Educational Provision for Improving Behaviour) Regulations 2010",
                          owner=Role.headteacher, description=f"hold the review the {request.requested_by.replace('_', ' ')} asked for"))
     return sorted(out, key=lambda d: d.due)
+
+
+def national_limits(p: Placement, end: date | None, s: PolicySettings) -> list[Deadline]:
+    """The proposed national limits: a full-time placement planned to last
+    longer than `max_full_time_weeks`, or a part-time one on more than
+    `max_part_time_days_per_week` days a week, is flagged once past the limit
+    until a review extends it with a reason (RULES, Drift)."""
+    if p.state not in ("active", "under_review") or any(r.extension_reason for r in p.reviews if r.new_end_date):
+        return []
+    clause = "DfE guidance 2025: proposed national limits"
+    limit = p.start_date + timedelta(weeks=s.max_full_time_weeks)
+    if p.pattern.full_time and end and end > limit:
+        return [Deadline(kind="full_time_limit", due=limit, clause=clause, owner=Role.headteacher,
+                         description=f"full time for more than {s.max_full_time_weeks} weeks (planned to {end}): "
+                                     "end the placement or extend it at a review, with a reason")]
+    if not p.pattern.full_time and len(p.pattern.days) > s.max_part_time_days_per_week:
+        return [Deadline(kind="part_time_limit", due=p.start_date, clause=clause, owner=Role.headteacher,
+                         description=f"part time on {len(p.pattern.days)} days a week, more than {s.max_part_time_days_per_week}: "
+                                     "end the placement or extend it at a review, with a reason")]
+    return []
 
 
 def missed(p: Placement, calendar: SchoolCalendar, settings: PolicySettings, today: date) -> list[Deadline]:

@@ -7,21 +7,25 @@ policy clause. An empty list means the step may go ahead.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Callable
 
 from .calendar import SchoolCalendar
 from .checklist import CHECKLIST, REQUIRED_ITEMS
+from .clock import uk_date
 from .models import (
     Actor,
     CheckStatus,
     Delivery,
     LetterCopy,
+    Concern,
+    HistoryEntry,
     PlacementKind,
     Placement,
     ProviderReport,
     ProviderType,
     ReviewOutcome,
+    ReviewRecord,
     Role,
 )
 from .settings import PolicySettings
@@ -209,8 +213,28 @@ def notice_timing(p: Placement, given: date, ctx: Context) -> list[Unmet]:
     ))]
 
 
+def concern_escalation_id(concern: Concern) -> str:
+    """The escalation the clock raises to the DSL for a concern (§9.7)."""
+    return f"safeguarding:{concern.concern_id}"
+
+
+def open_concerns(p: Placement) -> list[Concern]:
+    """Safeguarding concerns the DSL has not yet recorded as addressed, by
+    resolving the concern's escalation (§9.7)."""
+    addressed = {e.escalation_id for e in p.escalations if not e.open}
+    return [c for c in p.concerns if concern_escalation_id(c) not in addressed]
+
+
+def _open_concerns_block(p: Placement, what: str) -> list[Unmet]:
+    return [
+        Unmet("§9.7", f"safeguarding concern {c.concern_id} raised on {c.raised_on} is open: {what} until the "
+                      "designated safeguarding lead records it as addressed; otherwise the placement is terminated")
+        for c in open_concerns(p)
+    ]
+
+
 def start(p: Placement, ctx: Context) -> list[Unmet]:
-    unmet: list[Unmet] = []
+    unmet = _open_concerns_block(p, "the placement cannot start")
     if ctx.today < p.start_date:
         unmet.append(Unmet("§6.5", f"the start date {p.start_date} has not been reached"))
     if p.notice is None:
@@ -273,19 +297,31 @@ def delivery_record(p: Placement, ctx: Context, action) -> list[Unmet]:
     return []
 
 
+def _reviews_opened(p: Placement) -> list[HistoryEntry]:
+    """Each step that put the placement under review: a meeting booked
+    (`open_review`) or a safeguarding concern (`raise_concern`)."""
+    return [h for h in p.history if h.to_state == "under_review" and h.from_state != "under_review"]
+
+
+def went_under_review(p: Placement) -> HistoryEntry | None:
+    opened = _reviews_opened(p)
+    return opened[-1] if opened else None
+
+
 def _current_review(p: Placement) -> list[Unmet]:
-    if len(p.reviews) < len(p.review_meetings) or not p.reviews:
+    # Each time the placement goes under review it needs a review of its own:
+    # under review for a concern there may be no meeting booked.
+    if len(p.reviews) < max(len(p.review_meetings), len(_reviews_opened(p))) or not p.reviews:
         return [Unmet("§6.8", "the review must be recorded in writing, with the parents' view")]
     return []
 
 
 def review_continue(p: Placement, ctx: Context) -> list[Unmet]:
-    unmet = _current_review(p)
-    if unmet:
-        return unmet
+    unmet = _open_concerns_block(p, "the review cannot continue the placement")
+    missing = _current_review(p)
+    if missing:
+        return missing + unmet
     r = p.reviews[-1]
-    if r.held_on > ctx.today:
-        unmet.append(Unmet("§6.8", "the review cannot be recorded before it is held"))
     if r.outcome not in (ReviewOutcome.continue_, ReviewOutcome.extend):
         unmet.append(Unmet("§6.8", f"a review with outcome '{r.outcome}' does not continue the placement"))
     if r.outcome is ReviewOutcome.continue_ and r.new_end_date is not None:
@@ -301,10 +337,37 @@ def review_continue(p: Placement, ctx: Context) -> list[Unmet]:
     return unmet
 
 
+def _day_of(at: datetime) -> date:
+    return uk_date(at) if at.tzinfo else at.date()
+
+
+def review_held(p: Placement, review: ReviewRecord, ctx: Context) -> list[Unmet]:
+    """A review is recorded as held only on a day it can have been: once the
+    placement had started, not before the placement went under review (the
+    meeting's booking, or the concern), and not in the future (§6.8, §9.6)."""
+    clause = "§6.8, §9.6"
+    held = review.held_on
+    unmet: list[Unmet] = []
+    if held > ctx.today:
+        unmet.append(Unmet(clause, f"a review held on {held} is in the future (today is {ctx.today}): it cannot be recorded before it is held"))
+    starts = [h for h in p.history if h.action == "start"]
+    started_on = max(p.start_date, _day_of(starts[0].at)) if starts else None
+    if started_on is None:
+        unmet.append(Unmet(clause, f"the placement has not started: no review of it can have been held on {held}"))
+    elif held < started_on:
+        unmet.append(Unmet(clause, f"the placement started on {started_on}: a review held on {held} is before it"))
+    opened = went_under_review(p)
+    if opened is not None and held < _day_of(opened.at):
+        why = "the review meeting was booked" if opened.action == "open_review" else "a safeguarding concern put it under review"
+        unmet.append(Unmet(clause, f"{why} on {_day_of(opened.at)}: a review held on {held} is before it"))
+    return unmet
+
+
 def reintegration(p: Placement, ctx: Context) -> list[Unmet]:
     unmet = _current_review(p)
     if not unmet and p.reviews[-1].outcome is not ReviewOutcome.reintegrate:
         unmet.append(Unmet("§2.7", "the review must decide on reintegration"))
+    unmet += _open_concerns_block(p, "the placement cannot move to reintegration")
     if p.reintegration_plan is None:
         unmet.append(Unmet("§2.4, §2.7, §6.10, §8.2.7", "a reintegration plan with a support package from school and provider is needed"))
     return unmet
@@ -377,6 +440,8 @@ def escalation_resolution(p: Placement, ctx: Context, action) -> list[Unmet]:
         return [Unmet("escalations", f"no escalation {action.escalation_id} on this placement")]
     if not match[0].open:
         return [Unmet("escalations", f"escalation {action.escalation_id} was resolved already")]
+    if match[0].kind == "safeguarding" and ctx.actor.role is not Role.dsl:
+        return [Unmet("§9.7", f"only the designated safeguarding lead records a safeguarding concern as addressed ({action.escalation_id})")]
     return []
 
 

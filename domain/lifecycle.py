@@ -50,9 +50,11 @@ class Lifecycle(StateMachine):
         | under_review.to.itself(cond="contact_recorded")
         | reintegrating.to.itself(cond="contact_recorded")
     )
+    # A running placement is reviewed at once (§9.7); before the start the
+    # concern is recorded and blocks the start until it is addressed.
     raise_concern = (
         proposed.to.itself() | vetted.to.itself() | la_consulted.to.itself() | notified.to.itself()
-        | active.to.itself() | under_review.to.itself() | reintegrating.to.itself()
+        | active.to(under_review) | under_review.to.itself() | reintegrating.to(under_review)
     )
     request_review = active.to.itself(cond="review_request_valid")
     record_delivery = (
@@ -194,7 +196,11 @@ def check(placement: Placement, action: Model, ctx: Context, at: datetime | None
         return candidate, guards.escalation_resolution(placement, ctx, action)
     if name == "record_delivery":
         return candidate, guards.delivery_record(placement, ctx, action)
-    return candidate, GUARDS[name](candidate, ctx)
+    unmet = GUARDS[name](candidate, ctx)
+    review = getattr(action, "review", None)  # record_review, reintegrate and terminate may carry one
+    if review is not None:
+        unmet = guards.review_held(candidate, review, ctx) + unmet
+    return candidate, unmet
 
 
 def decide(placement: Placement, action: Model, ctx: Context, at: datetime, note: str | None = None) -> Placement:

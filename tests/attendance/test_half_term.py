@@ -3,7 +3,8 @@ provider sends its registers, the sweep runs at the morning and afternoon
 checks, and staff make their calls, visit, review and hear from the provider
 as the policy asks, but for one week's wellbeing contact. What is left at the
 end is exactly one chase for a missing session, one escalation of an
-unexplained absence to the DSL, and one for the missed wellbeing contact."""
+unexplained absence to the DSL, one for the missed wellbeing contact, and the
+flag on a part-time pattern of more days a week than the national limit."""
 from __future__ import annotations
 
 from datetime import time, timedelta
@@ -110,6 +111,7 @@ async def test_a_half_term_leaves_exactly_the_expected_escalations(time_env, eng
             f"attendance_missing:{missing_pm}:pm",
             f"unexplained_absence:{unexplained_am}:am",
             f"wellbeing:{wellbeing_missed}",
+            f"part_time_limit:{term.first}",  # four days a week, past the limit of two
         ])
         wellbeing = [e for e in snap.placement.escalations if e.kind == "wellbeing"][0]
         assert (wellbeing.owner, uk_date(wellbeing.raised_at)) == (Role.ap_lead, wellbeing_missed + timedelta(days=1))

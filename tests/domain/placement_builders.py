@@ -178,6 +178,8 @@ CHART: dict[str, dict[str, str]] = {
 for _state, _moves in CHART.items():
     if _moves:
         _moves.update({name: _state for name in _RECORDING})
+# A safeguarding concern puts a running placement under review at once (§9.7).
+CHART["active"]["raise_concern"] = CHART["reintegrating"]["raise_concern"] = "under_review"
 ACTIONS = (
     "amend", "vet", "consult_la", "notify", "start", "open_review", "record_review", "reintegrate", "close", "terminate",
     "record_contact", "raise_concern", "request_review", "resolve_escalation",

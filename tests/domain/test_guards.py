@@ -499,7 +499,7 @@ def test_a_review_record_holds_the_parents_view():
 def test_a_review_cannot_be_recorded_before_it_is_held():
     unmet = only_unmet(under_review(), record(held_on=date(2026, 11, 17)), MEETING_DAY)
 
-    assert unmet.clause == "§6.8" and "before it is held" in unmet.message
+    assert unmet.clause == "§6.8, §9.6" and "before it is held" in unmet.message
 
 
 @pytest.mark.parametrize("outcome", [ReviewOutcome.reintegrate, ReviewOutcome.terminate])

@@ -117,6 +117,28 @@ async def test_terminated_on_a_safeguarding_concern(time_env, engine, task_queue
     assert register.get(engine, handle.id).state == "terminated"
 
 
+async def test_a_concern_before_the_start_blocks_the_automatic_start_until_the_dsl_addresses_it(time_env, engine, task_queue):
+    from domain.actions import RaiseConcern, ResolveEscalation
+
+    env = time_env
+    start = await next_school_day(env, 21)
+    dsl = Actor(user_id="dsl-137000", role=Role.dsl, school_id="137000")
+    async with build_worker(env.client, task_queue, engine):
+        handle = await started(env, task_queue, start)
+        await to_notified(env, handle)
+        await act(env.client, handle.id, LEAD, RaiseConcern(summary="Parent reports an adult at the provider"))
+        await env.sleep(timedelta(days=(start - await today(env)).days + 1))
+
+        snap = await snapshot(env.client, handle.id)
+        assert snap.placement.state == "notified"
+        assert [b["clause"] for b in snap.start_blocked] == ["§9.7"] and "concern-1" in snap.start_blocked[0]["message"]
+        assert [(e.escalation_id, e.owner) for e in snap.placement.escalations if e.kind == "safeguarding"] == [("safeguarding:concern-1", Role.dsl)]
+
+        await act(env.client, handle.id, dsl, ResolveEscalation(escalation_id="safeguarding:concern-1", note="Adult removed from the pupil's group"))
+        snap = await act(env.client, handle.id, LEAD, Start())
+        assert snap.placement.state == "active" and snap.start_blocked == []
+
+
 async def test_refused_action_leaves_history_unchanged(dev_env, engine, task_queue):
     """On the real server a rejected update leaves no event at all (the
     time-skipping server records a workflow task for it, so this runs on the dev server)."""
