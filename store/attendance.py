@@ -43,7 +43,9 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from domain.attendance import (
     ATTENDING_STATES,
+    REGISTER_CLAUSE,
     WEEKDAYS,
+    AttendanceSettings,
     CodeBook,
     PlacementFacts,
     effective_explained,
@@ -255,6 +257,7 @@ class RowError:
     session: str
     field: str
     message: str
+    clause: str = REGISTER_CLAUSE
 
 
 class RegisterRefused(Exception):
@@ -281,15 +284,19 @@ def validate_register(
     today: date,
     calendar_for: Callable[[str], SchoolCalendar],
     may_see: Callable[[Actor, str], bool],
+    boundary: time = AttendanceSettings().session_boundary,
 ) -> list[RowError]:
-    """Every reason any row cannot be recorded (empty: all can)."""
+    """Every reason any row cannot be recorded (empty: all can), each with
+    its clause. A session the placement's pattern does not schedule (not a
+    pattern day, or outside its times by the session `boundary`) is refused:
+    no mark may count a session nobody was due to attend (§10.3)."""
     facts = facts_for(engine, (m.placement_id for m in marks))
     calendars: dict[str, SchoolCalendar] = {}
     seen: dict[tuple[str, date, str], int] = {}
     errors: list[RowError] = []
     for i, m in enumerate(marks):
-        def refuse(field_: str, message: str) -> None:
-            errors.append(RowError(i, m.placement_id, m.day, m.session, field_, message))
+        def refuse(field_: str, message: str, clause: str = REGISTER_CLAUSE) -> None:
+            errors.append(RowError(i, m.placement_id, m.day, m.session, field_, message, clause))
 
         key = (m.placement_id, m.day, m.session)
         if key in seen:
@@ -302,8 +309,8 @@ def validate_register(
             continue
         if f.school_id not in calendars:
             calendars[f.school_id] = calendar_for(f.school_id)
-        for p in mark_problems(book, f, m.day, m.code, m.explained, calendars[f.school_id], today):
-            refuse(p.field, p.message)
+        for p in mark_problems(book, f, m.day, m.code, m.explained, calendars[f.school_id], today, m.session, boundary):
+            refuse(p.field, p.message, p.clause)
     return errors
 
 
@@ -329,12 +336,13 @@ def record_register(
     calendar_for: Callable[[str], SchoolCalendar],
     may_see: Callable[[Actor, str], bool],
     now: datetime | None = None,
+    boundary: time = AttendanceSettings().session_boundary,
 ) -> Recorded:
     """Validates the whole register, then writes it in one transaction: all of
     it or nothing (`RegisterRefused`). Idempotent per (placement, day,
     session): a row equal to what is stored is left alone, a different one
     replaces it and leaves an amendment behind."""
-    errors = validate_register(engine, book, marks, actor, today, calendar_for, may_see)
+    errors = validate_register(engine, book, marks, actor, today, calendar_for, may_see, boundary)
     if errors:
         raise RegisterRefused(errors)
     now = now or datetime.now(timezone.utc)
