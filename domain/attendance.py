@@ -61,6 +61,9 @@ class AttendanceSettings(BaseModel):
     signal_concurrency: int = 32
     # Rows in one register call (a whole trust's day is 2 x active placements).
     max_register_rows: int = 20_000
+    # A chase for a missing mark carries the provider's attendance link,
+    # working until the end of this many days after the day it asks about.
+    chase_link_days: int = 7
     schedules_enabled: bool = True
 
 
