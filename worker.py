@@ -25,8 +25,8 @@ from workflows.placement import PlacementWorkflow
 def build_worker(client: Client, task_queue: str, engine: Engine, documents: DocumentActivities | None = None, attendance: AttendanceSettings | None = None) -> Worker:
     """`documents` sends letters; by default as the APFLOW_* settings say."""
     register = RegisterActivities(engine)
-    sweep = AttendanceActivities(engine, client, attendance or AttendanceSettings())
     documents = documents or DocumentActivities.from_environment(engine)
+    sweep = AttendanceActivities(engine, client, attendance or AttendanceSettings(), documents=documents)
     return Worker(
         client,
         task_queue=task_queue,

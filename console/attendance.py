@@ -20,6 +20,7 @@ from sqlalchemy import Engine
 
 from apflow.attendance_codes import load_codes
 from apflow.calendars import calendar_path, load_calendar
+from apflow.settings import Settings
 from domain.access import may_see
 from domain.attendance import AttendanceSettings, CodeBook, CountsAs, expected_sessions, normalise_code
 from domain.calendar import SchoolCalendar
@@ -73,6 +74,7 @@ class RowErrorOut(BaseModel):
     session: str
     field: str
     message: str
+    clause: str = Field(description="The policy clause the row falls foul of")
 
 
 class RefusedOut(BaseModel):
@@ -174,13 +176,16 @@ def ensure_codes(engine: Engine, book: CodeBook) -> Engine:
     return engine
 
 
-def provider_sink(app):
+def provider_sink(app, settings: AttendanceSettings | None = None):
     """What records a mark a provider sends through its attendance link
     (`console.provider` calls ``app.state.attendance_sink(claims, answer)``).
     The link is the provider's authority, scoped to one placement: the mark is
     recorded as the provider's own, under the link's id, with every check a
     register has; a refusal says why and records nothing."""
     book: CodeBook = load_codes()
+    # The session boundary decides which sessions a pattern schedules: the
+    # same APFLOW_ATTENDANCE__* settings the register's routes and the sweep read.
+    boundary = (settings or Settings().attendance).session_boundary
 
     async def sink(claims, answer) -> None:
         engine = ensure_codes(app.state.engine, book)
@@ -192,12 +197,13 @@ def provider_sink(app):
         try:
             await run_in_threadpool(
                 store.record_register, engine, book, [mark], actor, "provider", today(), calendar_for,
-                lambda _actor, school_id: school_id == row.school_id,
+                lambda _actor, school_id: school_id == row.school_id, None, boundary,
             )
         except store.RegisterRefused as e:
             raise HTTPException(422, {
-                "error": "refused", "message": "The mark was not recorded: " + "; ".join(x.message for x in e.errors),
-                "fields": [{"field": x.field, "message": x.message} for x in e.errors],
+                "error": "refused",
+                "message": "The mark was not recorded: " + "; ".join(f"{x.message} ({x.clause})" for x in e.errors),
+                "fields": [{"field": x.field, "message": x.message, "clause": x.clause} for x in e.errors],
             }) from None
 
     return sink
@@ -227,6 +233,7 @@ def router_for(settings=None) -> APIRouter:
         try:
             done = store.record_register(
                 engine_of(request), book, marks, actor, body.source, day_today, calendar_for, may_see,
+                boundary=attendance.session_boundary,
             )
         except store.RegisterRefused as e:
             refused = RefusedOut(

@@ -38,6 +38,10 @@ provider_initial_assessment_request  (§12.1.3: within one week of referral)
 provider_progress_report_request  (§2.6, §12.1.7)
     provider, pupil, objectives, due_by, link {url, expires_at},
     period_start?, period_end?
+provider_attendance_chase  (§10.3, §12.1.4: a session's mark has not arrived)
+    provider, pupil, session_day, session_name ("morning" | "afternoon"),
+    due_by (the day it is sent: the mark is owed today), link {url,
+    expires_at} (an attendance link)
 provider_final_report_request  (§2.6, §8.2.17)
     provider, pupil, objectives, due_by, link {url, expires_at},
     planned_end_date?
@@ -71,6 +75,7 @@ class Kind(StrEnum):
     provider_initial_assessment_request = "provider_initial_assessment_request"
     provider_progress_report_request = "provider_progress_report_request"
     provider_final_report_request = "provider_final_report_request"
+    provider_attendance_chase = "provider_attendance_chase"
     staff_escalation = "staff_escalation"
     destination_record = "destination_record"
 
@@ -345,6 +350,18 @@ _KINDS: tuple[DocumentKind, ...] = (
         + (Required("objectives.*.description", "objectives to report against", "§8.2.17"),),
         optional=_PROVIDER_OPTIONAL + ("planned_end_date",),
         checks=(_link_outlives_due_date("§2.6"),),
+    ),
+    DocumentKind(
+        Kind.provider_attendance_chase,
+        "provider_attendance_chase.html.j2",
+        required=_letter("§12.1.4")
+        + _PROVIDER_REQUEST
+        + (
+            Required("session_day", "day of the missing mark", "§10.3"),
+            Required("session_name", "session of the missing mark (morning or afternoon)", "§10.3"),
+        ),
+        optional=_PROVIDER_OPTIONAL,
+        checks=(_link_outlives_due_date("§12.1.4"),),
     ),
     DocumentKind(
         Kind.staff_escalation,

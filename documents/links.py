@@ -13,7 +13,8 @@ from datetime import datetime, timezone
 from enum import StrEnum
 from typing import Any
 
-from itsdangerous import BadSignature, URLSafeSerializer
+from itsdangerous import BadData, BadSignature, URLSafeSerializer
+from itsdangerous.encoding import base64_decode, base64_encode
 
 _SALT = "apflow.provider-link.v1"  # keeps these tokens apart from anything else signed with the secret
 
@@ -73,6 +74,21 @@ def _aware(moment: datetime, name: str) -> datetime:
     return moment
 
 
+def canonical(token: str) -> bool:
+    """Whether the token is exactly as `issue_link` writes it: an optional
+    "." (compressed claims), the claims and the signature, each unpadded
+    URL-safe base64 that encodes back to itself. Base64 leaves unused bits in
+    a final character, so several spellings decode to the same bytes; only
+    one of them was issued, and any other is an altered link."""
+    parts = token[1:].split(".") if token.startswith(".") else token.split(".")
+    if len(parts) != 2:
+        return False
+    try:
+        return all(part and base64_encode(base64_decode(part)).decode("ascii") == part for part in parts)
+    except (BadData, UnicodeError):
+        return False
+
+
 def issue_link(
     secret: Secret, placement_id: str, purpose: LinkPurpose | str, expires_at: datetime, link_id: str
 ) -> str:
@@ -93,7 +109,10 @@ def verify_link(
 ) -> LinkClaims:
     """Claims of a genuine, current token for `purpose` (and `placement_id`,
     when the URL names one). Checked in order: signature, scope, revocation,
-    expiry."""
+    expiry. A token spelled otherwise than it was issued (`canonical`) is
+    refused as tampered, even where its bytes would verify."""
+    if not canonical(token):
+        raise LinkTampered("link is not genuine")
     try:
         raw = _serializer(secret).loads(token)
         claims = LinkClaims(

@@ -28,6 +28,13 @@ from .calendar import SchoolCalendar
 Session = Literal["am", "pm"]
 SESSIONS: tuple[Session, ...] = ("am", "pm")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri")
+DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+SESSION_NAMES = {"am": "morning", "pm": "afternoon"}
+
+# The clauses a refused mark names: the register is kept twice a day, am and
+# pm, for the sessions the placement schedules (§10.3); its codes (§10.4).
+REGISTER_CLAUSE = "§10.3"
+CODES_CLAUSE = "§10.4"
 
 # States in which a placement runs and its sessions are expected (§10.3, §12.1.4).
 ATTENDING_STATES = frozenset({"active", "under_review", "reintegrating"})
@@ -54,6 +61,9 @@ class AttendanceSettings(BaseModel):
     signal_concurrency: int = 32
     # Rows in one register call (a whole trust's day is 2 x active placements).
     max_register_rows: int = 20_000
+    # A chase for a missing mark carries the provider's attendance link,
+    # working until the end of this many days after the day it asks about.
+    chase_link_days: int = 7
     schedules_enabled: bool = True
 
 
@@ -232,6 +242,37 @@ def expected_sessions(facts: PlacementFacts, day: date, calendar: SchoolCalendar
 class MarkProblem:
     field: str
     message: str
+    clause: str = REGISTER_CLAUSE
+
+
+def _day_list(days: frozenset[str]) -> str:
+    names = [DAY_NAMES[i] for i, d in enumerate(WEEKDAYS) if d in days]
+    if not names:
+        return "no day at all"
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def unscheduled(facts: PlacementFacts, day: date, session: str, boundary: time) -> MarkProblem | None:
+    """Why the placement's pattern owes no mark for this session of a school
+    day it runs on, or None when it does: the day is not one of the pattern's
+    weekdays, or the pattern's times do not reach the session (a 9:00-12:00
+    timetable has no afternoon). A mark there would count a session nobody
+    was due to attend (§10.3)."""
+    weekday = WEEKDAYS[day.weekday()] if day.weekday() < len(WEEKDAYS) else None
+    if weekday not in facts.days:
+        return MarkProblem("day", (
+            f"{day} is a {DAY_NAMES[day.weekday()]}: the placement's pattern does not schedule "
+            f"{DAY_NAMES[day.weekday()]} (it schedules {_day_list(facts.days)}), so no mark is owed"
+        ))
+    if session not in session_times_expected(facts.arrival, facts.departure, boundary):
+        times = f"{facts.arrival:%H:%M} to {facts.departure:%H:%M}"
+        edge = "starts" if session == "am" else "ends"
+        side = "after" if session == "am" else "before"
+        return MarkProblem("session", (
+            f"the placement's pattern does not cover the {SESSION_NAMES.get(session, session)} session: "
+            f"it runs {times} and {edge} {side} the session boundary at {boundary:%H:%M}, so no mark is owed"
+        ))
+    return None
 
 
 def mark_problems(
@@ -242,8 +283,14 @@ def mark_problems(
     explained: bool | None,
     calendar: SchoolCalendar,
     today: date,
+    session: str | None = None,
+    boundary: time | None = None,
 ) -> list[MarkProblem]:
-    """Why a mark cannot be recorded for this placement; empty when it can."""
+    """Why a mark cannot be recorded for this placement; empty when it can.
+
+    With `session` and the session `boundary`, a mark for a session the
+    placement's pattern does not schedule is refused too (`unscheduled`):
+    it would otherwise count as present on a day nobody was due."""
     problems: list[MarkProblem] = []
     if day > today:
         problems.append(MarkProblem("day", f"{day} is in the future: a register records what happened"))
@@ -256,13 +303,15 @@ def mark_problems(
             problems.append(MarkProblem("day", f"{day} is after the placement ended on {facts.ended_on}"))
     elif not calendar.is_school_day(day):
         problems.append(MarkProblem("day", f"{day} is not a school day in the school's calendar: no register is taken"))
+    elif session is not None and boundary is not None and (off := unscheduled(facts, day, session, boundary)):
+        problems.append(off)
 
     entry = book.get(code)
     if entry is None:
-        problems.append(MarkProblem("code", f"unknown register code {code!r}: see GET /api/attendance/codes"))
+        problems.append(MarkProblem("code", f"unknown register code {code!r}: see GET /api/attendance/codes", CODES_CLAUSE))
         return problems
     if entry.retired:
-        problems.append(MarkProblem("code", f"{code} is no longer in use (School Attendance Regulations 2024): see GET /api/attendance/codes"))
+        problems.append(MarkProblem("code", f"{code} is no longer in use (School Attendance Regulations 2024): see GET /api/attendance/codes", CODES_CLAUSE))
     for fit in entry.fits:
         ok = {
             Fit.registered_school_provider: facts.provider_registered,
@@ -270,13 +319,13 @@ def mark_problems(
             Fit.not_dual_registered: not facts.dual_registered_on(day),
         }[fit]
         if not ok:
-            problems.append(MarkProblem("code", f"{code} ({entry.meaning}) is {FIT_REASONS[fit]}"))
+            problems.append(MarkProblem("code", f"{code} ({entry.meaning}) is {FIT_REASONS[fit]}", CODES_CLAUSE))
     if explained is not None:
         if not entry.is_absence:
-            problems.append(MarkProblem("explained", f"{code} is not an absence: leave 'explained' out"))
+            problems.append(MarkProblem("explained", f"{code} is not an absence: leave 'explained' out", CODES_CLAUSE))
         elif explained and not entry.explained:
             problems.append(MarkProblem(
-                "explained", f"{code} means the reason is not known; record the code for the reason instead",
+                "explained", f"{code} means the reason is not known; record the code for the reason instead", CODES_CLAUSE,
             ))
     return problems
 

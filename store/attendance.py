@@ -43,7 +43,9 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from domain.attendance import (
     ATTENDING_STATES,
+    REGISTER_CLAUSE,
     WEEKDAYS,
+    AttendanceSettings,
     CodeBook,
     PlacementFacts,
     effective_explained,
@@ -124,6 +126,27 @@ class AttendanceAlertRow(Base):
     problem: Mapped[str] = mapped_column(String(32), primary_key=True)
     code: Mapped[str | None] = mapped_column(String(4))
     signalled_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class AttendanceChaseRow(Base):
+    """A provider asked for a session's missing mark (RULES, "attendance
+    marks": chase the provider the same day, then escalate). `check_day` and
+    `check` name the sweep that sent it, so the same sweep run again is quiet
+    and only a later one escalates. `settled_at` is set once the chase needs
+    no more thought: escalated, or the mark arrived, or the placement stopped."""
+
+    __tablename__ = "attendance_chases"
+    __table_args__ = (CheckConstraint("session IN ('am', 'pm')", name="ck_attendance_chases_session"),)
+
+    placement_id: Mapped[str] = mapped_column(ForeignKey("placements.placement_id"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    session: Mapped[str] = mapped_column(String(2), primary_key=True)
+    check_day: Mapped[date] = mapped_column(Date)
+    check: Mapped[str] = mapped_column(String(2))  # the sweep's check: am | pm
+    document_id: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(16))  # sent | unconfirmed (documents)
+    chased_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    settled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
 
 
 class AttendanceExpectation(Base):
@@ -255,6 +278,7 @@ class RowError:
     session: str
     field: str
     message: str
+    clause: str = REGISTER_CLAUSE
 
 
 class RegisterRefused(Exception):
@@ -281,15 +305,19 @@ def validate_register(
     today: date,
     calendar_for: Callable[[str], SchoolCalendar],
     may_see: Callable[[Actor, str], bool],
+    boundary: time = AttendanceSettings().session_boundary,
 ) -> list[RowError]:
-    """Every reason any row cannot be recorded (empty: all can)."""
+    """Every reason any row cannot be recorded (empty: all can), each with
+    its clause. A session the placement's pattern does not schedule (not a
+    pattern day, or outside its times by the session `boundary`) is refused:
+    no mark may count a session nobody was due to attend (§10.3)."""
     facts = facts_for(engine, (m.placement_id for m in marks))
     calendars: dict[str, SchoolCalendar] = {}
     seen: dict[tuple[str, date, str], int] = {}
     errors: list[RowError] = []
     for i, m in enumerate(marks):
-        def refuse(field_: str, message: str) -> None:
-            errors.append(RowError(i, m.placement_id, m.day, m.session, field_, message))
+        def refuse(field_: str, message: str, clause: str = REGISTER_CLAUSE) -> None:
+            errors.append(RowError(i, m.placement_id, m.day, m.session, field_, message, clause))
 
         key = (m.placement_id, m.day, m.session)
         if key in seen:
@@ -302,8 +330,8 @@ def validate_register(
             continue
         if f.school_id not in calendars:
             calendars[f.school_id] = calendar_for(f.school_id)
-        for p in mark_problems(book, f, m.day, m.code, m.explained, calendars[f.school_id], today):
-            refuse(p.field, p.message)
+        for p in mark_problems(book, f, m.day, m.code, m.explained, calendars[f.school_id], today, m.session, boundary):
+            refuse(p.field, p.message, p.clause)
     return errors
 
 
@@ -329,12 +357,13 @@ def record_register(
     calendar_for: Callable[[str], SchoolCalendar],
     may_see: Callable[[Actor, str], bool],
     now: datetime | None = None,
+    boundary: time = AttendanceSettings().session_boundary,
 ) -> Recorded:
     """Validates the whole register, then writes it in one transaction: all of
     it or nothing (`RegisterRefused`). Idempotent per (placement, day,
     session): a row equal to what is stored is left alone, a different one
     replaces it and leaves an amendment behind."""
-    errors = validate_register(engine, book, marks, actor, today, calendar_for, may_see)
+    errors = validate_register(engine, book, marks, actor, today, calendar_for, may_see, boundary)
     if errors:
         raise RegisterRefused(errors)
     now = now or datetime.now(timezone.utc)
@@ -478,10 +507,15 @@ def alerted_on(engine: Engine, day: date) -> set[tuple[str, str, str]]:
 
 
 def record_alerts(engine: Engine, alerts: Sequence[Candidate], at: datetime) -> None:
+    """Records what was signalled; a missing mark's escalation settles its chase too."""
     rows = [dict(placement_id=a.placement_id, day=a.day, session=a.session, problem=a.problem, code=a.code, signalled_at=at) for a in alerts]
+    chased = sorted({(a.placement_id, a.day, a.session) for a in alerts if a.problem == "missing"})
+    c = AttendanceChaseRow
     with engine.begin() as conn:
         for chunk in _chunks(rows):
             conn.execute(_insert(engine, AttendanceAlertRow).values(list(chunk)).on_conflict_do_nothing())
+        for chunk in _chunks(chased):
+            conn.execute(update(c).where(tuple_(c.placement_id, c.day, c.session).in_(chunk), c.settled_at.is_(None)).values(settled_at=at))
 
 
 def alerts_for(engine: Engine, placement_id: str) -> list[AttendanceAlertRow]:
@@ -489,3 +523,92 @@ def alerts_for(engine: Engine, placement_id: str) -> list[AttendanceAlertRow]:
     with Session(engine) as s:
         return list(s.scalars(select(a).where(a.placement_id == placement_id).order_by(a.day, a.session, a.problem)))
 
+
+
+# --- chases: the provider asked first -------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Chase:
+    placement_id: str
+    day: date
+    session: str
+    check_day: date  # the sweep that sent it
+    check: str
+    document_id: str
+    status: str
+    chased_at: datetime
+
+
+def check_order(check_day: date, check: str) -> tuple[date, int]:
+    """Sweeps in the order they run: a day's am check, then its pm check."""
+    return check_day, 0 if check == "am" else 1
+
+
+def chases_by_key(engine: Engine, keys: Iterable[tuple[str, date, str]]) -> dict[tuple[str, date, str], Chase]:
+    c = AttendanceChaseRow
+    out: dict[tuple[str, date, str], Chase] = {}
+    with engine.connect() as conn:
+        for chunk in _chunks(sorted(set(keys))):
+            q = select(c.placement_id, c.day, c.session, c.check_day, c.check, c.document_id, c.status, c.chased_at).where(
+                tuple_(c.placement_id, c.day, c.session).in_(chunk)
+            )
+            for r in conn.execute(q):
+                out[(r.placement_id, r.day, r.session)] = Chase(*r)
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class OpenChase:
+    chase: Chase
+    school_id: str
+    still_missing: bool  # the placement still runs, and the session has no mark the provider stands behind
+    code: str | None
+
+
+def open_chases(engine: Engine, day: date, check: str) -> list[OpenChase]:
+    """Chases sent by sweeps before this one (`day`'s `check`) that nothing
+    has settled yet, with whether their session is still missing."""
+    c, e, m, codes = AttendanceChaseRow, AttendanceExpectation, AttendanceMark, AttendanceCodeRow
+    earlier = or_(c.check_day < day, and_(c.check_day == day, c.check < check)) if check == "pm" else c.check_day < day
+    q = (
+        select(c.placement_id, c.day, c.session, c.check_day, c.check, c.document_id, c.status, c.chased_at,
+               e.school_id, e.state, m.code, m.provider_code, codes.needs_provider_mark)
+        .select_from(c)
+        .join(e, e.placement_id == c.placement_id)
+        .outerjoin(m, and_(m.placement_id == c.placement_id, m.day == c.day, m.session == c.session))
+        .outerjoin(codes, codes.code == m.code)
+        .where(c.settled_at.is_(None), earlier)
+        .order_by(c.placement_id, c.day, c.session)
+    )
+    out = []
+    with engine.connect() as conn:
+        for r in conn.execute(q):
+            unconfirmed = bool(r.needs_provider_mark) and r.provider_code != r.code
+            missing = r.state in ATTENDING_STATES and (r.code is None or unconfirmed)
+            out.append(OpenChase(Chase(*r[:8]), r.school_id, missing, r.code))
+    return out
+
+
+def record_chases(engine: Engine, chases: Sequence[Chase]) -> None:
+    """Recorded once sent; a chase already recorded is kept as it was (the sweep that sent it first)."""
+    if not chases:
+        return
+    rows = [dict(placement_id=x.placement_id, day=x.day, session=x.session, check_day=x.check_day, check=x.check,
+                 document_id=x.document_id, status=x.status, chased_at=x.chased_at, settled_at=None) for x in chases]
+    with engine.begin() as conn:
+        for chunk in _chunks(rows):
+            conn.execute(_insert(engine, AttendanceChaseRow).values(list(chunk)).on_conflict_do_nothing())
+
+
+def settle_chases(engine: Engine, keys: Iterable[tuple[str, date, str]], at: datetime) -> None:
+    c = AttendanceChaseRow
+    with engine.begin() as conn:
+        for chunk in _chunks(sorted(set(keys))):
+            conn.execute(update(c).where(tuple_(c.placement_id, c.day, c.session).in_(chunk), c.settled_at.is_(None)).values(settled_at=at))
+
+
+def chases_for(engine: Engine, placement_id: str) -> list[AttendanceChaseRow]:
+    c = AttendanceChaseRow
+    with Session(engine) as s:
+        return list(s.scalars(select(c).where(c.placement_id == placement_id).order_by(c.day, c.session)))

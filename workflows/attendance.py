@@ -1,8 +1,11 @@
 """The daily attendance sweep: one short workflow per check, started by a
 Temporal Schedule at set UK times on weekdays, instead of a timer per session
 per placement. Its activity finds in one query the placements that owe a mark
-(or whose mark is an unexplained absence) and signals only those; every other
-placement workflow sleeps on, untouched.
+(or whose mark is an unexplained absence) and acts on only those: a missing
+mark is chased with the provider first (an email with its attendance link),
+and signalled to the placement's workflow, to escalate, only if a later sweep
+still finds it missing; an unexplained absence is signalled at once. Every
+other placement workflow sleeps on, untouched.
 
 At the morning check the am register is checked; at the afternoon check both
 (a morning mark changed to an unexplained absence at lunchtime still reaches

@@ -2,9 +2,11 @@
 provider sends its registers, the sweep runs at the morning and afternoon
 checks, and staff make their calls, visit, review and hear from the provider
 as the policy asks, but for one week's wellbeing contact. What is left at the
-end is exactly one chase for a missing session, one escalation of an
-unexplained absence to the DSL, one for the missed wellbeing contact, and the
-flag on a part-time pattern of more days a week than the national limit."""
+end is exactly one chase to the provider for a missing session and, that
+still missing at the next school day's morning check, one escalation of it to
+the AP lead; one escalation of an unexplained absence to the DSL the same
+day; one for the missed wellbeing contact; and the flag on a part-time
+pattern of more days a week than the national limit."""
 from __future__ import annotations
 
 from datetime import time, timedelta
@@ -105,7 +107,11 @@ async def test_a_half_term_leaves_exactly_the_expected_escalations(time_env, eng
             (f"attendance_missing:{missing_pm}:pm", Role.ap_lead),
             (f"unexplained_absence:{unexplained_am}:am", Role.dsl),
         ])
-        assert all(e.due == uk_date(e.raised_at) for e in got)  # each the same day
+        by_kind = {e.kind: e for e in got}
+        # The absence the same day; the missing mark after its chase, at the next school day's am check.
+        assert uk_date(by_kind["unexplained_absence"].raised_at) == unexplained_am
+        next_day = owed[owed.index(missing_pm) + 1]
+        assert (by_kind["attendance_missing"].due, uk_date(by_kind["attendance_missing"].raised_at)) == (missing_pm, next_day)
         snap = await snapshot(env.client, pid)
         assert sorted(e.escalation_id for e in snap.placement.escalations) == sorted([
             f"attendance_missing:{missing_pm}:pm",
@@ -117,5 +123,7 @@ async def test_a_half_term_leaves_exactly_the_expected_escalations(time_env, eng
         assert (wellbeing.owner, uk_date(wellbeing.raised_at)) == (Role.ap_lead, wellbeing_missed + timedelta(days=1))
     assert [(a.day, a.session, a.problem) for a in attendance.alerts_for(engine, pid)] == sorted([
         (missing_pm, "pm", "missing"), (unexplained_am, "am", "unexplained_absence")])
+    assert [(c.day, c.session, c.check_day, c.check) for c in attendance.chases_for(engine, pid)] == [
+        (missing_pm, "pm", missing_pm, "pm")]
     assert len(attendance.marks_for(engine, pid)) == 2 * len(owed) - 1
     assert sweeps == 2 * len(weekdays)

@@ -1,6 +1,7 @@
 """The daily sweep on the time-skipping server, with real placement
 workflows: one query finds the placements that owe a mark or have an
-unexplained absence, and only those are signalled."""
+unexplained absence, and only those are chased or signalled (the chase's
+letter itself is read back in test_chase)."""
 from __future__ import annotations
 
 from datetime import time, timedelta
@@ -51,13 +52,20 @@ async def test_the_sweep_signals_exactly_the_placements_that_need_it(time_env, e
         ], today=tue)
         record(engine, marks("school_b_only", ("am", "B")), today=tue, source="school", actor=HEAD)
 
+        # The am check: the school's own B is chased with the provider; the
+        # unexplained absence goes to the DSL the same day.
+        await sleep_until(env, tue, time(10, 30))
+        am = await sweep(env, task_queue, ["am"])
+        assert am.day == tue
+        assert (am.missing, am.unexplained_absence, am.chased, am.signalled, am.not_found) == (1, 1, 1, 1, 0)
+
+        # The pm check: the chased B is still the school's alone, so the AP
+        # lead hears of it; the afternoon's missing mark is chased first.
         await sleep_until(env, tue, time(14, 30))
         report = await sweep(env, task_queue, ["am", "pm"])
-        assert report.day == tue
-        assert (report.missing, report.unexplained_absence, report.signalled, report.not_found) == (2, 1, 3, 0)
+        assert (report.missing, report.unexplained_absence, report.chased, report.signalled, report.not_found) == (2, 0, 1, 1, 0)
 
         expected = {
-            "pm_missing": [("attendance_missing", "pm", Role.ap_lead)],
             "am_unexplained": [("unexplained_absence", "am", Role.dsl)],
             "school_b_only": [("attendance_missing", "am", Role.ap_lead)],
         }
@@ -66,10 +74,12 @@ async def test_the_sweep_signals_exactly_the_placements_that_need_it(time_env, e
             got = await attendance_escalations(env, pid, len(want))
             assert [(e.kind, e.escalation_id.rsplit(":", 1)[1], e.owner) for e in got] == want, name
             assert all(e.escalation_id.split(":")[1] == tue.isoformat() and e.due == tue for e in got)
+        assert [(c.day, c.session, c.check_day, c.check) for c in attendance.chases_for(engine, ids["pm_missing"])] == [
+            (tue, "pm", tue, "pm")]
 
-        # Sent once: the next sweep finds nothing new, and the alerts are on record.
+        # Sent once: the same check again finds nothing new, and the alerts are on record.
         again = await sweep(env, task_queue, ["am", "pm"])
-        assert (again.missing, again.unexplained_absence, again.signalled) == (0, 0, 0)
+        assert (again.missing, again.unexplained_absence, again.chased, again.signalled) == (0, 0, 0, 0)
         assert [(a.session, a.problem, a.code) for a in attendance.alerts_for(engine, ids["school_b_only"])] == [("am", "missing", "B")]
 
 
@@ -88,8 +98,10 @@ async def test_days_without_a_register_are_not_chased(time_env, engine, codes_sy
             assert (report.signalled, report.missing) == (0, 0), day
         tuesday = term.first + timedelta(days=1)
         report = await sweep(env, task_queue, ["am", "pm"], day=tuesday)
-        assert (report.missing, report.signalled) == (2, 2)  # the full-time placement's two sessions only
-        assert len(await attendance_escalations(env, every_day, 2)) == 2
+        # The full-time placement's two sessions only, each chased with the provider first.
+        assert (report.missing, report.chased, report.signalled) == (2, 2, 0)
+        assert [(c.day, c.session) for c in attendance.chases_for(engine, every_day)] == [(tuesday, "am"), (tuesday, "pm")]
+        assert attendance.chases_for(engine, mon_wed) == []
         assert await attendance_escalations(env, mon_wed) == []
 
 

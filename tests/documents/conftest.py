@@ -130,6 +130,16 @@ def _contexts() -> dict[str, dict[str, Any]]:
             "link": LINK,
             "signed_by": {"name": "Sam Okafor", "role": "AP lead"},
         },
+        "provider_attendance_chase": letter
+        | {
+            "provider": PROVIDER,
+            "pupil": PUPIL,
+            "session_day": date(2026, 2, 20),
+            "session_name": "afternoon",
+            "due_by": date(2026, 2, 20),
+            "link": LINK,
+            "signed_by": {"name": "Sam Okafor", "role": "AP lead"},
+        },
         "staff_escalation": {
             "placement_id": "AP-2026-0042",
             "issued_on": date(2026, 2, 28),

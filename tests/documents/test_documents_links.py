@@ -44,7 +44,7 @@ def test_expired_link():
 @pytest.mark.parametrize(
     "mangle",
     [
-        lambda t: t[:-2] + ("AA" if not t.endswith("AA") else "BB"),  # signature changed
+        lambda t: t[:-5] + ("A" if t[-5] != "A" else "B") + t[-4:],  # signature changed (a character whose bits all count)
         lambda t: ("e" if t[0] != "e" else "f") + t[1:],  # payload changed
         lambda t: t.split(".")[0],  # signature cut off
         lambda t: "not a token",
@@ -53,6 +53,48 @@ def test_expired_link():
 def test_tampered_link(mangle):
     with pytest.raises(LinkTampered):
         verify_link(SECRET, mangle(token()), NOW, purpose=LinkPurpose.progress_report)
+
+
+ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+
+def respelled(t: str) -> str:
+    """The token with its last character swapped for another that decodes to
+    the same bytes: the signature's last base64 character carries bits that
+    no byte uses, and changing only those changes nothing the signer sees."""
+    last = ALPHABET.index(t[-1])
+    return t[:-1] + ALPHABET[last ^ 1]
+
+
+def test_a_token_spelled_otherwise_than_issued_is_refused():
+    from itsdangerous import URLSafeSerializer
+    from itsdangerous.encoding import base64_decode
+
+    from documents.links import _SALT, canonical
+
+    t = token()
+    other = respelled(t)
+    assert other != t
+    # The same bytes: the signature alone would accept it...
+    assert base64_decode(other.rsplit(".", 1)[1]) == base64_decode(t.rsplit(".", 1)[1])
+    assert URLSafeSerializer(SECRET, salt=_SALT).loads(other) == URLSafeSerializer(SECRET, salt=_SALT).loads(t)
+    # ...but it is not the link that was issued.
+    assert canonical(t) and not canonical(other)
+    with pytest.raises(LinkTampered):
+        verify_link(SECRET, other, NOW, purpose=LinkPurpose.progress_report)
+    for bad in ("", ".", "a.b.c", t + "=", t.replace(".", ".."), t + "\n"):
+        assert not canonical(bad), bad
+        with pytest.raises(LinkTampered):
+            verify_link(SECRET, bad, NOW, purpose=LinkPurpose.progress_report)
+
+
+def test_every_issued_token_is_canonical_and_verifies():
+    from documents.links import canonical
+
+    for n in range(200):
+        t = token(link_id=f"link-{n}", expires=EXPIRES + timedelta(seconds=n))
+        assert canonical(t)
+        assert verify_link(SECRET, t, NOW, purpose=LinkPurpose.progress_report).link_id == f"link-{n}"
 
 
 def test_link_signed_with_another_secret_is_tampered():
