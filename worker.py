@@ -22,7 +22,20 @@ from workflows.attendance import AttendanceSweepWorkflow, ensure_schedules
 from workflows.placement import PlacementWorkflow
 
 
-def build_worker(client: Client, task_queue: str, engine: Engine, documents: DocumentActivities | None = None, attendance: AttendanceSettings | None = None) -> Worker:
+# Activities run at once on one worker. The activities are synchronous, each
+# on a thread of its own: the pool has a thread for every slot, or a slot
+# would wait for a thread while its timeout runs.
+ACTIVITY_SLOTS = 16
+
+
+def build_worker(
+    client: Client,
+    task_queue: str,
+    engine: Engine,
+    documents: DocumentActivities | None = None,
+    attendance: AttendanceSettings | None = None,
+    activity_slots: int = ACTIVITY_SLOTS,
+) -> Worker:
     """`documents` sends letters; by default as the APFLOW_* settings say."""
     register = RegisterActivities(engine)
     documents = documents or DocumentActivities.from_environment(engine)
@@ -32,7 +45,8 @@ def build_worker(client: Client, task_queue: str, engine: Engine, documents: Doc
         task_queue=task_queue,
         workflows=[PlacementWorkflow, AttendanceSweepWorkflow],
         activities=[register.project_placement, documents.send_document, documents.record_hand_over, sweep.sweep_attendance],
-        activity_executor=ThreadPoolExecutor(max_workers=8),
+        max_concurrent_activities=activity_slots,
+        activity_executor=ThreadPoolExecutor(max_workers=activity_slots, thread_name_prefix="activity"),
     )
 
 
@@ -43,7 +57,7 @@ async def main(settings: Settings | None = None) -> None:
     client = await connect(settings)
     await register_search_attributes(client, settings.temporal_namespace)
     await ensure_schedules(client, settings.task_queue, settings.attendance)
-    worker = build_worker(client, settings.task_queue, engine, attendance=settings.attendance)
+    worker = build_worker(client, settings.task_queue, engine, attendance=settings.attendance, activity_slots=settings.worker_activity_slots)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

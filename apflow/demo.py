@@ -3,6 +3,7 @@ different states, so a new user meets a living system."""
 from __future__ import annotations
 
 import time
+import uuid
 from datetime import date, datetime, timedelta, timezone
 
 import httpx
@@ -17,6 +18,7 @@ from .calendars import load_calendar
 
 HEAD = {"X-User": "demo-head", "X-Role": Role.headteacher.value, "X-School": samples.SCHOOL.school_id}
 LEAD = {"X-User": "demo-aplead", "X-Role": Role.ap_lead.value, "X-School": samples.SCHOOL.school_id}
+RETRIES = 5
 DSL = {"X-User": "demo-dsl", "X-Role": Role.dsl.value, "X-School": samples.SCHOOL.school_id}
 
 PUPILS = [
@@ -31,19 +33,30 @@ PUPILS = [
 ]
 
 
-def _pupil(i: int) -> Pupil:
+def _pupil(i: int, run: str) -> Pupil:
+    """One of the invented pupils, under an id of this run's: a pupil's
+    placements at one provider may not overlap, so a second demo makes new ones."""
     pupil_id, name, dob, year, *flags = PUPILS[i]
-    return Pupil(pupil_id=pupil_id, name=name, date_of_birth=dob, year_group=year, **(flags[0] if flags else {}))
+    return Pupil(pupil_id=f"{pupil_id}-{run}", name=name, date_of_birth=dob, year_group=year, **(flags[0] if flags else {}))
 
 
 class Demo:
     def __init__(self, api: str):
-        self.http = httpx.Client(base_url=api, timeout=30)
+        self.http = httpx.Client(base_url=api, timeout=60)
+        self.run_id = uuid.uuid4().hex[:6]
         self.today = uk_date(datetime.now(timezone.utc))
         self.cal: SchoolCalendar = load_calendar(samples.SCHOOL.school_id)
 
     def call(self, method: str, path: str, headers: dict, body=None) -> dict:
-        r = self.http.request(method, path, headers=headers, json=body)
+        """One request. A write carries an Idempotency-Key and, when its
+        outcome is unknown (503), is sent again with the same key."""
+        if method == "POST":
+            headers = {**headers, "Idempotency-Key": f"demo:{uuid.uuid4()}"}
+        for attempt in range(RETRIES):
+            r = self.http.request(method, path, headers=headers, json=body)
+            if r.status_code != 503 or attempt == RETRIES - 1:
+                break
+            time.sleep(1 + attempt)
         if r.status_code >= 400:
             raise SystemExit(f"{method} {path} -> {r.status_code}: {r.text}")
         return r.json()
@@ -53,7 +66,7 @@ class Demo:
         return self.call("POST", f"/api/placements/{pid}/actions/{action}", headers, data)
 
     def propose(self, i: int, start: date, kind=PlacementKind.off_site_direction, **changes) -> str:
-        proposal = samples.proposal(start, kind, pupil=_pupil(i), **changes)
+        proposal = samples.proposal(start, kind, pupil=_pupil(i, self.run_id), **changes)
         return self.call("POST", "/api/placements", LEAD, proposal.model_dump(mode="json"))["placement"]["placement_id"]
 
     def school_day(self, n: int) -> date:

@@ -134,7 +134,8 @@ async def up(settings: Settings) -> None:
         server = _Server(uvicorn.Config(app, host=settings.api_host, port=settings.api_port, log_level="warning"))
         api = f"http://{settings.api_host}:{settings.api_port}"
         await ensure_schedules(client, settings.task_queue, settings.attendance)
-        async with build_worker(client, settings.task_queue, engine, attendance=settings.attendance):
+        async with build_worker(client, settings.task_queue, engine, attendance=settings.attendance,
+                                activity_slots=settings.worker_activity_slots):
             serving = asyncio.create_task(_serve(server))
             while not server.started and not serving.done():
                 await asyncio.sleep(0.05)

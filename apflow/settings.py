@@ -6,6 +6,7 @@ from __future__ import annotations
 from functools import cached_property
 from pathlib import Path
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.attendance import AttendanceSettings
@@ -33,6 +34,11 @@ class Settings(BaseSettings):
     # Where providers and staff reach the API: the start of every link in a
     # letter (http://api_host:api_port when unset).
     public_url: str | None = None
+    # Activities one worker runs at once; its thread pool has as many threads.
+    worker_activity_slots: int = Field(16, ge=1)
+    # How long the API waits for Temporal to answer a write before saying its
+    # outcome is unknown (503: retry with the same Idempotency-Key).
+    api_wait_s: float = Field(30, gt=0)
     policy: PolicySettings = PolicySettings()
     attendance: AttendanceSettings = AttendanceSettings()
 

@@ -5,7 +5,9 @@ audit trail come from the register, which outlives the workflows.
 """
 from __future__ import annotations
 
+import asyncio
 from contextlib import asynccontextmanager
+from datetime import date
 from typing import Annotated
 
 from fastapi import FastAPI, HTTPException, Query, Request
@@ -21,18 +23,18 @@ from apflow.directory import school_contacts
 from apflow.settings import Settings
 from apflow.temporal import connect
 from domain.access import may_see
-from domain.deadlines import deadlines
 from domain.actions import ACTION_MODELS
 from domain.guards import Unmet
 from domain.lifecycle import Refused, possible_actions
 from domain.models import Actor, Model, Placement, Proposal
+from domain.overlaps import Span, clashes
 from store import register
 from store.db import make_engine, migrate
 from workflows import client as placements
 from workflows.placement import PlacementWorkflow, Snapshot
 
-from . import attendance, documents, operations, provider
-from .identity import ActorDep, current_actor, school_scope  # noqa: F401  (routers import it from here too)
+from . import attendance, documents, errors, operations, paging, provider
+from .identity import ActorDep, IdempotencyKey, current_actor, school_scope  # noqa: F401  (routers import it from here too)
 
 
 class UnmetOut(BaseModel):
@@ -69,6 +71,15 @@ class AuditEventOut(BaseModel):
     note: str | None
 
 
+def open_spans(engine: Engine, proposal: Proposal) -> list[Span]:
+    """The pupil's other open placements, as the overlap rule reads them."""
+    return [
+        Span(placement_id=r.placement_id, provider_name=r.provider_name, start=r.start_date, end=r.planned_end_date,
+             days=frozenset((r.pattern_days or "").split(",")) - {""})
+        for r in register.open_placements_of(engine, proposal.school.school_id, proposal.pupil.pupil_id)
+    ]
+
+
 def refusal_response(e: Refused, status: int) -> JSONResponse:
     body = RefusalOut(
         action=e.action,
@@ -99,6 +110,7 @@ def create_app(settings: Settings | None = None, client: Client | None = None, e
         version="0.1.0",
         lifespan=lifespan,
     )
+    errors.install(app)
 
     def db(request: Request) -> Engine:
         return request.app.state.engine
@@ -134,45 +146,58 @@ def create_app(settings: Settings | None = None, client: Client | None = None, e
         status_code=201,
         response_model=Snapshot,
         tags=["placements"],
-        responses={422: {"model": RefusalOut, "description": "The proposal is incomplete (each unmet condition with its clause)"}},
+        responses={
+            422: {"model": RefusalOut, "description": "The proposal is incomplete or overlaps another open placement (each unmet condition with its clause)"},
+            503: {"model": errors.UnknownOut, "description": errors.UNKNOWN_DESCRIPTION},
+        },
     )
-    async def propose(proposal: Proposal, actor: ActorDep, request: Request):
+    async def propose(proposal: Proposal, actor: ActorDep, request: Request, idempotency_key: IdempotencyKey = None):
+        """Starts the placement's workflow and answers once the register holds
+        it. With an Idempotency-Key, a retried proposal answers with the
+        placement the first one made."""
         calendar = load_calendar(proposal.school.school_id)
+        placement_id = placements.proposal_placement_id(actor, idempotency_key) if idempotency_key else None
+        overlapping = clashes(Span.of(proposal, placement_id), open_spans(db(request), proposal))
         try:
-            handle, placement = await placements.start_placement(
-                temporal(request), settings.task_queue, proposal, actor, calendar, settings.policy,
-                directory=school_contacts(proposal.school),
-            )
+            async with asyncio.timeout(settings.api_wait_s):
+                _, snap = await placements.start_placement(
+                    temporal(request), settings.task_queue, proposal, actor, calendar, settings.policy,
+                    placement_id=placement_id, also_unmet=overlapping, directory=school_contacts(proposal.school),
+                )
         except Refused as e:
             return refusal_response(e, 422)
-        # The workflow projects this too; writing it here (idempotently) means
-        # the caller finds the placement in the register at once.
-        upcoming = deadlines(placement, calendar, settings.policy, placement.start_date)
-        register.project(db(request), placement, upcoming[0].due if upcoming else None)
-        return await handle.query(PlacementWorkflow.snapshot)
+        return snap
 
-    @app.get("/api/placements", response_model=list[PlacementSummary], tags=["placements"])
+    @app.get("/api/placements", response_model=paging.PageOut[PlacementSummary], tags=["placements"])
     async def list_placements(
         actor: ActorDep,
         request: Request,
         state: Annotated[str | None, Query(description="Only placements in this state")] = None,
         school_id: Annotated[str | None, Query(description="Only this school's placements")] = None,
+        limit: paging.Limit = paging.DEFAULT_LIMIT,
+        cursor: paging.Cursor = None,
     ):
+        """The register, newest start first, a page at a time."""
         scope = school_scope(actor)
         if scope is not None:
             if school_id and school_id != scope:
                 raise HTTPException(403, "staff see their own school's placements only")
             school_id = scope
-        rows = register.search(db(request), state=state, school_id=school_id)
-        return [
-            PlacementSummary(
-                placement_id=r.placement_id, school_id=r.school_id, state=r.state, kind=r.kind,
-                pupil_id=r.pupil_id, provider_name=r.provider_name, start_date=r.start_date.isoformat(),
-                planned_end_date=r.planned_end_date.isoformat() if r.planned_end_date else None,
-                next_deadline=r.next_deadline.isoformat() if r.next_deadline else None,
-            )
-            for r in rows
-        ]
+        after = paging.decode(cursor, lambda v: (date.fromisoformat(v[0]), str(v[1])))
+        page = register.placements_page(db(request), state=state, school_id=school_id, limit=limit, after=after)
+        return paging.PageOut[PlacementSummary](
+            items=[
+                PlacementSummary(
+                    placement_id=r.placement_id, school_id=r.school_id, state=r.state, kind=r.kind,
+                    pupil_id=r.pupil_id, provider_name=r.provider_name, start_date=r.start_date.isoformat(),
+                    planned_end_date=r.planned_end_date.isoformat() if r.planned_end_date else None,
+                    next_deadline=r.next_deadline.isoformat() if r.next_deadline else None,
+                )
+                for r in page.rows
+            ],
+            total=page.total,
+            next_cursor=paging.encode(page.next_after) if page.next_after else None,
+        )
 
     @app.get("/api/placements/{placement_id}", response_model=Snapshot, tags=["placements"])
     async def get_placement(placement_id: str, actor: ActorDep, request: Request):
@@ -198,7 +223,7 @@ def create_app(settings: Settings | None = None, client: Client | None = None, e
         ]
 
     for name, model in ACTION_MODELS.items():
-        _add_action_route(app, name, model, visible_row, db, temporal)
+        _add_action_route(app, name, model, visible_row, db, temporal, settings)
     app.include_router(operations.router)
     app.include_router(documents.router(settings))
     app.include_router(provider.router(settings))
@@ -208,14 +233,15 @@ def create_app(settings: Settings | None = None, client: Client | None = None, e
     return app
 
 
-def _add_action_route(app: FastAPI, name: str, model: type[Model], visible_row, db, temporal) -> None:
-    async def perform(placement_id: str, body: model, actor: ActorDep, request: Request):  # type: ignore[valid-type]
+def _add_action_route(app: FastAPI, name: str, model: type[Model], visible_row, db, temporal, settings: Settings) -> None:
+    async def perform(placement_id: str, body: model, actor: ActorDep, request: Request, idempotency_key: IdempotencyKey = None):  # type: ignore[valid-type]
         visible_row(placement_id, actor, db(request))
         missing_copy = documents.copy_on_file(db(request), placement_id, body)
         if missing_copy:
             return refusal_response(Refused(name, [Unmet("§6.5, §6.8", missing_copy)]), 422)
         try:
-            return await placements.act(temporal(request), placement_id, actor, body)
+            async with asyncio.timeout(settings.api_wait_s):
+                return await placements.act(temporal(request), placement_id, actor, body, idempotency_key)
         except Refused as e:
             return refusal_response(e, 409)
         except RPCError as e:
@@ -232,5 +258,8 @@ def _add_action_route(app: FastAPI, name: str, model: type[Model], visible_row, 
         response_model=Snapshot,
         tags=["actions"],
         summary=(model.__doc__ or name).strip().splitlines()[0],
-        responses={409: {"model": RefusalOut, "description": "Not allowed now: every unmet condition, with its clause"}},
+        responses={
+            409: {"model": RefusalOut, "description": "Not allowed now: every unmet condition, with its clause"},
+            503: {"model": errors.UnknownOut, "description": errors.UNKNOWN_DESCRIPTION},
+        },
     )(perform)

@@ -11,13 +11,25 @@ from domain.models import Actor, Role
 
 def current_actor(
     x_user: Annotated[str, Header(description="Who is acting (staff user id)")],
-    x_role: Annotated[Role, Header(description="The actor's role")],
+    x_role: Annotated[Role, Header(description="The actor's role (never `system`: that is apflow itself)")],
     x_school: Annotated[str | None, Header(description="The actor's school (URN); none for trust-wide roles")] = None,
 ) -> Actor:
+    if x_role is Role.system:
+        # The workflow's own actor (the start on its date, escalations): a
+        # request claiming it would act with powers no person holds.
+        raise HTTPException(403, "X-Role 'system' is apflow's own role and cannot be claimed by a request")
     return Actor(user_id=x_user, role=x_role, school_id=x_school)
 
 
 ActorDep = Annotated[Actor, Depends(current_actor)]
+
+IDEMPOTENCY_KEY = r"^[A-Za-z0-9._:-]{1,200}$"
+
+IdempotencyKey = Annotated[str | None, Header(
+    alias="Idempotency-Key", pattern=IDEMPOTENCY_KEY, max_length=200,
+    description="Makes a write safe to retry: the same key again (from the same user) returns the first answer "
+                "and records nothing twice. 1-200 of A-Z a-z 0-9 . _ : -",
+)]
 
 
 def school_scope(actor: Actor) -> str | None:

@@ -1,8 +1,9 @@
-"""Views across placements for the people who watch them: open escalations,
-and pushing a school's edited term dates to its running placements."""
+"""Views across placements for the people who watch them: open escalations
+(from the register's escalations table), and pushing a school's edited term
+dates to its running placements."""
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request
@@ -10,12 +11,18 @@ from pydantic import BaseModel
 
 from apflow.calendars import load_calendar
 from domain.access import may_see
-from domain.models import Placement, Role
+from domain.models import Role
 from store import register
 
+from . import paging
 from .identity import ActorDep, school_scope
 
 router = APIRouter(tags=["operations"])
+
+
+class ResolvedBy(BaseModel):
+    user_id: str
+    role: Role
 
 
 class EscalationOut(BaseModel):
@@ -29,28 +36,50 @@ class EscalationOut(BaseModel):
     due: date | None
     raised_at: datetime
     resolved_at: datetime | None
+    resolved_by: ResolvedBy | None = None
+    resolution: str | None = None
 
 
-@router.get("/api/escalations", response_model=list[EscalationOut])
+def _utc(at: datetime | None) -> datetime | None:
+    # SQLite gives back the stored UTC time without its zone.
+    return at.replace(tzinfo=timezone.utc) if at is not None and at.tzinfo is None else at
+
+
+def _cursor_key(values: list) -> tuple:
+    return (_utc(datetime.fromisoformat(values[0])), str(values[1]), str(values[2]))
+
+
+@router.get("/api/escalations", response_model=paging.PageOut[EscalationOut])
 def escalations(
     actor: ActorDep,
     request: Request,
     open_only: Annotated[bool, Query(alias="open", description="Only those not yet resolved")] = True,
     owner: Annotated[Role | None, Query(description="Only those for this role")] = None,
-) -> list[EscalationOut]:
-    """Every escalation the actor may see, oldest first: a school's staff see their school's."""
+    limit: paging.Limit = paging.DEFAULT_LIMIT,
+    cursor: paging.Cursor = None,
+) -> paging.PageOut[EscalationOut]:
+    """Every escalation the actor may see, oldest first, a page at a time: a
+    school's staff see their school's. Read from the escalations table the
+    register keeps beside each placement's row."""
     school = school_scope(actor)
-    out = []
-    for row in register.search(request.app.state.engine, school_id=school, limit=100_000):
-        for e in Placement.model_validate(row.data).escalations:
-            if (open_only and not e.open) or (owner and e.owner is not owner):
-                continue
-            out.append(EscalationOut(
-                placement_id=row.placement_id, school_id=row.school_id, escalation_id=e.escalation_id, kind=e.kind,
-                clause=e.clause, owner=e.owner, message=e.message, due=e.due, raised_at=e.raised_at,
-                resolved_at=e.resolved_at,
-            ))
-    return sorted(out, key=lambda e: e.raised_at)
+    page = register.escalations_page(
+        request.app.state.engine, school_id=school, open_only=open_only, owner=owner, limit=limit,
+        after=paging.decode(cursor, _cursor_key),
+    )
+    return paging.PageOut[EscalationOut](
+        items=[
+            EscalationOut(
+                placement_id=r.placement_id, school_id=r.school_id, escalation_id=r.escalation_id, kind=r.kind,
+                clause=r.clause, owner=Role(r.owner_role), message=r.message, due=r.due, raised_at=_utc(r.raised_at),
+                resolved_at=_utc(r.resolved_at),
+                resolved_by=ResolvedBy(user_id=r.resolved_by_id, role=Role(r.resolved_by_role)) if r.resolved_by_id else None,
+                resolution=r.resolution,
+            )
+            for r in page.rows
+        ],
+        total=page.total,
+        next_cursor=paging.encode((_utc(page.next_after[0]), *page.next_after[1:])) if page.next_after else None,
+    )
 
 
 class CalendarReload(BaseModel):

@@ -155,6 +155,7 @@ class AttendanceExpectation(Base):
     placement_id: Mapped[str] = mapped_column(ForeignKey("placements.placement_id"), primary_key=True)
     school_id: Mapped[str] = mapped_column(String(16))
     state: Mapped[str] = mapped_column(String(32), index=True)
+    version: Mapped[int] = mapped_column(Integer)  # as on the register's row: only moves forward
     seq: Mapped[int] = mapped_column(Integer)
     started_on: Mapped[date | None] = mapped_column(Date)
     ended_on: Mapped[date | None] = mapped_column(Date)
@@ -211,6 +212,7 @@ def expectation_values(p: Placement) -> dict:
         placement_id=p.placement_id,
         school_id=p.school.school_id,
         state=p.state,
+        version=p.version,
         seq=p.seq,
         started_on=uk_date(started.at) if started else None,
         ended_on=ended_on,
@@ -225,13 +227,25 @@ def expectation_values(p: Placement) -> dict:
 
 def expectation_upsert(engine: Engine, placements: Sequence[Placement]):
     """The statement that brings the projection up to these placements; like
-    the register row it only moves forward by seq."""
+    the register row it only moves forward (`newer`)."""
     rows = [expectation_values(p) for p in placements]
     stmt = _insert(engine, AttendanceExpectation).values(rows)
     return stmt.on_conflict_do_update(
         index_elements=[AttendanceExpectation.placement_id],
         set_={k: stmt.excluded[k] for k in rows[0] if k != "placement_id"},
-        where=AttendanceExpectation.seq <= stmt.excluded.seq,
+        where=newer(AttendanceExpectation, stmt.excluded),
+    )
+
+
+def newer(table, excluded):
+    """Whether the incoming row (`excluded`) is newer than the stored one: a
+    higher version, the number the workflow raises at every change it
+    publishes (escalations included, which leave seq alone); at the same
+    version, which only placements built outside a workflow share, a longer
+    history. A late or repeated projection is therefore never applied."""
+    return or_(
+        table.version < excluded.version,
+        and_(table.version == excluded.version, table.seq < excluded.seq),
     )
 
 

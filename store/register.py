@@ -1,26 +1,59 @@
 """Writing and reading the register. Every write is idempotent: the same
-projection applied twice leaves one row and one audit event per action."""
+projection applied twice leaves one row and one audit event per action, and
+a late, older projection changes nothing."""
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timezone
+from typing import Generic, TypeVar
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, and_, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from domain.models import Placement
+from domain.models import Escalation, Placement, Role
 
 from . import attendance
-from .tables import AuditEvent, PlacementRow
+from .tables import AuditEvent, EscalationRow, PlacementRow
+
+# Rows per statement: SQLite allows 32,766 bound values in one statement.
+_CHUNK = 1_000
+
+T = TypeVar("T")
 
 
 def _insert(engine: Engine, table):
     return (postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert)(table)
 
 
-def project(engine: Engine, placement: Placement, next_deadline: date | None) -> None:
-    """Upserts the placement's row (if this projection is newer) and adds the
-    audit events it does not have yet, in one transaction."""
+def _utc(at: datetime | None) -> datetime | None:
+    return at.astimezone(timezone.utc) if at is not None else None
+
+
+def escalation_values(placement: Placement, e: Escalation) -> dict:
+    return dict(
+        placement_id=placement.placement_id,
+        escalation_id=e.escalation_id,
+        school_id=placement.school.school_id,
+        kind=e.kind,
+        owner_role=e.owner.value,
+        clause=e.clause,
+        message=e.message,
+        raised_at=_utc(e.raised_at),
+        due=e.due,
+        resolved_at=_utc(e.resolved_at),
+        resolved_by_id=e.resolved_by.user_id if e.resolved_by else None,
+        resolved_by_role=e.resolved_by.role.value if e.resolved_by else None,
+        resolution=e.resolution,
+    )
+
+
+def project(engine: Engine, placement: Placement, next_deadline: date | None) -> bool:
+    """Upserts the placement's row and, only if this projection is newer than
+    it (`attendance.newer`), its attendance expectations and escalations; adds
+    the audit events it does not have yet. One transaction. Returns whether
+    the projection was newer (and so applied)."""
     row = dict(
         placement_id=placement.placement_id,
         school_id=placement.school.school_id,
@@ -31,6 +64,8 @@ def project(engine: Engine, placement: Placement, next_deadline: date | None) ->
         start_date=placement.start_date,
         planned_end_date=placement.planned_end,
         next_deadline=next_deadline,
+        pattern_days=",".join(d.value for d in placement.pattern.days),
+        version=placement.version,
         seq=placement.seq,
         data=placement.model_dump(mode="json"),
         updated_at=datetime.now(timezone.utc),
@@ -39,8 +74,8 @@ def project(engine: Engine, placement: Placement, next_deadline: date | None) ->
     upsert = upsert.on_conflict_do_update(
         index_elements=[PlacementRow.placement_id],
         set_={k: upsert.excluded[k] for k in row if k != "placement_id"},
-        where=PlacementRow.seq <= upsert.excluded.seq,
-    )
+        where=attendance.newer(PlacementRow, upsert.excluded),
+    ).returning(PlacementRow.placement_id)  # a row back only when inserted or updated
     events = [
         dict(
             placement_id=placement.placement_id,
@@ -55,11 +90,22 @@ def project(engine: Engine, placement: Placement, next_deadline: date | None) ->
         )
         for h in placement.history
     ]
+    escalations = [escalation_values(placement, e) for e in placement.escalations]
     with engine.begin() as conn:
-        conn.execute(upsert)
-        conn.execute(attendance.expectation_upsert(engine, [placement]))
+        # The upsert holds the placement's row until commit, so the writes
+        # below are never interleaved with another projection's.
+        applied = conn.execute(upsert).first() is not None
+        if applied:
+            conn.execute(attendance.expectation_upsert(engine, [placement]))
+            for i in range(0, len(escalations), _CHUNK):
+                stmt = _insert(engine, EscalationRow).values(escalations[i:i + _CHUNK])
+                conn.execute(stmt.on_conflict_do_update(
+                    index_elements=[EscalationRow.placement_id, EscalationRow.escalation_id],
+                    set_={k: stmt.excluded[k] for k in escalations[0] if k not in ("placement_id", "escalation_id")},
+                ))
         if events:
             conn.execute(_insert(engine, AuditEvent).values(events).on_conflict_do_nothing())
+    return applied
 
 
 def get(engine: Engine, placement_id: str) -> PlacementRow | None:
@@ -68,13 +114,80 @@ def get(engine: Engine, placement_id: str) -> PlacementRow | None:
 
 
 def search(engine: Engine, state: str | None = None, school_id: str | None = None, limit: int = 500) -> list[PlacementRow]:
-    q = select(PlacementRow).order_by(PlacementRow.start_date.desc()).limit(limit)
+    return placements_page(engine, state=state, school_id=school_id, limit=limit).rows
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    rows: list[T]
+    total: int  # every row matching the filters, across all pages
+    next_after: tuple | None  # the key to pass as `after` for the next page; none on the last
+
+
+def _page(s: Session, q, count_q, order_key, limit: int) -> Page:
+    rows = list(s.scalars(q.limit(limit + 1)))
+    total = s.scalar(count_q)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return Page(rows, total, order_key(rows[-1]) if more else None)
+
+
+def placements_page(
+    engine: Engine,
+    state: str | None = None,
+    school_id: str | None = None,
+    limit: int = 50,
+    after: tuple[date, str] | None = None,
+) -> Page[PlacementRow]:
+    """One page of the register, newest start first (then by id), after the
+    key `after` (keyset: served by the ix_placements_list* indexes)."""
+    t = PlacementRow
+    filters = []
     if state:
-        q = q.where(PlacementRow.state == state)
+        filters.append(t.state == state)
     if school_id:
-        q = q.where(PlacementRow.school_id == school_id)
+        filters.append(t.school_id == school_id)
+    q = select(t).where(*filters)
+    if after is not None:
+        start, pid = after
+        q = q.where(or_(t.start_date < start, and_(t.start_date == start, t.placement_id < pid)))
+    q = q.order_by(t.start_date.desc(), t.placement_id.desc())
     with Session(engine) as s:
-        return list(s.scalars(q))
+        return _page(s, q, select(func.count()).select_from(t).where(*filters), lambda r: (r.start_date, r.placement_id), limit)
+
+
+def escalations_page(
+    engine: Engine,
+    school_id: str | None = None,
+    open_only: bool = True,
+    owner: Role | None = None,
+    limit: int = 50,
+    after: tuple[datetime, str, str] | None = None,
+) -> Page[EscalationRow]:
+    """One page of escalations, oldest first (then by placement and id), after
+    the key `after` (keyset: served by the ix_escalations_* indexes)."""
+    t = EscalationRow
+    filters = []
+    if school_id:
+        filters.append(t.school_id == school_id)
+    if open_only:
+        filters.append(t.resolved_at.is_(None))
+    if owner is not None:
+        filters.append(t.owner_role == owner.value)
+    q = select(t).where(*filters)
+    if after is not None:
+        at, pid, eid = after
+        at = _utc(at)
+        q = q.where(or_(
+            t.raised_at > at,
+            and_(t.raised_at == at, or_(t.placement_id > pid, and_(t.placement_id == pid, t.escalation_id > eid))),
+        ))
+    q = q.order_by(t.raised_at, t.placement_id, t.escalation_id)
+    with Session(engine) as s:
+        return _page(
+            s, q, select(func.count()).select_from(t).where(*filters),
+            lambda r: (r.raised_at, r.placement_id, r.escalation_id), limit,
+        )
 
 
 FINAL_STATES = ("closed", "terminated")
@@ -83,6 +196,16 @@ FINAL_STATES = ("closed", "terminated")
 def running(engine: Engine, school_id: str) -> list[PlacementRow]:
     """A school's placements whose workflows still run (every state but the final two)."""
     q = select(PlacementRow).where(PlacementRow.school_id == school_id, PlacementRow.state.not_in(FINAL_STATES))
+    with Session(engine) as s:
+        return list(s.scalars(q))
+
+
+def open_placements_of(engine: Engine, school_id: str, pupil_id: str) -> Sequence[PlacementRow]:
+    """A pupil's placements not yet closed or terminated, at any provider
+    (one query on ix_placements_pupil)."""
+    q = select(PlacementRow).where(
+        PlacementRow.school_id == school_id, PlacementRow.pupil_id == pupil_id, PlacementRow.state.not_in(FINAL_STATES),
+    ).order_by(PlacementRow.start_date)
     with Session(engine) as s:
         return list(s.scalars(q))
 

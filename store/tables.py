@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Date, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -14,6 +14,16 @@ class Base(DeclarativeBase):
 
 class PlacementRow(Base):
     __tablename__ = "placements"
+    __table_args__ = (
+        # The list's order (newest start first), alone and under each filter:
+        # a page is a range scan from the cursor, never a sort of the table.
+        Index("ix_placements_list", "start_date", "placement_id"),
+        Index("ix_placements_list_school", "school_id", "start_date", "placement_id"),
+        Index("ix_placements_list_state", "state", "start_date", "placement_id"),
+        Index("ix_placements_list_school_state", "school_id", "state", "start_date", "placement_id"),
+        # A pupil's other placements, asked at every proposal (domain.overlaps).
+        Index("ix_placements_pupil", "school_id", "pupil_id"),
+    )
 
     placement_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     school_id: Mapped[str] = mapped_column(String(16), index=True)
@@ -24,8 +34,12 @@ class PlacementRow(Base):
     start_date: Mapped[date] = mapped_column(Date)
     planned_end_date: Mapped[date | None] = mapped_column(Date)
     next_deadline: Mapped[date | None] = mapped_column(Date)
-    # Applied only when newer than what is stored: projections may arrive
-    # twice or late, never backwards.
+    pattern_days: Mapped[str | None] = mapped_column(String(24))  # "mon,wed": the weekdays attended
+    # A projection is applied only when newer than what is stored: it may
+    # arrive twice or late, never backwards. Newer = a higher `version` (the
+    # workflow raises it at every change it publishes, escalations included);
+    # at the same version (placements built outside a workflow), a longer history.
+    version: Mapped[int] = mapped_column(Integer)
     seq: Mapped[int] = mapped_column(Integer)
     data: Mapped[dict] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
@@ -45,3 +59,40 @@ class AuditEvent(Base):
     to_state: Mapped[str] = mapped_column(String(32))
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     note: Mapped[str | None] = mapped_column(Text)
+
+
+class EscalationRow(Base):
+    """An escalation as a row of its own, written with its placement's row
+    (`store.register.project`): the operations view reads this table, never
+    a placement's JSON."""
+
+    __tablename__ = "escalations"
+    __table_args__ = (
+        # Open ones, oldest first: mine (owner role) at my school, my school's,
+        # every school's for one owner, every school's.
+        Index("ix_escalations_open_school_owner", "school_id", "owner_role", "raised_at", "placement_id", "escalation_id",
+              sqlite_where=text("resolved_at IS NULL"), postgresql_where=text("resolved_at IS NULL")),
+        Index("ix_escalations_open_school", "school_id", "raised_at", "placement_id", "escalation_id",
+              sqlite_where=text("resolved_at IS NULL"), postgresql_where=text("resolved_at IS NULL")),
+        Index("ix_escalations_open_owner", "owner_role", "raised_at", "placement_id", "escalation_id",
+              sqlite_where=text("resolved_at IS NULL"), postgresql_where=text("resolved_at IS NULL")),
+        Index("ix_escalations_open", "raised_at", "placement_id", "escalation_id",
+              sqlite_where=text("resolved_at IS NULL"), postgresql_where=text("resolved_at IS NULL")),
+        # Resolved ones too (open=false): by school, and trust-wide.
+        Index("ix_escalations_school", "school_id", "raised_at", "placement_id", "escalation_id"),
+        Index("ix_escalations_raised", "raised_at", "placement_id", "escalation_id"),
+    )
+
+    placement_id: Mapped[str] = mapped_column(ForeignKey("placements.placement_id"), primary_key=True)
+    escalation_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    school_id: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(64))
+    owner_role: Mapped[str] = mapped_column(String(32))
+    clause: Mapped[str] = mapped_column(String(200))
+    message: Mapped[str] = mapped_column(Text)
+    raised_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))  # UTC
+    due: Mapped[date | None] = mapped_column(Date)
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    resolved_by_id: Mapped[str | None] = mapped_column(String(100))
+    resolved_by_role: Mapped[str | None] = mapped_column(String(32))
+    resolution: Mapped[str | None] = mapped_column(Text)

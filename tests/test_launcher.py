@@ -129,9 +129,11 @@ class Up:
 
 
 def placements(api: str) -> dict[str, str]:
-    r = httpx.get(f"{api}/api/placements", headers=OPS, timeout=30)
+    r = httpx.get(f"{api}/api/placements", headers=OPS, params={"limit": 500}, timeout=30)
     assert r.status_code == 200, r.text
-    return {row["placement_id"]: row["state"] for row in r.json()}
+    page = r.json()
+    assert page["next_cursor"] is None, "more placements than one page"
+    return {row["placement_id"]: row["state"] for row in page["items"]}
 
 
 def snapshot_state(api: str, pid: str) -> str:

@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime, timezone
 
-from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
-from temporalio.common import SearchAttributePair, TypedSearchAttributes
-from temporalio.exceptions import ApplicationError
+from temporalio.client import Client, WithStartWorkflowOperation, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 
 from domain.actions import ActionRequest
 from domain.calendar import SchoolCalendar
@@ -20,8 +21,26 @@ from .placement import REFUSED, PlacementInput, PlacementWorkflow, Snapshot
 from .search import PLACEMENT_KIND, PLACEMENT_STATE, SCHOOL_ID
 
 
+# Names ids derived from an Idempotency-Key (uuid5): the same request, retried,
+# reaches the same workflow or update; the id carries nothing of who sent it.
+_IDEMPOTENT = uuid.UUID("5d0c2f4e-7a31-4c8e-9b1a-2f6d3e8a9c40")
+
+
 def new_placement_id() -> str:
     return f"placement-{uuid.uuid4()}"
+
+
+def proposal_placement_id(actor: Actor, idempotency_key: str) -> str:
+    """The placement a proposal with this key makes: a retried proposal
+    finds the placement the first one made instead of making a second."""
+    return f"placement-{uuid.uuid5(_IDEMPOTENT, chr(10).join(('propose', actor.user_id, idempotency_key)))}"
+
+
+def action_update_id(placement_id: str, actor: Actor, idempotency_key: str) -> str:
+    """The Temporal update id of an action sent with this key: Temporal runs
+    an update id once per workflow run, so a retried action returns the
+    first answer and records nothing twice."""
+    return f"act-{uuid.uuid5(_IDEMPOTENT, chr(10).join(('act', placement_id, actor.user_id, idempotency_key)))}"
 
 
 async def start_placement(
@@ -33,32 +52,54 @@ async def start_placement(
     settings: PolicySettings = PolicySettings(),
     placement_id: str | None = None,
     now: datetime | None = None,
+    also_unmet: Sequence[Unmet] = (),
     **options,
-) -> tuple[WorkflowHandle, Placement]:
-    """Checks the proposal (raising `Refused`), starts its workflow and
-    returns it with the placement as proposed."""
+) -> tuple[WorkflowHandle, Snapshot]:
+    """Checks the proposal (raising `Refused` with its unmet conditions and
+    `also_unmet`, what the caller found besides), then starts its workflow
+    and waits on its `registered` update, in one update-with-start call: the
+    answer comes once the register holds the placement. A workflow already
+    running under `placement_id` (a retried proposal) is not started again:
+    its own snapshot is the answer."""
     now = now or datetime.now(timezone.utc)
     ctx = Context(today=uk_date(now), calendar=calendar, actor=actor, settings=settings)
-    placement = propose(Placement(placement_id=placement_id or new_placement_id(), **proposal.model_dump()), ctx, now)
-    handle = await client.start_workflow(
+    candidate = Placement(placement_id=placement_id or new_placement_id(), **proposal.model_dump())
+    try:
+        placement = propose(candidate, ctx, now)
+    except Refused as e:
+        raise Refused(e.action, [*e.unmet, *also_unmet]) from None
+    if also_unmet:
+        raise Refused("propose", list(also_unmet))
+    start = WithStartWorkflowOperation(
         PlacementWorkflow.run,
         PlacementInput(placement=placement, calendar=calendar, settings=settings, **options),
         id=placement.placement_id,
         task_queue=task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        # A placement id names one placement for good, even after it ended.
+        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
         search_attributes=TypedSearchAttributes([
             SearchAttributePair(PLACEMENT_STATE, placement.state),
             SearchAttributePair(SCHOOL_ID, placement.school.school_id),
             SearchAttributePair(PLACEMENT_KIND, placement.kind.value),
         ]),
     )
-    return handle, placement
-
-
-async def act(client: Client, placement_id: str, actor: Actor, action: Model) -> Snapshot:
-    """Sends one staff action; raises `Refused` with the policy's reasons."""
-    handle = client.get_workflow_handle_for(PlacementWorkflow.run, placement_id)
+    handle = client.get_workflow_handle_for(PlacementWorkflow.run, placement.placement_id)
     try:
-        return await handle.execute_update(PlacementWorkflow.act, ActionRequest(actor=actor, action=action))
+        snap = await client.execute_update_with_start_workflow(PlacementWorkflow.registered, start_workflow_operation=start)
+    except WorkflowAlreadyStartedError:
+        # Retried after the placement's workflow has ended: its final snapshot.
+        return handle, await handle.query(PlacementWorkflow.snapshot)
+    return await start.workflow_handle(), snap
+
+
+async def act(client: Client, placement_id: str, actor: Actor, action: Model, idempotency_key: str | None = None) -> Snapshot:
+    """Sends one staff action; raises `Refused` with the policy's reasons.
+    With an idempotency key, the same call again returns the first answer."""
+    handle = client.get_workflow_handle_for(PlacementWorkflow.run, placement_id)
+    update_id = action_update_id(placement_id, actor, idempotency_key) if idempotency_key else None
+    try:
+        return await handle.execute_update(PlacementWorkflow.act, ActionRequest(actor=actor, action=action), id=update_id)
     except WorkflowUpdateFailedError as e:
         cause = e.cause
         if isinstance(cause, ApplicationError) and cause.type == REFUSED:

@@ -34,6 +34,34 @@ class Stack:
     task_queue: str
 
 
+@contextlib.asynccontextmanager
+async def serving(app):
+    """`app` served by uvicorn on an ephemeral port: yields its base URL."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = _Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    try:
+        serving = asyncio.create_task(server.serve(sockets=[sock]))
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + STARTUP_WAIT_S
+        while not server.started:
+            if serving.done():
+                serving.result()
+                raise RuntimeError("the API stopped while starting")
+            if loop.time() > deadline:
+                raise RuntimeError(f"the API did not start within {STARTUP_WAIT_S} s")
+            await asyncio.sleep(0.05)
+        try:
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            server.should_exit = True
+            await asyncio.wait_for(serving, timeout=15)
+    finally:
+        sock.close()
+
+
 @pytest_asyncio.fixture(scope="module")
 async def api_stack(dev_env, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("api")
@@ -42,31 +70,10 @@ async def api_stack(dev_env, tmp_path_factory):
     task_queue = f"tq-api-{uuid.uuid4()}"
     settings = Settings(task_queue=task_queue, var_dir=tmp / "var")
     app = create_app(settings, client=dev_env.client, engine=engine)
-
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = _Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
     try:
-        async with build_worker(dev_env.client, task_queue, engine):
-            serving = asyncio.create_task(server.serve(sockets=[sock]))
-            loop = asyncio.get_running_loop()
-            deadline = loop.time() + STARTUP_WAIT_S
-            while not server.started:
-                if serving.done():
-                    serving.result()
-                    raise RuntimeError("the API stopped while starting")
-                if loop.time() > deadline:
-                    raise RuntimeError(f"the API did not start within {STARTUP_WAIT_S} s")
-                await asyncio.sleep(0.05)
-            try:
-                yield Stack(f"http://127.0.0.1:{port}", engine, task_queue)
-            finally:
-                server.should_exit = True
-                await asyncio.wait_for(serving, timeout=15)
+        async with build_worker(dev_env.client, task_queue, engine), serving(app) as url:
+            yield Stack(url, engine, task_queue)
     finally:
-        sock.close()
         engine.dispose()
 
 

@@ -66,10 +66,17 @@ def expect(r: httpx.Response, status: int):
     return r.json()
 
 
+def new_pupil():
+    """The sample pupil under an id of their own: one pupil's placements at
+    one provider may not overlap (RULES: one placement at a time)."""
+    return samples.proposal(today()).pupil.model_copy(update={"pupil_id": f"P-{uuid.uuid4().hex[:8]}"})
+
+
 async def propose(http: httpx.AsyncClient, start: date | None = None, who: dict = LEAD, **changes) -> dict:
     school = samples.OTHER_SCHOOL if who.get("X-School") == OTHER else samples.SCHOOL
     if start is None:
         start = load_calendar(school.school_id).add_school_days(today(), 15)
+    changes.setdefault("pupil", new_pupil())
     proposal = samples.proposal(start, school=school, **changes)
     return expect(await http.post("/api/placements", headers=who, json=proposal.model_dump(mode="json")), 201)
 
@@ -95,8 +102,21 @@ async def history(http: httpx.AsyncClient, pid: str, who: dict = LEAD) -> list[d
     return expect(await http.get(f"/api/placements/{pid}/history", headers=who), 200)
 
 
+async def pages(http: httpx.AsyncClient, path: str, who: dict, **params) -> list[dict]:
+    """Every item of a paged list, following its cursors to the last page."""
+    items, cursor = [], None
+    while True:
+        page = expect(await http.get(path, headers=who, params={**params, **({"cursor": cursor} if cursor else {})}), 200)
+        assert set(page) == {"items", "total", "next_cursor"}
+        items += page["items"]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            assert len(items) == page["total"]
+            return items
+
+
 async def listed(http: httpx.AsyncClient, who: dict = OPS, **params) -> list[dict]:
-    return expect(await http.get("/api/placements", headers=who, params=params), 200)
+    return await pages(http, "/api/placements", who, **params)
 
 
 async def wait_for_state(http: httpx.AsyncClient, pid: str, state: str, who: dict = LEAD) -> dict:
@@ -207,7 +227,7 @@ async def test_propose_starts_a_placement_in_state_proposed(http):
 
 
 async def test_incomplete_proposal_is_422_with_each_unmet_clause(http):
-    pupil = samples.proposal(today()).pupil.model_copy(update={"pupil_id": f"P-{uuid.uuid4().hex[:8]}"})
+    pupil = new_pupil()
     proposal = samples.proposal(
         load_calendar(SCHOOL).add_school_days(today(), 15), pupil=pupil, objectives=[], number_of_days=None
     )

@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 
 from domain.models import Role
-from tests.api.test_api import HEAD, LEAD, OPS, OTHER_LEAD, act, expect, headers, propose
+from tests.api.test_api import HEAD, LEAD, OPS, OTHER_LEAD, act, expect, headers, pages, propose
 
 DSL = headers("dsl-137000", Role.dsl)
 
 
 async def escalations(http, who=OPS, **params) -> list[dict]:
-    return expect(await http.get("/api/escalations", headers=who, params=params), 200)
+    return await pages(http, "/api/escalations", who, **params)
 
 
 async def wait_for_escalation(http, pid: str, kind: str) -> dict:

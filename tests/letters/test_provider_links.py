@@ -79,11 +79,17 @@ async def placement(http, pid: str) -> dict:
     return ok(await http.get(f"/api/placements/{pid}", headers=LEAD))["placement"]
 
 
+def own_pupil():
+    """The sample pupil under an id of their own: a pupil's placements at one
+    provider may not overlap (RULES: one placement at a time)."""
+    return samples.proposal(uk_date(datetime.now(UTC))).pupil.model_copy(update={"pupil_id": f"P-{uuid.uuid4().hex[:8]}"})
+
+
 async def notified(http) -> str:
     """An off-site direction, proposed and taken to `notified` over the API."""
     cal = load_calendar("137000")
     start = cal.add_school_days(last_school_day(), 10)
-    proposal = samples.proposal(start).model_dump(mode="json")
+    proposal = samples.proposal(start, pupil=own_pupil()).model_dump(mode="json")
     pid = ok(await http.post("/api/placements", json=proposal, headers=LEAD), 201)["placement"]["placement_id"]
     d = uk_date(datetime.now(UTC)).isoformat()
     ok(await http.post(f"/api/placements/{pid}/actions/vet", json=samples.vet().model_dump(mode="json"), headers=LEAD))
@@ -216,7 +222,7 @@ async def test_an_edited_directory_reaches_running_placements(stack, tmp_path, m
     notice of a placement proposed before is signed by the new headteacher."""
     http, inbox, client = stack
     cal = load_calendar("137000")
-    proposal = samples.proposal(cal.add_school_days(last_school_day(), 10)).model_dump(mode="json")
+    proposal = samples.proposal(cal.add_school_days(last_school_day(), 10), pupil=own_pupil()).model_dump(mode="json")
     pid = ok(await http.post("/api/placements", json=proposal, headers=LEAD), 201)["placement"]["placement_id"]
 
     edited = tmp_path / "directory.toml"

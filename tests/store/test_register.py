@@ -5,15 +5,18 @@ from __future__ import annotations
 from datetime import date, datetime, timezone
 
 import pytest
-from sqlalchemy import inspect
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import inspect, text
+from sqlalchemy.orm import Session
 
 from apflow import samples
 from domain.calendar import default_calendar
 from domain.guards import Context
 from domain.lifecycle import decide, propose
-from domain.models import Actor, Placement, Role
-from store import register
-from store.db import make_engine, migrate
+from domain.models import Actor, Escalation, Placement, Role
+from store import attendance, register
+from store.db import MIGRATIONS, make_engine, migrate
 
 LEAD = Actor(user_id="lead", role=Role.ap_lead, school_id="137000")
 TODAY = date(2026, 12, 1)
@@ -75,3 +78,124 @@ def test_search_filters_by_state_and_school(db):
     assert [r.placement_id for r in register.search(db, state="vetted")] == ["placement-b"]
     assert len(register.search(db, school_id="137000")) == 2
     assert register.search(db, school_id="999999") == []
+
+
+# --- versions, escalations as rows, pages ---------------------------------------------
+
+
+def published(p: Placement, version: int) -> Placement:
+    """The placement as its workflow publishes it: every change raises its version."""
+    return p.model_copy(update={"version": version})
+
+
+def escalated(p: Placement, eid: str = "notice:2027-01-06", at: datetime | None = None, **changes) -> Placement:
+    e = Escalation(
+        escalation_id=eid, kind=eid.split(":")[0], clause="§6.5", owner=Role.headteacher,
+        message="notice not given in time", raised_at=at or datetime(2027, 1, 6, 9, tzinfo=timezone.utc),
+        due=date(2027, 1, 6), **changes,
+    )
+    return p.model_copy(update={"escalations": [*p.escalations, e]})
+
+
+def test_an_escalation_is_newer_though_its_seq_is_the_same(db):
+    """An escalation leaves the history (seq) alone but raises the version:
+    the row takes it, and the late write of the same seq does not undo it."""
+    before = published(vetted(placement()), 2)
+    after = published(escalated(before), 3)
+    assert before.seq == after.seq
+    assert register.project(db, before, None)
+    assert register.project(db, after, date(2027, 1, 6))
+    assert not register.project(db, before, None)  # a retry of the earlier publish, arriving late
+    row = register.get(db, before.placement_id)
+    assert (row.version, row.next_deadline, len(row.data["escalations"])) == (3, date(2027, 1, 6), 1)
+    assert [e.escalation_id for e in register.escalations_page(db).rows] == ["notice:2027-01-06"]
+    with Session(db) as s:
+        assert s.get(attendance.AttendanceExpectation, before.placement_id).version == 3
+
+
+def test_a_late_older_version_never_overwrites_a_newer_one(db):
+    first = published(placement(), 1)
+    newer = published(escalated(vetted(first)), 3)
+    register.project(db, newer, date(2027, 1, 7))
+    register.project(db, first, None)
+    row = register.get(db, first.placement_id)
+    assert (row.state, row.version, row.seq) == ("vetted", 3, 2)
+    assert len(register.escalations_page(db).rows) == 1
+
+
+def test_an_escalation_row_follows_its_resolution_and_not_back(db):
+    p = published(escalated(vetted(placement())), 3)
+    register.project(db, p, None)
+    resolved_at = datetime(2027, 1, 7, 10, tzinfo=timezone.utc)
+    head = Actor(user_id="head", role=Role.headteacher, school_id="137000")
+    resolved = p.model_copy(update={"version": 4, "escalations": [p.escalations[0].model_copy(update={
+        "resolved_at": resolved_at, "resolved_by": head, "resolution": "notice was given by hand"})]})
+    register.project(db, resolved, None)
+    register.project(db, p, None)  # late: the open version again
+    (row,) = register.escalations_page(db, open_only=False).rows
+    assert (row.resolved_by_id, row.resolved_by_role, row.resolution) == ("head", "headteacher", "notice was given by hand")
+    assert register.escalations_page(db).rows == []
+
+
+def test_pages_of_placements_follow_the_order_without_gaps(db):
+    for i in range(7):
+        p = placement(f"placement-{i}").model_copy(update={"start_date": date(2027, 1, 11 + i % 3)})
+        register.project(db, p, None)
+    seen, after = [], None
+    while True:
+        page = register.placements_page(db, school_id="137000", limit=3, after=after)
+        assert page.total == 7
+        seen += [(r.start_date, r.placement_id) for r in page.rows]
+        if page.next_after is None:
+            break
+        after = page.next_after
+    assert seen == sorted(seen, reverse=True) and len(set(seen)) == 7
+
+
+def test_pages_of_escalations_oldest_first_filtered_by_owner_and_school(db):
+    p = published(vetted(placement()), 2)
+    for i in range(5):
+        p = escalated(p, f"visit:{i}", at=datetime(2027, 1, 6, 9, i, tzinfo=timezone.utc))
+    p = p.model_copy(update={"version": 9})
+    register.project(db, p, None)
+    other = published(escalated(placement("placement-other").model_copy(update={
+        "school": p.school.model_copy(update={"school_id": "137001"})})), 1)
+    register.project(db, other, None)
+    page1 = register.escalations_page(db, school_id="137000", owner=Role.headteacher, limit=2)
+    page2 = register.escalations_page(db, school_id="137000", owner=Role.headteacher, limit=2, after=page1.next_after)
+    page3 = register.escalations_page(db, school_id="137000", owner=Role.headteacher, limit=2, after=page2.next_after)
+    ids = [r.escalation_id for pg in (page1, page2, page3) for r in pg.rows]
+    assert ids == [f"visit:{i}" for i in range(5)] and page3.next_after is None and page1.total == 5
+    assert register.escalations_page(db, owner=Role.dsl).total == 0
+    assert register.escalations_page(db).total == 6
+
+
+def test_a_pupils_open_placements_are_found_by_school_and_pupil(db):
+    register.project(db, placement("placement-a"), None)
+    closed = placement("placement-b").model_copy(update={"state": "closed"})
+    register.project(db, closed, None)
+    assert [r.placement_id for r in register.open_placements_of(db, "137000", "P-0001")] == ["placement-a"]
+    assert register.open_placements_of(db, "137000", "P-9999") == []
+    assert register.get(db, "placement-a").pattern_days == "mon,wed"
+
+
+def test_the_migration_fills_versions_and_escalations_from_the_json(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    p = published(escalated(vetted(placement())), 5)
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0003")
+        conn.execute(text(
+            "INSERT INTO placements (placement_id, school_id, state, kind, pupil_id, provider_name, start_date, seq, data, updated_at)"
+            " VALUES (:id, '137000', :state, :kind, 'P-0001', :provider, :start, :seq, :data, :at)"
+        ), dict(id=p.placement_id, state=p.state, kind=p.kind.value, provider=p.provider.name, start=p.start_date,
+                seq=p.seq, data=p.model_dump_json(), at=datetime(2027, 1, 6, tzinfo=timezone.utc)))
+        command.upgrade(cfg, "head")
+    row = register.get(engine, p.placement_id)
+    assert (row.version, row.pattern_days) == (5, "mon,wed")
+    (e,) = register.escalations_page(engine).rows
+    assert (e.escalation_id, e.owner_role, e.clause, e.due, e.resolved_at) == ("notice:2027-01-06", "headteacher", "§6.5", date(2027, 1, 6), None)
+    assert not register.project(engine, published(vetted(placement()), 4), None)  # older than what the JSON held
+    engine.dispose()

@@ -2,7 +2,7 @@
 school's list to post
 
 Revision ID: 0006
-Revises: 0003
+Revises: 0005
 Create Date: 2026-12-01 21:30:00
 """
 import sqlalchemy as sa

@@ -1,0 +1,108 @@
+"""What the API answers when it cannot know, or did not expect, an outcome.
+
+Temporal unreachable or too slow, or the database gone, mid-request: the
+write may or may not have happened. That is 503 with a message saying so; a
+client that sent an Idempotency-Key retries with the same key and gets the
+first answer, or the write made now. Anything else unexpected is a 500 with
+a reference and no traceback; the log line names the request's route and the
+exception's type, never its message (which may hold a pupil's details).
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import traceback
+import uuid
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlalchemy.exc import OperationalError
+from starlette.types import ASGIApp, Receive, Scope, Send
+from temporalio.client import WorkflowUpdateRPCTimeoutOrCancelledError
+from temporalio.service import RPCError, RPCStatusCode
+
+log = logging.getLogger("apflow.api")
+
+UNKNOWN = "outcome unknown: safe to retry with the same Idempotency-Key"
+UNKNOWN_DESCRIPTION = "Temporal or the database did not answer in time: whether anything changed is not known"
+# Statuses that say the call may not have reached Temporal, or may have done so unseen.
+UNKNOWN_STATUSES = {RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED,
+                    RPCStatusCode.RESOURCE_EXHAUSTED}
+
+
+class UnknownDetail(BaseModel):
+    message: str
+
+
+class UnknownOut(BaseModel):
+    detail: UnknownDetail
+
+
+def unknown_outcome() -> JSONResponse:
+    return JSONResponse(status_code=503, content={"detail": {"message": UNKNOWN}}, headers={"Retry-After": "1"})
+
+
+def _route(scope: Scope) -> str:
+    route = scope.get("route")
+    return getattr(route, "path", None) or "(no route)"
+
+
+def _internal(scope: Scope, e: BaseException) -> JSONResponse:
+    ref = uuid.uuid4().hex[:12]
+    frames = "".join(traceback.format_tb(e.__traceback__))
+    log.error("unhandled %s on %s %s (ref %s)\n%s", type(e).__name__, scope.get("method"), _route(scope), ref, frames)
+    return JSONResponse(status_code=500, content={"detail": {
+        "message": f"internal error (ref {ref}): the request could not be completed; it has been logged",
+    }})
+
+
+class _NoTracebacks:
+    """Answers any exception no handler took with a JSON 500, instead of
+    letting it reach the server (which would print it, message and all)."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def sending(message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        except Exception as e:  # noqa: BLE001 - every exception gets an answer
+            if started:  # too late for another answer: the response is on its way
+                raise
+            if _unknown(e):
+                log.warning("outcome unknown: %s on %s %s", type(e).__name__, scope.get("method"), _route(scope))
+                await unknown_outcome()(scope, receive, send)
+            else:
+                await _internal(scope, e)(scope, receive, send)
+
+
+def _unknown(e: BaseException) -> bool:
+    if isinstance(e, RPCError):
+        return e.status in UNKNOWN_STATUSES
+    if isinstance(e, RuntimeError) and str(e).startswith("Failed client connect"):
+        return True  # a client that never reached Temporal
+    return isinstance(e, (asyncio.TimeoutError, TimeoutError, OperationalError, WorkflowUpdateRPCTimeoutOrCancelledError))
+
+
+def install(app: FastAPI) -> None:
+    async def handle(request: Request, e: Exception) -> JSONResponse:
+        if _unknown(e):
+            log.warning("outcome unknown: %s on %s %s", type(e).__name__, request.method, _route(request.scope))
+            return unknown_outcome()
+        return _internal(request.scope, e)
+
+    for kind in (RPCError, asyncio.TimeoutError, OperationalError, WorkflowUpdateRPCTimeoutOrCancelledError):
+        app.add_exception_handler(kind, handle)
+    app.add_middleware(_NoTracebacks)

@@ -1,0 +1,130 @@
+"""Writes that are safe to retry, over real HTTP with a real worker: an
+Idempotency-Key makes a retried action or proposal return the first answer
+and record nothing twice; an outcome the API cannot know is a 503 saying
+so, never a 500; a request cannot claim to be apflow itself."""
+from __future__ import annotations
+
+import uuid
+
+import httpx
+from temporalio.client import Client
+from temporalio.service import RetryConfig
+from temporalio.testing import WorkflowEnvironment
+
+from apflow import samples
+from apflow.settings import Settings
+from console.api import create_app
+from domain.models import Role
+from tests.api.test_api import LEAD, OPS, act, expect, headers, history, listed, new_pupil, propose, today
+from tests.conftest import BIN, CODEC_KEY
+from apflow.calendars import load_calendar
+from apflow.temporal import data_converter
+
+from tests.api.conftest import serving
+
+UNKNOWN = {"detail": {"message": "outcome unknown: safe to retry with the same Idempotency-Key"}}
+
+
+def key() -> str:
+    return f"req:{uuid.uuid4()}"
+
+
+def proposal_json(pupil=None) -> dict:
+    start = load_calendar(samples.SCHOOL.school_id).add_school_days(today(), 15)
+    return samples.proposal(start, pupil=pupil or new_pupil()).model_dump(mode="json")
+
+
+async def test_an_action_sent_twice_with_one_key_is_recorded_once_with_the_same_answer(http):
+    pid = (await propose(http))["placement"]["placement_id"]
+    k = key()
+    vet = samples.vet().model_dump(mode="json", exclude_unset=True)
+    first = expect(await http.post(f"/api/placements/{pid}/actions/vet", headers={**LEAD, "Idempotency-Key": k}, json=vet), 200)
+    again = expect(await http.post(f"/api/placements/{pid}/actions/vet", headers={**LEAD, "Idempotency-Key": k}, json=vet), 200)
+    assert again == first
+    assert [e["action"] for e in await history(http, pid)] == ["propose", "vet"]
+
+    # Another key is another request: vetting again is refused by the policy, as without a key.
+    refused = await http.post(f"/api/placements/{pid}/actions/vet", headers={**LEAD, "Idempotency-Key": key()}, json=vet)
+    assert expect(refused, 409)["detail"]["action"] == "vet"
+
+
+async def test_the_same_key_from_another_user_is_another_request(http):
+    pid = (await propose(http))["placement"]["placement_id"]
+    k = key()
+    vet = samples.vet().model_dump(mode="json", exclude_unset=True)
+    expect(await http.post(f"/api/placements/{pid}/actions/vet", headers={**LEAD, "Idempotency-Key": k}, json=vet), 200)
+    other = headers("aplead-2-137000", Role.ap_lead)
+    consult = samples.consult_la(today()).model_dump(mode="json", exclude_unset=True)
+    snap = expect(await http.post(f"/api/placements/{pid}/actions/consult_la", headers={**other, "Idempotency-Key": k}, json=consult), 200)
+    assert snap["placement"]["state"] == "la_consulted"
+    assert [e["action"] for e in await history(http, pid)] == ["propose", "vet", "consult_la"]
+
+
+async def test_a_proposal_retried_with_its_key_makes_one_placement(http):
+    pupil = new_pupil()
+    body, k = proposal_json(pupil), key()
+    first = expect(await http.post("/api/placements", headers={**LEAD, "Idempotency-Key": k}, json=body), 201)
+    again = expect(await http.post("/api/placements", headers={**LEAD, "Idempotency-Key": k}, json=body), 201)
+    pid = first["placement"]["placement_id"]
+    assert again["placement"]["placement_id"] == pid and pid.startswith("placement-")
+    assert pupil.pupil_id not in pid and k not in pid
+    assert [r["placement_id"] for r in await listed(http) if r["pupil_id"] == pupil.pupil_id] == [pid]
+    assert [e["action"] for e in await history(http, pid)] == ["propose"]
+
+
+async def test_a_proposal_is_in_the_register_when_the_api_answers(http, api_stack):
+    from store import register
+
+    pid = (await propose(http))["placement"]["placement_id"]
+    row = register.get(api_stack.engine, pid)
+    assert row is not None and row.version >= 1  # written by the workflow's projection, not the API
+
+
+async def test_a_malformed_idempotency_key_is_422_naming_the_header(http):
+    pid = (await propose(http))["placement"]["placement_id"]
+    for bad in ("", "has space", "x" * 201, "é"):
+        r = await http.post(f"/api/placements/{pid}/actions/vet", headers={**LEAD, "Idempotency-Key": bad.encode()}, json={})
+        errors = expect(r, 422)["detail"]
+        assert any(e["loc"] == ["header", "Idempotency-Key"] for e in errors), errors
+    r = await http.post("/api/placements", headers={**LEAD, "Idempotency-Key": "no spaces allowed"}, json=proposal_json())
+    assert any(e["loc"] == ["header", "Idempotency-Key"] for e in expect(r, 422)["detail"])
+
+
+async def test_the_system_role_is_never_accepted_from_a_request(http):
+    pid = (await propose(http))["placement"]["placement_id"]
+    system = headers("apflow", Role.system, None)
+    for method, path, body in (
+        ("GET", "/api/placements", None),
+        ("GET", "/api/escalations", None),
+        ("POST", f"/api/placements/{pid}/actions/vet", samples.vet().model_dump(mode="json", exclude_unset=True)),
+        ("POST", "/api/placements", proposal_json()),
+    ):
+        r = await http.request(method, path, headers=system, json=body)
+        assert "'system' is apflow's own role" in expect(r, 403)["detail"], (method, path)
+    assert [e["action"] for e in await history(http, pid)] == ["propose"]
+
+
+async def test_temporal_unreachable_is_503_outcome_unknown(api_stack, http):
+    """A Temporal server that was there at start and is gone: every write
+    answers 503 with a message saying the outcome is unknown, never a 500."""
+    pid = (await propose(http))["placement"]["placement_id"]
+    env = await WorkflowEnvironment.start_local(dev_server_existing_path=str(BIN / "temporal"), ui=False)
+    client = await Client.connect(
+        env.client.service_client.config.target_host, data_converter=data_converter(CODEC_KEY),
+        retry_config=RetryConfig(max_retries=1),
+    )
+    settings = Settings(task_queue=api_stack.task_queue, var_dir=api_stack.engine.url.database + ".var")
+    app = create_app(settings, client=client, engine=api_stack.engine)
+    await env.shutdown()
+    async with serving(app) as url, httpx.AsyncClient(base_url=url, timeout=60) as gone:
+        vet = samples.vet().model_dump(mode="json", exclude_unset=True)
+        r = await gone.post(f"/api/placements/{pid}/actions/vet", headers={**LEAD, "Idempotency-Key": key()}, json=vet)
+        assert (r.status_code, r.json()) == (503, UNKNOWN)
+        r = await gone.post("/api/placements", headers={**LEAD, "Idempotency-Key": key()}, json=proposal_json())
+        assert (r.status_code, r.json()) == (503, UNKNOWN)
+        r = await gone.get(f"/api/placements/{pid}", headers=OPS)
+        assert r.status_code == 503 and "Traceback" not in r.text
+        assert (await gone.get("/healthz")).status_code == 503
+    # Nothing was recorded; the same key against the running service does it once.
+    assert [e["action"] for e in await history(http, pid)] == ["propose"]
+    await act(http, pid, "vet", samples.vet())
