@@ -228,7 +228,7 @@ def create_app(settings: Settings | None = None, client: Client | None = None, e
     app.include_router(documents.router(settings))
     app.include_router(provider.router(settings))
     app.include_router(attendance.router_for(settings))
-    app.state.attendance_sink = attendance.provider_sink(app)  # marks sent through a provider's link
+    app.state.attendance_sink = attendance.provider_sink(app, settings.attendance)  # marks sent through a provider's link
 
     return app
 

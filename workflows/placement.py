@@ -218,7 +218,9 @@ class PlacementWorkflow:
     async def _start_when_due(self) -> None:
         """On the start date a notified placement starts by itself, dual
         registration beginning that day where the provider is a registered school."""
-        if self.p.state != "notified" or self.start_blocked or self._today() < self.p.start_date:
+        # A blocked start is tried again after every change: once the notice is
+        # posted or a concern addressed, the placement starts by itself.
+        if self.p.state != "notified" or self._today() < self.p.start_date:
             return
         async with self.lock:
             if self.p.state != "notified":
@@ -227,9 +229,12 @@ class PlacementWorkflow:
             try:
                 self.p = decide(self.p, Start(dual_registration_from=dual), self._context(SYSTEM), workflow.now(), note="start date reached")
             except Refused as e:
-                self.start_blocked = [{"clause": u.clause, "message": u.message} for u in e.unmet]
-                workflow.logger.info("automatic start blocked", extra={"unmet": len(e.unmet)})
+                blocked = [{"clause": u.clause, "message": u.message} for u in e.unmet]
+                if blocked != self.start_blocked:
+                    self.start_blocked = blocked
+                    workflow.logger.info("automatic start blocked", extra={"unmet": len(e.unmet)})
                 return
+            self.start_blocked = []
             await self._publish()
 
     def _history_full(self) -> bool:

@@ -20,7 +20,9 @@ from store.db import make_engine, migrate
 from tests.conftest import BIN, CODEC_KEY
 from tests.workflows.test_placement_workflow import HEAD, LEAD, next_school_day, to_notified, today
 from worker import build_worker
-from workflows.client import act, start_placement
+from domain.actions import RecordReview
+from domain.models import Actor, Role
+from workflows.client import act, snapshot, start_placement
 
 HISTORIES = Path(__file__).parent / "histories"
 
@@ -105,6 +107,107 @@ async def letters(env, tq) -> str:
     return handle.id
 
 
+DSL = Actor(user_id="dsl@nexus-valley", role=Role.dsl, school_id="137000")
+
+
+async def safeguarding(env, tq) -> str:
+    """A concern before the start blocks it until the DSL addresses it, then
+    the placement starts by itself; a concern on the running placement puts
+    it under review until addressed, and a review continues it."""
+    from domain.actions import RaiseConcern, ResolveEscalation
+
+    start = await next_school_day(env, 21)
+    handle, _ = await start_placement(env.client, tq, samples.proposal(start), LEAD, default_calendar("137000", start), now=await env.get_current_time())
+    await to_notified(env, handle)
+    await act(env.client, handle.id, LEAD, RaiseConcern(summary="A worry reported by the provider"))
+    await env.sleep(timedelta(days=(start - await today(env)).days + 1))
+    await act(env.client, handle.id, DSL, ResolveEscalation(escalation_id="safeguarding:concern-1", note="Addressed with the provider's DSL"))
+    await act(env.client, handle.id, LEAD, RaiseConcern(summary="A second worry"))
+    await act(env.client, handle.id, DSL, ResolveEscalation(escalation_id="safeguarding:concern-2", note="Addressed at a meeting"))
+    await act(env.client, handle.id, DSL, samples.record_review(await today(env)))
+    await act(env.client, handle.id, HEAD, samples.terminate(await today(env)))
+    await handle.result()
+    return handle.id
+
+
+async def extension(env, tq) -> str:
+    """A running placement told of new term dates and directory, a provider's
+    report, drift past its planned end, and a review that extends it."""
+    from apflow.directory import school_contacts
+    from domain.actions import RecordProgressReport
+    from domain.models import ProviderReport, ReviewOutcome
+    from workflows.placement import PlacementWorkflow
+
+    start = await next_school_day(env, 21)
+    calendar = default_calendar("137000", start)
+    end = calendar.add_school_days(start, 4)
+    handle, _ = await start_placement(env.client, tq, samples.proposal(start, planned_end_date=end, number_of_days=None), LEAD,
+                                      calendar, now=await env.get_current_time())
+    await to_notified(env, handle)
+    await handle.signal(PlacementWorkflow.calendar_changed, calendar.model_copy(update={"closures": frozenset({end})}))
+    await handle.signal(PlacementWorkflow.directory_changed, school_contacts(samples.SCHOOL))
+    await env.sleep(timedelta(days=(start - await today(env)).days + 1))
+    provider = Actor(user_id="lnk-recorded", role=Role.provider, school_id="137000")
+    await act(env.client, handle.id, provider, RecordProgressReport(report=ProviderReport(received_on=await today(env), summary="Settling in")))
+    await env.sleep(timedelta(days=(end - await today(env)).days + 2))
+    d = await today(env)
+    meeting = calendar.add_school_days(d + timedelta(days=6), 1)
+    await act(env.client, handle.id, LEAD, samples.open_review(meeting, d))
+    await env.sleep(timedelta(days=(meeting - d).days))
+    review = samples.review(meeting, ReviewOutcome.extend, new_end_date=meeting + timedelta(days=28), extension_reason="Good progress; two more weeks to consolidate")
+    await act(env.client, handle.id, HEAD, RecordReview(review=review))
+    await act(env.client, handle.id, HEAD, samples.terminate(await today(env)))
+    await handle.result()
+    return handle.id
+
+
+async def continued(env, tq) -> tuple[str, str]:
+    """A placement whose history grows past its limit continues as new: the
+    first run, which ends in continue-as-new, is the one kept."""
+    from domain.actions import ResolveEscalation
+
+    start = await next_school_day(env, 21)
+    handle, _ = await start_placement(env.client, tq, samples.proposal(start), LEAD, default_calendar("137000", start),
+                                      now=await env.get_current_time(), max_history_events=40)
+    first_run = (await handle.describe()).run_id
+    await to_notified(env, handle)
+    await env.sleep(timedelta(days=(start - await today(env)).days + 12))
+    snap = await snapshot(env.client, handle.id)
+    for e in [e for e in snap.placement.escalations if e.open][:3]:
+        await act(env.client, handle.id, LEAD, ResolveEscalation(escalation_id=e.escalation_id, note="Done"))
+    await act(env.client, handle.id, HEAD, samples.terminate(await today(env)))
+    return handle.id, first_run
+
+
+async def by_post(env, tq) -> str:
+    """A parent with no email address: the notice goes on the school's list
+    to post, staff record it posted, and the placement starts when due."""
+    from apflow.directory import school_contacts
+    from domain.actions import RecordDelivery
+    from domain.models import Delivery
+
+    start = await next_school_day(env, 21)
+    proposal = samples.proposal(start)
+    proposal.parent_contacts[0].email = None
+    handle, _ = await start_placement(
+        env.client, tq, proposal, LEAD, default_calendar("137000", start), now=await env.get_current_time(),
+        directory=school_contacts(proposal.school),
+    )
+    await act(env.client, handle.id, LEAD, samples.vet())
+    await act(env.client, handle.id, LEAD, samples.consult_la(await today(env)))
+    await act(env.client, handle.id, HEAD, samples.notify())
+    for _ in range(100):
+        copy = (await snapshot(env.client, handle.id)).placement.notice.copies[0]
+        if copy.document_id:
+            break
+        await asyncio.sleep(0.1)
+    await act(env.client, handle.id, LEAD, RecordDelivery(document_id=copy.document_id, method=Delivery.post))
+    await env.sleep(timedelta(days=(start - await today(env)).days + 1))
+    await act(env.client, handle.id, HEAD, samples.terminate(await today(env)))
+    await handle.result()
+    return handle.id
+
+
 async def main() -> None:
     import tempfile
 
@@ -112,7 +215,8 @@ async def main() -> None:
     from documents import DeliverySettings
 
     only = set(sys.argv[1:])
-    paths = (("lifecycle", lifecycle), ("terminated", terminated), ("escalations", escalations), ("letters", letters))
+    paths = (("lifecycle", lifecycle), ("terminated", terminated), ("escalations", escalations), ("letters", letters),
+             ("safeguarding", safeguarding), ("extension", extension), ("continued", continued), ("by_post", by_post))
     for name, path in paths:
         if only and name not in only:
             continue
@@ -125,8 +229,9 @@ async def main() -> None:
             migrate(engine)
             documents = DocumentActivities(engine, DeliverySettings(outbox_dir=Path(tmp) / "outbox"), ["record"], "https://apflow.example")
             async with build_worker(env.client, "record", engine, documents):
-                wid = await path(env, "record")
-            history = await env.client.get_workflow_handle(wid).fetch_history()
+                found = await path(env, "record")
+            wid, run_id = found if isinstance(found, tuple) else (found, None)
+            history = await env.client.get_workflow_handle(wid, run_id=run_id).fetch_history()
             engine.dispose()
         out = HISTORIES / f"{name}.json"
         out.write_text(history.to_json())

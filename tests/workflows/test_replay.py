@@ -24,4 +24,6 @@ async def test_stored_history_replays(path: Path):
 
 
 def test_there_are_histories_to_replay():
-    assert {p.stem for p in HISTORIES} >= {"lifecycle", "terminated", "escalations", "letters"}
+    assert {p.stem for p in HISTORIES} >= {
+        "lifecycle", "terminated", "escalations", "letters", "safeguarding", "extension", "continued", "by_post",
+    }
