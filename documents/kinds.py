@@ -249,6 +249,8 @@ _KINDS: tuple[DocumentKind, ...] = (
         ),
         optional=_SCHOOL_OPTIONAL
         + (
+            "kind",
+            "review_invitation_days",
             "pupil.date_of_birth",
             "pupil.ehc_plan",
             "report_to.role",

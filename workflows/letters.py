@@ -346,6 +346,7 @@ class Letters:
         c.update(_pick(p, "pupil", "parent_contacts", "provider", "report_to", "start_date", "pattern", "reasons", "objectives", "kind"))
         c["planned_end_date"] = _iso(p.planned_end)
         c["number_of_days"] = number_of_days(p, ctx.calendar)
+        c["review_invitation_days"] = ctx.settings.review_invitation_days
         c["la"] = _la(p, d) if p.pupil.ehc_plan else None
         return c
 

@@ -135,8 +135,13 @@ async def test_a_concern_before_the_start_blocks_the_automatic_start_until_the_d
         assert [(e.escalation_id, e.owner) for e in snap.placement.escalations if e.kind == "safeguarding"] == [("safeguarding:concern-1", Role.dsl)]
 
         await act(env.client, handle.id, dsl, ResolveEscalation(escalation_id="safeguarding:concern-1", note="Adult removed from the pupil's group"))
-        snap = await act(env.client, handle.id, LEAD, Start())
-        assert snap.placement.state == "active" and snap.start_blocked == []
+        # Once addressed, the placement starts by itself: a blocked start is tried after every change.
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 10
+        while (snap := await snapshot(env.client, handle.id)).placement.state != "active":
+            assert loop.time() < deadline, snap.start_blocked
+            await asyncio.sleep(0.1)
+        assert snap.start_blocked == [] and snap.placement.history[-1].actor.role is Role.system
 
 
 async def test_refused_action_leaves_history_unchanged(dev_env, engine, task_queue):
