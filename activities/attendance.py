@@ -32,13 +32,13 @@ from datetime import date, datetime, timedelta, timezone
 from datetime import time as clock_time
 from typing import Any, Literal
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 from sqlalchemy import Engine, select
 from temporalio import activity
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
-from activities.documents import DocumentActivities, LetterRequest, LetterResult, LinkRequest
+from activities.documents import DocumentActivities
 from apflow.calendars import load_calendar
 from apflow.directory import school_contacts
 from documents import LinkPurpose, RecipientRole, missing_items
@@ -49,6 +49,7 @@ from domain.clock import uk_instant
 from domain.directory import SchoolContacts
 from domain.escalations import AttendanceAlert
 from domain.models import Placement, School
+from messages import LetterRequest, LetterResult, LinkRequest, SweepReport, SweepRequest
 from store import attendance as store
 from store.tables import PlacementRow
 
@@ -58,26 +59,6 @@ ALERT_SIGNAL = "attendance_alert"  # PlacementWorkflow.attendance_alert
 _BATCH = 500  # signals between heartbeats and alert records
 _HEARTBEAT_EVERY_S = 5.0
 PENDING_LINK = "https://link.invalid/issued-when-sent"  # send_document issues the real, signed one
-
-
-class SweepRequest(BaseModel):
-    day: date
-    sessions: list[Literal["am", "pm"]]
-
-
-class SweepReport(BaseModel):
-    day: date
-    sessions: list[str]
-    schools_open: int = 0
-    schools_closed: int = 0
-    missing: int = 0  # missing marks this sweep acted on: chased, or escalated
-    unexplained_absence: int = 0
-    chased: int = 0  # providers sent a chase
-    not_chased: int = 0  # missing marks escalated at once: the provider could not be chased
-    signalled: int = 0
-    not_found: int = 0
-    query_seconds: float = 0.0  # finding them, in the database
-    signal_seconds: float = 0.0  # telling their workflows and recording it
 
 
 Key = tuple[str, date, str]  # placement, day, session

@@ -31,15 +31,15 @@ import threading
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Literal
 
-from pydantic import BaseModel
 from sqlalchemy import Engine
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from documents import DeliverySettings, DocumentIncomplete, LinkPurpose, OutgoingDocument, RecipientRole, Renderer, deliver, issue_link
+from documents import DeliverySettings, DocumentIncomplete, OutgoingDocument, Renderer, deliver, issue_link
+from documents.links import provider_url
 from domain.clock import uk_date
+from messages import REFUSED_BY_RELAY, HandOver, LetterRequest, LetterResult
 from store import documents as register
 
 log = logging.getLogger(__name__)
@@ -49,42 +49,6 @@ log = logging.getLogger(__name__)
 # the moment a real crash would be hardest on exactly-once.
 EXIT_AFTER_SEND_FOR_TESTS = "APFLOW_TEST_EXIT_AFTER_SEND"
 HEARTBEAT_EVERY_S = 2.0
-
-
-class LinkRequest(BaseModel):
-    purpose: LinkPurpose
-    expires_at: datetime
-
-
-REFUSED_BY_RELAY = "LetterRefusedByRelay"
-
-
-class LetterRequest(BaseModel):
-    idempotency_key: str  # placement id : event : kind : recipient role
-    placement_id: str
-    event: str  # the history seq or escalation id the letter answers
-    kind: str
-    role: RecipientRole
-    to: str
-    context: dict[str, Any]
-    link: LinkRequest | None = None  # a provider's link to issue and put in `context.link.url`
-    # "post": rendered and put on the school's list of letters to print and post.
-    delivery: Literal["email", "post"] = "email"
-
-
-class LetterResult(BaseModel):
-    document_id: str
-    status: Literal["sent", "already_sent", "unconfirmed", "to_post"]
-    sha256: str
-    sent_at: datetime | None = None  # when it left: the moment its rules count from
-
-
-class HandOver(BaseModel):
-    """A letter on the list to post was posted, or one was handed over."""
-
-    document_id: str
-    method: Literal["post", "by_hand"]
-    by: str
 
 
 _ADDRESS = re.compile(r"<?[^\s<>@]+@[^\s<>]+>?")
@@ -113,10 +77,6 @@ def refusal_reason(error: Exception) -> str | None:
 
 def link_id_for(key: str) -> str:
     return "lnk-" + hashlib.sha256(key.encode()).hexdigest()[:24]
-
-
-def provider_url(base_url: str, token: str) -> str:
-    return f"{base_url.rstrip('/')}/provider/{token}"
 
 
 @contextlib.contextmanager

@@ -1,19 +1,12 @@
 """Activities that keep the register in step with the workflow."""
 from __future__ import annotations
 
-from datetime import date
 
-from pydantic import BaseModel
 from sqlalchemy import Engine
 from temporalio import activity
 
-from domain.models import Placement
+from messages import Projection
 from store import register
-
-
-class Projection(BaseModel):
-    placement: Placement
-    next_deadline: date | None = None
 
 
 class RegisterActivities:

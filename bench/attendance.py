@@ -229,7 +229,8 @@ async def run(args) -> None:
 
     print()
     print("the sweep's query over every active placement (both sessions)")
-    from activities.attendance import AttendanceActivities, SweepReport
+    from activities.attendance import AttendanceActivities
+    from messages import SweepReport
 
     finder = AttendanceActivities(engine, client=None)
     report = SweepReport(day=day, sessions=["am", "pm"])

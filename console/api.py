@@ -31,7 +31,7 @@ from domain.overlaps import Span, clashes
 from store import register
 from store.db import make_engine, migrate
 from workflows import client as placements
-from workflows.placement import PlacementWorkflow, Snapshot
+from workflows.placement import Snapshot
 
 from . import attendance, documents, errors, operations, paging, provider
 from .identity import ActorDep, IdempotencyKey, current_actor, school_scope  # noqa: F401  (routers import it from here too)

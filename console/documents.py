@@ -16,10 +16,10 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from activities.documents import provider_url
 from apflow.directory import school_contacts
 from apflow.settings import Settings
 from documents import LinkPurpose, issue_link
+from documents.links import provider_url
 from domain.access import may_see
 from domain.models import Actor, Placement, Role
 from store import documents as sent

@@ -132,3 +132,8 @@ def verify_link(
     if _aware(now, "now") >= claims.expires_at:
         raise LinkExpired("link has expired")
     return claims
+
+
+def provider_url(base_url: str, token: str) -> str:
+    """Where a provider opens its link: the service's public address and the token."""
+    return f"{base_url.rstrip('/')}/provider/{token}"

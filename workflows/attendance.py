@@ -35,7 +35,7 @@ with workflow.unsafe.imports_passed_through():
         ScheduleUpdate,
     )
 
-    from activities.attendance import SweepReport, SweepRequest
+    from messages import SweepReport, SweepRequest
     from domain.attendance import AttendanceSettings
     from domain.clock import uk_date
 

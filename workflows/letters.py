@@ -40,7 +40,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.documents import REFUSED_BY_RELAY, LetterRequest, LetterResult, LinkRequest
+    from messages import REFUSED_BY_RELAY, LetterRequest, LetterResult, LinkRequest
     from documents.delivery import RecipientRole
     from documents.delivery import document_id as document_id_for
     from documents.kinds import Kind
@@ -52,7 +52,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.escalations import Escalation
     from domain.actions import with_outcome
     from domain.guards import Context, Unmet, number_of_days
-    from domain.models import Delivery, LetterCopy, Placement, PlacementKind, Role
+    from domain.models import Delivery, LetterCopy, Placement, Role
 
 PATCH = "send-letters"
 SEND_TIMEOUT = timedelta(minutes=3)

@@ -17,8 +17,7 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     from pydantic import BaseModel
 
-    from activities.documents import HandOver
-    from activities.register import Projection
+    from messages import HandOver, Projection
     from domain.actions import ActionRequest, Start
     from domain.calendar import SchoolCalendar
     from domain.clock import uk_date, uk_instant

@@ -11,7 +11,7 @@ import pytest_asyncio
 from temporalio.client import ScheduleActionStartWorkflow
 
 import worker
-from activities.attendance import SweepReport
+from messages import SweepReport
 from apflow.settings import Settings
 from domain.attendance import AttendanceSettings
 from domain.clock import uk_date

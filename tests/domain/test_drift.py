@@ -13,7 +13,7 @@ from domain.escalations import Escalation
 from domain.models import Pattern, Placement, ReviewOutcome, Weekday
 from domain.settings import PolicySettings
 
-from placement_builders import AT, CALENDAR, HEAD, START, allowed, ctx, in_state
+from placement_builders import AT, CALENDAR, HEAD, START, allowed, in_state
 
 SETTINGS = PolicySettings()
 PLANNED_END = date(2026, 12, 18)

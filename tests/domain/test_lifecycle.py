@@ -37,7 +37,6 @@ from placement_builders import (
     refusal,
     prepared,
     sample_action,
-    with_escalation,
 )
 
 NOT_ALLOWED = [(state, action) for state in NON_FINAL for action in ACTIONS if action not in CHART[state]]

@@ -6,7 +6,8 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from activities.documents import DocumentActivities, LetterRequest, LinkRequest, link_id_for
+from activities.documents import DocumentActivities, link_id_for
+from messages import LetterRequest, LinkRequest
 from documents import DeliverySettings, LinkPurpose, RecipientRole, verify_link
 from store import documents as sent
 

@@ -1,0 +1,81 @@
+"""What crosses between workflows and activities: one pydantic model per
+activity's input and result, imported by both sides, so workflow code never
+imports an activity's implementation (its database, its mail relay) and an
+activity never imports workflow code. Pure data, no behaviour."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel
+
+from documents.delivery import RecipientRole
+from documents.links import LinkPurpose
+from domain.models import Placement
+
+# The error type of a letter the mail relay refuses: never retried.
+REFUSED_BY_RELAY = "LetterRefusedByRelay"
+
+
+class Projection(BaseModel):
+    """The placement as the register should hold it (`project_placement`)."""
+
+    placement: Placement
+    next_deadline: date | None = None
+
+
+class LinkRequest(BaseModel):
+    purpose: LinkPurpose
+    expires_at: datetime
+
+
+class LetterRequest(BaseModel):
+    """One letter to send exactly once (`send_document`)."""
+
+    idempotency_key: str  # placement id : event : kind : recipient role
+    placement_id: str
+    event: str  # the history seq or escalation id the letter answers
+    kind: str
+    role: RecipientRole
+    to: str
+    context: dict[str, Any]
+    link: LinkRequest | None = None  # a provider's link to issue and put in `context.link.url`
+    # "post": rendered and put on the school's list of letters to print and post.
+    delivery: Literal["email", "post"] = "email"
+
+
+class LetterResult(BaseModel):
+    document_id: str
+    status: Literal["sent", "already_sent", "unconfirmed", "to_post"]
+    sha256: str
+    sent_at: datetime | None = None  # when it left: the moment its rules count from
+
+
+class HandOver(BaseModel):
+    """A letter on the list to post was posted, or one was handed over (`record_hand_over`)."""
+
+    document_id: str
+    method: Literal["post", "by_hand"]
+    by: str
+
+
+class SweepRequest(BaseModel):
+    """Which sessions of a day the attendance sweep checks (`sweep_attendance`)."""
+
+    day: date
+    sessions: list[Literal["am", "pm"]]
+
+
+class SweepReport(BaseModel):
+    day: date
+    sessions: list[str]
+    schools_open: int = 0
+    schools_closed: int = 0
+    missing: int = 0  # missing marks this sweep acted on: chased, or escalated
+    unexplained_absence: int = 0
+    chased: int = 0  # providers sent a chase
+    not_chased: int = 0  # missing marks escalated at once: the provider could not be chased
+    signalled: int = 0
+    not_found: int = 0
+    query_seconds: float = 0.0  # finding them, in the database
+    signal_seconds: float = 0.0  # telling their workflows and recording it
