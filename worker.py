@@ -20,6 +20,7 @@ from apflow.temporal import connect, register_search_attributes
 from store.db import make_engine, migrate
 from workflows.attendance import AttendanceSweepWorkflow, ensure_schedules
 from workflows.placement import PlacementWorkflow
+from workflows.sandbox import RUNNER
 
 
 # Activities run at once on one worker. The activities are synchronous, each
@@ -45,6 +46,7 @@ def build_worker(
         task_queue=task_queue,
         workflows=[PlacementWorkflow, AttendanceSweepWorkflow],
         activities=[register.project_placement, documents.send_document, documents.record_hand_over, sweep.sweep_attendance],
+        workflow_runner=RUNNER,
         max_concurrent_activities=activity_slots,
         activity_executor=ThreadPoolExecutor(max_workers=activity_slots, thread_name_prefix="activity"),
     )

@@ -7,18 +7,18 @@ workflow can judge a letter complete without reading anything itself.
 """
 from __future__ import annotations
 
-from .models import Model
+from .models import EmailAddress, Model
 
 
 class StaffMember(Model):
     name: str | None = None
-    email: str | None = None
+    email: EmailAddress | None = None
 
 
 class LocalAuthorityContacts(Model):
     name: str | None = None  # as it should read in a letter, e.g. "Kirklees Council"
-    email: str | None = None  # notices of placements (§8.1), copies of notices (§6.5)
-    send_email: str | None = None  # the SEND team, for EHC plan consultations (§3.1); `email` when unset
+    email: EmailAddress | None = None  # notices of placements (§8.1), copies of notices (§6.5)
+    send_email: EmailAddress | None = None  # the SEND team, for EHC plan consultations (§3.1); `email` when unset
 
 
 class SchoolContacts(Model):
@@ -26,7 +26,7 @@ class SchoolContacts(Model):
 
     address: str | None = None
     phone: str | None = None
-    email: str | None = None  # the school office
+    email: EmailAddress | None = None  # the school office
     headteacher: StaffMember | None = None
     ap_lead: StaffMember | None = None
     dsl: StaffMember | None = None

@@ -8,9 +8,13 @@ from datetime import date, datetime, time
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+import email_validator  # noqa: F401  (pydantic loads it on first use: in a workflow that would be mid-run)
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 
 NonEmpty = Annotated[str, Field(min_length=1, max_length=4000)]
+# One mailbox, checked as an address (email-validator): no display name, no
+# second recipient after a comma, no line break that could start a header.
+EmailAddress = Annotated[EmailStr, Field(max_length=254)]
 
 
 class Model(BaseModel):
@@ -63,7 +67,7 @@ class Contact(Model):
     name: NonEmpty
     relationship: NonEmpty
     phone: NonEmpty
-    email: str | None = None
+    email: EmailAddress | None = None
     address: str | None = None
 
 
@@ -71,7 +75,7 @@ class Person(Model):
     name: NonEmpty
     role: str | None = None
     phone: str | None = None
-    email: str | None = None
+    email: EmailAddress | None = None
 
 
 class Site(Model):
@@ -124,7 +128,7 @@ class Provider(Model):
     dsl: Person | None = None
     deputy_dsl: Person | None = None
     named_contact: Person | None = None  # §12.1.8
-    email: str | None = None
+    email: EmailAddress | None = None
     transports_pupils: bool = False
     full_time_pupils_of_compulsory_age: Annotated[int, Field(ge=0)] = 0
 

@@ -96,3 +96,15 @@ async def test_a_parent_without_email_is_written_to_by_post_from_the_schools_lis
     assert letter["document_id"] not in [d["document_id"] for d in listed]
     again = (await act(http, pid, "record_delivery", {"document_id": letter["document_id"], "method": "post"}, status=409))["detail"]
     assert "was given already" in again["unmet"][0]["message"]
+
+
+async def test_an_email_address_that_could_inject_a_header_or_a_recipient_is_refused_at_proposal(http):
+    start = load_calendar(SCHOOL).add_school_days(today(), 15)
+    before = expect(await http.get("/api/placements", headers=LEAD), 200)["total"]
+    for address in ("parent@family.example\r\nBcc: attacker@evil.example", "a@x.example, b@y.example", "no-at-sign.example"):
+        proposal = samples.proposal(start).model_dump(mode="json")
+        proposal["parent_contacts"][0]["email"] = address
+        r = await http.post("/api/placements", headers=LEAD, json=proposal)
+        assert r.status_code == 422, (address, r.text)
+        assert r.json()["detail"][0]["loc"][-1] == "email"
+    assert expect(await http.get("/api/placements", headers=LEAD), 200)["total"] == before

@@ -12,6 +12,7 @@ from apflow.temporal import data_converter
 from tests.conftest import CODEC_KEY
 from workflows.attendance import AttendanceSweepWorkflow
 from workflows.placement import PlacementWorkflow
+from workflows.sandbox import RUNNER
 
 HISTORIES = Path(__file__).parent / "histories"
 
@@ -20,5 +21,6 @@ HISTORIES = Path(__file__).parent / "histories"
 async def test_stored_history_replays(name: str):
     path = HISTORIES / f"{name}.json"
     history = WorkflowHistory.from_json(name, path.read_text())
-    replayer = Replayer(workflows=[AttendanceSweepWorkflow, PlacementWorkflow], data_converter=data_converter(CODEC_KEY))
+    replayer = Replayer(workflows=[AttendanceSweepWorkflow, PlacementWorkflow], data_converter=data_converter(CODEC_KEY),
+                        workflow_runner=RUNNER)
     await replayer.replay_workflow(history)

@@ -12,7 +12,7 @@ from domain.actions import RecordContact, RecordReview, RequestReview, RaiseConc
 from domain.deadlines import deadlines, missed, next_check
 from domain.guards import Context
 from domain.lifecycle import Refused, decide, propose
-from domain.models import ContactKind, ContactRecord, Placement, Role
+from domain.models import ContactKind, ContactRecord, Placement, PlacementKind, Role
 from domain.settings import PolicySettings
 
 CAL = load_calendar("137000")
@@ -141,3 +141,22 @@ def test_without_term_dates_a_half_term_is_six_weeks():
     cal = default_calendar("137000", START)
     late = {d.kind: d.due for d in missed(running(), cal, SETTINGS, date(2027, 2, 16))}
     assert late["review"] == date(2027, 2, 15)  # 42 days from 5 January, less one
+
+
+def test_suspension_cover_shows_its_sixth_school_day_from_the_proposal_on():
+    # Suspended from Mon 4 Jan 2027 (INSET days and bank holidays aside, on the school's calendar).
+    first = date(2027, 1, 4)
+    sixth = CAL.nth_school_day(first, 6)
+    p = proposed(on=date(2026, 12, 11), kind=PlacementKind.suspension_cover, suspension_first_day=first,
+                 pattern=samples.FULL_TIME)
+    assert due(p, "sixth_school_day", date(2026, 12, 11)) == sixth
+    assert [d for d in deadlines(p, CAL, SETTINGS, date(2026, 12, 11)) if d.kind == "sixth_school_day"][0].clause == "§13.2"
+
+
+def test_a_suspension_cover_starting_after_the_sixth_school_day_is_refused_at_proposal_naming_it():
+    first = date(2026, 12, 1)
+    sixth = CAL.nth_school_day(first, 6)
+    with pytest.raises(Refused) as refused:
+        proposed(on=date(2026, 11, 20), kind=PlacementKind.suspension_cover, suspension_first_day=first,
+                 pattern=samples.FULL_TIME)
+    assert any(u.clause == "§13.2" and str(sixth) in u.message for u in refused.value.unmet)

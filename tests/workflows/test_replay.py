@@ -12,6 +12,7 @@ from temporalio.worker import Replayer
 from apflow.temporal import data_converter
 from tests.conftest import CODEC_KEY
 from workflows.placement import PlacementWorkflow
+from workflows.sandbox import RUNNER
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
 
@@ -19,7 +20,7 @@ HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
 async def test_stored_history_replays(path: Path):
     history = WorkflowHistory.from_json(path.stem, path.read_text())
-    replayer = Replayer(workflows=[PlacementWorkflow], data_converter=data_converter(CODEC_KEY))
+    replayer = Replayer(workflows=[PlacementWorkflow], data_converter=data_converter(CODEC_KEY), workflow_runner=RUNNER)
     await replayer.replay_workflow(history)
 
 
