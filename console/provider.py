@@ -36,7 +36,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from jinja2 import Environment, FileSystemLoader
 from pydantic import Field, TypeAdapter, ValidationError
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 
 from apflow.settings import Settings
 from documents import (
@@ -269,17 +269,29 @@ def router(settings: Settings) -> APIRouter:
         actor = Actor(user_id=claims.link_id, role=Role.provider, school_id=placement.school_id)
         report = ProviderReport(received_on=uk_date(datetime.now(UTC)), summary=submitted.summary,
                                 attendance_percent=submitted.attendance_percent)
+        # Claimed before it is acted on, in one conditional update: of answers
+        # sent at once, one goes ahead and the others are refused, recording nothing.
+        if not sent.mark_link_used(engine, claims.link_id, datetime.now(UTC)):
+            return refused(request, LinkUsed("answered already"))
         try:
-            await placements.act(request.app.state.client, claims.placement_id, actor, ACTIONS[submitted.purpose](report))
+            # Keyed by the link: an answer retried after a lost reply is recorded once.
+            await placements.act(request.app.state.client, claims.placement_id, actor, ACTIONS[submitted.purpose](report),
+                                 idempotency_key=claims.link_id)
         except Refused as e:
+            sent.release_link(engine, claims.link_id)  # not taken: the link may answer again
             message = "The school cannot take this answer now: " + "; ".join(u.message for u in e.unmet)
             if html:
                 return page(request, 409, outcome="refused", title="Not recorded", message=message, school_name=None)
             return JSONResponse(status_code=409, content={"detail": {
                 "error": "refused", "message": message, "unmet": [{"clause": u.clause, "message": u.message} for u in e.unmet]}})
-        except RPCError:
+        except RPCError as e:
+            if e.status is not RPCStatusCode.NOT_FOUND:
+                sent.release_link(engine, claims.link_id)
+                raise  # outcome unknown: answered 503, safe to send again
             return refused(request, LinkRevoked("the placement has ended"))
-        sent.mark_link_used(engine, claims.link_id, datetime.now(UTC))
+        except BaseException:
+            sent.release_link(engine, claims.link_id)
+            raise
         return _received(request, html, page, claims, engine)
 
     def _received(request: Request, html: bool, page, claims: LinkClaims, engine) -> Response:

@@ -222,6 +222,13 @@ def revoke_link(engine: Engine, link_id: str, by: str, at: datetime) -> bool:
         ).rowcount)
 
 
+def release_link(engine: Engine, link_id: str) -> None:
+    """Undoes the claim of a one-answer link whose answer was not taken (only
+    the claimant gets this far: every other answer was refused at the claim)."""
+    with engine.begin() as conn:
+        conn.execute(update(ProviderLinkRow).where(ProviderLinkRow.link_id == link_id).values(used_at=None))
+
+
 def mark_link_used(engine: Engine, link_id: str, at: datetime) -> bool:
     """Marks a one-answer link answered; false if it had been already."""
     with engine.begin() as conn:

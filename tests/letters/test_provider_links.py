@@ -158,6 +158,21 @@ async def test_a_provider_answers_through_its_link_end_to_end(stack):
     assert (await http.get(f"/api/placements/{pid}/documents", headers=OTHER_LEAD)).status_code == 404
 
 
+async def test_a_one_answer_link_answered_many_times_at_once_records_one_answer(stack):
+    http, inbox, client = stack
+    pid = await notified(http)
+    path = await link_path(inbox, "Initial assessment due by")
+    before = len((await placement(http, pid))["history"])
+
+    answers = await asyncio.gather(*(
+        http.post(path, json={"summary": f"Assessment number {n}"}) for n in range(8)
+    ))
+
+    assert sorted(r.status_code for r in answers) == [200] + [410] * 7
+    after = await placement(http, pid)
+    assert len(after["history"]) == before + 1 and after["history"][-1]["action"] == "record_initial_assessment"
+
+
 async def test_tampered_expired_withdrawn_and_wrong_purpose_links_are_refused(stack):
     http, inbox, client = stack
     pid = await notified(http)
