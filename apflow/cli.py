@@ -4,8 +4,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 
 from .settings import Settings
+
+
+def keep_private(settings: Settings) -> None:
+    """The register, keys, letters and the dev server's state are children's
+    data: what the service writes is readable by its own user only."""
+    os.umask(0o077)
+    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    settings.var_dir.chmod(0o700)
+    for path in settings.var_dir.rglob("*"):
+        path.chmod(0o700 if path.is_dir() else 0o600)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -18,6 +29,7 @@ def main(argv: list[str] | None = None) -> None:
     commands.add_parser("api", help="serve the API alone, against APFLOW_TEMPORAL_ADDRESS and APFLOW_DATABASE_URL")
     args = parser.parse_args(argv)
     settings = Settings()
+    keep_private(settings)
 
     if args.command == "up":
         from .launcher import run_up

@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     # How long the API waits for Temporal to answer a write before saying its
     # outcome is unknown (503: retry with the same Idempotency-Key).
     api_wait_s: float = Field(30, gt=0)
+    # The largest request body the API reads, and the largest document copy uploaded.
+    max_request_bytes: int = 1_000_000
+    max_upload_bytes: int = 5_000_000
     policy: PolicySettings = PolicySettings()
     attendance: AttendanceSettings = AttendanceSettings()
 

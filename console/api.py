@@ -33,7 +33,7 @@ from store.db import make_engine, migrate
 from workflows import client as placements
 from workflows.placement import Snapshot
 
-from . import attendance, documents, errors, operations, paging, provider
+from . import attendance, documents, errors, hardening, operations, paging, provider
 from .identity import ActorDep, IdempotencyKey, current_actor, school_scope  # noqa: F401  (routers import it from here too)
 
 
@@ -109,7 +109,9 @@ def create_app(settings: Settings | None = None, client: Client | None = None, e
         summary="Alternative-provision placements, run to the trust's policy",
         version="0.1.0",
         lifespan=lifespan,
+        redirect_slashes=False,  # a redirect would echo the request's Host header
     )
+    hardening.install(app, settings)  # inside the error handler, which answers what it does not
     errors.install(app)
 
     def db(request: Request) -> Engine:

@@ -25,10 +25,9 @@ from domain.models import Actor, Placement, Role
 from store import documents as sent
 from store import register
 
-from .identity import ActorDep
+from .identity import ActorDep, SchoolPath
 
 _STAFF = (Role.ap_lead, Role.headteacher)
-MAX_COPY_BYTES = 5_000_000
 
 
 def copy_on_file(engine, placement_id: str, action) -> str | None:
@@ -153,15 +152,15 @@ def router(settings: Settings) -> APIRouter:
     async def upload_copy(placement_id: str, kind: Annotated[str, Query(pattern="^(notice_copy|invitation_copy)$")],
                           actor: ActorDep, request: Request):
         """Keep the copy of a notice or invitation the school gave by hand or by
-        post (a PDF, at most 5 MB); its id goes in the step's `given_outside`."""
+        post (a PDF, at most `APFLOW_MAX_UPLOAD_BYTES`); its id goes in the step's `given_outside`."""
         staff_of(request, placement_id, actor)
         if request.headers.get("content-type", "").split(";")[0].strip() != "application/pdf":
             raise HTTPException(415, "send the copy as the request body, with Content-Type: application/pdf")
         body = bytearray()
         async for chunk in request.stream():
             body += chunk
-            if len(body) > MAX_COPY_BYTES:
-                raise HTTPException(413, f"a copy may be at most {MAX_COPY_BYTES // 1_000_000} MB")
+            if len(body) > settings.max_upload_bytes:
+                raise HTTPException(413, f"a copy may be at most {settings.max_upload_bytes:,} bytes")
         if not body.startswith(b"%PDF-"):
             raise HTTPException(422, "the copy is not a PDF file")
         row = await run_in_threadpool(sent.add_copy, request.app.state.engine, placement_id, kind, bytes(body),
@@ -169,7 +168,7 @@ def router(settings: Settings) -> APIRouter:
         return DocumentOut(**_doc(row))
 
     @r.get("/api/schools/{school_id}/letters-to-post", response_model=list[DocumentOut])
-    def letters_to_post(school_id: str, actor: ActorDep, request: Request):
+    def letters_to_post(school_id: SchoolPath, actor: ActorDep, request: Request):
         """The school's letters for parents with no email address, oldest first:
         print each (its PDF) and post it, then record it posted on its placement
         (`record_delivery`), from when the clock counts it as given."""
@@ -186,7 +185,9 @@ def router(settings: Settings) -> APIRouter:
     def new_link(placement_id: str, body: NewLink, actor: ActorDep, request: Request):
         """A link for the provider, given by hand: for attendance, or in place
         of one that expired. The URL is shown once; it is not stored."""
-        staff_of(request, placement_id, actor)
+        row = staff_of(request, placement_id, actor)
+        if row.state in ("closed", "terminated"):
+            raise HTTPException(409, f"the placement is {row.state}: its provider is asked for nothing more")
         now = datetime.now(UTC)
         link_id = f"lnk-{uuid.uuid4().hex[:24]}"
         expires = now + timedelta(days=body.valid_days)
@@ -207,7 +208,7 @@ def router(settings: Settings) -> APIRouter:
         return LinkOut(**_link(sent.get_link(engine, link_id)))
 
     @r.post("/api/schools/{school_id}/directory/reload", response_model=DirectoryReload, tags=["operations"])
-    async def reload_directory(school_id: str, actor: ActorDep, request: Request):
+    async def reload_directory(school_id: SchoolPath, actor: ActorDep, request: Request):
         """Reads the trust's directory again and gives the school's entry to
         each of its running placements: their letters use it from then on."""
         if actor.role not in (Role.trust_operations, *_STAFF) or not may_see(actor, school_id):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Header, HTTPException
+from fastapi import Depends, Header, HTTPException, Path
 
 from domain.models import Actor, Role
 
@@ -41,3 +41,7 @@ def school_scope(actor: Actor) -> str | None:
     if actor.school_id is None or actor.role is Role.provider:
         raise HTTPException(403, "staff see their own school's records only")
     return actor.school_id
+
+
+# A school in a URL: its URN, six digits (it also names files: nothing else may pass).
+SchoolPath = Annotated[str, Path(pattern=r"^[0-9]{6}$", description="The school's URN")]

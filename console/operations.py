@@ -15,7 +15,7 @@ from domain.models import Role
 from store import register
 
 from . import paging
-from .identity import ActorDep, school_scope
+from .identity import ActorDep, SchoolPath, school_scope
 
 router = APIRouter(tags=["operations"])
 
@@ -88,7 +88,7 @@ class CalendarReload(BaseModel):
 
 
 @router.post("/api/schools/{school_id}/calendar/reload", response_model=CalendarReload)
-async def reload_calendar(school_id: str, actor: ActorDep, request: Request) -> CalendarReload:
+async def reload_calendar(school_id: SchoolPath, actor: ActorDep, request: Request) -> CalendarReload:
     """Reads the school's calendar file again and gives it to each of its
     running placements, whose deadlines are then recomputed."""
     if actor.role not in (Role.trust_operations, Role.headteacher, Role.ap_lead) or not may_see(actor, school_id):

@@ -59,6 +59,7 @@ from store import register
 from workflows import client as placements
 
 log = logging.getLogger(__name__)
+MAX_FORM_FIELDS = 20  # the longest form asks for a handful
 _pages = Environment(loader=FileSystemLoader(str(Path(__file__).parent / "templates")), autoescape=True)
 
 
@@ -222,12 +223,16 @@ def router(settings: Settings) -> APIRouter:
         engine = request.app.state.engine
         if html:
             # The page's form is urlencoded; parsed here rather than with another dependency.
-            fields = parse_qsl((await request.body()).decode("utf-8", "replace"), keep_blank_values=True)
+            try:
+                fields = parse_qsl((await request.body()).decode("utf-8", "replace"), keep_blank_values=True,
+                                   max_num_fields=MAX_FORM_FIELDS)
+            except ValueError:
+                return JSONResponse(status_code=413, content={"detail": {"error": "invalid", "message": "The form has more fields than it asks for."}})
             raw = {k: v.strip() for k, v in fields if v.strip() != "" or k == "summary"}
         else:
             try:
                 raw = await request.json()
-            except json.JSONDecodeError:
+            except (ValueError, RecursionError):  # not JSON, not UTF-8, nested or numbered past sense
                 return JSONResponse(status_code=400, content={"detail": {"error": "invalid", "message": "The body is not valid JSON."}})
             if not isinstance(raw, dict):
                 return JSONResponse(status_code=422, content={"detail": {"error": "invalid", "message": "Send an object."}})

@@ -86,8 +86,12 @@ class Site(Model):
     postcode: NonEmpty
 
 
+# A school's unique reference number: six digits (it also names the school's calendar file).
+Urn = Annotated[str, Field(pattern=r"^[0-9]{6}$")]
+
+
 class School(Model):
-    school_id: Annotated[str, Field(min_length=1, max_length=16)]  # URN
+    school_id: Urn
     name: NonEmpty
     local_authority: NonEmpty
 

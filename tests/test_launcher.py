@@ -176,6 +176,11 @@ def test_up_demo_stop_and_up_again(tmp_path):
         assert DEMO_STATES <= set(before.values()), before
 
         assert first.interrupt() == 0, first.output()
+        # Children's data at rest: the register, keys, letters and Temporal's state are the service user's alone.
+        var = tmp_path / "var"
+        assert var.stat().st_mode & 0o077 == 0
+        shared = [str(p) for p in var.rglob("*") if p.stat().st_mode & 0o077]
+        assert not shared, shared
         out = first.log.read_text()
         assert "Stopped." in out, out
         assert not [p for p in first.temporal_pids if alive(p)], "the Temporal dev server outlived apflow up"

@@ -1,0 +1,83 @@
+"""Hostile input at the edge of the API: oversized bodies, pages of other
+sites, school ids that are not URNs, malformed provider answers, links on
+ended placements; and what every response says about itself."""
+from __future__ import annotations
+
+import logging
+
+from apflow import samples
+from console.hardening import RedactTokens
+from tests.api.test_api import HEAD, LEAD, SCHOOL, act, expect, propose, today
+
+
+async def test_an_oversized_body_is_refused_before_it_is_read(http):
+    huge = b'{"x": "' + b"a" * 1_100_000 + b'"}'
+    r = await http.post("/api/placements", headers={**LEAD, "Content-Type": "application/json"}, content=huge)
+    assert r.status_code == 413 and "bytes" in r.json()["detail"]["message"]
+
+    async def streamed():
+        for _ in range(12):
+            yield b"a" * 100_000
+
+    r = await http.post("/api/placements", headers={**LEAD, "Content-Type": "application/json"}, content=streamed())
+    assert r.status_code == 413
+    assert (await http.get("/healthz")).status_code == 200
+
+
+async def test_a_state_change_from_another_sites_page_is_refused(http):
+    pid = (await propose(http))["placement"]["placement_id"]
+    r = await http.post(f"/api/placements/{pid}/actions/vet", headers={**LEAD, "Origin": "http://evil.example"},
+                        json=samples.vet().model_dump(mode="json"))
+    assert r.status_code == 403 and "another site" in r.json()["detail"]["message"]
+    assert (await http.get(f"/api/placements/{pid}", headers=LEAD)).json()["placement"]["state"] == "proposed"
+    own = str(http.base_url).rstrip("/")
+    assert (await http.post(f"/api/placements/{pid}/actions/vet", headers={**LEAD, "Origin": own},
+                            json=samples.vet().model_dump(mode="json"))).status_code == 200
+
+
+async def test_responses_forbid_framing_and_caching_and_redirects_do_not_echo_the_host(http):
+    r = await http.get("/api/placements", headers=LEAD)
+    assert r.headers["x-frame-options"] == "DENY" and r.headers["referrer-policy"] == "no-referrer"
+    assert r.headers["cache-control"] == "no-store" and "frame-ancestors 'none'" in r.headers["content-security-policy"]
+    slash = await http.get("/api/placements/", headers={**LEAD, "Host": "evil.example"})
+    assert slash.status_code == 404 and "evil.example" not in slash.headers.get("location", "")
+
+
+async def test_a_school_id_that_is_not_a_urn_is_refused_at_proposal(http):
+    for bad in ("a/b", "../../etc/passwd", "137000\x00", ".", "1370000"):
+        proposal = samples.proposal(today()).model_dump(mode="json")
+        proposal["school"]["school_id"] = bad
+        r = await http.post("/api/placements", headers={**LEAD, "X-School": SCHOOL}, json=proposal)
+        assert r.status_code == 422, (bad, r.status_code)
+
+
+async def test_malformed_answers_to_a_provider_link_are_refused_cleanly(http):
+    # Any token will do: the body is judged before anything is recorded, and a bad token is refused anyway.
+    for body, kind in ((b"\xff\xfe not utf-8", "application/json"), (b"[" * 100_000 + b"]" * 100_000, "application/json"),
+                       (b'{"summary": 1' + b"0" * 5000 + b"}", "application/json"),
+                       ("&".join(f"f{n}=x" for n in range(300_000)).encode()[:900_000], "application/x-www-form-urlencoded")):
+        r = await http.post("/provider/not-a-token", content=body, headers={"Content-Type": kind})
+        assert r.status_code < 500, (kind, r.status_code)
+        assert len(r.content) < 10_000
+
+
+async def test_no_link_is_issued_on_an_ended_placement(http):
+    pid = (await propose(http))["placement"]["placement_id"]
+    await act(http, pid, "terminate", samples.terminate(today()), HEAD)
+    r = await http.post(f"/api/placements/{pid}/links", headers=LEAD, json={"purpose": "attendance"})
+    assert r.status_code == 409 and "terminated" in r.json()["detail"]
+
+
+def test_a_providers_token_never_reaches_the_access_log():
+    record = logging.LogRecord("uvicorn.access", logging.INFO, "", 0, '%s - "%s %s HTTP/%s" %d',
+                               ("127.0.0.1:5000", "GET", "/provider/eyJwbGFjZW1lbnQiOiJ4In0.abc.def", "1.1", 200), None)
+    RedactTokens().filter(record)
+    assert "eyJ" not in record.getMessage() and "/provider/…" in record.getMessage()
+
+
+async def test_a_school_in_a_url_is_a_urn_or_nothing(http):
+    for path in ("/api/schools/..%2F..%2Fetc/calendar/reload", "/api/schools/137000%00/directory/reload",
+                 "/api/schools/abc/letters-to-post"):
+        method = http.get if path.endswith("to-post") else http.post
+        r = await method(path, headers=LEAD)
+        assert r.status_code in (404, 422), (path, r.status_code)
