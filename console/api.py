@@ -11,7 +11,7 @@ from datetime import date
 from typing import Annotated
 
 from fastapi import FastAPI, HTTPException, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel
 from sqlalchemy import Engine, text
@@ -25,7 +25,7 @@ from apflow.temporal import connect
 from domain.access import may_see
 from domain.actions import ACTION_MODELS
 from domain.guards import Unmet
-from domain.lifecycle import Refused, possible_actions
+from domain.lifecycle import Lifecycle, Refused, diagram, possible_actions
 from domain.models import Actor, Model, Placement, Proposal
 from domain.overlaps import Span, clashes
 from store import register
@@ -212,6 +212,15 @@ def create_app(settings: Settings | None = None, client: Client | None = None, e
         # The workflow's history is gone after retention; the register keeps the record.
         p = Placement.model_validate(row.data)
         return Snapshot(placement=p, possible_actions=[] if p.final else possible_actions(p.state), deadlines=[], start_blocked=[])
+
+    @app.get("/api/lifecycle", tags=["placements"], response_class=PlainTextResponse,
+             responses={200: {"content": {"text/plain": {}}}})
+    async def lifecycle_diagram(actor: ActorDep, state: Annotated[str | None, Query(pattern="^[a-z_]{1,32}$")] = None):
+        """The lifecycle as a Mermaid state diagram drawn from the chart itself,
+        each move with the guard it names; `state` marks where a placement is."""
+        if state is not None and state not in {s.value for s in Lifecycle.states}:
+            raise HTTPException(422, f"no state {state!r} in the lifecycle")
+        return diagram(state)
 
     @app.get("/api/placements/{placement_id}/history", response_model=list[AuditEventOut], tags=["placements"])
     async def placement_history(placement_id: str, actor: ActorDep, request: Request):

@@ -172,6 +172,18 @@ class Refused(Exception):
         super().__init__(f"'{action}' refused: " + "; ".join(str(u) for u in unmet))
 
 
+FINAL_STATES = frozenset(s.value for s in Lifecycle.final_states)
+
+
+def diagram(current: str | None = None) -> str:
+    """The chart as a Mermaid state diagram, drawn from the class itself
+    (states, moves and the guard each move names), with `current` marked."""
+    text = format(Lifecycle(), "mermaid")
+    if current is not None:
+        text += f"\n    classDef current font-weight:bold,stroke-width:3px\n    class {current} current\n"
+    return text
+
+
 def possible_actions(state: str) -> list[str]:
     """The actions the chart offers from a state, guards aside."""
     return sorted({t.event for t in getattr(Lifecycle, state).transitions})

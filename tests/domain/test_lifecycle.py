@@ -245,3 +245,15 @@ def test_a_dsl_can_record_a_safeguarding_termination_from_under_review():
 
     assert after.state == "terminated"
     assert after.termination.safeguarding and after.termination.on == MEETING_DAY
+
+
+def test_the_diagram_is_drawn_from_the_chart_with_the_current_state_marked():
+    from domain.lifecycle import FINAL_STATES, diagram
+
+    text = diagram("active")
+    assert text.startswith("stateDiagram-v2")
+    for t in (t for state in Lifecycle.states for t in state.transitions):
+        assert f"{t.source.id} --> {t.target.id}" in text
+    assert "notify [notice_given]" in text.lower()
+    assert text.rstrip().endswith("class active current")
+    assert FINAL_STATES == set(FINAL)
