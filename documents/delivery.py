@@ -11,6 +11,7 @@ Log lines name the message id and mode only, never an address or a subject.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
@@ -18,6 +19,7 @@ import re
 import smtplib
 import ssl
 import tempfile
+import time
 from dataclasses import dataclass
 from email import policy
 from email.message import EmailMessage
@@ -155,10 +157,29 @@ def build_message(message: OutgoingDocument, settings: DeliverySettings) -> Emai
     return msg
 
 
+PARTIAL = ".partial"  # where a message is written before it is linked into the outbox
+STALE_PARTIAL_S = 3600  # a partial file this old was left by a writer that died
+
+
+def _partial_folder(outbox: Path) -> Path:
+    """A private folder beside the outbox's messages: a writer killed mid-write
+    leaves its half-written file here, out of sight, and the next delivery
+    removes it once it is stale."""
+    folder = outbox / PARTIAL
+    folder.mkdir(mode=0o700, exist_ok=True)
+    cutoff = time.time() - STALE_PARTIAL_S
+    for leftover in folder.iterdir():
+        with contextlib.suppress(FileNotFoundError):
+            if leftover.stat().st_mtime < cutoff:
+                leftover.unlink()
+    return folder
+
+
 def _write_atomically(path: Path, data: bytes, *, exclusive: bool) -> bool:
-    """Write via a temp file in the same folder. `exclusive` links the file
-    into place only if nothing is there yet (False if something was)."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
+    """Write via a temp file in the outbox's private partial folder (on the
+    same file system). `exclusive` links the file into place only if nothing
+    is there yet (False if something was)."""
+    fd, tmp = tempfile.mkstemp(dir=_partial_folder(path.parent), prefix="tmp-", suffix=path.suffix)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)

@@ -57,7 +57,8 @@ def test_outbox_writes_one_message_per_key_even_when_called_twice(tmp_path, noti
 
     assert not first.already_delivered and again.already_delivered
     assert first.path == again.path and first.message_id == again.message_id
-    assert sorted(p.name for p in tmp_path.iterdir()) == [f"{safe_name(KEY)}.eml", f"{safe_name(KEY)}.pdf"]
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name != ".partial") == [f"{safe_name(KEY)}.eml", f"{safe_name(KEY)}.pdf"]
+    assert list((tmp_path / ".partial").iterdir()) == []  # nothing half-written left beside them
 
     msg = parse(first.path.read_bytes())
     assert msg["Message-ID"] == message_id(KEY, "letters@northgate.example")
@@ -225,3 +226,26 @@ def test_smtp_starttls_verifies_the_server_certificate(smtp_server, notice, tmp_
     deliver(notice, settings.model_copy(update={"smtp_ca_file": cert}))
     (envelope,) = inbox.envelopes
     assert pdf_part(parse(envelope.original_content)) == notice.pdf
+
+
+def test_a_file_left_half_written_by_a_killed_writer_stays_private_and_is_cleared(tmp_path, notice):
+    import dataclasses
+    import os
+    import time
+
+    from documents.delivery import STALE_PARTIAL_S
+
+    settings = DeliverySettings(outbox_dir=tmp_path, from_address="letters@northgate.example")
+    deliver(notice, settings)
+    partial = tmp_path / ".partial"
+    assert partial.stat().st_mode & 0o077 == 0
+    stale, fresh = partial / "tmp-dead.eml", partial / "tmp-writing.eml"
+    stale.write_bytes(b"a parent's notice, half written")
+    fresh.write_bytes(b"another writer's, being written")
+    old = time.time() - STALE_PARTIAL_S - 60
+    os.utime(stale, (old, old))
+
+    deliver(dataclasses.replace(notice, idempotency_key="another:key"), settings)
+
+    assert not stale.exists() and fresh.exists()
+    assert not list(tmp_path.glob(".tmp-*"))
