@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 import email_validator  # noqa: F401  (pydantic loads it on first use: in a workflow that would be mid-run)
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
@@ -19,6 +19,22 @@ EmailAddress = Annotated[EmailStr, Field(max_length=254)]
 
 class Model(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _days_are_written_as_days(cls, data):
+        # Lax pydantic reads a number as a date (0 is 1 January 1970): a day
+        # must be written as one ("2026-12-01"), never guessed from a number.
+        if isinstance(data, dict):
+            for name, field in cls.model_fields.items():
+                value = data.get(name)
+                if isinstance(value, (int, float)) and not isinstance(value, bool) and _is_day(field.annotation):
+                    raise ValueError(f"{name}: a date is written as YYYY-MM-DD, not as a number")
+        return data
+
+
+def _is_day(annotation) -> bool:
+    return annotation in (date, datetime) or any(a in (date, datetime) for a in get_args(annotation))
 
 
 class PlacementKind(StrEnum):

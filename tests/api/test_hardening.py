@@ -87,3 +87,13 @@ async def test_the_lifecycle_diagram_is_served_from_the_chart(http):
     r = await http.get("/api/lifecycle", params={"state": "under_review"}, headers=LEAD)
     assert r.status_code == 200 and r.text.startswith("stateDiagram-v2") and "class under_review current" in r.text
     assert (await http.get("/api/lifecycle", params={"state": "nowhere"}, headers=LEAD)).status_code == 422
+
+
+async def test_amend_takes_only_real_dates_and_what_propose_would(http):
+    pid = (await propose(http))["placement"]["placement_id"]
+    before = (await http.get(f"/api/placements/{pid}", headers=LEAD)).json()
+    r = await http.post(f"/api/placements/{pid}/actions/amend", headers=LEAD, json={"start_date": 0})
+    assert r.status_code == 422 and "YYYY-MM-DD" in r.text
+    r = await http.post(f"/api/placements/{pid}/actions/amend", headers=LEAD, json={"planned_end_date": "2000-01-01"})
+    assert r.status_code == 409 and "§2.3" in r.text
+    assert (await http.get(f"/api/placements/{pid}", headers=LEAD)).json()["placement"] == before["placement"]
