@@ -25,6 +25,8 @@ from domain.models import Actor, Placement, Role
 from store import documents as sent
 from store import register
 
+from workflows import client as placements
+
 from .identity import ActorDep, SchoolPath
 
 _STAFF = (Role.ap_lead, Role.headteacher)
@@ -214,9 +216,10 @@ def router(settings: Settings) -> APIRouter:
         if actor.role not in (Role.trust_operations, *_STAFF) or not may_see(actor, school_id):
             raise HTTPException(403, "the trust's operations staff or the school's own staff reload its directory entry")
         rows = register.running(request.app.state.engine, school_id)
-        for row in rows:
-            school = Placement.model_validate(row.data).school
-            await request.app.state.client.get_workflow_handle(row.placement_id).signal("directory_changed", school_contacts(school))
-        return DirectoryReload(school_id=school_id, placements_told=len(rows))
+        if not rows:
+            return DirectoryReload(school_id=school_id, placements_told=0)
+        entry = school_contacts(Placement.model_validate(rows[0].data).school)  # one school, one entry
+        told = await placements.tell(request.app.state.client, [r.placement_id for r in rows], "directory_changed", entry)
+        return DirectoryReload(school_id=school_id, placements_told=told)
 
     return r

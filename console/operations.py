@@ -15,6 +15,8 @@ from domain.models import Role
 from store import register
 
 from . import paging
+from workflows import client as placements
+
 from .identity import ActorDep, SchoolPath, school_scope
 
 router = APIRouter(tags=["operations"])
@@ -94,8 +96,6 @@ async def reload_calendar(school_id: SchoolPath, actor: ActorDep, request: Reque
     if actor.role not in (Role.trust_operations, Role.headteacher, Role.ap_lead) or not may_see(actor, school_id):
         raise HTTPException(403, "the trust's operations staff or the school's own staff reload its calendar")
     calendar = load_calendar(school_id)
-    client = request.app.state.client
     rows = register.running(request.app.state.engine, school_id)
-    for row in rows:
-        await client.get_workflow_handle(row.placement_id).signal("calendar_changed", calendar)
-    return CalendarReload(school_id=school_id, placements_told=len(rows))
+    told = await placements.tell(request.app.state.client, [r.placement_id for r in rows], "calendar_changed", calendar)
+    return CalendarReload(school_id=school_id, placements_told=told)

@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 from temporalio.client import Client, WithStartWorkflowOperation, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
 
 from domain.actions import ActionRequest
 from domain.calendar import SchoolCalendar
@@ -111,3 +112,17 @@ async def act(client: Client, placement_id: str, actor: Actor, action: Model, id
 async def snapshot(client: Client, placement_id: str) -> Snapshot:
     handle = client.get_workflow_handle_for(PlacementWorkflow.run, placement_id)
     return await handle.query(PlacementWorkflow.snapshot)
+
+
+async def tell(client: Client, placement_ids: list[str], signal: str, arg) -> int:
+    """Signals each placement's workflow; one that has ended (its register row
+    not yet final) is skipped. How many were told."""
+    told = 0
+    for placement_id in placement_ids:
+        try:
+            await client.get_workflow_handle(placement_id).signal(signal, arg)
+            told += 1
+        except RPCError as e:
+            if e.status is not RPCStatusCode.NOT_FOUND:
+                raise
+    return told

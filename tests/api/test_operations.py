@@ -61,3 +61,16 @@ async def test_reloading_a_schools_calendar_reaches_its_running_placements(http)
     expect(await http.post("/api/schools/137000/calendar/reload", headers=OTHER_LEAD), 403)
     expect(await http.post("/api/schools/137000/calendar/reload", headers=HEAD), 200)
     expect(await http.get(f"/api/placements/{pid}", headers=LEAD), 200)
+
+
+async def test_a_reload_skips_a_workflow_that_has_ended_and_counts_the_rest(http, dev_env):
+    ended = (await propose(http))["placement"]["placement_id"]
+    running = (await propose(http))["placement"]["placement_id"]
+    # The workflow stopped outside apflow (an operator, retention): its register row still says proposed.
+    await dev_env.client.get_workflow_handle(ended).terminate(reason="test: stopped outside apflow")
+    for path in ("/api/schools/137000/calendar/reload", "/api/schools/137000/directory/reload"):
+        r = expect(await http.post(path, headers=OPS if "calendar" in path else LEAD), 200)
+        listed = expect(await http.get("/api/placements", params={"limit": 500}, headers=OPS), 200)["items"]
+        open_rows = [p for p in listed if p["school_id"] == "137000" and p["state"] not in ("closed", "terminated")]
+        assert r["placements_told"] == len(open_rows) - 1, (path, r)
+    expect(await http.get(f"/api/placements/{running}", headers=LEAD), 200)
