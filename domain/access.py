@@ -1,33 +1,12 @@
 """Who may do what: school staff act on their own school's placements only."""
 from __future__ import annotations
 
+from .actions import ALL_ACTIONS, STAFF
 from .guards import Unmet
 from .models import Actor, Role
 
-_STAFF = frozenset({Role.ap_lead, Role.headteacher})
-
-ACTION_ROLES: dict[str, frozenset[Role]] = {
-    "propose": _STAFF,
-    "amend": _STAFF,
-    "vet": _STAFF,
-    "consult_la": _STAFF,
-    "notify": _STAFF,
-    "start": _STAFF | {Role.system},
-    "open_review": _STAFF | {Role.dsl},
-    "record_review": _STAFF | {Role.dsl},
-    "reintegrate": _STAFF,
-    "close": _STAFF,
-    "terminate": _STAFF | {Role.dsl},
-    "record_contact": _STAFF | {Role.dsl},
-    "raise_concern": _STAFF | {Role.dsl, Role.provider},
-    "request_review": _STAFF,
-    "resolve_escalation": _STAFF | {Role.dsl},
-    "record_delivery": _STAFF,
-    # A provider acts through a link scoped to one placement and purpose (§12).
-    "record_initial_assessment": _STAFF | {Role.provider},
-    "record_progress_report": _STAFF | {Role.provider},
-    "record_final_report": _STAFF | {Role.provider},
-}
+# Who may take each action, as the actions declare it; proposing is the school's staff's.
+ACTION_ROLES: dict[str, frozenset[Role]] = {"propose": STAFF} | {m.name(): m.roles for m in ALL_ACTIONS}
 
 TRUST_WIDE = frozenset({Role.trust_operations, Role.system})
 

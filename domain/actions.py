@@ -1,17 +1,22 @@
 """The staff actions that move a placement, one model each.
 
-An action carries only its own data; `apply` folds that data into a copy of
-the placement, and the guards then judge the copy. A refused action therefore
+Each action is declared once, here: its data (the model), who may take it
+(`roles`), the guard that judges the placement with its data folded in
+(`guard`), and how it folds in (`fold`). The API's routes, the access table
+(`domain.access`) and the chart's conditions (`domain.lifecycle`) are derived
+from these; the chart says from which states each action moves where.
+`apply` folds an action into a copy of the placement, so a refused action
 never touches the placement itself.
 """
 from __future__ import annotations
 
 from datetime import date, datetime, time
-from typing import Annotated, Literal, Union
+from typing import Annotated, ClassVar, Literal, Union
 
 from pydantic import Field
 
-from .guards import Context
+from . import guards
+from .guards import Context, Guard, Unmet
 
 from .models import (
     Actor,
@@ -36,6 +41,7 @@ from .models import (
     Placement,
     PlacementKind,
     Provider,
+    Role,
     ProviderReport,
     ReintegrationPlan,
     ReviewRequest,
@@ -48,7 +54,28 @@ from .models import (
 from .deadlines import EXTENSION_RESOLVES
 
 
-class Vet(Model):
+STAFF = frozenset({Role.ap_lead, Role.headteacher})
+
+
+class Action(Model):
+    """What every action declares besides its data."""
+
+    roles: ClassVar[frozenset[Role]] = STAFF
+    guard: ClassVar[Guard]
+
+    @classmethod
+    def name(cls) -> str:
+        return cls.model_fields["action"].default
+
+    def fold(self, p: Placement, ctx: Context, at: datetime | None) -> None:
+        """Folds the action's data into `p`, a copy of the placement."""
+
+    def judge(self, before: Placement, candidate: Placement, ctx: Context) -> list[Unmet]:
+        """Every condition the action leaves unmet: its guard on the candidate."""
+        return type(self).guard(candidate, ctx)
+
+
+class Vet(Action):
     """Record the provider checks (§7, §9, appendix checklist)."""
 
     action: Literal["vet"] = "vet"
@@ -58,8 +85,16 @@ class Vet(Model):
     provider: Provider | None = None  # the provider's details as vetted, if changed
     other_sections: dict[str, str] = Field(default_factory=dict)
 
+    guard: ClassVar[Guard] = staticmethod(guards.vetting)
 
-class ConsultLA(Model):
+    def fold(self, p, ctx, at):
+        p.vetting = Vetting(checklist=self.checklist, insurance=self.insurance, other_sections=self.other_sections,
+                            safeguarding_confirmation_received_on=self.safeguarding_confirmation_received_on)
+        if self.provider is not None:
+            p.provider = self.provider
+
+
+class ConsultLA(Action):
     """The LA has been told (§8.1) and, for a pupil with an EHC plan, has agreed (§3)."""
 
     action: Literal["consult_la"] = "consult_la"
@@ -67,11 +102,16 @@ class ConsultLA(Model):
     la_contact: str | None = None
     ehcp: EHCPAgreement | None = None
 
+    guard: ClassVar[Guard] = staticmethod(guards.la_consultation)
+
+    def fold(self, p, ctx, at):
+        p.la_consultation = LAConsultation(informed_on=self.informed_on, la_contact=self.la_contact, ehcp=self.ehcp)
+
 
 CLAIMED_DATE = "Not accepted: a letter is dated when it is given. Leave it out and apflow sends the letter now, or record one given outside apflow in `given_outside`."
 
 
-class Notify(Model):
+class Notify(Action):
     """Written notice to parents (and the LA for an EHC plan) (§6.5-6.6): apflow
     sends it now, by email or onto the school's list of letters to post, or
     records a notice the school gave by hand or by post, with its copy."""
@@ -82,16 +122,35 @@ class Notify(Model):
     # Older versions took a claimed date; kept only so their histories replay.
     sent_on: date | None = Field(None, description=CLAIMED_DATE, json_schema_extra={"deprecated": True})
 
+    guard: ClassVar[Guard] = staticmethod(guards.notice)
 
-class Start(Model):
+    def fold(self, p, ctx, at):
+        if self.sent_on is not None:  # as older versions recorded it (refused for new requests)
+            p.notice = Notice.model_validate({"sent_on": self.sent_on, "signed_by": ctx.actor.user_id,
+                                              "recipients": [who for who, _ in letter_recipients(p)]})
+        else:
+            p.notice = Notice(signed_by=ctx.actor.user_id, copies=_copies(p, self.given_outside, ctx), for_start=p.start_date)
+        p.dual_registration_from = self.dual_registration_from or p.dual_registration_from
+
+    def judge(self, before, candidate, ctx):
+        return guards.claimed_dates(self) or super().judge(before, candidate, ctx)
+
+
+class Start(Action):
     """Start the placement: the workflow does so itself on the start date; staff
     start it by hand once a missing dual registration is recorded (§8.2.4)."""
 
     action: Literal["start"] = "start"
     dual_registration_from: date | None = None
 
+    roles: ClassVar[frozenset[Role]] = STAFF | {Role.system}
+    guard: ClassVar[Guard] = staticmethod(guards.start)
 
-class OpenReview(Model):
+    def fold(self, p, ctx, at):
+        p.dual_registration_from = self.dual_registration_from or p.dual_registration_from
+
+
+class OpenReview(Action):
     """Book a review meeting; parents are invited in writing (§6.8): apflow
     sends the invitation now, or records one the school gave outside apflow."""
 
@@ -104,39 +163,108 @@ class OpenReview(Model):
     given_outside: GivenOutside | None = None
     invitation_sent_on: date | None = Field(None, description=CLAIMED_DATE, json_schema_extra={"deprecated": True})
 
+    roles: ClassVar[frozenset[Role]] = STAFF | {Role.dsl}
+    guard: ClassVar[Guard] = staticmethod(guards.review_booking)
 
-class RecordReview(Model):
+    def fold(self, p, ctx, at):
+        invited = invites_parents(p) and self.invitation_sent_on is None
+        p.review_meetings.append(ReviewMeeting(
+            meeting_on=self.meeting_on, booked_on=ctx.today,
+            invitation=_copies(p, self.given_outside, ctx) if invited else [],
+            invitation_sent_on=self.invitation_sent_on, place=self.place, requested_by=self.requested_by,
+            starts_at=self.starts_at, written_views_to=self.written_views_to,
+        ))
+
+    def judge(self, before, candidate, ctx):
+        return guards.claimed_dates(self) or super().judge(before, candidate, ctx)
+
+
+class RecordReview(Action):
     """The review was held: the placement continues, or is extended (§6.8, §9.6)."""
 
     action: Literal["record_review"] = "record_review"
     review: ReviewRecord | None = None
 
+    roles: ClassVar[frozenset[Role]] = STAFF | {Role.dsl}
+    guard: ClassVar[Guard] = staticmethod(guards.review_continue)
 
-class Reintegrate(Model):
+    def fold(self, p, ctx, at):
+        if self.review is None:
+            return
+        p.reviews.append(self.review)
+        if self.review.outcome is ReviewOutcome.extend:
+            p.escalations = [
+                e.model_copy(update={"resolved_at": at, "resolved_by": ctx.actor, "resolution": extension_note(self.review)})
+                if e.kind in EXTENSION_RESOLVES and e.open else e
+                for e in p.escalations
+            ]
+
+    def judge(self, before, candidate, ctx):
+        # A review it carries is judged on when it can have been held (§6.8, §9.6).
+        held = guards.review_held(candidate, self.review, ctx) if self.review is not None else []
+        return held + super().judge(before, candidate, ctx)
+
+
+class Reintegrate(Action):
     """A review decided on return, with a plan and support package (§2.4, §2.7, §6.10)."""
 
     action: Literal["reintegrate"] = "reintegrate"
     review: ReviewRecord | None = None
     plan: ReintegrationPlan | None = None
 
+    guard: ClassVar[Guard] = staticmethod(guards.reintegration)
 
-class Close(Model):
+    def fold(self, p, ctx, at):
+        if self.review is not None:
+            p.reviews.append(self.review)
+        p.reintegration_plan = self.plan or p.reintegration_plan
+
+    def judge(self, before, candidate, ctx):
+        # A review it carries is judged on when it can have been held (§6.8, §9.6).
+        held = guards.review_held(candidate, self.review, ctx) if self.review is not None else []
+        return held + super().judge(before, candidate, ctx)
+
+
+class Close(Action):
     action: Literal["close"] = "close"
     final_report: ProviderReport | None = None
     destination: Destination | None = None
     pupil_view: str | None = None
     evaluation: Evaluation | None = None
 
+    guard: ClassVar[Guard] = staticmethod(guards.closure)
 
-class Terminate(Model):
+    def fold(self, p, ctx, at):
+        p.closure = Closure(
+            # The provider's final report may have come in before (record_final_report).
+            final_report=self.final_report or (p.closure.final_report if p.closure else None),
+            destination=self.destination, pupil_view=self.pupil_view, evaluation=self.evaluation,
+        )
+
+
+class Terminate(Action):
     action: Literal["terminate"] = "terminate"
     reason: str | None = None
     safeguarding: bool = False
     next_destination: Destination | None = None
     review: ReviewRecord | None = None
 
+    roles: ClassVar[frozenset[Role]] = STAFF | {Role.dsl}
+    guard: ClassVar[Guard] = staticmethod(guards.termination)
 
-class Amend(Model):
+    def fold(self, p, ctx, at):
+        if self.review is not None:
+            p.reviews.append(self.review)
+        p.termination = Termination(reason=self.reason, safeguarding=self.safeguarding,
+                                    next_destination=self.next_destination, on=ctx.today)
+
+    def judge(self, before, candidate, ctx):
+        # A review it carries is judged on when it can have been held (§6.8, §9.6).
+        held = guards.review_held(candidate, self.review, ctx) if self.review is not None else []
+        return held + super().judge(before, candidate, ctx)
+
+
+class Amend(Action):
     """Complete or correct details before the placement goes ahead."""
 
     action: Literal["amend"] = "amend"
@@ -147,30 +275,57 @@ class Amend(Model):
     report_to: Person | None = None
     reintegration_plan: ReintegrationPlan | None = None
 
+    guard: ClassVar[Guard] = staticmethod(guards.amendment)
 
-class RecordContact(Model):
+    def fold(self, p, ctx, at):
+        # As in the other actions, None leaves a detail as it is: a start
+        # date or provider of None would break every guard after it.
+        for field in self.model_fields_set - {"action"}:
+            value = getattr(self, field)
+            if value is not None:
+                setattr(p, field, value)
+
+
+class RecordContact(Action):
     """A daily attendance call, weekly wellbeing contact or half-termly visit (§2.5)."""
 
     action: Literal["record_contact"] = "record_contact"
     contact: ContactRecord
 
+    roles: ClassVar[frozenset[Role]] = STAFF | {Role.dsl}
+    guard: ClassVar[Guard] = staticmethod(guards.contact)
 
-class RaiseConcern(Model):
+    def fold(self, p, ctx, at):
+        p.contacts.append(self.contact)
+
+
+class RaiseConcern(Action):
     """A safeguarding concern: the DSL is told at once and the placement reviewed (§9.7)."""
 
     action: Literal["raise_concern"] = "raise_concern"
     summary: NonEmpty
 
+    roles: ClassVar[frozenset[Role]] = STAFF | {Role.dsl, Role.provider}
+    guard: ClassVar[Guard] = staticmethod(guards.nothing_more)
 
-class RequestReview(Model):
+    def fold(self, p, ctx, at):
+        p.concerns.append(Concern(concern_id=f"concern-{len(p.concerns) + 1}", raised_on=ctx.today, summary=self.summary))
+
+
+class RequestReview(Action):
     """A parent's (or the LA's, for an EHC plan) written request for a review."""
 
     action: Literal["request_review"] = "request_review"
     requested_by: Literal["parent", "local_authority"]
     received_on: date
 
+    guard: ClassVar[Guard] = staticmethod(guards.review_request)
 
-class RecordDelivery(Model):
+    def fold(self, p, ctx, at):
+        p.review_requests.append(ReviewRequest(requested_by=self.requested_by, received_on=self.received_on))
+
+
+class RecordDelivery(Action):
     """A letter on the school's list to post was posted, or one apflow could
     not send was handed over: the clock counts it as given from today (by
     post, from the day it is deemed received)."""
@@ -179,34 +334,76 @@ class RecordDelivery(Model):
     document_id: DocumentId
     method: Literal[Delivery.post, Delivery.by_hand]
 
+    guard: ClassVar = staticmethod(guards.delivery_record)  # judged with the action: see `judge`
 
-class ResolveEscalation(Model):
+    def fold(self, p, ctx, at):
+        if p.notice is not None:
+            p.notice.copies = record_delivery(p.notice.copies, self, ctx)
+        for meeting in p.review_meetings:
+            meeting.invitation = record_delivery(meeting.invitation, self, ctx)
+
+    def judge(self, before, candidate, ctx):
+        return guards.delivery_record(before, ctx, self)  # the copy must be waiting before
+
+
+class ResolveEscalation(Action):
     """Close an escalation with a note of what was done."""
 
     action: Literal["resolve_escalation"] = "resolve_escalation"
     escalation_id: NonEmpty
     note: NonEmpty
 
+    roles: ClassVar[frozenset[Role]] = STAFF | {Role.dsl}
+    guard: ClassVar = staticmethod(guards.escalation_resolution)  # judged with the action: see `judge`
 
-class RecordInitialAssessment(Model):
+    def fold(self, p, ctx, at):
+        p.escalations = [
+            e.model_copy(update={"resolved_at": at, "resolved_by": ctx.actor, "resolution": self.note})
+            if e.escalation_id == self.escalation_id and e.open else e
+            for e in p.escalations
+        ]
+
+    def judge(self, before, candidate, ctx):
+        return guards.escalation_resolution(before, ctx, self)  # the candidate has it resolved already
+
+
+class RecordInitialAssessment(Action):
     """The provider's initial assessment: the level of course and support that suit the pupil (§12.1.3)."""
 
     action: Literal["record_initial_assessment"] = "record_initial_assessment"
     assessment: ProviderReport
 
+    roles: ClassVar[frozenset[Role]] = STAFF | {Role.provider}  # the provider through its link (§12)
+    guard: ClassVar[Guard] = staticmethod(guards.initial_assessment)
 
-class RecordProgressReport(Model):
+    def fold(self, p, ctx, at):
+        p.initial_assessment = self.assessment
+
+
+class RecordProgressReport(Action):
     """A provider's report on progress, attendance and behaviour (§2.6, §12.1.7)."""
 
     action: Literal["record_progress_report"] = "record_progress_report"
     report: ProviderReport
 
+    roles: ClassVar[frozenset[Role]] = STAFF | {Role.provider}
+    guard: ClassVar[Guard] = staticmethod(guards.progress_report)
 
-class RecordFinalReport(Model):
+    def fold(self, p, ctx, at):
+        p.progress_reports.append(self.report)
+
+
+class RecordFinalReport(Action):
     """The provider's final report on achievements, attendance and behaviour (§2.6, §8.2.17)."""
 
     action: Literal["record_final_report"] = "record_final_report"
     report: ProviderReport
+
+    roles: ClassVar[frozenset[Role]] = STAFF | {Role.provider}
+    guard: ClassVar[Guard] = staticmethod(guards.final_report)
+
+    def fold(self, p, ctx, at):
+        p.closure = (p.closure or Closure()).model_copy(update={"final_report": self.report})
 
 
 ALL_ACTIONS = (
@@ -215,16 +412,16 @@ ALL_ACTIONS = (
     RecordInitialAssessment, RecordProgressReport, RecordFinalReport,
 )
 
-Action = Annotated[Union[ALL_ACTIONS], Field(discriminator="action")]  # type: ignore[valid-type]
+AnyAction = Annotated[Union[ALL_ACTIONS], Field(discriminator="action")]  # type: ignore[valid-type]
 
-ACTION_MODELS: dict[str, type[Model]] = {m.model_fields["action"].default: m for m in ALL_ACTIONS}
+ACTION_MODELS: dict[str, type[Action]] = {m.name(): m for m in ALL_ACTIONS}
 
 
 class ActionRequest(Model):
     """One staff action as it reaches the workflow: who, and what."""
 
     actor: Actor
-    action: Action
+    action: AnyAction
 
 
 def letter_recipients(p: Placement) -> list[tuple[str, Delivery]]:
@@ -282,103 +479,8 @@ def extension_note(review: ReviewRecord) -> str:
     return f"extended at the review held on {review.held_on} to {review.new_end_date}: {review.extension_reason}"
 
 
-def apply(placement: Placement, action: Model, ctx: Context, at: datetime | None = None) -> Placement:
+def apply(placement: Placement, action: Action, ctx: Context, at: datetime | None = None) -> Placement:
     """A copy of the placement with the action's data folded in (state unchanged)."""
-    today, actor = ctx.today, ctx.actor
     p = placement.model_copy(deep=True)
-    match action:
-        case Vet():
-            p.vetting = Vetting(
-                checklist=action.checklist,
-                insurance=action.insurance,
-                safeguarding_confirmation_received_on=action.safeguarding_confirmation_received_on,
-                other_sections=action.other_sections,
-            )
-            if action.provider is not None:
-                p.provider = action.provider
-        case ConsultLA():
-            p.la_consultation = LAConsultation(
-                informed_on=action.informed_on, la_contact=action.la_contact, ehcp=action.ehcp
-            )
-        case Notify():
-            if action.sent_on is not None:  # as older versions recorded it (refused for new requests)
-                p.notice = Notice.model_validate({"sent_on": action.sent_on, "signed_by": actor.user_id,
-                                                  "recipients": [who for who, _ in letter_recipients(p)]})
-            else:
-                p.notice = Notice(signed_by=actor.user_id, copies=_copies(p, action.given_outside, ctx), for_start=p.start_date)
-            p.dual_registration_from = action.dual_registration_from or p.dual_registration_from
-        case Start():
-            p.dual_registration_from = action.dual_registration_from or p.dual_registration_from
-        case OpenReview():
-            p.review_meetings.append(
-                ReviewMeeting(
-                    meeting_on=action.meeting_on,
-                    booked_on=today,
-                    invitation=_copies(p, action.given_outside, ctx) if invites_parents(p) and action.invitation_sent_on is None else [],
-                    invitation_sent_on=action.invitation_sent_on,
-                    place=action.place,
-                    requested_by=action.requested_by,
-                    starts_at=action.starts_at,
-                    written_views_to=action.written_views_to,
-                )
-            )
-        case RecordReview() if action.review is not None:
-            p.reviews.append(action.review)
-            if action.review.outcome is ReviewOutcome.extend:
-                p.escalations = [
-                    e.model_copy(update={"resolved_at": at, "resolved_by": actor, "resolution": extension_note(action.review)})
-                    if e.kind in EXTENSION_RESOLVES and e.open else e
-                    for e in p.escalations
-                ]
-        case Reintegrate():
-            if action.review is not None:
-                p.reviews.append(action.review)
-            p.reintegration_plan = action.plan or p.reintegration_plan
-        case Close():
-            p.closure = Closure(
-                # The provider's final report may have come in before (record_final_report).
-                final_report=action.final_report or (p.closure.final_report if p.closure else None),
-                destination=action.destination,
-                pupil_view=action.pupil_view,
-                evaluation=action.evaluation,
-            )
-        case Terminate():
-            if action.review is not None:
-                p.reviews.append(action.review)
-            p.termination = Termination(
-                reason=action.reason,
-                safeguarding=action.safeguarding,
-                next_destination=action.next_destination,
-                on=today,
-            )
-        case RecordContact():
-            p.contacts.append(action.contact)
-        case RaiseConcern():
-            p.concerns.append(Concern(concern_id=f"concern-{len(p.concerns) + 1}", raised_on=today, summary=action.summary))
-        case RequestReview():
-            p.review_requests.append(ReviewRequest(requested_by=action.requested_by, received_on=action.received_on))
-        case ResolveEscalation():
-            p.escalations = [
-                e.model_copy(update={"resolved_at": at, "resolved_by": actor, "resolution": action.note})
-                if e.escalation_id == action.escalation_id and e.open else e
-                for e in p.escalations
-            ]
-        case RecordInitialAssessment():
-            p.initial_assessment = action.assessment
-        case RecordProgressReport():
-            p.progress_reports.append(action.report)
-        case RecordFinalReport():
-            p.closure = (p.closure or Closure()).model_copy(update={"final_report": action.report})
-        case RecordDelivery():
-            if p.notice is not None:
-                p.notice.copies = record_delivery(p.notice.copies, action, ctx)
-            for meeting in p.review_meetings:
-                meeting.invitation = record_delivery(meeting.invitation, action, ctx)
-        case Amend():
-            # As in the other actions, None leaves a detail as it is: a start
-            # date or provider of None would break every guard after it.
-            for field in action.model_fields_set - {"action"}:
-                value = getattr(action, field)
-                if value is not None:
-                    setattr(p, field, value)
+    action.fold(p, ctx, at)
     return p

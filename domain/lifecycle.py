@@ -3,7 +3,7 @@ a placement: `decide`.
 
 proposed → vetted → la_consulted → notified → active ⇄ under_review →
 reintegrating → closed, and terminated from any state that is not final.
-Every transition is guarded by a function of `domain.guards`.
+Every move's condition is the guard its action declares (`domain.actions`).
 """
 from __future__ import annotations
 
@@ -13,9 +13,22 @@ from statemachine import State, StateMachine
 
 from . import guards
 from .access import access
-from .actions import apply
+from .actions import ACTION_MODELS, Action, apply
 from .guards import Context, Unmet
-from .models import HistoryEntry, Model, Placement
+from .models import HistoryEntry, Placement
+
+
+def _judged_by(action: type[Action]):
+    """The chart's condition for an action: the action's own guard, under its
+    name (the diagram shows it)."""
+    def condition(before: Placement, candidate: Placement, ctx: Context, action: Action) -> bool:
+        return not action.judge(before, candidate, ctx)
+
+    condition.__name__ = condition.__qualname__ = action.guard.__name__
+    return condition
+
+
+JUDGED = {name: _judged_by(model) for name, model in ACTION_MODELS.items()}
 
 
 class Lifecycle(StateMachine):
@@ -30,25 +43,25 @@ class Lifecycle(StateMachine):
     terminated = State(final=True)
 
     amend = (
-        proposed.to.itself(cond="proposal_complete")
-        | vetted.to.itself(cond="proposal_complete")
-        | la_consulted.to.itself(cond="proposal_complete")
+        proposed.to.itself(cond=JUDGED["amend"])
+        | vetted.to.itself(cond=JUDGED["amend"])
+        | la_consulted.to.itself(cond=JUDGED["amend"])
         # A new start date after notice: the notice named the old one, so it is given again.
-        | notified.to(la_consulted, cond="proposal_complete")
+        | notified.to(la_consulted, cond=JUDGED["amend"])
     )
-    vet = proposed.to(vetted, cond="provider_vetted")
-    consult_la = vetted.to(la_consulted, cond="la_involved")
-    notify = la_consulted.to(notified, cond="notice_given")
-    start = notified.to(active, cond="ready_to_start")
-    open_review = active.to(under_review, cond="review_booked")
-    record_review = under_review.to(active, cond="review_continues")
-    reintegrate = under_review.to(reintegrating, cond="reintegration_planned")
-    close = reintegrating.to(closed, cond="placement_complete")
+    vet = proposed.to(vetted, cond=JUDGED["vet"])
+    consult_la = vetted.to(la_consulted, cond=JUDGED["consult_la"])
+    notify = la_consulted.to(notified, cond=JUDGED["notify"])
+    start = notified.to(active, cond=JUDGED["start"])
+    open_review = active.to(under_review, cond=JUDGED["open_review"])
+    record_review = under_review.to(active, cond=JUDGED["record_review"])
+    reintegrate = under_review.to(reintegrating, cond=JUDGED["reintegrate"])
+    close = reintegrating.to(closed, cond=JUDGED["close"])
     # Steps that record something without moving the placement on.
     record_contact = (
-        active.to.itself(cond="contact_recorded")
-        | under_review.to.itself(cond="contact_recorded")
-        | reintegrating.to.itself(cond="contact_recorded")
+        active.to.itself(cond=JUDGED["record_contact"])
+        | under_review.to.itself(cond=JUDGED["record_contact"])
+        | reintegrating.to.itself(cond=JUDGED["record_contact"])
     )
     # A running placement is reviewed at once (§9.7); before the start the
     # concern is recorded and blocks the start until it is addressed.
@@ -56,111 +69,40 @@ class Lifecycle(StateMachine):
         proposed.to.itself() | vetted.to.itself() | la_consulted.to.itself() | notified.to.itself()
         | active.to(under_review) | under_review.to.itself() | reintegrating.to(under_review)
     )
-    request_review = active.to.itself(cond="review_request_valid")
+    request_review = active.to.itself(cond=JUDGED["request_review"])
     record_delivery = (
-        notified.to.itself(cond="letter_handed_over") | active.to.itself(cond="letter_handed_over")
-        | under_review.to.itself(cond="letter_handed_over") | reintegrating.to.itself(cond="letter_handed_over")
+        notified.to.itself(cond=JUDGED["record_delivery"]) | active.to.itself(cond=JUDGED["record_delivery"])
+        | under_review.to.itself(cond=JUDGED["record_delivery"]) | reintegrating.to.itself(cond=JUDGED["record_delivery"])
     )
     resolve_escalation = (
-        proposed.to.itself(cond="escalation_open") | vetted.to.itself(cond="escalation_open")
-        | la_consulted.to.itself(cond="escalation_open") | notified.to.itself(cond="escalation_open")
-        | active.to.itself(cond="escalation_open") | under_review.to.itself(cond="escalation_open")
-        | reintegrating.to.itself(cond="escalation_open")
+        proposed.to.itself(cond=JUDGED["resolve_escalation"]) | vetted.to.itself(cond=JUDGED["resolve_escalation"])
+        | la_consulted.to.itself(cond=JUDGED["resolve_escalation"]) | notified.to.itself(cond=JUDGED["resolve_escalation"])
+        | active.to.itself(cond=JUDGED["resolve_escalation"]) | under_review.to.itself(cond=JUDGED["resolve_escalation"])
+        | reintegrating.to.itself(cond=JUDGED["resolve_escalation"])
     )
     # What the provider sends (through its link, or staff enter it for them).
     record_initial_assessment = (
-        notified.to.itself(cond="assessment_received") | active.to.itself(cond="assessment_received")
-        | under_review.to.itself(cond="assessment_received")
+        notified.to.itself(cond=JUDGED["record_initial_assessment"]) | active.to.itself(cond=JUDGED["record_initial_assessment"])
+        | under_review.to.itself(cond=JUDGED["record_initial_assessment"])
     )
     record_progress_report = (
-        active.to.itself(cond="progress_report_received") | under_review.to.itself(cond="progress_report_received")
-        | reintegrating.to.itself(cond="progress_report_received")
+        active.to.itself(cond=JUDGED["record_progress_report"]) | under_review.to.itself(cond=JUDGED["record_progress_report"])
+        | reintegrating.to.itself(cond=JUDGED["record_progress_report"])
     )
     record_final_report = (
-        active.to.itself(cond="final_report_received") | under_review.to.itself(cond="final_report_received")
-        | reintegrating.to.itself(cond="final_report_received")
+        active.to.itself(cond=JUDGED["record_final_report"]) | under_review.to.itself(cond=JUDGED["record_final_report"])
+        | reintegrating.to.itself(cond=JUDGED["record_final_report"])
     )
     terminate = (
-        proposed.to(terminated, cond="ending_recorded")
-        | vetted.to(terminated, cond="ending_recorded")
-        | la_consulted.to(terminated, cond="ending_recorded")
-        | notified.to(terminated, cond="ending_recorded")
-        | active.to(terminated, cond="ending_recorded")
-        | under_review.to(terminated, cond="ending_recorded")
-        | reintegrating.to(terminated, cond="ending_recorded")
+        proposed.to(terminated, cond=JUDGED["terminate"])
+        | vetted.to(terminated, cond=JUDGED["terminate"])
+        | la_consulted.to(terminated, cond=JUDGED["terminate"])
+        | notified.to(terminated, cond=JUDGED["terminate"])
+        | active.to(terminated, cond=JUDGED["terminate"])
+        | under_review.to(terminated, cond=JUDGED["terminate"])
+        | reintegrating.to(terminated, cond=JUDGED["terminate"])
     )
 
-    # Conditions, named for the diagram; each is a guard of domain.guards.
-    def proposal_complete(self, candidate: Placement, ctx: Context) -> bool:
-        return not guards.amendment(candidate, ctx)
-
-    def provider_vetted(self, candidate: Placement, ctx: Context) -> bool:
-        return not guards.vetting(candidate, ctx)
-
-    def la_involved(self, candidate: Placement, ctx: Context) -> bool:
-        return not guards.la_consultation(candidate, ctx)
-
-    def notice_given(self, candidate: Placement, ctx: Context) -> bool:
-        return not guards.notice(candidate, ctx)
-
-    def ready_to_start(self, candidate: Placement, ctx: Context) -> bool:
-        return not guards.start(candidate, ctx)
-
-    def review_booked(self, candidate: Placement, ctx: Context) -> bool:
-        return not guards.review_booking(candidate, ctx)
-
-    def review_continues(self, candidate: Placement, ctx: Context) -> bool:
-        return not guards.review_continue(candidate, ctx)
-
-    def reintegration_planned(self, candidate: Placement, ctx: Context) -> bool:
-        return not guards.reintegration(candidate, ctx)
-
-    def placement_complete(self, candidate: Placement, ctx: Context) -> bool:
-        return not guards.closure(candidate, ctx)
-
-    def ending_recorded(self, candidate: Placement, ctx: Context) -> bool:
-        return not guards.termination(candidate, ctx)
-
-    def contact_recorded(self, candidate: Placement, ctx: Context) -> bool:
-        return not guards.contact(candidate, ctx)
-
-    def letter_handed_over(self, candidate: Placement, ctx: Context, action) -> bool:
-        return not guards.delivery_record(candidate, ctx, action)
-
-    def review_request_valid(self, candidate: Placement, ctx: Context) -> bool:
-        return not guards.review_request(candidate, ctx)
-
-    def escalation_open(self, candidate: Placement, ctx: Context, action) -> bool:
-        return not guards.escalation_resolution(candidate, ctx, action)
-
-    def assessment_received(self, candidate: Placement, ctx: Context) -> bool:
-        return not guards.initial_assessment(candidate, ctx)
-
-    def progress_report_received(self, candidate: Placement, ctx: Context) -> bool:
-        return not guards.progress_report(candidate, ctx)
-
-    def final_report_received(self, candidate: Placement, ctx: Context) -> bool:
-        return not guards.final_report(candidate, ctx)
-
-
-GUARDS: dict[str, guards.Guard] = {
-    "amend": guards.amendment,
-    "vet": guards.vetting,
-    "consult_la": guards.la_consultation,
-    "notify": guards.notice,
-    "start": guards.start,
-    "open_review": guards.review_booking,
-    "record_review": guards.review_continue,
-    "reintegrate": guards.reintegration,
-    "close": guards.closure,
-    "terminate": guards.termination,
-    "record_contact": guards.contact,
-    "raise_concern": guards.nothing_more,
-    "request_review": guards.review_request,
-    "record_initial_assessment": guards.initial_assessment,
-    "record_progress_report": guards.progress_report,
-    "record_final_report": guards.final_report,
-}
 
 
 class Refused(Exception):
@@ -178,10 +120,16 @@ FINAL_STATES = frozenset(s.value for s in Lifecycle.final_states)
 def diagram(current: str | None = None) -> str:
     """The chart as a Mermaid state diagram, drawn from the class itself
     (states, moves and the guard each move names), with `current` marked."""
-    text = format(Lifecycle(), "mermaid")
-    if current is not None:
-        text += f"\n    classDef current font-weight:bold,stroke-width:3px\n    class {current} current\n"
+    text = format(Lifecycle(start_value=current or Lifecycle.initial_state.value), "mermaid")
+    if current is None:  # the chart marks where it is: nowhere in particular
+        text = "\n".join(line for line in text.splitlines() if ":::active" not in line) + "\n"
     return text
+
+
+def move(state: str, action: str) -> str:
+    """Where the chart takes a placement in `state` on `action`."""
+    (target,) = {t.target.value for t in getattr(Lifecycle, state).transitions if t.event == action}
+    return target
 
 
 def possible_actions(state: str) -> list[str]:
@@ -189,7 +137,7 @@ def possible_actions(state: str) -> list[str]:
     return sorted({t.event for t in getattr(Lifecycle, state).transitions})
 
 
-def check(placement: Placement, action: Model, ctx: Context, at: datetime | None = None) -> tuple[Placement, list[Unmet]]:
+def check(placement: Placement, action: Action, ctx: Context, at: datetime | None = None) -> tuple[Placement, list[Unmet]]:
     """The candidate placement and every condition the action leaves unmet."""
     name = action.action  # type: ignore[attr-defined]
     if placement.final:
@@ -201,30 +149,17 @@ def check(placement: Placement, action: Model, ctx: Context, at: datetime | None
     if denied:
         return placement, denied
     candidate = apply(placement, action, ctx, at)
-    claimed = guards.claimed_dates(action)
-    if claimed:
-        return placement, claimed
-    if name == "resolve_escalation":  # judged on the action: the candidate has it resolved already
-        return candidate, guards.escalation_resolution(placement, ctx, action)
-    if name == "record_delivery":
-        return candidate, guards.delivery_record(placement, ctx, action)
-    unmet = GUARDS[name](candidate, ctx)
-    review = getattr(action, "review", None)  # record_review, reintegrate and terminate may carry one
-    if review is not None:
-        unmet = guards.review_held(candidate, review, ctx) + unmet
-    return candidate, unmet
+    return candidate, action.judge(placement, candidate, ctx)
 
 
-def decide(placement: Placement, action: Model, ctx: Context, at: datetime, note: str | None = None) -> Placement:
+def decide(placement: Placement, action: Action, ctx: Context, at: datetime, note: str | None = None) -> Placement:
     """The placement after the action, or `Refused` naming every unmet condition."""
     name = action.action  # type: ignore[attr-defined]
     candidate, unmet = check(placement, action, ctx, at)
     if unmet:
         raise Refused(name, unmet)
-    sm = Lifecycle(start_value=placement.state)
-    judged = placement if name in ("resolve_escalation", "record_delivery") else candidate
-    sm.send(name, candidate=judged, ctx=ctx, action=action)
-    candidate.state = sm.current_state_value
+    # Judged once, above: the move itself is the chart's, its condition met.
+    candidate.state = move(placement.state, name)
     if placement.state == "notified" and candidate.state == "la_consulted":
         candidate.notice = None
     candidate.history.append(

@@ -114,11 +114,17 @@ class PlacementWorkflow:
         refusing mail relay never holds the placement or its caller."""
         name = request.action.action
         async with self.lock:
-            unmet = self._unmet(request)
-            if unmet:  # the state moved between validator and handler
-                raise refusal(Refused(name, unmet))
+            # Judged again here (the placement may have moved since the
+            # validator), once: `decide` refuses what the policy does not allow.
             ctx = self._context(request.actor)
-            self.p = decide(self.p, request.action, ctx, workflow.now())
+            try:
+                after = decide(self.p, request.action, ctx, workflow.now())
+            except Refused as e:
+                raise refusal(e) from None
+            gaps = self.letters.gaps(after, name, ctx)
+            if gaps:
+                raise refusal(Refused(name, gaps))
+            self.p = after
             self.changed = True
             if name == "start":
                 self.start_blocked = []

@@ -85,7 +85,7 @@ async def test_a_school_in_a_url_is_a_urn_or_nothing(http):
 
 async def test_the_lifecycle_diagram_is_served_from_the_chart(http):
     r = await http.get("/api/lifecycle", params={"state": "under_review"}, headers=LEAD)
-    assert r.status_code == 200 and r.text.startswith("stateDiagram-v2") and "class under_review current" in r.text
+    assert r.status_code == 200 and r.text.startswith("stateDiagram-v2") and "under_review:::active" in r.text
     assert (await http.get("/api/lifecycle", params={"state": "nowhere"}, headers=LEAD)).status_code == 422
 
 

@@ -254,6 +254,7 @@ def test_the_diagram_is_drawn_from_the_chart_with_the_current_state_marked():
     assert text.startswith("stateDiagram-v2")
     for t in (t for state in Lifecycle.states for t in state.transitions):
         assert f"{t.source.id} --> {t.target.id}" in text
-    assert "notify [notice_given]" in text.lower()
-    assert text.rstrip().endswith("class active current")
+    assert "la_consulted --> notified : Notify [notice]" in text  # each move names its action's guard
+    assert "active:::active" in text and "proposed:::active" not in text
+    assert ":::active" not in diagram()
     assert FINAL_STATES == set(FINAL)
