@@ -21,6 +21,7 @@ from apflow.settings import Settings
 from documents import LinkPurpose, issue_link
 from documents.links import provider_url
 from domain.access import may_see
+from domain.lifecycle import FINAL_STATES
 from domain.models import Actor, Placement, Role
 from store import documents as sent
 from store import register
@@ -188,7 +189,7 @@ def router(settings: Settings) -> APIRouter:
         """A link for the provider, given by hand: for attendance, or in place
         of one that expired. The URL is shown once; it is not stored."""
         row = staff_of(request, placement_id, actor)
-        if row.state in ("closed", "terminated"):
+        if row.state in FINAL_STATES:
             raise HTTPException(409, f"the placement is {row.state}: its provider is asked for nothing more")
         now = datetime.now(UTC)
         link_id = f"lnk-{uuid.uuid4().hex[:24]}"

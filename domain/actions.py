@@ -51,7 +51,9 @@ from .models import (
     Termination,
     Vetting,
 )
-from .deadlines import EXTENSION_RESOLVES
+
+# Flags that stand until a review extends the placement with a reason (RULES, Drift).
+EXTENSION_RESOLVES = ("drift", "full_time_limit", "part_time_limit")
 
 
 STAFF = frozenset({Role.ap_lead, Role.headteacher})

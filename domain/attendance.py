@@ -24,6 +24,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from .calendar import SchoolCalendar
+from .lifecycle import FINAL_STATES, RUNNING_STATES
 
 Session = Literal["am", "pm"]
 SESSIONS: tuple[Session, ...] = ("am", "pm")
@@ -37,8 +38,7 @@ REGISTER_CLAUSE = "§10.3"
 CODES_CLAUSE = "§10.4"
 
 # States in which a placement runs and its sessions are expected (§10.3, §12.1.4).
-ATTENDING_STATES = frozenset({"active", "under_review", "reintegrating"})
-FINAL_STATES = frozenset({"closed", "terminated"})
+ATTENDING_STATES = RUNNING_STATES
 
 
 class AttendanceSettings(BaseModel):

@@ -17,10 +17,9 @@ from .clock import uk_date
 from .models import ContactKind, Placement, PlacementKind, Role
 from .settings import PolicySettings
 
-RUNNING = ("active", "under_review", "reintegrating")
-BEFORE_START = ("proposed", "vetted", "la_consulted", "notified")
+from .lifecycle import NOT_STARTED as BEFORE_START
+from .lifecycle import RUNNING_STATES as RUNNING
 # Flags that stand until a review extends the placement with a reason (RULES, Drift).
-EXTENSION_RESOLVES = ("drift", "full_time_limit", "part_time_limit")
 
 
 class Deadline(BaseModel):

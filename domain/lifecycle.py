@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from statemachine import State, StateMachine
+from statemachine import StateMachine
+from statemachine.states import States
 
 from . import guards
 from .access import access
 from .actions import ACTION_MODELS, Action, apply
 from .guards import Context, Unmet
-from .models import HistoryEntry, Placement
+from .models import HistoryEntry, Placement, PlacementState
 
 
 def _judged_by(action: type[Action]):
@@ -32,75 +33,68 @@ JUDGED = {name: _judged_by(model) for name, model in ACTION_MODELS.items()}
 
 
 class Lifecycle(StateMachine):
-    proposed = State(initial=True)
-    vetted = State()
-    la_consulted = State()
-    notified = State()
-    active = State()
-    under_review = State()
-    reintegrating = State()
-    closed = State(final=True)
-    terminated = State(final=True)
+    s = States.from_enum(PlacementState, initial=PlacementState.proposed,
+                         final=[PlacementState.closed, PlacementState.terminated])
 
     amend = (
-        proposed.to.itself(cond=JUDGED["amend"])
-        | vetted.to.itself(cond=JUDGED["amend"])
-        | la_consulted.to.itself(cond=JUDGED["amend"])
+        s.proposed.to.itself(cond=JUDGED["amend"])
+        | s.vetted.to.itself(cond=JUDGED["amend"])
+        | s.la_consulted.to.itself(cond=JUDGED["amend"])
         # A new start date after notice: the notice named the old one, so it is given again.
-        | notified.to(la_consulted, cond=JUDGED["amend"])
+        | s.notified.to(s.la_consulted, cond=JUDGED["amend"])
     )
-    vet = proposed.to(vetted, cond=JUDGED["vet"])
-    consult_la = vetted.to(la_consulted, cond=JUDGED["consult_la"])
-    notify = la_consulted.to(notified, cond=JUDGED["notify"])
-    start = notified.to(active, cond=JUDGED["start"])
-    open_review = active.to(under_review, cond=JUDGED["open_review"])
-    record_review = under_review.to(active, cond=JUDGED["record_review"])
-    reintegrate = under_review.to(reintegrating, cond=JUDGED["reintegrate"])
-    close = reintegrating.to(closed, cond=JUDGED["close"])
+    vet = s.proposed.to(s.vetted, cond=JUDGED["vet"])
+    consult_la = s.vetted.to(s.la_consulted, cond=JUDGED["consult_la"])
+    notify = s.la_consulted.to(s.notified, cond=JUDGED["notify"])
+    start = s.notified.to(s.active, cond=JUDGED["start"])
+    open_review = s.active.to(s.under_review, cond=JUDGED["open_review"])
+    record_review = s.under_review.to(s.active, cond=JUDGED["record_review"])
+    reintegrate = s.under_review.to(s.reintegrating, cond=JUDGED["reintegrate"])
+    close = s.reintegrating.to(s.closed, cond=JUDGED["close"])
     # Steps that record something without moving the placement on.
     record_contact = (
-        active.to.itself(cond=JUDGED["record_contact"])
-        | under_review.to.itself(cond=JUDGED["record_contact"])
-        | reintegrating.to.itself(cond=JUDGED["record_contact"])
+        s.active.to.itself(cond=JUDGED["record_contact"])
+        | s.under_review.to.itself(cond=JUDGED["record_contact"])
+        | s.reintegrating.to.itself(cond=JUDGED["record_contact"])
     )
     # A running placement is reviewed at once (§9.7); before the start the
     # concern is recorded and blocks the start until it is addressed.
     raise_concern = (
-        proposed.to.itself() | vetted.to.itself() | la_consulted.to.itself() | notified.to.itself()
-        | active.to(under_review) | under_review.to.itself() | reintegrating.to(under_review)
+        s.proposed.to.itself() | s.vetted.to.itself() | s.la_consulted.to.itself() | s.notified.to.itself()
+        | s.active.to(s.under_review) | s.under_review.to.itself() | s.reintegrating.to(s.under_review)
     )
-    request_review = active.to.itself(cond=JUDGED["request_review"])
+    request_review = s.active.to.itself(cond=JUDGED["request_review"])
     record_delivery = (
-        notified.to.itself(cond=JUDGED["record_delivery"]) | active.to.itself(cond=JUDGED["record_delivery"])
-        | under_review.to.itself(cond=JUDGED["record_delivery"]) | reintegrating.to.itself(cond=JUDGED["record_delivery"])
+        s.notified.to.itself(cond=JUDGED["record_delivery"]) | s.active.to.itself(cond=JUDGED["record_delivery"])
+        | s.under_review.to.itself(cond=JUDGED["record_delivery"]) | s.reintegrating.to.itself(cond=JUDGED["record_delivery"])
     )
     resolve_escalation = (
-        proposed.to.itself(cond=JUDGED["resolve_escalation"]) | vetted.to.itself(cond=JUDGED["resolve_escalation"])
-        | la_consulted.to.itself(cond=JUDGED["resolve_escalation"]) | notified.to.itself(cond=JUDGED["resolve_escalation"])
-        | active.to.itself(cond=JUDGED["resolve_escalation"]) | under_review.to.itself(cond=JUDGED["resolve_escalation"])
-        | reintegrating.to.itself(cond=JUDGED["resolve_escalation"])
+        s.proposed.to.itself(cond=JUDGED["resolve_escalation"]) | s.vetted.to.itself(cond=JUDGED["resolve_escalation"])
+        | s.la_consulted.to.itself(cond=JUDGED["resolve_escalation"]) | s.notified.to.itself(cond=JUDGED["resolve_escalation"])
+        | s.active.to.itself(cond=JUDGED["resolve_escalation"]) | s.under_review.to.itself(cond=JUDGED["resolve_escalation"])
+        | s.reintegrating.to.itself(cond=JUDGED["resolve_escalation"])
     )
     # What the provider sends (through its link, or staff enter it for them).
     record_initial_assessment = (
-        notified.to.itself(cond=JUDGED["record_initial_assessment"]) | active.to.itself(cond=JUDGED["record_initial_assessment"])
-        | under_review.to.itself(cond=JUDGED["record_initial_assessment"])
+        s.notified.to.itself(cond=JUDGED["record_initial_assessment"]) | s.active.to.itself(cond=JUDGED["record_initial_assessment"])
+        | s.under_review.to.itself(cond=JUDGED["record_initial_assessment"])
     )
     record_progress_report = (
-        active.to.itself(cond=JUDGED["record_progress_report"]) | under_review.to.itself(cond=JUDGED["record_progress_report"])
-        | reintegrating.to.itself(cond=JUDGED["record_progress_report"])
+        s.active.to.itself(cond=JUDGED["record_progress_report"]) | s.under_review.to.itself(cond=JUDGED["record_progress_report"])
+        | s.reintegrating.to.itself(cond=JUDGED["record_progress_report"])
     )
     record_final_report = (
-        active.to.itself(cond=JUDGED["record_final_report"]) | under_review.to.itself(cond=JUDGED["record_final_report"])
-        | reintegrating.to.itself(cond=JUDGED["record_final_report"])
+        s.active.to.itself(cond=JUDGED["record_final_report"]) | s.under_review.to.itself(cond=JUDGED["record_final_report"])
+        | s.reintegrating.to.itself(cond=JUDGED["record_final_report"])
     )
     terminate = (
-        proposed.to(terminated, cond=JUDGED["terminate"])
-        | vetted.to(terminated, cond=JUDGED["terminate"])
-        | la_consulted.to(terminated, cond=JUDGED["terminate"])
-        | notified.to(terminated, cond=JUDGED["terminate"])
-        | active.to(terminated, cond=JUDGED["terminate"])
-        | under_review.to(terminated, cond=JUDGED["terminate"])
-        | reintegrating.to(terminated, cond=JUDGED["terminate"])
+        s.proposed.to(s.terminated, cond=JUDGED["terminate"])
+        | s.vetted.to(s.terminated, cond=JUDGED["terminate"])
+        | s.la_consulted.to(s.terminated, cond=JUDGED["terminate"])
+        | s.notified.to(s.terminated, cond=JUDGED["terminate"])
+        | s.active.to(s.terminated, cond=JUDGED["terminate"])
+        | s.under_review.to(s.terminated, cond=JUDGED["terminate"])
+        | s.reintegrating.to(s.terminated, cond=JUDGED["terminate"])
     )
 
 
@@ -115,6 +109,21 @@ class Refused(Exception):
 
 
 FINAL_STATES = frozenset(s.value for s in Lifecycle.final_states)
+
+
+def _reachable(state) -> set:
+    seen, todo = set(), [state]
+    while todo:
+        for t in todo.pop().transitions:
+            if t.target not in seen:
+                seen.add(t.target)
+                todo.append(t.target)
+    return seen
+
+
+# Running: where a started placement can be before it ends, as the chart draws it.
+RUNNING_STATES = frozenset(s.value for s in _reachable(Lifecycle.s.active) if not s.final) | {PlacementState.active}
+NOT_STARTED = frozenset(PlacementState) - RUNNING_STATES - FINAL_STATES
 
 
 def diagram(current: str | None = None) -> str:
@@ -182,6 +191,6 @@ def propose(placement: Placement, ctx: Context, at: datetime) -> Placement:
     if unmet:
         raise Refused("propose", unmet)
     p = placement.model_copy(deep=True)
-    p.state = "proposed"
+    p.state = PlacementState.proposed
     p.history = [HistoryEntry(seq=1, action="propose", actor=ctx.actor, at=at, from_state="", to_state="proposed")]
     return p

@@ -37,6 +37,20 @@ def _is_day(annotation) -> bool:
     return annotation in (date, datetime) or any(a in (date, datetime) for a in get_args(annotation))
 
 
+class PlacementState(StrEnum):
+    """Where a placement is in its lifecycle (the chart, `domain.lifecycle`, moves it)."""
+
+    proposed = "proposed"
+    vetted = "vetted"
+    la_consulted = "la_consulted"
+    notified = "notified"
+    active = "active"
+    under_review = "under_review"
+    reintegrating = "reintegrating"
+    closed = "closed"
+    terminated = "terminated"
+
+
 class PlacementKind(StrEnum):
     off_site_direction = "off_site_direction"  # §2.3, §6
     suspension_cover = "suspension_cover"  # §2.4, §13.2
@@ -483,7 +497,7 @@ class Placement(Proposal):
     """A placement as the workflow holds it: the proposal and every record since."""
 
     placement_id: str
-    state: str = "proposed"
+    state: PlacementState = PlacementState.proposed
     # Raised by the workflow at every change it publishes (escalations too):
     # the register applies a projection only when it is newer than its row.
     version: int = 0
@@ -505,7 +519,9 @@ class Placement(Proposal):
 
     @property
     def final(self) -> bool:
-        return self.state in ("closed", "terminated")
+        from .lifecycle import FINAL_STATES  # the chart's: imported late, the chart is built on these models
+
+        return self.state in FINAL_STATES
 
     @property
     def seq(self) -> int:

@@ -12,6 +12,7 @@ from sqlalchemy import Engine, and_, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from domain.lifecycle import FINAL_STATES
 from domain.models import Escalation, Placement, Role
 
 from . import attendance
@@ -190,7 +191,6 @@ def escalations_page(
         )
 
 
-FINAL_STATES = ("closed", "terminated")
 
 
 def running(engine: Engine, school_id: str) -> list[PlacementRow]:

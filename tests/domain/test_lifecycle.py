@@ -258,3 +258,13 @@ def test_the_diagram_is_drawn_from_the_chart_with_the_current_state_marked():
     assert "active:::active" in text and "proposed:::active" not in text
     assert ":::active" not in diagram()
     assert FINAL_STATES == set(FINAL)
+
+
+def test_running_and_final_come_from_the_chart():
+    from domain.lifecycle import FINAL_STATES, NOT_STARTED, RUNNING_STATES
+    from domain.models import PlacementState
+
+    assert set(FINAL_STATES) == {PlacementState.closed, PlacementState.terminated}
+    assert set(RUNNING_STATES) == {PlacementState.active, PlacementState.under_review, PlacementState.reintegrating}
+    assert set(NOT_STARTED) == {PlacementState.proposed, PlacementState.vetted, PlacementState.la_consulted, PlacementState.notified}
+    assert [s.value for s in Lifecycle.states] == [s.value for s in PlacementState]
