@@ -207,11 +207,17 @@ def create_app(settings: Settings | None = None, client: Client | None = None, e
         try:
             return await placements.snapshot(temporal(request), placement_id)
         except RPCError as e:
-            if e.status is not RPCStatusCode.NOT_FOUND:
-                raise
-        # The workflow's history is gone after retention; the register keeps the record.
+            # Gone (its history past retention): the register keeps the record.
+            # No answer (no worker polling, Temporal too slow): the register's
+            # copy, said to be possibly behind the workflow.
+            # (a query past its wait ends as CANCELLED, "Timeout expired").
+            no_answer = (RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED)
+            if e.status is not RPCStatusCode.NOT_FOUND and e.status not in no_answer:
+                raise  # Temporal unreachable: 503, safe to retry
+            stale = e.status in no_answer
         p = Placement.model_validate(row.data)
-        return Snapshot(placement=p, possible_actions=[] if p.final else possible_actions(p.state), deadlines=[], start_blocked=[])
+        return Snapshot(placement=p, possible_actions=[] if p.final else possible_actions(p.state), deadlines=[],
+                        start_blocked=[], stale=stale)
 
     @app.get("/api/lifecycle", tags=["placements"], response_class=PlainTextResponse,
              responses={200: {"content": {"text/plain": {}}}})

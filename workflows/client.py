@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from temporalio.client import Client, WithStartWorkflowOperation, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy, WorkflowIDReusePolicy
@@ -109,9 +109,12 @@ async def act(client: Client, placement_id: str, actor: Actor, action: Model, id
         raise
 
 
+SNAPSHOT_WAIT = timedelta(seconds=5)  # a workflow with no worker polling never answers
+
+
 async def snapshot(client: Client, placement_id: str) -> Snapshot:
     handle = client.get_workflow_handle_for(PlacementWorkflow.run, placement_id)
-    return await handle.query(PlacementWorkflow.snapshot)
+    return await handle.query(PlacementWorkflow.snapshot, rpc_timeout=SNAPSHOT_WAIT)
 
 
 async def tell(client: Client, placement_ids: list[str], signal: str, arg) -> int:

@@ -59,6 +59,8 @@ class Snapshot(BaseModel):
     deadlines: list[Deadline]
     start_blocked: list[dict]
     """What stopped the automatic start on the start date, until staff resolve it."""
+    stale: bool = False
+    """True when the workflow did not answer and this is the register's copy, which may be behind it."""
 
 
 def refusal(e: Refused) -> ApplicationError:

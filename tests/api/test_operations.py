@@ -74,3 +74,30 @@ async def test_a_reload_skips_a_workflow_that_has_ended_and_counts_the_rest(http
         open_rows = [p for p in listed if p["school_id"] == "137000" and p["state"] not in ("closed", "terminated")]
         assert r["placements_told"] == len(open_rows) - 1, (path, r)
     expect(await http.get(f"/api/placements/{running}", headers=LEAD), 200)
+
+
+async def test_a_placement_whose_workflow_does_not_answer_is_shown_from_the_register_marked_stale(http, api_stack, dev_env):
+    from apflow import samples
+    from domain.calendar import default_calendar
+    from domain.lifecycle import propose as propose_placement
+    from domain.guards import Context
+    from domain.models import Actor, Placement, Role
+    from store import register
+    from workflows.placement import PlacementInput, PlacementWorkflow
+    import uuid
+    from datetime import date, datetime, timezone
+
+    lead = Actor(user_id="aplead-137000", role=Role.ap_lead, school_id="137000")
+    cal = default_calendar("137000", date.today())
+    now = datetime.now(timezone.utc)
+    start = cal.add_school_days(date.today(), 15)
+    p = propose_placement(Placement(placement_id=f"placement-{uuid.uuid4()}", **samples.proposal(start).model_dump()),
+                          Context(today=date.today(), calendar=cal, actor=lead), now)
+    # Its workflow runs on a task queue no worker polls: it can never answer a query.
+    await dev_env.client.start_workflow(PlacementWorkflow.run, PlacementInput(placement=p, calendar=cal),
+                                        id=p.placement_id, task_queue=f"nobody-{uuid.uuid4()}")
+    register.project(api_stack.engine, p, None)
+
+    snap = expect(await http.get(f"/api/placements/{p.placement_id}", headers=LEAD), 200)
+    assert snap["stale"] is True and snap["placement"]["state"] == "proposed"
+    await dev_env.client.get_workflow_handle(p.placement_id).terminate(reason="test done")
