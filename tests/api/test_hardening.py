@@ -97,3 +97,30 @@ async def test_amend_takes_only_real_dates_and_what_propose_would(http):
     r = await http.post(f"/api/placements/{pid}/actions/amend", headers=LEAD, json={"planned_end_date": "2000-01-01"})
     assert r.status_code == 409 and "§2.3" in r.text
     assert (await http.get(f"/api/placements/{pid}", headers=LEAD)).json()["placement"] == before["placement"]
+
+
+async def test_health_says_the_database_is_degraded_at_once_when_it_does_not_answer(dev_env, tmp_path):
+    """Every connection of the register's pool is held (a locked, stuck
+    database): /healthz still answers within its second, saying so."""
+    from sqlalchemy import create_engine
+
+    from apflow.settings import Settings
+    from console.api import create_app
+    from store.db import migrate
+    from tests.api.conftest import serving
+
+    import httpx
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'r.db'}", pool_size=1, max_overflow=0, pool_timeout=20)
+    migrate(engine)
+    app = create_app(Settings(var_dir=tmp_path / "var", task_queue="unused"), client=dev_env.client, engine=engine)
+    async with serving(app) as url, httpx.AsyncClient(base_url=url, timeout=30) as client:
+        held = engine.connect()
+        try:
+            r = await client.get("/healthz")
+            assert r.status_code == 503
+            assert r.json() == {"status": "degraded", "database": "error: no answer within 1 s", "temporal": "ok"}
+        finally:
+            held.close()
+        assert (await client.get("/healthz")).json()["database"] == "ok"
+    engine.dispose()
