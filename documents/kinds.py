@@ -59,25 +59,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
+
+from domain.letters import Kind
 
 from .formatting import as_date, as_datetime
 
 Context = Mapping[str, Any]
 
 
-class Kind(StrEnum):
-    offsite_direction_notice = "offsite_direction_notice"
-    review_invitation = "review_invitation"
-    la_placement_notice = "la_placement_notice"
-    la_ehcp_consultation = "la_ehcp_consultation"
-    provider_initial_assessment_request = "provider_initial_assessment_request"
-    provider_progress_report_request = "provider_progress_report_request"
-    provider_final_report_request = "provider_final_report_request"
-    provider_attendance_chase = "provider_attendance_chase"
-    staff_escalation = "staff_escalation"
-    destination_record = "destination_record"
 
 
 @dataclass(frozen=True)
