@@ -196,7 +196,8 @@ class LetterPlan:
             meeting = p.review_meetings[-1]
             if meeting.invitation and meeting.invitation[0].document_id is None:
                 out += self._copies(p, Kind.review_invitation, self._invitation(p, ctx), meeting.invitation)
-            before = meeting.meeting_on - timedelta(days=2)
+            # The report is wanted before the meeting, so those at it have read it.
+            before = meeting.meeting_on - timedelta(days=ctx.settings.progress_report_before_review_days)
             out.append(self._report_request(p, ctx, Kind.provider_progress_report_request,
                                             reply_by(max(ctx.today + timedelta(days=1), before), ctx)))
         elif action == "reintegrate" and not _final_report_asked(p):
