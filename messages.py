@@ -9,8 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from documents.delivery import RecipientRole
-from documents.links import LinkPurpose
+from domain.letters import LinkRequest, RecipientRole
 from domain.models import Placement
 
 # The error type of a letter the mail relay refuses: never retried.
@@ -22,11 +21,6 @@ class Projection(BaseModel):
 
     placement: Placement
     next_deadline: date | None = None
-
-
-class LinkRequest(BaseModel):
-    purpose: LinkPurpose
-    expires_at: datetime
 
 
 class LetterRequest(BaseModel):

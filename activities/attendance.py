@@ -48,6 +48,7 @@ from domain.calendar import SchoolCalendar
 from domain.clock import uk_instant
 from domain.directory import SchoolContacts
 from domain.escalations import AttendanceAlert
+from domain.letters import PENDING_LINK  # send_document issues the real, signed one
 from domain.models import Placement, School
 from messages import LetterRequest, LetterResult, LinkRequest, SweepReport, SweepRequest
 from store import attendance as store
@@ -58,7 +59,6 @@ log = logging.getLogger("apflow.attendance")
 ALERT_SIGNAL = "attendance_alert"  # PlacementWorkflow.attendance_alert
 _BATCH = 500  # signals between heartbeats and alert records
 _HEARTBEAT_EVERY_S = 5.0
-PENDING_LINK = "https://link.invalid/issued-when-sent"  # send_document issues the real, signed one
 
 
 Key = tuple[str, date, str]  # placement, day, session

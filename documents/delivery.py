@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from email import policy
 from email.message import EmailMessage
 from email.utils import formatdate
-from enum import StrEnum
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import ClassVar, Literal
@@ -32,16 +31,11 @@ from typing import ClassVar, Literal
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from domain.letters import RecipientRole
+
 log = logging.getLogger(__name__)
 
 
-class RecipientRole(StrEnum):
-    parent = "parent"
-    la = "la"
-    provider = "provider"
-    ap_lead = "ap_lead"
-    headteacher = "headteacher"
-    dsl = "dsl"
 
 
 class DeliverySettings(BaseSettings):

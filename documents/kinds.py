@@ -20,7 +20,7 @@ offsite_direction_notice  to parents, copy to the LA for an EHC plan (§6.5-6.6)
     phone?}, start_date, number_of_days, planned_end_date?, pattern {full_time,
     days [mon..fri], arrival, departure}, reasons, objectives [{description,
     baseline?, target?}], la {name}? (required when pupil.ehc_plan)
-review_invitation  to parents, sent at least 6 days before the meeting (§6.8)
+review_invitation  to parents, sent `review_invitation_days` before the meeting (§6.8)
     pupil {name}, parent_contacts [{name}], review_meeting {meeting_on, time,
     place, written_views_to}, la {name}? (invited too for an EHC plan, §8.2.8)
 la_placement_notice  to the LA when a placement is commissioned (§8.1)
@@ -32,7 +32,7 @@ la_ehcp_consultation  to the LA that maintains the EHC plan (§3.1-3.2, §3.8)
     la {name, contact?}, pupil {name, date_of_birth, year_group?}, provider
     {name, sites?}, start_date (proposed), pattern?, reasons, objectives,
     reply_by?
-provider_initial_assessment_request  (§12.1.3: within one week of referral)
+provider_initial_assessment_request  (§12.1.3: due `initial_assessment_days` after referral)
     provider {name, named_contact {name}?}, pupil {name, date_of_birth?,
     year_group?}, referred_on, due_by, link {url, expires_at}
 provider_progress_report_request  (§2.6, §12.1.7)
@@ -59,25 +59,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
+
+from domain.letters import Kind
 
 from .formatting import as_date, as_datetime
 
 Context = Mapping[str, Any]
 
 
-class Kind(StrEnum):
-    offsite_direction_notice = "offsite_direction_notice"
-    review_invitation = "review_invitation"
-    la_placement_notice = "la_placement_notice"
-    la_ehcp_consultation = "la_ehcp_consultation"
-    provider_initial_assessment_request = "provider_initial_assessment_request"
-    provider_progress_report_request = "provider_progress_report_request"
-    provider_final_report_request = "provider_final_report_request"
-    provider_attendance_chase = "provider_attendance_chase"
-    staff_escalation = "staff_escalation"
-    destination_record = "destination_record"
 
 
 @dataclass(frozen=True)

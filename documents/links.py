@@ -10,20 +10,16 @@ from __future__ import annotations
 from collections.abc import Container, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from enum import StrEnum
 from typing import Any
 
 from itsdangerous import BadData, BadSignature, URLSafeSerializer
 from itsdangerous.encoding import base64_decode, base64_encode
 
+from domain.letters import LinkPurpose
+
 _SALT = "apflow.provider-link.v1"  # keeps these tokens apart from anything else signed with the secret
 
 
-class LinkPurpose(StrEnum):
-    attendance = "attendance"  # §10.3, §12.1.4
-    initial_assessment = "initial_assessment"  # §12.1.3
-    progress_report = "progress_report"  # §2.6, §12.1.7
-    final_report = "final_report"  # §2.6, §8.2.17
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ class PolicySettings(BaseModel):
     end_of_placement_school_days: int = 10  # final report requested, end discussed (§2.6-2.7)
     requested_review_school_days: int = 10  # a requested review is held within this
     provider_reply_days: int = 7  # a report asked of the provider is due this many days later (§2.6)
+    progress_report_before_review_days: int = 2  # a progress report asked at open_review is due this long before the meeting
     provider_link_days: int = 21  # a provider's link keeps working this many days past its reply date
     # Where a school has no term dates, a "half-term" is this many weeks.
     fallback_half_term_weeks: int = 6
