@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import asyncio
 
+from temporalio.service import RPCError
+
 from apflow import samples
 from apflow.calendars import load_calendar
 from documents.delivery import message_id
@@ -66,8 +68,11 @@ async def test_a_worker_killed_after_sending_does_not_send_again(dev_env, tmp_pa
         loop = asyncio.get_running_loop()
         deadline = loop.time() + RECOVERY_WAIT_S
         while True:
-            snap = await snapshot(client, pid)
-            if any(e.kind == "letter_unconfirmed" for e in snap.placement.escalations):
+            try:
+                snap = await snapshot(client, pid)
+            except RPCError:  # no worker has picked the workflow up yet: it cannot answer
+                snap = None
+            if snap and any(e.kind == "letter_unconfirmed" for e in snap.placement.escalations):
                 break
             assert loop.time() < deadline, f"the letter was not settled on the new worker:\n{workers[1].output()}"
             await asyncio.sleep(0.2)
