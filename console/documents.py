@@ -215,7 +215,7 @@ def router(settings: Settings) -> APIRouter:
         rows = register.running(request.app.state.engine, school_id)
         for row in rows:
             school = Placement.model_validate(row.data).school
-            await request.app.state.client.get_workflow_handle(row.placement_id).signal("directory_changed", school_contacts(school))
+            await request.app.state.client.get_workflow_handle(row.placement_id).signal("directory_changed", school_contacts(school, settings.directory_file))
         return DirectoryReload(school_id=school_id, placements_told=len(rows))
 
     return r

@@ -93,7 +93,7 @@ async def reload_calendar(school_id: str, actor: ActorDep, request: Request) -> 
     running placements, whose deadlines are then recomputed."""
     if actor.role not in (Role.trust_operations, Role.headteacher, Role.ap_lead) or not may_see(actor, school_id):
         raise HTTPException(403, "the trust's operations staff or the school's own staff reload its calendar")
-    calendar = load_calendar(school_id)
+    calendar = load_calendar(school_id, request.app.state.settings.calendars_dir)
     client = request.app.state.client
     rows = register.running(request.app.state.engine, school_id)
     for row in rows:

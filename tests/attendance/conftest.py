@@ -122,10 +122,11 @@ def put(engine, placement: Placement) -> Placement:
 def record(engine, marks, today: date, source: str = "provider", actor: Actor = LEAD) -> attendance.Recorded:
     """The store function the API's POST /api/attendance uses."""
     rows = [m if isinstance(m, attendance.MarkIn) else attendance.MarkIn(*m) for m in marks]
-    return attendance.record_register(engine, CODES, rows, actor, source, today, load_calendar, may_see)
+    return attendance.record_register(engine, CODES, rows, actor, source, today,
+                                     lambda school_id: load_calendar(school_id, Settings().calendars_dir), may_see)
 
 
-CODES = load_codes()
+CODES = load_codes(Settings().attendance_codes)
 
 
 @pytest.fixture
@@ -164,7 +165,7 @@ async def api(engine, tmp_path):
 
 
 def school_days(term: Term, first: date, last: date) -> list[date]:
-    cal = load_calendar(SCHOOL)
+    cal = load_calendar(SCHOOL, Settings().calendars_dir)
     return list(cal.iter_school_days(first, last))
 
 
@@ -192,7 +193,7 @@ async def live_placement(env, task_queue: str, start: date, **changes) -> str:
 
     today = await env_today(env)
     handle, _ = await start_placement(
-        env.client, task_queue, samples.proposal(start, **changes), LEAD, load_calendar(SCHOOL), now=await env.get_current_time(),
+        env.client, task_queue, samples.proposal(start, **changes), LEAD, load_calendar(SCHOOL, Settings().calendars_dir), now=await env.get_current_time(),
     )
     await act(env.client, handle.id, LEAD, samples.vet())
     await act(env.client, handle.id, LEAD, samples.consult_la(today))
