@@ -97,7 +97,16 @@ def calendars(tmp_path, monkeypatch):
         write_calendar(folder, term, school_id)
         return term
 
+    make.folder = folder
     return make
+
+
+def calendars_of(request) -> dict:
+    """The test's own calendar folder, when it has one, for an app's `Settings`:
+    the API reads the folder its settings name, whichever fixture came first."""
+    if "calendars" not in request.fixturenames:
+        return {}
+    return {"calendars_dir": request.getfixturevalue("calendars").folder}
 
 
 def active_placement(start: date, dual: bool = False, **changes) -> Placement:
@@ -154,11 +163,11 @@ class ApiClient:
 
 
 @pytest_asyncio.fixture
-async def api(engine, tmp_path):
+async def api(engine, tmp_path, request):
     """The whole app in-process (no Temporal needed for attendance)."""
     from console.api import create_app
 
-    app = create_app(Settings(var_dir=tmp_path / "var"), client=object(), engine=engine)
+    app = create_app(Settings(var_dir=tmp_path / "var", **calendars_of(request)), client=object(), engine=engine)
     async with app.router.lifespan_context(app):
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://apflow.test") as http:
             yield ApiClient(http, app)
