@@ -14,8 +14,9 @@ from temporalio.worker import Worker
 from activities.documents import DocumentActivities
 from activities.attendance import AttendanceActivities
 from activities.register import RegisterActivities
+from apflow.calendars import load_calendar
+from apflow.directory import school_contacts
 from apflow.settings import Settings
-from domain.attendance import AttendanceSettings
 from apflow.temporal import connect, register_search_attributes
 from store.db import make_engine, migrate
 from workflows.attendance import AttendanceSweepWorkflow, ensure_schedules
@@ -23,24 +24,28 @@ from workflows.placement import PlacementWorkflow
 from workflows.sandbox import RUNNER
 
 
-# Activities run at once on one worker. The activities are synchronous, each
-# on a thread of its own: the pool has a thread for every slot, or a slot
-# would wait for a thread while its timeout runs.
-ACTIVITY_SLOTS = 16
-
-
 def build_worker(
     client: Client,
     task_queue: str,
     engine: Engine,
     documents: DocumentActivities | None = None,
-    attendance: AttendanceSettings | None = None,
-    activity_slots: int = ACTIVITY_SLOTS,
+    settings: Settings | None = None,
 ) -> Worker:
-    """`documents` sends letters; by default as the APFLOW_* settings say."""
+    """A worker running as `settings` say (the environment's when none are
+    given): attendance sweeps, calendars and directory, activity slots, and
+    letters through `documents` or, by default, the settings' mail."""
+    settings = settings or Settings()
     register = RegisterActivities(engine)
-    documents = documents or DocumentActivities.from_environment(engine)
-    sweep = AttendanceActivities(engine, client, attendance or AttendanceSettings(), documents=documents)
+    documents = documents or DocumentActivities.from_settings(engine, settings)
+    sweep = AttendanceActivities(
+        engine, client, settings.attendance, documents=documents,
+        calendar_for=lambda school_id: load_calendar(school_id, settings.calendars_dir),
+        contacts_for=lambda school: school_contacts(school, settings.directory_file),
+    )
+    # The activities are synchronous, each on a thread of its own: the pool
+    # has a thread for every slot, or a slot would wait for a thread while its
+    # timeout runs.
+    activity_slots = settings.worker_activity_slots
     return Worker(
         client,
         task_queue=task_queue,
@@ -59,7 +64,7 @@ async def main(settings: Settings | None = None) -> None:
     client = await connect(settings)
     await register_search_attributes(client, settings.temporal_namespace)
     await ensure_schedules(client, settings.task_queue, settings.attendance)
-    worker = build_worker(client, settings.task_queue, engine, attendance=settings.attendance, activity_slots=settings.worker_activity_slots)
+    worker = build_worker(client, settings.task_queue, engine, settings=settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -39,8 +39,6 @@ from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.documents import DocumentActivities
-from apflow.calendars import load_calendar
-from apflow.directory import school_contacts
 from documents import LinkPurpose, RecipientRole, missing_items
 from documents.kinds import Kind
 from domain.attendance import SESSION_NAMES, AttendanceSettings
@@ -93,11 +91,13 @@ class AttendanceActivities:
         self,
         engine: Engine,
         client: Client,
-        settings: AttendanceSettings = AttendanceSettings(),
-        calendar_for: Callable[[str], SchoolCalendar] = load_calendar,
+        settings: AttendanceSettings,
+        calendar_for: Callable[[str], SchoolCalendar],
+        contacts_for: Callable[[School], SchoolContacts],
         documents: DocumentActivities | None = None,
-        contacts_for: Callable[[School], SchoolContacts] = school_contacts,
     ):
+        """`calendar_for` and `contacts_for` read the trust's files where the
+        shell's settings say (`worker.build_worker` hands them over)."""
         self._engine = engine
         self._client = client
         self._settings = settings

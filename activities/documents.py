@@ -31,6 +31,7 @@ import threading
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 from temporalio import activity
@@ -41,6 +42,9 @@ from documents.links import provider_url
 from domain.clock import uk_date
 from messages import REFUSED_BY_RELAY, HandOver, LetterRequest, LetterResult
 from store import documents as register
+
+if TYPE_CHECKING:
+    from apflow.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -118,18 +122,10 @@ class DocumentActivities:
         self._renderer = Renderer(template_dir)
 
     @classmethod
-    def from_environment(cls, engine: Engine) -> DocumentActivities:
-        """From APFLOW_* settings: mail as APFLOW_MAIL_*, the outbox under the
-        var folder unless APFLOW_MAIL_OUTBOX_DIR says otherwise, templates a
-        trust has edited in APFLOW_TEMPLATES_DIR (the package's otherwise)."""
-        from apflow.settings import Settings
-
-        settings = Settings()
-        delivery = DeliverySettings()
-        if "outbox_dir" not in delivery.model_fields_set:
-            delivery = delivery.model_copy(update={"outbox_dir": settings.var_dir / "outbox"})
-        templates = os.environ.get("APFLOW_TEMPLATES_DIR")
-        return cls(engine, delivery, settings.link_secrets, settings.base_url, Path(templates) if templates else None)
+    def from_settings(cls, engine: Engine, settings: Settings) -> DocumentActivities:
+        """As the shell's settings say: the mail relay or outbox, the links'
+        secrets and address, the templates a trust has edited (the package's otherwise)."""
+        return cls(engine, settings.mail, settings.link_secrets, settings.base_url, settings.templates_dir)
 
     @activity.defn(name="send_document")
     def send_document(self, req: LetterRequest) -> LetterResult:

@@ -1,19 +1,17 @@
 """Reading the trust's register codes from `attendance/codes.toml`.
 
 Parsing and checking are pure and live in `domain.attendance`; this module
-only finds and reads the file and names it in any error. Set
-$APFLOW_ATTENDANCE_CODES to use another file.
+only reads the file it is given (`Settings.attendance_codes`; set
+APFLOW_ATTENDANCE_CODES to use another) and names it in any error.
 """
 from __future__ import annotations
 
-import os
 import tomllib
 from pathlib import Path
 
 from domain.attendance import CodeBook, CodeError, codes_from_dict
 
-ENV_VAR = "APFLOW_ATTENDANCE_CODES"
-DEFAULT_FILE = Path(__file__).resolve().parent.parent / "attendance" / "codes.toml"
+SETTING = "APFLOW_ATTENDANCE_CODES"  # named in errors: where the file is set
 
 
 class CodesFileError(CodeError):
@@ -24,20 +22,13 @@ class CodesFileError(CodeError):
         self.field = field
 
 
-def codes_path(path: Path | None = None) -> Path:
-    if path is not None:
-        return Path(path)
-    configured = os.environ.get(ENV_VAR)
-    return Path(configured) if configured else DEFAULT_FILE
-
-
-def load_codes(path: Path | None = None) -> CodeBook:
+def load_codes(path: Path) -> CodeBook:
     """The code book from the trust's file; `CodesFileError` names file and field."""
-    where = codes_path(path)
+    where = Path(path)
     try:
         data = tomllib.loads(where.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise CodesFileError(where, f"no register codes file (set {ENV_VAR})") from None
+        raise CodesFileError(where, f"no register codes file (set {SETTING})") from None
     except tomllib.TOMLDecodeError as e:
         raise CodesFileError(where, f"not valid TOML: {e}") from e
     try:

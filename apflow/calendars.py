@@ -5,11 +5,10 @@ default (``calendars/<URN>.toml``) and ``calendars/default.toml`` for the rest;
 the format is described at the top of ``default.toml``. Parsing and checking
 are pure and live in `domain.calendar`; this module only finds and reads the
 file, adds England's bank holidays, and turns a data error into a message that
-names the file and line.
+names the file and line. The folder is the caller's (`Settings.calendars_dir`).
 """
 from __future__ import annotations
 
-import os
 import re
 import tomllib
 from datetime import date
@@ -24,8 +23,7 @@ from domain.calendar import (
     england_bank_holidays,
 )
 
-ENV_VAR = "APFLOW_CALENDARS_DIR"
-DEFAULT_FOLDER = Path(__file__).resolve().parent.parent / "calendars"
+SETTING = "APFLOW_CALENDARS_DIR"  # named in errors: where the folder is set
 DEFAULT_NAME = "default"
 
 # A school id becomes a file name: allow nothing that could leave the folder.
@@ -46,23 +44,14 @@ class CalendarFileError(CalendarError):
         self.line = line
 
 
-def calendars_folder(folder: Path | None = None) -> Path:
-    """The folder holding calendar files: the argument, else $APFLOW_CALENDARS_DIR,
-    else the repository's ``calendars/``."""
-    if folder is not None:
-        return Path(folder)
-    configured = os.environ.get(ENV_VAR)
-    return Path(configured) if configured else DEFAULT_FOLDER
-
-
-def calendar_path(school_id: str, folder: Path | None = None) -> Path | None:
-    """The file that holds a school's calendar: its own, else the default, else None."""
+def calendar_path(school_id: str, folder: Path) -> Path | None:
+    """The file in `folder` that holds a school's calendar: its own, else the default, else None."""
     if not _SAFE_ID.match(school_id):
         raise ValueError(f"not a usable school id for a calendar file: {school_id!r}")
-    where = calendars_folder(folder)
+    where = Path(folder)
     if not where.is_dir():
         # A wrong setting must not silently turn every weekday into a school day.
-        raise FileNotFoundError(f"calendar folder {where} does not exist (set {ENV_VAR} or pass a folder)")
+        raise FileNotFoundError(f"calendar folder {where} does not exist (set {SETTING})")
     for name in (school_id, DEFAULT_NAME):
         path = where / f"{name}.toml"
         if path.is_file():
@@ -70,10 +59,10 @@ def calendar_path(school_id: str, folder: Path | None = None) -> Path | None:
     return None
 
 
-def load_calendar(school_id: str, folder: Path | None = None, years: range | None = None) -> SchoolCalendar:
+def load_calendar(school_id: str, folder: Path, years: range | None = None) -> SchoolCalendar:
     """The calendar of one school (a URN), with England's bank holidays.
 
-    Reads ``<school_id>.toml`` from the calendars folder, else ``default.toml``.
+    Reads ``<school_id>.toml`` from `folder`, else ``default.toml``.
     `years` are the calendar years whose bank holidays to include; by default
     the years of the recorded term dates and two beyond, so that counting past
     the last recorded year (where the calendar falls back to weekdays) still

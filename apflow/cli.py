@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> None:
     elif args.command == "demo":
         from .demo import run_demo
 
-        run_demo(args.api or f"http://{settings.api_host}:{settings.api_port}")
+        run_demo(args.api or f"http://{settings.api_host}:{settings.api_port}", settings.calendars_dir)
     elif args.command == "worker":
         import worker
 

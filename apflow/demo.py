@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 import uuid
 from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
 
 import httpx
 from fpdf import FPDF
@@ -41,11 +42,12 @@ def _pupil(i: int, run: str) -> Pupil:
 
 
 class Demo:
-    def __init__(self, api: str):
+    def __init__(self, api: str, calendars_dir: Path):
         self.http = httpx.Client(base_url=api, timeout=60)
         self.run_id = uuid.uuid4().hex[:6]
         self.today = uk_date(datetime.now(timezone.utc))
-        self.cal: SchoolCalendar = load_calendar(samples.SCHOOL.school_id)
+        # The API's own calendar folder, so the dates chosen are school days there.
+        self.cal: SchoolCalendar = load_calendar(samples.SCHOOL.school_id, calendars_dir)
 
     def call(self, method: str, path: str, headers: dict, body=None) -> dict:
         """One request. A write carries an Idempotency-Key and, when its
@@ -163,8 +165,8 @@ class Demo:
         return made
 
 
-def run_demo(api: str) -> None:
-    demo = Demo(api)
+def run_demo(api: str, calendars_dir: Path) -> None:
+    demo = Demo(api, calendars_dir)
     try:
         demo.call("GET", "/healthz", {})
     except httpx.HTTPError:

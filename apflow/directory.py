@@ -1,14 +1,14 @@
 """Reading the trust's directory file: each school's address and the staff
 who sign and receive letters, and each local authority's addresses.
 
-The file is ``directory/directory.toml`` in the repository unless
-``$APFLOW_DIRECTORY_FILE`` names another; its format is described at its top.
+The file is the caller's (`Settings.directory_file`: ``directory/directory.toml``
+in the repository unless APFLOW_DIRECTORY_FILE names another); its format is
+described at its top.
 A school or LA missing from the file is not an error here: the letter that
 needs the missing detail is refused, naming it, when its step is taken.
 """
 from __future__ import annotations
 
-import os
 import tomllib
 from pathlib import Path
 
@@ -17,8 +17,7 @@ from pydantic import ValidationError
 from domain.directory import LocalAuthorityContacts, SchoolContacts
 from domain.models import Model, School
 
-ENV_VAR = "APFLOW_DIRECTORY_FILE"
-DEFAULT_FILE = Path(__file__).resolve().parent.parent / "directory" / "directory.toml"
+SETTING = "APFLOW_DIRECTORY_FILE"  # named in errors: where the file is set
 
 
 class DirectoryFileError(ValueError):
@@ -34,17 +33,10 @@ class _Directory(Model):
     local_authorities: dict[str, LocalAuthorityContacts] = {}
 
 
-def directory_file(path: Path | None = None) -> Path:
-    if path is not None:
-        return Path(path)
-    configured = os.environ.get(ENV_VAR)
-    return Path(configured) if configured else DEFAULT_FILE
-
-
 def _read(path: Path) -> _Directory:
     if not path.is_file():
         # A wrong setting must not quietly send every letter without a signature.
-        raise FileNotFoundError(f"directory file {path} does not exist (set {ENV_VAR})")
+        raise FileNotFoundError(f"directory file {path} does not exist (set {SETTING})")
     try:
         return _Directory.model_validate(tomllib.loads(path.read_text(encoding="utf-8")))
     except tomllib.TOMLDecodeError as exc:
@@ -54,9 +46,10 @@ def _read(path: Path) -> _Directory:
         raise DirectoryFileError(f"{path}: {problems}") from exc
 
 
-def school_contacts(school: School, path: Path | None = None) -> SchoolContacts:
-    """The school's entry with its local authority's, as a placement carries it."""
-    directory = _read(directory_file(path))
+def school_contacts(school: School, path: Path) -> SchoolContacts:
+    """The school's entry in the directory file at `path`, with its local
+    authority's, as a placement carries it."""
+    directory = _read(Path(path))
     entry = directory.schools.get(school.school_id)
     data = entry.model_dump(exclude={"name"}) if entry else {}
     data["la"] = directory.local_authorities.get(school.local_authority)

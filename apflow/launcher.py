@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import signal
 import subprocess
 import sys
@@ -134,8 +133,7 @@ async def up(settings: Settings) -> None:
         server = _Server(uvicorn.Config(app, host=settings.api_host, port=settings.api_port, log_level="warning"))
         api = f"http://{settings.api_host}:{settings.api_port}"
         await ensure_schedules(client, settings.task_queue, settings.attendance)
-        async with build_worker(client, settings.task_queue, engine, attendance=settings.attendance,
-                                activity_slots=settings.worker_activity_slots):
+        async with build_worker(client, settings.task_queue, engine, settings=settings):
             serving = asyncio.create_task(_serve(server))
             while not server.started and not serving.done():
                 await asyncio.sleep(0.05)
@@ -160,5 +158,5 @@ async def up(settings: Settings) -> None:
 
 
 def run_up(settings: Settings) -> None:
-    logging.basicConfig(level=os.environ.get("APFLOW_LOG_LEVEL", "WARNING"))
+    logging.basicConfig(level=settings.log_level)
     asyncio.run(up(settings))

@@ -1,20 +1,57 @@
 """Settings from the environment (APFLOW_*), with defaults that run on one
 machine with nothing but Python: a local Temporal dev server, SQLite files
-and an outbox folder under ./var."""
+and an outbox folder under ./var.
+
+This is the one place the environment is read: the worker, the API and the
+activities are handed a `Settings` (or the parts they need) by whoever
+builds them, and the file readers (`apflow.calendars`, `apflow.directory`,
+`apflow.attendance_codes`) are given the path to read.
+"""
 from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 
+from documents import DeliverySettings
 from domain.attendance import AttendanceSettings
 from domain.settings import PolicySettings
+
+REPOSITORY = Path(__file__).resolve().parent.parent
+
+
+class _MailVariables(EnvSettingsSource):
+    """`mail` from APFLOW_MAIL_MODE, APFLOW_MAIL_SMTP_HOST, …: one underscore,
+    the names deployments already set, rather than APFLOW_MAIL__MODE."""
+
+    def __init__(self, settings_cls: type[BaseSettings]) -> None:
+        super().__init__(_MailEnvironment, env_prefix="APFLOW_MAIL_")
+
+    def __call__(self) -> dict[str, Any]:
+        found = super().__call__()
+        return {"mail": found} if found else {}
+
+
+class _MailEnvironment(BaseSettings, DeliverySettings):
+    """DeliverySettings' fields, for `_MailVariables` to look up."""
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="APFLOW_", env_nested_delimiter="__")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return init_settings, env_settings, _MailVariables(settings_cls), dotenv_settings, file_secret_settings
 
     var_dir: Path = Path("var")
     temporal_address: str = "127.0.0.1:7233"
@@ -36,6 +73,8 @@ class Settings(BaseSettings):
     public_url: str | None = None
     # Activities one worker runs at once; its thread pool has as many threads.
     worker_activity_slots: int = Field(16, ge=1)
+    # How much `apflow up` logs (the API and worker run in its process).
+    log_level: str = "WARNING"
     # How long the API waits for Temporal to answer a write before saying its
     # outcome is unknown (503: retry with the same Idempotency-Key).
     api_wait_s: float = Field(30, gt=0)
@@ -44,6 +83,23 @@ class Settings(BaseSettings):
     max_upload_bytes: int = 5_000_000
     policy: PolicySettings = PolicySettings()
     attendance: AttendanceSettings = AttendanceSettings()
+    # The trust's files, edited by the trust: each school's term dates
+    # (<URN>.toml, else default.toml), who signs and receives letters, and
+    # the register codes.
+    calendars_dir: Path = REPOSITORY / "calendars"
+    directory_file: Path = REPOSITORY / "directory" / "directory.toml"
+    attendance_codes: Path = REPOSITORY / "attendance" / "codes.toml"
+    # The trust's own versions of letter templates, searched before the package's.
+    templates_dir: Path | None = None
+    # The mail relay or the outbox (APFLOW_MAIL_*); the outbox is under
+    # var_dir unless APFLOW_MAIL_OUTBOX_DIR says otherwise.
+    mail: DeliverySettings = DeliverySettings()
+
+    @model_validator(mode="after")
+    def _outbox_under_var_dir(self) -> Settings:
+        if "outbox_dir" not in self.mail.model_fields_set:
+            self.mail = self.mail.model_copy(update={"outbox_dir": self.var_dir / "outbox"})
+        return self
 
     @cached_property
     def db_url(self) -> str:

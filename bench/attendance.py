@@ -53,10 +53,12 @@ SCHOOLS = 20
 PROVIDERS = 200
 OPS = {"X-User": "bench", "X-Role": Role.trust_operations.value}
 RNG_SEED = 20261129
+# The trust's files (calendars, codes) where the environment's settings say.
+SETTINGS = Settings()
 
 
 def last_school_day(before: date) -> date:
-    cal = load_calendar("140000")
+    cal = load_calendar("140000", SETTINGS.calendars_dir)
     day = before
     while not cal.is_school_day(day):
         day -= timedelta(days=1)
@@ -167,10 +169,10 @@ async def run(args) -> None:
     url = args.db or f"sqlite:///{tmp / 'bench.db'}"
     engine = make_engine(url)
     migrate(engine)
-    attendance.sync_codes(engine, load_codes())
+    attendance.sync_codes(engine, load_codes(SETTINGS.attendance_codes))
 
     day = args.day or last_school_day(uk_date(datetime.now(timezone.utc)))
-    cal = load_calendar("140000")
+    cal = load_calendar("140000", SETTINGS.calendars_dir)
     day_before = cal.add_school_days(day, -1)
     day_naive = cal.add_school_days(day, -2)
     start = cal.add_school_days(day, -5)
@@ -232,7 +234,9 @@ async def run(args) -> None:
     from activities.attendance import AttendanceActivities
     from messages import SweepReport
 
-    finder = AttendanceActivities(engine, client=None)
+    finder = AttendanceActivities(
+        engine, None, SETTINGS.attendance, lambda school_id: load_calendar(school_id, SETTINGS.calendars_dir), lambda school: None,
+    )
     report = SweepReport(day=day, sessions=["am", "pm"])
     t = clock.perf_counter()
     found = finder.find(day, ["am", "pm"], report)
@@ -290,9 +294,9 @@ async def with_temporal(engine, placements, day, found, n) -> None:
         task_queue = f"bench-{uuid.uuid4()}"
         by_id = {p.placement_id: p for p in placements}
         targets = sorted({c.placement_id for c in found})
-        async with build_worker(env.client, task_queue, engine):
+        async with build_worker(env.client, task_queue, engine, settings=SETTINGS):
             t = clock.perf_counter()
-            calendars = {s: load_calendar(s) for s in {by_id[pid].school.school_id for pid in targets}}
+            calendars = {s: load_calendar(s, SETTINGS.calendars_dir) for s in {by_id[pid].school.school_id for pid in targets}}
             await asyncio.gather(*(
                 env.client.start_workflow(
                     PlacementWorkflow.run,

@@ -105,8 +105,9 @@ async def _probe(check) -> str:
         return f"error: {type(e).__name__}"
 
 
-def create_app(settings: Settings | None = None, client: Client | None = None, engine: Engine | None = None) -> FastAPI:
-    settings = settings or Settings()
+def create_app(settings: Settings, client: Client | None = None, engine: Engine | None = None) -> FastAPI:
+    """The API as `settings` say; its routers read them from `app.state.settings`
+    or are built with them, never from the environment."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -125,6 +126,7 @@ def create_app(settings: Settings | None = None, client: Client | None = None, e
         lifespan=lifespan,
         redirect_slashes=False,  # a redirect would echo the request's Host header
     )
+    app.state.settings = settings
     hardening.install(app, settings)  # inside the error handler, which answers what it does not
     errors.install(app)
 
@@ -170,14 +172,14 @@ def create_app(settings: Settings | None = None, client: Client | None = None, e
         """Starts the placement's workflow and answers once the register holds
         it. With an Idempotency-Key, a retried proposal answers with the
         placement the first one made."""
-        calendar = load_calendar(proposal.school.school_id)
+        calendar = load_calendar(proposal.school.school_id, settings.calendars_dir)
         placement_id = placements.proposal_placement_id(actor, idempotency_key) if idempotency_key else None
         overlapping = clashes(Span.of(proposal, placement_id), open_spans(db(request), proposal))
         try:
             async with asyncio.timeout(settings.api_wait_s):
                 _, snap = await placements.start_placement(
                     temporal(request), settings.task_queue, proposal, actor, calendar, settings.policy,
-                    placement_id=placement_id, also_unmet=overlapping, directory=school_contacts(proposal.school),
+                    placement_id=placement_id, also_unmet=overlapping, directory=school_contacts(proposal.school, settings.directory_file),
                 )
         except Refused as e:
             return refusal_response(e, 422)
@@ -258,7 +260,7 @@ def create_app(settings: Settings | None = None, client: Client | None = None, e
     app.include_router(documents.router(settings))
     app.include_router(provider.router(settings))
     app.include_router(attendance.router_for(settings))
-    app.state.attendance_sink = attendance.provider_sink(app, settings.attendance)  # marks sent through a provider's link
+    app.state.attendance_sink = attendance.provider_sink(app, settings)  # marks sent through a provider's link
 
     return app
 

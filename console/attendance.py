@@ -10,7 +10,9 @@ from __future__ import annotations
 import weakref
 from datetime import date, datetime, timezone
 from functools import lru_cache
-from typing import Annotated, Literal
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -20,7 +22,6 @@ from sqlalchemy import Engine
 
 from apflow.attendance_codes import load_codes
 from apflow.calendars import calendar_path, load_calendar
-from apflow.settings import Settings
 from domain.access import may_see
 from domain.attendance import AttendanceSettings, CodeBook, CountsAs, expected_sessions, normalise_code
 from domain.calendar import SchoolCalendar
@@ -30,6 +31,9 @@ from store import attendance as store
 from store import register
 
 from .identity import ActorDep
+
+if TYPE_CHECKING:
+    from apflow.settings import Settings
 
 # Who may record a register here: the school's own staff, and the trust.
 # Providers send theirs through their links, one placement each (`provider_sink`).
@@ -146,15 +150,19 @@ class PlacementAttendanceOut(BaseModel):
 
 
 @lru_cache(maxsize=512)
-def _calendar(school_id: str, path: str | None, stamp: int | None, today_: date) -> SchoolCalendar:
-    return load_calendar(school_id)
+def _calendar(school_id: str, folder: Path, path: str | None, stamp: int | None, today_: date) -> SchoolCalendar:
+    return load_calendar(school_id, folder)
 
 
-def calendar_for(school_id: str) -> SchoolCalendar:
-    """The school's calendar, read again only when its file changes (a
-    register call would otherwise spend most of its time reading TOML)."""
-    path = calendar_path(school_id)
-    return _calendar(school_id, str(path) if path else None, path.stat().st_mtime_ns if path else None, date.today())
+def calendars_in(folder: Path) -> Callable[[str], SchoolCalendar]:
+    """Each school's calendar from `folder`, read again only when its file
+    changes (a register call would otherwise spend most of its time reading TOML)."""
+
+    def calendar_for(school_id: str) -> SchoolCalendar:
+        path = calendar_path(school_id, folder)
+        return _calendar(school_id, folder, str(path) if path else None, path.stat().st_mtime_ns if path else None, date.today())
+
+    return calendar_for
 
 
 def today() -> date:
@@ -176,16 +184,17 @@ def ensure_codes(engine: Engine, book: CodeBook) -> Engine:
     return engine
 
 
-def provider_sink(app, settings: AttendanceSettings | None = None):
+def provider_sink(app, settings: Settings):
     """What records a mark a provider sends through its attendance link
     (`console.provider` calls ``app.state.attendance_sink(claims, answer)``).
     The link is the provider's authority, scoped to one placement: the mark is
     recorded as the provider's own, under the link's id, with every check a
     register has; a refusal says why and records nothing."""
-    book: CodeBook = load_codes()
+    book: CodeBook = load_codes(settings.attendance_codes)
+    calendar_for = calendars_in(settings.calendars_dir)
     # The session boundary decides which sessions a pattern schedules: the
     # same APFLOW_ATTENDANCE__* settings the register's routes and the sweep read.
-    boundary = (settings or Settings().attendance).session_boundary
+    boundary = settings.attendance.session_boundary
 
     async def sink(claims, answer) -> None:
         engine = ensure_codes(app.state.engine, book)
@@ -209,10 +218,11 @@ def provider_sink(app, settings: AttendanceSettings | None = None):
     return sink
 
 
-def router_for(settings=None) -> APIRouter:
+def router_for(settings: Settings) -> APIRouter:
     """The attendance routes, with the trust's codes read once here."""
-    attendance: AttendanceSettings = getattr(settings, "attendance", None) or AttendanceSettings()
-    book: CodeBook = load_codes()
+    attendance: AttendanceSettings = settings.attendance
+    book: CodeBook = load_codes(settings.attendance_codes)
+    calendar_for = calendars_in(settings.calendars_dir)
     router = APIRouter(tags=["attendance"])
 
     def engine_of(request: Request) -> Engine:

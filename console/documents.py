@@ -219,7 +219,7 @@ def router(settings: Settings) -> APIRouter:
         rows = register.running(request.app.state.engine, school_id)
         if not rows:
             return DirectoryReload(school_id=school_id, placements_told=0)
-        entry = school_contacts(Placement.model_validate(rows[0].data).school)  # one school, one entry
+        entry = school_contacts(Placement.model_validate(rows[0].data).school, settings.directory_file)  # one school, one entry
         told = await placements.tell(request.app.state.client, [r.placement_id for r in rows], "directory_changed", entry)
         return DirectoryReload(school_id=school_id, placements_told=told)
 

@@ -95,7 +95,7 @@ async def reload_calendar(school_id: SchoolPath, actor: ActorDep, request: Reque
     running placements, whose deadlines are then recomputed."""
     if actor.role not in (Role.trust_operations, Role.headteacher, Role.ap_lead) or not may_see(actor, school_id):
         raise HTTPException(403, "the trust's operations staff or the school's own staff reload its calendar")
-    calendar = load_calendar(school_id)
+    calendar = load_calendar(school_id, request.app.state.settings.calendars_dir)
     rows = register.running(request.app.state.engine, school_id)
     told = await placements.tell(request.app.state.client, [r.placement_id for r in rows], "calendar_changed", calendar)
     return CalendarReload(school_id=school_id, placements_told=told)

@@ -28,8 +28,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import ClassVar, Literal
 
-from pydantic import SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, SecretStr
 
 from domain.letters import RecipientRole
 
@@ -38,10 +37,11 @@ log = logging.getLogger(__name__)
 
 
 
-class DeliverySettings(BaseSettings):
-    """From APFLOW_MAIL_* environment variables; the defaults write to ./var/outbox."""
+class DeliverySettings(BaseModel):
+    """How messages leave; the defaults write to ./var/outbox. The shell's
+    settings fill it from APFLOW_MAIL_* (`apflow.settings.Settings.mail`)."""
 
-    model_config = SettingsConfigDict(env_prefix="APFLOW_MAIL_", frozen=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     mode: Literal["outbox", "smtp"] = "outbox"
     outbox_dir: Path = Path("var/outbox")
@@ -229,11 +229,10 @@ def _by_smtp(message: OutgoingDocument, settings: DeliverySettings) -> Delivery:
     return Delivery(message.idempotency_key, str(msg["Message-ID"]), "smtp")
 
 
-def deliver(message: OutgoingDocument, settings: DeliverySettings | None = None) -> Delivery:
+def deliver(message: OutgoingDocument, settings: DeliverySettings) -> Delivery:
     """Send one message (blocking; run it in a thread-pool activity)."""
     if not message.idempotency_key.strip():
         raise ValueError("an idempotency key is required")
-    settings = settings or DeliverySettings()
     if settings.mode == "smtp":
         return _by_smtp(message, settings)
     return _to_outbox(message, settings)

@@ -12,6 +12,7 @@ import pytest_asyncio
 
 from apflow import samples
 from apflow.calendars import load_calendar
+from apflow.settings import Settings
 from domain.actions import ACTION_MODELS, Vet
 from domain.calendar import SchoolCalendar
 from domain.clock import uk_date
@@ -75,7 +76,7 @@ def new_pupil():
 async def propose(http: httpx.AsyncClient, start: date | None = None, who: dict = LEAD, **changes) -> dict:
     school = samples.OTHER_SCHOOL if who.get("X-School") == OTHER else samples.SCHOOL
     if start is None:
-        start = load_calendar(school.school_id).add_school_days(today(), 15)
+        start = load_calendar(school.school_id, Settings().calendars_dir).add_school_days(today(), 15)
     changes.setdefault("pupil", new_pupil())
     proposal = samples.proposal(start, school=school, **changes)
     return expect(await http.post("/api/placements", headers=who, json=proposal.model_dump(mode="json")), 201)
@@ -154,7 +155,7 @@ LIFECYCLE = [
 async def closed_placement(api_stack) -> dict:
     """A placement taken through its whole lifecycle with HTTP calls only;
     the state after each step, as the API answered it."""
-    cal = load_calendar(SCHOOL)
+    cal = load_calendar(SCHOOL, Settings().calendars_dir)
     start = last_school_day(cal)
     notice_on = cal.add_school_days(start, -3)  # backdated: two clear school days' notice
     d = today()
@@ -229,7 +230,7 @@ async def test_propose_starts_a_placement_in_state_proposed(http):
 async def test_incomplete_proposal_is_422_with_each_unmet_clause(http):
     pupil = new_pupil()
     proposal = samples.proposal(
-        load_calendar(SCHOOL).add_school_days(today(), 15), pupil=pupil, objectives=[], number_of_days=None
+        load_calendar(SCHOOL, Settings().calendars_dir).add_school_days(today(), 15), pupil=pupil, objectives=[], number_of_days=None
     )
     detail = expect(await http.post("/api/placements", headers=LEAD, json=proposal.model_dump(mode="json")), 422)["detail"]
     assert detail["action"] == "propose"
@@ -303,7 +304,7 @@ async def test_refused_action_is_409_listing_every_unmet_condition_and_changes_n
     assert detail["action"] == "vet"
     # Every condition the policy finds unmet, each with its clause, exactly as the domain judges it.
     ctx = Context(
-        today=today(), calendar=load_calendar(SCHOOL), settings=PolicySettings(),
+        today=today(), calendar=load_calendar(SCHOOL, Settings().calendars_dir), settings=PolicySettings(),
         actor=Actor(user_id=LEAD["X-User"], role=Role.ap_lead, school_id=SCHOOL),
     )
     _, unmet = check(Placement.model_validate(before["placement"]), empty_vet, ctx)
@@ -320,7 +321,7 @@ async def test_refused_action_is_409_listing_every_unmet_condition_and_changes_n
 async def test_notice_refused_for_each_missing_condition(http):
     """An off-site direction's notice from the AP lead, with a date claimed
     for it: the headteacher rule and the claimed date are both reported."""
-    cal = load_calendar(SCHOOL)
+    cal = load_calendar(SCHOOL, Settings().calendars_dir)
     start = cal.add_school_days(today(), 15)
     pid = (await propose(http, start))["placement"]["placement_id"]
     await act(http, pid, "vet", samples.vet())

@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from apflow import samples
 from apflow.calendars import load_calendar
+from apflow.settings import Settings
 
 from tests.api.test_api import HEAD, LEAD, OTHER, SCHOOL, act, expect, get, propose, today, upload_copy
 
@@ -74,7 +75,7 @@ async def test_a_copy_given_outside_apflow_is_kept_and_named(http):
 
 async def test_a_parent_without_email_is_written_to_by_post_from_the_schools_list(http):
     parent = samples.proposal(today()).parent_contacts[0].model_copy(update={"email": None})
-    start = load_calendar(SCHOOL).add_school_days(today(), 10)
+    start = load_calendar(SCHOOL, Settings().calendars_dir).add_school_days(today(), 10)
     pid = await consulted(http, start=start, parent_contacts=[parent])
     await act(http, pid, "notify", {}, HEAD)
 

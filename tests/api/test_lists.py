@@ -6,12 +6,13 @@ from datetime import time
 
 from apflow import samples
 from apflow.calendars import load_calendar
+from apflow.settings import Settings
 from domain.models import Pattern, Weekday
 from tests.api.test_api import HEAD, LEAD, OPS, OTHER_LEAD, SCHOOL, act, expect, listed, new_pupil, propose, today
 
 
 def start():
-    return load_calendar(SCHOOL).add_school_days(today(), 15)
+    return load_calendar(SCHOOL, Settings().calendars_dir).add_school_days(today(), 15)
 
 
 async def test_a_second_overlapping_placement_at_the_same_provider_is_refused_naming_the_first(http):

@@ -30,7 +30,7 @@ def key() -> str:
 
 
 def proposal_json(pupil=None) -> dict:
-    start = load_calendar(samples.SCHOOL.school_id).add_school_days(today(), 15)
+    start = load_calendar(samples.SCHOOL.school_id, Settings().calendars_dir).add_school_days(today(), 15)
     return samples.proposal(start, pupil=pupil or new_pupil()).model_dump(mode="json")
 
 

@@ -97,7 +97,16 @@ def calendars(tmp_path, monkeypatch):
         write_calendar(folder, term, school_id)
         return term
 
+    make.folder = folder
     return make
+
+
+def calendars_of(request) -> dict:
+    """The test's own calendar folder, when it has one, for an app's `Settings`:
+    the API reads the folder its settings name, whichever fixture came first."""
+    if "calendars" not in request.fixturenames:
+        return {}
+    return {"calendars_dir": request.getfixturevalue("calendars").folder}
 
 
 def active_placement(start: date, dual: bool = False, **changes) -> Placement:
@@ -122,10 +131,11 @@ def put(engine, placement: Placement) -> Placement:
 def record(engine, marks, today: date, source: str = "provider", actor: Actor = LEAD) -> attendance.Recorded:
     """The store function the API's POST /api/attendance uses."""
     rows = [m if isinstance(m, attendance.MarkIn) else attendance.MarkIn(*m) for m in marks]
-    return attendance.record_register(engine, CODES, rows, actor, source, today, load_calendar, may_see)
+    return attendance.record_register(engine, CODES, rows, actor, source, today,
+                                     lambda school_id: load_calendar(school_id, Settings().calendars_dir), may_see)
 
 
-CODES = load_codes()
+CODES = load_codes(Settings().attendance_codes)
 
 
 @pytest.fixture
@@ -153,18 +163,18 @@ class ApiClient:
 
 
 @pytest_asyncio.fixture
-async def api(engine, tmp_path):
+async def api(engine, tmp_path, request):
     """The whole app in-process (no Temporal needed for attendance)."""
     from console.api import create_app
 
-    app = create_app(Settings(var_dir=tmp_path / "var"), client=object(), engine=engine)
+    app = create_app(Settings(var_dir=tmp_path / "var", **calendars_of(request)), client=object(), engine=engine)
     async with app.router.lifespan_context(app):
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://apflow.test") as http:
             yield ApiClient(http, app)
 
 
 def school_days(term: Term, first: date, last: date) -> list[date]:
-    cal = load_calendar(SCHOOL)
+    cal = load_calendar(SCHOOL, Settings().calendars_dir)
     return list(cal.iter_school_days(first, last))
 
 
@@ -192,7 +202,7 @@ async def live_placement(env, task_queue: str, start: date, **changes) -> str:
 
     today = await env_today(env)
     handle, _ = await start_placement(
-        env.client, task_queue, samples.proposal(start, **changes), LEAD, load_calendar(SCHOOL), now=await env.get_current_time(),
+        env.client, task_queue, samples.proposal(start, **changes), LEAD, load_calendar(SCHOOL, Settings().calendars_dir), now=await env.get_current_time(),
     )
     await act(env.client, handle.id, LEAD, samples.vet())
     await act(env.client, handle.id, LEAD, samples.consult_la(today))

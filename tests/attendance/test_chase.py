@@ -21,19 +21,20 @@ from store import documents as sent
 from tests.letters.conftest import BASE_URL, SECRET, inbox, mail_settings, smtp  # noqa: F401 (fixtures)
 from worker import build_worker
 
-from .conftest import attendance_escalations, env_today, live_placement, record, sleep_until, sweep
+from .conftest import attendance_escalations, calendars_of, env_today, live_placement, record, sleep_until, sweep
 
 SUBJECT = "Attendance mark missing"
 NO_EMAIL = samples.provider(email=None, named_contact=Person(name="Priya Shah", role="Centre manager"))
 
 
 @pytest_asyncio.fixture
-async def provider_app(engine, time_env, tmp_path, monkeypatch):
+async def provider_app(engine, time_env, tmp_path, monkeypatch, request):
     """The application, signing links with the worker's secret; 'today' is the test server's."""
     from console import attendance as console_attendance
     from console.api import create_app
 
-    app = create_app(Settings(var_dir=tmp_path / "app", link_secret=SECRET), client=time_env.client, engine=engine)
+    settings = Settings(var_dir=tmp_path / "app", link_secret=SECRET, **calendars_of(request))
+    app = create_app(settings, client=time_env.client, engine=engine)
     async with app.router.lifespan_context(app):
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE_URL) as http:
             async def today_is(day):

@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from apflow.attendance_codes import CodesFileError, load_codes
+from apflow.settings import Settings
 from domain.attendance import CodeError, CountsAs, Fit, codes_from_dict
 from store import attendance
 
@@ -13,7 +14,7 @@ from .conftest import CODES
 
 
 def test_the_trusts_file_holds_the_codes_the_rules_name():
-    book = load_codes()
+    book = load_codes(Settings().attendance_codes)
     for code in ("B", "K", "D", "C2", "C", "C1", "E", "G", "I", "M", "J1", "S", "T", "U", "O", "N"):
         assert book.get(code) is not None, code
     assert book.get("B").needs_provider_mark and book.get("B").counts_as is CountsAs.present
@@ -27,7 +28,7 @@ def test_a_code_added_or_changed_in_the_file_is_used(tmp_path, monkeypatch):
     path = tmp_path / "codes.toml"
     path.write_text('[codes.b]\nmeaning = "Off-site"\ncounts_as = "present"\n\n[codes.Z9]\nmeaning = "New in some future regulations"\ncounts_as = "unauthorised_absence"\nexplained = false\n')
     monkeypatch.setenv("APFLOW_ATTENDANCE_CODES", str(path))
-    book = load_codes()
+    book = load_codes(Settings().attendance_codes)
     assert set(book.codes) == {"B", "Z9"}
     assert not book.get("B").needs_provider_mark
     assert book.get("Z9").is_absence and not book.get("Z9").explained

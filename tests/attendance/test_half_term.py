@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import time, timedelta
 
 from apflow.calendars import load_calendar
+from apflow.settings import Settings
 from domain.clock import uk_date
 from apflow import samples
 from domain.actions import RecordContact, RecordInitialAssessment, RecordProgressReport, RecordReview
@@ -38,7 +39,7 @@ MON_TO_THU = Pattern(full_time=False, days=[Weekday.mon, Weekday.tue, Weekday.we
 async def test_a_half_term_leaves_exactly_the_expected_escalations(time_env, engine, codes_synced, task_queue, calendars):
     env = time_env
     term = calendars(await env_today(env))
-    cal = load_calendar(SCHOOL)
+    cal = load_calendar(SCHOOL, Settings().calendars_dir)
     last = term.second + timedelta(days=4)  # through the holiday week into the next half-term
     weekdays = [term.first + timedelta(days=n) for n in range((last - term.first).days + 1)]
     weekdays = [d for d in weekdays if d.weekday() < 5]

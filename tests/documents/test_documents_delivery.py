@@ -93,15 +93,6 @@ def test_an_empty_key_is_refused(tmp_path, notice):
         deliver(dataclasses.replace(notice, idempotency_key=" "), DeliverySettings(outbox_dir=tmp_path))
 
 
-def test_settings_come_from_the_environment(monkeypatch, tmp_path):
-    monkeypatch.setenv("APFLOW_MAIL_MODE", "smtp")
-    monkeypatch.setenv("APFLOW_MAIL_SMTP_PORT", "2525")
-    monkeypatch.setenv("APFLOW_MAIL_SMTP_PASSWORD", "s3cret")
-    s = DeliverySettings()
-    assert (s.mode, s.smtp_port, s.outbox_dir) == ("smtp", 2525, Path("var/outbox"))
-    assert "s3cret" not in repr(s)
-
-
 # --- SMTP against a real local server -----------------------------------------
 
 

@@ -10,7 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from apflow.calendars import ENV_VAR, CalendarFileError, calendar_path, load_calendar
+from apflow.calendars import CalendarFileError, calendar_path, load_calendar
+from apflow.settings import Settings
 from domain.calendar import (
     CalendarError,
     HalfTerm,
@@ -348,12 +349,12 @@ def test_weekdays_when_no_file_at_all(tmp_path: Path) -> None:
 
 def test_env_var_overrides_the_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     write(tmp_path, "default", GOOD)
-    monkeypatch.setenv(ENV_VAR, str(tmp_path))
-    assert calendar_path("137000") == tmp_path / "default.toml"
-    assert len(load_calendar("137000").half_terms) == 2
-    monkeypatch.setenv(ENV_VAR, str(tmp_path / "missing"))
-    with pytest.raises(FileNotFoundError, match=ENV_VAR):
-        load_calendar("137000")
+    monkeypatch.setenv("APFLOW_CALENDARS_DIR", str(tmp_path))
+    assert calendar_path("137000", Settings().calendars_dir) == tmp_path / "default.toml"
+    assert len(load_calendar("137000", Settings().calendars_dir).half_terms) == 2
+    monkeypatch.setenv("APFLOW_CALENDARS_DIR", str(tmp_path / "missing"))
+    with pytest.raises(FileNotFoundError, match="APFLOW_CALENDARS_DIR"):
+        load_calendar("137000", Settings().calendars_dir)
 
 
 def test_school_id_cannot_leave_the_folder(tmp_path: Path) -> None:

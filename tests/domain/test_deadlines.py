@@ -8,6 +8,7 @@ import pytest
 
 from apflow import samples
 from apflow.calendars import load_calendar
+from apflow.settings import Settings
 from domain.actions import RecordContact, RecordReview, RequestReview, RaiseConcern, Start
 from domain.deadlines import deadlines, missed, next_check
 from domain.guards import Context
@@ -15,7 +16,7 @@ from domain.lifecycle import Refused, decide, propose
 from domain.models import ContactKind, ContactRecord, Placement, PlacementKind, Role
 from domain.settings import PolicySettings
 
-CAL = load_calendar("137000")
+CAL = load_calendar("137000", Settings().calendars_dir)
 SETTINGS = PolicySettings()
 from domain.models import Actor  # noqa: E402
 

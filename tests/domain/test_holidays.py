@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta
 
 from apflow import samples
 from apflow.calendars import load_calendar
+from apflow.settings import Settings
 from domain.calendar import HalfTerm, SchoolCalendar, england_bank_holidays
 from domain.deadlines import deadlines, missed
 from domain.escalations import Escalation
@@ -67,7 +68,7 @@ def first_school_day_of_its_week(calendar: SchoolCalendar, day: date) -> bool:
 
 
 def test_a_year_with_a_wellbeing_contact_every_school_week_raises_no_wellbeing_escalation():
-    calendar = load_calendar("137000")
+    calendar = load_calendar("137000", Settings().calendars_dir)
     start, end = date(2026, 9, 2), date(2027, 7, 21)
     p = running(start, end, calendar)
     day = start

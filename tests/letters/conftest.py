@@ -19,12 +19,13 @@ from pypdf import PdfReader
 from activities.documents import DocumentActivities
 from apflow import samples
 from apflow.directory import school_contacts
+from apflow.settings import Settings
 from documents import DeliverySettings
 
 SECRET = "test-link-secret-for-letters"
 BASE_URL = "https://apflow.test"
 FROM = "letters@nexusvalley.example"
-DIRECTORY = school_contacts(samples.SCHOOL)
+DIRECTORY = school_contacts(samples.SCHOOL, Settings().directory_file)
 
 
 @dataclass

@@ -17,6 +17,7 @@ from temporalio.service import RPCError
 
 from apflow import samples
 from apflow.calendars import load_calendar
+from apflow.settings import Settings
 from documents.delivery import message_id
 from store import documents as sent
 from store.db import make_engine
@@ -38,7 +39,7 @@ async def test_a_worker_killed_after_sending_does_not_send_again(dev_env, tmp_pa
         mail_smtp_host="127.0.0.1", mail_smtp_port=str(port), mail_smtp_security="none", mail_from_address=FROM,
     )
     start = last_school_day()
-    cal = load_calendar("137000")
+    cal = load_calendar("137000", Settings().calendars_dir)
     start = cal.add_school_days(start, 15)
     workers: list[WorkerProcess] = []
     try:

@@ -23,7 +23,6 @@ import uvicorn
 from activities.documents import DocumentActivities
 from apflow import samples
 from apflow.calendars import load_calendar
-from apflow.directory import DEFAULT_FILE
 from apflow.settings import Settings
 from console.api import create_app
 from documents import LinkPurpose, issue_link
@@ -52,7 +51,11 @@ async def stack(dev_env, engine, smtp, tmp_path):
     sock.bind(("127.0.0.1", 0))
     url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     task_queue = f"tq-provider-{uuid.uuid4()}"
-    settings = Settings(task_queue=task_queue, var_dir=tmp_path / "var", link_secret=SECRET, public_url=url)
+    # The API reads the trust's directory from a copy of its own, which a test may edit.
+    directory = tmp_path / "directory.toml"
+    directory.write_text(Settings().directory_file.read_text())
+    settings = Settings(task_queue=task_queue, var_dir=tmp_path / "var", link_secret=SECRET, public_url=url,
+                        directory_file=directory)
     app = create_app(settings, client=dev_env.client, engine=engine)
     server = _Server(uvicorn.Config(app, log_level="warning"))
     documents = DocumentActivities(engine, mail_settings(port), [SECRET], url)
@@ -87,7 +90,7 @@ def own_pupil():
 
 async def notified(http) -> str:
     """An off-site direction, proposed and taken to `notified` over the API."""
-    cal = load_calendar("137000")
+    cal = load_calendar("137000", Settings().calendars_dir)
     start = cal.add_school_days(last_school_day(), 10)
     proposal = samples.proposal(start, pupil=own_pupil()).model_dump(mode="json")
     pid = ok(await http.post("/api/placements", json=proposal, headers=LEAD), 201)["placement"]["placement_id"]
@@ -232,17 +235,16 @@ async def test_tampered_expired_withdrawn_and_wrong_purpose_links_are_refused(st
                             headers={**LEAD, "X-Role": Role.dsl.value})).status_code == 403
 
 
-async def test_an_edited_directory_reaches_running_placements(stack, tmp_path, monkeypatch):
+async def test_an_edited_directory_reaches_running_placements(stack, tmp_path):
     """A new headteacher: the trust edits the directory and reloads it; the
     notice of a placement proposed before is signed by the new headteacher."""
     http, inbox, client = stack
-    cal = load_calendar("137000")
+    cal = load_calendar("137000", Settings().calendars_dir)
     proposal = samples.proposal(cal.add_school_days(last_school_day(), 10), pupil=own_pupil()).model_dump(mode="json")
     pid = ok(await http.post("/api/placements", json=proposal, headers=LEAD), 201)["placement"]["placement_id"]
 
-    edited = tmp_path / "directory.toml"
-    edited.write_text(DEFAULT_FILE.read_text().replace("Helen Carter", "Morgan Ellis"))
-    monkeypatch.setenv("APFLOW_DIRECTORY_FILE", str(edited))
+    edited = tmp_path / "directory.toml"  # the file the stack's settings name
+    edited.write_text(edited.read_text().replace("Helen Carter", "Morgan Ellis"))
     assert (await http.post("/api/schools/137000/directory/reload", headers=OTHER_LEAD)).status_code == 403
     told = ok(await http.post("/api/schools/137000/directory/reload", headers=LEAD))
     assert told["school_id"] == "137000" and told["placements_told"] >= 1

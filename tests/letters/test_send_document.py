@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from activities.documents import DocumentActivities, link_id_for
+from apflow.settings import Settings
 from messages import LetterRequest, LinkRequest
 from documents import DeliverySettings, LinkPurpose, RecipientRole, verify_link
 from store import documents as sent
@@ -98,7 +99,7 @@ def test_a_request_carries_a_link_that_verifies_and_is_recorded_first(engine, tm
     assert date(2026, 10, 8).strftime("%B") in row.html
 
 
-def test_a_trust_rewords_a_template_in_its_own_folder(engine, tmp_path, monkeypatch):
+def test_a_trust_rewords_a_template_in_its_own_folder(engine, tmp_path):
     templates = tmp_path / "templates"
     templates.mkdir()
     (templates / "staff_escalation.html.j2").write_text(
@@ -106,10 +107,8 @@ def test_a_trust_rewords_a_template_in_its_own_folder(engine, tmp_path, monkeypa
         "{% block letterhead %}{% endblock %}{% block signature %}{% endblock %}"
         "{% block content %}<p>Our own words: {{ escalation.what }}</p>{% endblock %}"
     )
-    monkeypatch.setenv("APFLOW_TEMPLATES_DIR", str(templates))
-    monkeypatch.setenv("APFLOW_MAIL_OUTBOX_DIR", str(tmp_path / "outbox"))
-    monkeypatch.setenv("APFLOW_LINK_SECRET", SECRET)
-    DocumentActivities.from_environment(engine).send_document(request())
+    settings = Settings(var_dir=tmp_path, templates_dir=templates, link_secret=SECRET)
+    DocumentActivities.from_settings(engine, settings).send_document(request())
     row = sent.by_key(engine, KEY)
     assert row.subject == "Please act: placement-1" and "Our own words: no attendance mark" in row.html
     assert len(list((tmp_path / "outbox").glob("*.eml"))) == 1

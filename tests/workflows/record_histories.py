@@ -14,6 +14,7 @@ from pathlib import Path
 from temporalio.testing import WorkflowEnvironment
 
 from apflow import samples
+from apflow.settings import Settings
 from apflow.temporal import data_converter, register_search_attributes
 from domain.calendar import default_calendar
 from store.db import make_engine, migrate
@@ -61,7 +62,7 @@ async def escalations(env, tq) -> str:
 
     handle, _ = await start_placement(
         env.client, tq, samples.proposal(START, planned_end_date=date(2027, 3, 24), number_of_days=None),
-        LEAD, load_calendar("137000"), now=await env.get_current_time(),
+        LEAD, load_calendar("137000", Settings().calendars_dir), now=await env.get_current_time(),
     )
     await to_notified(env, handle)
     await sleep_until(env, date(2027, 1, 14))
@@ -86,7 +87,7 @@ async def letters(env, tq) -> str:
     proposal.pupil.ehc_plan = True
     handle, _ = await start_placement(
         env.client, tq, proposal, LEAD, default_calendar("137000", start), now=await env.get_current_time(),
-        directory=school_contacts(proposal.school),
+        directory=school_contacts(proposal.school, Settings().directory_file),
     )
     d = await today(env)
     await act(env.client, handle.id, LEAD, samples.vet())
@@ -145,7 +146,7 @@ async def extension(env, tq) -> str:
                                       calendar, now=await env.get_current_time())
     await to_notified(env, handle)
     await handle.signal(PlacementWorkflow.calendar_changed, calendar.model_copy(update={"closures": frozenset({end})}))
-    await handle.signal(PlacementWorkflow.directory_changed, school_contacts(samples.SCHOOL))
+    await handle.signal(PlacementWorkflow.directory_changed, school_contacts(samples.SCHOOL, Settings().directory_file))
     await env.sleep(timedelta(days=(start - await today(env)).days + 1))
     provider = Actor(user_id="lnk-recorded", role=Role.provider, school_id="137000")
     await act(env.client, handle.id, provider, RecordProgressReport(report=ProviderReport(received_on=await today(env), summary="Settling in")))
@@ -191,7 +192,7 @@ async def by_post(env, tq) -> str:
     proposal.parent_contacts[0].email = None
     handle, _ = await start_placement(
         env.client, tq, proposal, LEAD, default_calendar("137000", start), now=await env.get_current_time(),
-        directory=school_contacts(proposal.school),
+        directory=school_contacts(proposal.school, Settings().directory_file),
     )
     await act(env.client, handle.id, LEAD, samples.vet())
     await act(env.client, handle.id, LEAD, samples.consult_la(await today(env)))

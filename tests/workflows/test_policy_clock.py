@@ -6,6 +6,7 @@ from datetime import date, timedelta
 
 from apflow import samples
 from apflow.calendars import load_calendar
+from apflow.settings import Settings
 from domain.actions import ResolveEscalation
 from domain.calendar import HalfTerm, SchoolCalendar, england_bank_holidays
 from domain.lifecycle import Refused
@@ -119,7 +120,7 @@ async def test_a_proposal_left_alone_escalates_vetting_then_notice(time_env, eng
 async def test_a_new_term_calendar_moves_the_deadlines(time_env, engine, task_queue):
     """The trust adds a closure day: the notice deadline two school days before the start moves."""
     env = time_env
-    calendar = load_calendar("137000")
+    calendar = load_calendar("137000", Settings().calendars_dir)
     async with build_worker(env.client, task_queue, engine):
         handle, _ = await start_placement(env.client, task_queue, samples.proposal(START), LEAD, calendar, now=await env.get_current_time())
         notice = [d.due for d in (await snapshot(env.client, handle.id)).deadlines if d.kind == "notice"]

@@ -24,6 +24,7 @@ from temporalio.api.enums.v1 import EventType, PendingActivityState
 
 from apflow import samples
 from apflow.calendars import load_calendar
+from apflow.settings import Settings
 from domain.clock import uk_date
 from domain.models import Actor, Role
 from store import register
@@ -92,7 +93,7 @@ def worker_env(client, tmp_path, db, **settings: str) -> dict[str, str]:
 
 
 def last_school_day() -> date:
-    cal = load_calendar("137000")
+    cal = load_calendar("137000", Settings().calendars_dir)
     d = uk_date(datetime.now(UTC))
     return d if cal.is_school_day(d) else cal.add_school_days(d, -1)
 
@@ -125,7 +126,7 @@ async def test_worker_killed_mid_update_loses_nothing(dev_env, tmp_path):
     db = tmp_path / "register.db"
     env = worker_env(client, tmp_path, db)
     start = last_school_day()
-    cal = load_calendar("137000")
+    cal = load_calendar("137000", Settings().calendars_dir)
     notice_on = cal.add_school_days(start, -3)
     workers: list[WorkerProcess] = []
     lock: sqlite3.Connection | None = None
