@@ -100,7 +100,7 @@ async def test_a_parent_without_email_is_written_to_by_post_from_the_schools_lis
 
 
 async def test_an_email_address_that_could_inject_a_header_or_a_recipient_is_refused_at_proposal(http):
-    start = load_calendar(SCHOOL).add_school_days(today(), 15)
+    start = load_calendar(SCHOOL, Settings().calendars_dir).add_school_days(today(), 15)
     before = expect(await http.get("/api/placements", headers=LEAD), 200)["total"]
     for address in ("parent@family.example\r\nBcc: attacker@evil.example", "a@x.example, b@y.example", "no-at-sign.example"):
         proposal = samples.proposal(start).model_dump(mode="json")
