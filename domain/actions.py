@@ -444,8 +444,7 @@ def invites_parents(p: Placement) -> bool:
 def _copies(p: Placement, outside: GivenOutside | None, ctx: Context) -> list[LetterCopy]:
     if outside is None:
         return [LetterCopy(recipient=who, delivery=how) for who, how in letter_recipients(p)]
-    given = outside.on if outside.method is Delivery.by_hand else ctx.calendar.deemed_received(
-        outside.on, ctx.settings.post_deemed_received_working_days)
+    given = guards.counts_from(outside.method, outside.on, ctx)
     return [
         LetterCopy(recipient=who, delivery=outside.method, given_on=given, given_by=ctx.actor.user_id,
                    posted_on=outside.on if outside.method is Delivery.post else None, document_id=outside.copy_document_id)
@@ -455,8 +454,7 @@ def _copies(p: Placement, outside: GivenOutside | None, ctx: Context) -> list[Le
 
 def record_delivery(copies: list[LetterCopy], action: RecordDelivery, ctx: Context) -> list[LetterCopy]:
     """The copies with the one the action names given today (or deemed received)."""
-    given = ctx.today if action.method is Delivery.by_hand else ctx.calendar.deemed_received(
-        ctx.today, ctx.settings.post_deemed_received_working_days)
+    given = guards.counts_from(action.method, ctx.today, ctx)
     return [
         c.model_copy(update=dict(
             delivery=action.method, given_on=given, given_by=ctx.actor.user_id,

@@ -192,12 +192,18 @@ def _handed_over_after(c: LetterCopy, today: date) -> bool:
     return day is not None and day > today
 
 
+def counts_from(delivery: Delivery, day: date, ctx: Context) -> date:
+    """The day a letter sent, handed over or posted on `day` counts as given:
+    that day, or for the post the day it is deemed received (RULES, Words)."""
+    if delivery is Delivery.post:
+        return ctx.calendar.deemed_received(day, ctx.settings.post_deemed_received_working_days)
+    return day
+
+
 def expected_given_on(copies: list[LetterCopy], ctx: Context) -> date:
     """When every copy will have been given if apflow sends the rest now: an
     email today, a letter posted today once deemed received."""
-    posted_today = ctx.calendar.deemed_received(ctx.today, ctx.settings.post_deemed_received_working_days)
-    days = [c.given_on or (posted_today if c.delivery is Delivery.post else ctx.today) for c in copies]
-    return max(days, default=ctx.today)
+    return max((c.given_on or counts_from(c.delivery, ctx.today, ctx) for c in copies), default=ctx.today)
 
 
 def notice_timing(p: Placement, given: date, ctx: Context) -> list[Unmet]:

@@ -276,7 +276,8 @@ class PlacementWorkflow:
             if not escalate:
                 # A letter about an escalation that fails is not escalated again (that
                 # could go on for ever): staff see it in the placement's documents.
-                self._log_unsent(event, sent, ctx)
+                if problems:
+                    workflow.logger.warning("escalation letter not confirmed", extra={"event": event})
                 return
             for problem in problems:
                 await self._escalate(problem)
@@ -295,11 +296,6 @@ class PlacementWorkflow:
         if self.p is not before:
             await self._publish()
         return [e for e in (letters.Letters.problem(outcome, ctx) for outcome in sent) if e]
-
-    @staticmethod
-    def _log_unsent(event: str, sent: list[letters.Sent], ctx: Context) -> None:
-        if any(letters.Letters.problem(outcome, ctx) for outcome in sent):
-            workflow.logger.warning("escalation letter not confirmed", extra={"event": event})
 
     # --- projection --------------------------------------------------------
 
