@@ -278,12 +278,13 @@ def router(settings: Settings) -> APIRouter:
         # sent at once, one goes ahead and the others are refused, recording nothing.
         if not sent.mark_link_used(engine, claims.link_id, datetime.now(UTC)):
             return refused(request, LinkUsed("answered already"))
+        spent = False  # the answer was taken, or the placement has ended: the link stays used
         try:
             # Keyed by the link: an answer retried after a lost reply is recorded once.
             await placements.act(request.app.state.client, claims.placement_id, actor, ACTIONS[submitted.purpose](report),
                                  idempotency_key=claims.link_id)
+            spent = True
         except Refused as e:
-            sent.release_link(engine, claims.link_id)  # not taken: the link may answer again
             message = "The school cannot take this answer now: " + "; ".join(u.message for u in e.unmet)
             if html:
                 return page(request, 409, outcome="refused", title="Not recorded", message=message, school_name=None)
@@ -291,12 +292,12 @@ def router(settings: Settings) -> APIRouter:
                 "error": "refused", "message": message, "unmet": [{"clause": u.clause, "message": u.message} for u in e.unmet]}})
         except RPCError as e:
             if e.status is not RPCStatusCode.NOT_FOUND:
-                sent.release_link(engine, claims.link_id)
                 raise  # outcome unknown: answered 503, safe to send again
+            spent = True
             return refused(request, LinkRevoked("the placement has ended"))
-        except BaseException:
-            sent.release_link(engine, claims.link_id)
-            raise
+        finally:
+            if not spent:  # not taken: the link may answer again
+                sent.release_link(engine, claims.link_id)
         return _received(request, html, page, claims, engine)
 
     def _received(request: Request, html: bool, page, claims: LinkClaims, engine) -> Response:

@@ -109,3 +109,11 @@ async def test_an_email_address_that_could_inject_a_header_or_a_recipient_is_ref
         assert r.status_code == 422, (address, r.text)
         assert r.json()["detail"][0]["loc"][-1] == "email"
     assert expect(await http.get("/api/placements", headers=LEAD), 200)["total"] == before
+
+
+async def test_a_copy_larger_than_the_upload_limit_is_refused(http):
+    pid = await consulted(http)
+    big = b"%PDF-1.4\n" + b"0" * 5_000_001
+    r = await http.post(f"/api/placements/{pid}/documents", params={"kind": "notice_copy"}, content=big,
+                        headers={**LEAD, "Content-Type": "application/pdf"})
+    assert r.status_code == 413
