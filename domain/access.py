@@ -8,7 +8,7 @@ from .models import Actor, Role
 # Who may take each action, as the actions declare it; proposing is the school's staff's.
 ACTION_ROLES: dict[str, frozenset[Role]] = {"propose": STAFF} | {m.name(): m.roles for m in ALL_ACTIONS}
 
-TRUST_WIDE = frozenset({Role.trust_operations, Role.system})
+TRUST_WIDE = frozenset({Role.trust_operations, Role.trust_dsl, Role.system})
 
 
 def may_see(actor: Actor, school_id: str) -> bool:

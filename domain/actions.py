@@ -19,6 +19,7 @@ from . import guards
 from .guards import Context, Guard, Unmet
 
 from .models import (
+    SAFEGUARDING_LEADS,
     Actor,
     Closure,
     Concern,
@@ -165,7 +166,7 @@ class OpenReview(Action):
     given_outside: GivenOutside | None = None
     invitation_sent_on: date | None = Field(None, description=CLAIMED_DATE, json_schema_extra={"deprecated": True})
 
-    roles: ClassVar[frozenset[Role]] = STAFF | {Role.dsl}
+    roles: ClassVar[frozenset[Role]] = STAFF | SAFEGUARDING_LEADS
     guard: ClassVar[Guard] = staticmethod(guards.review_booking)
 
     def fold(self, p, ctx, at):
@@ -187,7 +188,7 @@ class RecordReview(Action):
     action: Literal["record_review"] = "record_review"
     review: ReviewRecord | None = None
 
-    roles: ClassVar[frozenset[Role]] = STAFF | {Role.dsl}
+    roles: ClassVar[frozenset[Role]] = STAFF | SAFEGUARDING_LEADS
     guard: ClassVar[Guard] = staticmethod(guards.review_continue)
 
     def fold(self, p, ctx, at):
@@ -251,7 +252,7 @@ class Terminate(Action):
     next_destination: Destination | None = None
     review: ReviewRecord | None = None
 
-    roles: ClassVar[frozenset[Role]] = STAFF | {Role.dsl}
+    roles: ClassVar[frozenset[Role]] = STAFF | SAFEGUARDING_LEADS
     guard: ClassVar[Guard] = staticmethod(guards.termination)
 
     def fold(self, p, ctx, at):
@@ -294,7 +295,7 @@ class RecordContact(Action):
     action: Literal["record_contact"] = "record_contact"
     contact: ContactRecord
 
-    roles: ClassVar[frozenset[Role]] = STAFF | {Role.dsl}
+    roles: ClassVar[frozenset[Role]] = STAFF | SAFEGUARDING_LEADS
     guard: ClassVar[Guard] = staticmethod(guards.contact)
 
     def fold(self, p, ctx, at):
@@ -307,7 +308,7 @@ class RaiseConcern(Action):
     action: Literal["raise_concern"] = "raise_concern"
     summary: NonEmpty
 
-    roles: ClassVar[frozenset[Role]] = STAFF | {Role.dsl, Role.provider}
+    roles: ClassVar[frozenset[Role]] = STAFF | SAFEGUARDING_LEADS | {Role.provider}
     guard: ClassVar[Guard] = staticmethod(guards.nothing_more)
 
     def fold(self, p, ctx, at):
@@ -355,7 +356,7 @@ class ResolveEscalation(Action):
     escalation_id: NonEmpty
     note: NonEmpty
 
-    roles: ClassVar[frozenset[Role]] = STAFF | {Role.dsl}
+    roles: ClassVar[frozenset[Role]] = STAFF | SAFEGUARDING_LEADS
     guard: ClassVar = staticmethod(guards.escalation_resolution)  # judged with the action: see `judge`
 
     def fold(self, p, ctx, at):

@@ -14,6 +14,7 @@ from .calendar import SchoolCalendar
 from .checklist import CHECKLIST, REQUIRED_ITEMS
 from .clock import uk_date
 from .models import (
+    SAFEGUARDING_LEADS,
     Actor,
     CheckStatus,
     Delivery,
@@ -446,7 +447,7 @@ def escalation_resolution(p: Placement, ctx: Context, action) -> list[Unmet]:
         return [Unmet("escalations", f"no escalation {action.escalation_id} on this placement")]
     if not match[0].open:
         return [Unmet("escalations", f"escalation {action.escalation_id} was resolved already")]
-    if match[0].kind == "safeguarding" and ctx.actor.role is not Role.dsl:
+    if match[0].kind == "safeguarding" and ctx.actor.role not in SAFEGUARDING_LEADS:
         return [Unmet("§9.7", f"only the designated safeguarding lead records a safeguarding concern as addressed ({action.escalation_id})")]
     return []
 

@@ -62,7 +62,9 @@ class Role(StrEnum):
     ap_lead = "ap_lead"
     headteacher = "headteacher"
     dsl = "dsl"
+    read_only = "read_only"  # a school's governor or auditor: sees, never acts
     trust_operations = "trust_operations"
+    trust_dsl = "trust_dsl"  # the trust's safeguarding lead: a DSL at every school
     provider = "provider"
     system = "system"
 
@@ -76,6 +78,9 @@ class Actor(Model):
 
 
 SYSTEM = Actor(user_id="apflow", role=Role.system)
+
+# Who may act as a designated safeguarding lead (§9): the school's, or the trust's.
+SAFEGUARDING_LEADS = frozenset({Role.dsl, Role.trust_dsl})
 
 
 # --- people and places -----------------------------------------------------

@@ -8,7 +8,7 @@ from apflow import samples
 from domain.access import access, may_see
 from domain.actions import Start
 from domain.lifecycle import Refused, propose
-from domain.models import SYSTEM, PlacementKind, Role
+from domain.models import SYSTEM, Actor, PlacementKind, Role
 
 from placement_builders import (
     ACTING_DAY,
@@ -47,18 +47,20 @@ ROLES = {
     "consult_la": STAFF,
     "notify": STAFF,
     "start": STAFF | {Role.system},  # the start timer makes it active by itself
-    "open_review": STAFF | {Role.dsl},  # a safeguarding concern is reviewed at once
-    "record_review": STAFF | {Role.dsl},
+    "open_review": STAFF | {Role.dsl, Role.trust_dsl},  # a safeguarding concern is reviewed at once
+    "record_review": STAFF | {Role.dsl, Role.trust_dsl},
     "reintegrate": STAFF,
     "close": STAFF,
-    "terminate": STAFF | {Role.dsl},  # §9.7
+    "terminate": STAFF | {Role.dsl, Role.trust_dsl},  # §9.7
 }
 
 
 @pytest.mark.parametrize("action", ACTIONS)
 @pytest.mark.parametrize("role", list(Role))
 def test_each_action_is_for_the_roles_that_hold_it(action, role):
-    actor = {Role.ap_lead: AP_LEAD, Role.headteacher: HEAD, Role.dsl: DSL, Role.trust_operations: TRUST_OPS, Role.provider: PROVIDER, Role.system: SYSTEM}[role]
+    actor = {Role.ap_lead: AP_LEAD, Role.headteacher: HEAD, Role.dsl: DSL, Role.trust_operations: TRUST_OPS, Role.provider: PROVIDER, Role.system: SYSTEM,
+             Role.read_only: Actor(user_id="governor-1", role=Role.read_only, school_id=SCHOOL_ID),
+             Role.trust_dsl: Actor(user_id="trust-dsl-1", role=Role.trust_dsl)}[role]
 
     denied = access(actor, action, SCHOOL_ID)
 
