@@ -12,9 +12,10 @@ import time
 from pathlib import Path
 
 import httpx
+from tests.proxy import as_staff
 
 APFLOW = Path(sys.executable).parent / "apflow"
-OPS = {"X-User": "ops-1", "X-Role": "trust_operations"}
+OPS = as_staff("ops-1", "trust_operations")
 UP_WAIT_S = 90
 STOP_WAIT_S = 60
 DEMO_WAIT_S = 180

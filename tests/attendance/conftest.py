@@ -21,6 +21,7 @@ from domain.calendar import academic_year, academic_year_label, england_bank_hol
 from domain.clock import uk_instant
 from domain.models import SYSTEM, Actor, HistoryEntry, Placement, Role
 from store import attendance, register
+from tests.proxy import SECRET_HEADER
 
 SCHOOL = samples.SCHOOL.school_id
 LEAD = Actor(user_id="aplead-137000", role=Role.ap_lead, school_id=SCHOOL)
@@ -145,7 +146,7 @@ def codes_synced(engine):
 
 
 def headers(actor: Actor) -> dict[str, str]:
-    h = {"X-User": actor.user_id, "X-Role": actor.role.value}
+    h = {"X-User": actor.user_id, "X-Role": actor.role.value, **SECRET_HEADER}
     if actor.school_id:
         h["X-School"] = actor.school_id
     return h
