@@ -10,10 +10,28 @@ from .actions import ALL_ACTIONS, STAFF
 from .guards import Unmet
 from .models import Actor, Role
 
-# Who may take each action, as the actions declare it; proposing is the school's staff's.
-ACTION_ROLES: dict[str, frozenset[Role]] = {"propose": STAFF} | {m.name(): m.roles for m in ALL_ACTIONS}
-
 TRUST_WIDE = frozenset({Role.trust_operations, Role.trust_dsl, Role.system})
+
+# What staff do beside a placement's lifecycle, and who may: the register of
+# attendance is kept by the school's staff and the trust (providers send
+# theirs through their links); letters, copies and links are the AP lead's
+# and headteacher's; a school's edited files are pushed by its staff or the trust.
+OPERATION_ROLES: dict[str, frozenset[Role]] = {
+    "record_attendance": STAFF | {Role.dsl, Role.trust_operations, Role.trust_dsl},
+    "upload_copy": STAFF,
+    "post_letters": STAFF,
+    "manage_links": STAFF,
+    "reload_calendar": STAFF | {Role.trust_operations},
+    "reload_directory": STAFF | {Role.trust_operations},
+}
+
+# Who may take each action, as the actions declare it; proposing is the school's staff's.
+ACTION_ROLES: dict[str, frozenset[Role]] = (
+    {"propose": STAFF} | {m.name(): m.roles for m in ALL_ACTIONS} | OPERATION_ROLES
+)
+
+# Roles that see and never act.
+WATCHERS = frozenset({Role.read_only})
 
 
 def may_see(actor: Actor, school_id: str) -> bool:
@@ -55,14 +73,19 @@ class Principal:
 
     def actor_at(self, school_id: str, action: str | None = None) -> Actor | None:
         """The actor this person is at `school_id`: the first grant there
-        that may take `action` (or the first grant there); none when they
-        hold no role at that school."""
-        here = [g for g in self.grants if g.covers(school_id)]
+        that may take `action` (or else the first there that acts at all,
+        so a refusal names a role that could act; or else the first there);
+        none when they hold no role at that school."""
+        here = [g for g in self.grants if g.covers(school_id) and g.role is not Role.provider]
         if not here:
             return None
         fit = [g for g in here if action is None or g.role in ACTION_ROLES.get(action, frozenset())]
-        g = (fit or here)[0]
+        acting = [g for g in here if g.role not in WATCHERS]
+        g = (fit or acting or here)[0]
         return Actor(user_id=self.user_id, role=g.role, school_id=g.school_id)
+
+    def roles_at(self, school_id: str) -> frozenset[Role]:
+        return frozenset(g.role for g in self.grants if g.covers(school_id) and g.role is not Role.provider)
 
     def may_see(self, school_id: str) -> bool:
         return any(g.covers(school_id) and g.role is not Role.provider for g in self.grants)
