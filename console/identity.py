@@ -12,11 +12,11 @@ from fastapi import Depends, Header, HTTPException, Path, Request, Response
 from sqlalchemy import Engine
 
 from apflow.settings import SignInSettings
-from domain.access import TRUST_WIDE, Grant, Principal
-from domain.models import Actor, Role
+from domain.access import Grant, Principal
+from domain.models import Role
 from store import accounts
 
-__all__ = ["Grant", "Principal", "PrincipalDep", "ActorDep", "IdempotencyKey", "SchoolPath", "school_scope",
+__all__ = ["Grant", "Principal", "PrincipalDep", "IdempotencyKey", "SchoolPath",
            "NotSignedIn", "SESSION_COOKIE", "sign_in", "sign_out"]
 
 
@@ -103,14 +103,6 @@ def sign_out(request: Request, response: Response, engine: Engine) -> str | None
 PrincipalDep = Annotated[Principal, Depends(current_principal)]
 
 
-def current_actor(principal: PrincipalDep) -> Actor:
-    """The principal's one grant as an actor (routes not yet per-school)."""
-    g = principal.grants[0]
-    return Actor(user_id=principal.user_id, role=g.role, school_id=g.school_id)
-
-
-ActorDep = Annotated[Actor, Depends(current_actor)]
-
 IDEMPOTENCY_KEY = r"^[A-Za-z0-9._:-]{1,200}$"
 
 IdempotencyKey = Annotated[str | None, Header(
@@ -118,17 +110,6 @@ IdempotencyKey = Annotated[str | None, Header(
     description="Makes a write safe to retry: the same key again (from the same user) returns the first answer "
                 "and records nothing twice. 1-200 of A-Z a-z 0-9 . _ : -",
 )]
-
-
-def school_scope(actor: Actor) -> str | None:
-    """The school whose records the actor may list: none (all) for trust-wide
-    roles; a school's own staff, theirs. Providers and staff without a school
-    list nothing: an empty filter would be every school's records."""
-    if actor.role in TRUST_WIDE:
-        return None
-    if actor.school_id is None or actor.role is Role.provider:
-        raise HTTPException(403, "staff see their own school's records only")
-    return actor.school_id
 
 
 # A school in a URL: its URN, six digits (it also names files: nothing else may pass).

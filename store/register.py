@@ -3,7 +3,7 @@ projection applied twice leaves one row and one audit event per action, and
 a late, older projection changes nothing."""
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Generic, TypeVar
@@ -114,8 +114,18 @@ def get(engine: Engine, placement_id: str) -> PlacementRow | None:
         return s.get(PlacementRow, placement_id)
 
 
-def search(engine: Engine, state: str | None = None, school_id: str | None = None, limit: int = 500) -> list[PlacementRow]:
-    return placements_page(engine, state=state, school_id=school_id, limit=limit).rows
+def search(engine: Engine, state: str | None = None, school_ids: Collection[str] | None = None, limit: int = 500) -> list[PlacementRow]:
+    return placements_page(engine, state=state, school_ids=school_ids, limit=limit).rows
+
+
+def _at_schools(column, school_ids: Collection[str] | None) -> list:
+    """The filter to these schools (none: every school). One school is an
+    equality, so its list is a range of the school's index; several, an IN
+    list, which the planner reads as a range per school."""
+    if school_ids is None:
+        return []
+    ids = sorted(set(school_ids))
+    return [column == ids[0]] if len(ids) == 1 else [column.in_(ids)]
 
 
 @dataclass(frozen=True)
@@ -136,18 +146,17 @@ def _page(s: Session, q, count_q, order_key, limit: int) -> Page:
 def placements_page(
     engine: Engine,
     state: str | None = None,
-    school_id: str | None = None,
+    school_ids: Collection[str] | None = None,
     limit: int = 50,
     after: tuple[date, str] | None = None,
 ) -> Page[PlacementRow]:
-    """One page of the register, newest start first (then by id), after the
-    key `after` (keyset: served by the ix_placements_list* indexes)."""
+    """One page of the register at `school_ids` (none: every school), newest
+    start first (then by id), after the key `after` (keyset: served by the
+    ix_placements_list* indexes)."""
     t = PlacementRow
-    filters = []
+    filters = _at_schools(t.school_id, school_ids)
     if state:
         filters.append(t.state == state)
-    if school_id:
-        filters.append(t.school_id == school_id)
     q = select(t).where(*filters)
     if after is not None:
         start, pid = after
@@ -159,18 +168,17 @@ def placements_page(
 
 def escalations_page(
     engine: Engine,
-    school_id: str | None = None,
+    school_ids: Collection[str] | None = None,
     open_only: bool = True,
     owner: Role | None = None,
     limit: int = 50,
     after: tuple[datetime, str, str] | None = None,
 ) -> Page[EscalationRow]:
-    """One page of escalations, oldest first (then by placement and id), after
-    the key `after` (keyset: served by the ix_escalations_* indexes)."""
+    """One page of escalations at `school_ids` (none: every school), oldest
+    first (then by placement and id), after the key `after` (keyset: served
+    by the ix_escalations_* indexes)."""
     t = EscalationRow
-    filters = []
-    if school_id:
-        filters.append(t.school_id == school_id)
+    filters = _at_schools(t.school_id, school_ids)
     if open_only:
         filters.append(t.resolved_at.is_(None))
     if owner is not None:

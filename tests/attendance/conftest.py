@@ -132,8 +132,9 @@ def put(engine, placement: Placement) -> Placement:
 def record(engine, marks, today: date, source: str = "provider", actor: Actor = LEAD) -> attendance.Recorded:
     """The store function the API's POST /api/attendance uses."""
     rows = [m if isinstance(m, attendance.MarkIn) else attendance.MarkIn(*m) for m in marks]
-    return attendance.record_register(engine, CODES, rows, actor, source, today,
-                                     lambda school_id: load_calendar(school_id, Settings().calendars_dir), may_see)
+    return attendance.record_register(engine, CODES, rows, lambda school_id: actor if may_see(actor, school_id) else None,
+                                     source, today, lambda school_id: load_calendar(school_id, Settings().calendars_dir),
+                                     lambda school_id: may_see(actor, school_id))
 
 
 CODES = load_codes(Settings().attendance_codes)
