@@ -1,7 +1,13 @@
 """Who is acting: the request's `Principal` (`domain.access`), from a
 personal API token, the console's session cookie, or, only in trusted-proxy
 mode with its shared secret, the sign-in proxy's headers. Nothing a caller
-merely claims is believed."""
+merely claims is believed.
+
+A browser sends the session cookie with every request, whichever site's
+page made it; so a change to the API made with the cookie alone must also
+carry the session's CSRF token in `X-CSRF-Token`, which only apflow's own
+pages know. A bearer token or the proxy's secret is sent by nobody but
+their holder: those need none."""
 from __future__ import annotations
 
 import hmac
@@ -17,11 +23,13 @@ from domain.models import Role
 from store import accounts
 
 __all__ = ["Grant", "Principal", "PrincipalDep", "IdempotencyKey", "SchoolPath",
-           "NotSignedIn", "SESSION_COOKIE", "sign_in", "sign_out"]
+           "NotSignedIn", "SESSION_COOKIE", "CSRF_HEADER", "sign_in", "sign_out"]
 
 
 SESSION_COOKIE = "apflow_session"
 PROXY_SECRET_HEADER = "X-Proxy-Secret"
+CSRF_HEADER = "X-CSRF-Token"
+_UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 class NotSignedIn(HTTPException):
@@ -78,11 +86,25 @@ def current_principal(request: Request) -> Principal:
     if cookie:
         session = accounts.session_of(engine, cookie, _now(), timedelta(minutes=settings.session_idle_minutes))
         if session is not None:
+            _check_csrf(request, session.csrf_token)
             return _account_principal(engine, session.user_id, session.csrf_token)
     proxied = _proxy_principal(request, settings.trusted_proxy_secret)
     if proxied is not None:
         return proxied
     raise NotSignedIn()
+
+
+def _check_csrf(request: Request, csrf_token: str) -> None:
+    """A change to the JSON API under the session cookie carries the
+    session's token in X-CSRF-Token. (The console's HTML forms carry theirs
+    in the form, and are checked by their own routes.)"""
+    if request.method not in _UNSAFE or not request.url.path.startswith("/api/"):
+        return
+    given = request.headers.get(CSRF_HEADER, "")
+    if not given:
+        raise HTTPException(403, f"a change made with the console's session needs its {CSRF_HEADER} header")
+    if not hmac.compare_digest(given.encode(), csrf_token.encode()):
+        raise HTTPException(403, f"the {CSRF_HEADER} header is not this session's: reload the page and try again")
 
 
 def sign_in(response: Response, engine: Engine, user_id: str, via: str, settings: SignInSettings) -> accounts.OpenedSession:
