@@ -313,6 +313,11 @@ def token_owner(engine: Engine, token: str, now: datetime) -> str | None:
         return row.user_id
 
 
+def token(engine: Engine, token_id: str) -> ApiTokenRow | None:
+    with _session(engine) as s:
+        return s.get(ApiTokenRow, token_id)
+
+
 def tokens_of(engine: Engine, user_id: str) -> list[ApiTokenRow]:
     with _session(engine) as s:
         return list(s.scalars(select(ApiTokenRow).where(ApiTokenRow.user_id == user_id).order_by(ApiTokenRow.created_at)))
