@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> None:
     elif args.command == "demo":
         from .demo import run_demo
 
-        run_demo(args.api or f"http://{settings.api_host}:{settings.api_port}", settings.calendars_dir)
+        run_demo(args.api or f"http://{settings.api_host}:{settings.api_port}", settings)
     elif args.command in ("users", "tokens"):
         sys.exit(users_cli.run(args, settings))
     elif args.command == "worker":
