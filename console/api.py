@@ -23,7 +23,6 @@ from apflow.calendars import load_calendar
 from apflow.directory import school_contacts
 from apflow.settings import Settings
 from apflow.temporal import connect
-from domain.access import Principal
 from domain.actions import ACTION_MODELS
 from domain.guards import Unmet
 from domain.lifecycle import Lifecycle, Refused, diagram, possible_actions
@@ -137,9 +136,6 @@ def create_app(settings: Settings, client: Client | None = None, engine: Engine 
     def temporal(request: Request) -> Client:
         return request.app.state.client
 
-    def visible_row(placement_id: str, principal: Principal, engine: Engine):
-        return visible_placement(engine, principal, placement_id)
-
     @app.get("/healthz", tags=["service"], summary="Whether the register and Temporal answer")
     async def healthz(request: Request) -> dict:
         """Each part answers within a second or is reported degraded; the
@@ -220,7 +216,7 @@ def create_app(settings: Settings, client: Client | None = None, engine: Engine 
 
     @app.get("/api/placements/{placement_id}", response_model=Snapshot, tags=["placements"])
     async def get_placement(placement_id: str, principal: PrincipalDep, request: Request):
-        row = await run_in_threadpool(visible_row, placement_id, principal, db(request))
+        row = await run_in_threadpool(visible_placement, db(request), principal, placement_id)
         try:
             return await placements.snapshot(temporal(request), placement_id)
         except RPCError as e:
@@ -247,7 +243,7 @@ def create_app(settings: Settings, client: Client | None = None, engine: Engine 
 
     @app.get("/api/placements/{placement_id}/history", response_model=list[AuditEventOut], tags=["placements"])
     def placement_history(placement_id: str, principal: PrincipalDep, request: Request):
-        visible_row(placement_id, principal, db(request))
+        visible_placement(db(request), principal, placement_id)
         return [
             AuditEventOut(
                 seq=e.seq, action=e.action, actor_id=e.actor_id, actor_role=e.actor_role,
@@ -257,7 +253,7 @@ def create_app(settings: Settings, client: Client | None = None, engine: Engine 
         ]
 
     for name, model in ACTION_MODELS.items():
-        _add_action_route(app, name, model, visible_row, db, temporal, settings)
+        _add_action_route(app, name, model, db, temporal, settings)
     app.include_router(operations.router)
     app.include_router(documents.router(settings))
     app.include_router(provider.router(settings))
@@ -267,10 +263,10 @@ def create_app(settings: Settings, client: Client | None = None, engine: Engine 
     return app
 
 
-def _add_action_route(app: FastAPI, name: str, model: type[Model], visible_row, db, temporal, settings: Settings) -> None:
+def _add_action_route(app: FastAPI, name: str, model: type[Model], db, temporal, settings: Settings) -> None:
     async def perform(placement_id: str, body: model, principal: PrincipalDep, request: Request, idempotency_key: IdempotencyKey = None):  # type: ignore[valid-type]
         def read():  # the register, off the event loop
-            row = visible_row(placement_id, principal, db(request))
+            row = visible_placement(db(request), principal, placement_id)
             return row, documents.copy_on_file(db(request), placement_id, body)
 
         row, missing_copy = await run_in_threadpool(read)
