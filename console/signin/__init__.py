@@ -11,10 +11,11 @@ from fastapi import FastAPI
 from apflow.settings import Settings
 from console.identity import NotSignedIn
 
-from . import redirects
+from . import local, redirects
 from .csrf import FormRefused
 
 
 def install(app: FastAPI, settings: Settings) -> None:
+    app.include_router(local.router)
     app.add_exception_handler(NotSignedIn, redirects.not_signed_in)
     app.add_exception_handler(FormRefused, redirects.form_refused)
