@@ -11,12 +11,13 @@ from fastapi import FastAPI
 from apflow.settings import Settings
 from console.identity import NotSignedIn
 
-from . import local, redirects, signout
+from . import local, redirects, reset, signout
 from .csrf import FormRefused
 
 
 def install(app: FastAPI, settings: Settings) -> None:
     app.include_router(local.router)
+    app.include_router(reset.router(settings))
     app.include_router(signout.router)
     app.add_exception_handler(NotSignedIn, redirects.not_signed_in)
     app.add_exception_handler(FormRefused, redirects.form_refused)
