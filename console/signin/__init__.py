@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from apflow.settings import Settings
 from console.identity import NotSignedIn
 
-from . import local, redirects, reset, signout
+from . import local, oidc, redirects, reset, signout
 from .csrf import FormRefused
 
 
@@ -19,5 +19,6 @@ def install(app: FastAPI, settings: Settings) -> None:
     app.include_router(local.router)
     app.include_router(reset.router(settings))
     app.include_router(signout.router)
+    oidc.install(app, settings)
     app.add_exception_handler(NotSignedIn, redirects.not_signed_in)
     app.add_exception_handler(FormRefused, redirects.form_refused)

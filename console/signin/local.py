@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from store import accounts
 from store.accounts import UserRow
 
-from . import audit, credentials, establish, pages, pending, throttle
+from . import audit, credentials, establish, oidc, pages, pending, throttle
 from .csrf import AnonymousForm, anonymous_page
 from .throttle import Throttle
 
@@ -36,7 +36,9 @@ def _unusable_hash() -> str:
 
 def _sign_in_page(request: Request, status: int = 200, errors: pages.Errors | None = None, email: str = "",
                   next_path: str = "/") -> HTMLResponse:
-    return anonymous_page(request, "sign_in.html", status, errors=errors or {}, email=email, next=next_path)
+    s = request.app.state.settings.signin
+    return anonymous_page(request, "sign_in.html", status, errors=errors or {}, email=email, next=next_path,
+                          oidc_label=s.oidc_label if oidc.configured(s) else None)
 
 
 def _throttled(request: Request, subject: str | None, step: str) -> HTMLResponse:
