@@ -97,11 +97,11 @@ def send_link(engine, settings: Settings, email: str) -> None:
             return
         asked = f"reset:{user.user_id}"
         window = timedelta(minutes=settings.signin.failure_window_minutes)
-        if accounts.failures_since(engine, asked, now - window) >= settings.signin.max_failures:
+        # Every asking counts, at once: a burst of asking is throttled, however fast it comes.
+        if accounts.count_attempt(engine, asked, now, now - window) > settings.signin.max_failures:
             accounts.record_event(engine, "password_reset_requested", audit.ANONYMOUS, now, user.user_id,
                                   "not sent: asked too often")
             return
-        accounts.record_failure(engine, asked, now)  # counted like a failure: a burst of asking is throttled
         minutes = settings.signin.password_reset_minutes
         secret = accounts.create_reset(engine, user.user_id, now, timedelta(minutes=minutes))
         link = f"{settings.base_url}/reset-password/{secret}"
