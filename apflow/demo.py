@@ -205,7 +205,7 @@ def sign_in_help(api: str, people: list[demo_people.SignIn]) -> str:
     """How each invented person signs in: printed at the end of every run."""
     lines = [
         "",
-        f"Sign in at {api}/ as any of these invented people (the passwords are new at every run of the demo):",
+        f"Sign in at {api}/sign-in as any of these invented people (the passwords are new at every run of the demo):",
         "",
     ]
     for s in people:

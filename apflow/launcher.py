@@ -162,8 +162,8 @@ async def up(settings: Settings) -> None:
 def sign_in_hint(engine, api: str) -> str:
     """Where to sign in, and on a fresh register how anyone can."""
     if accounts.accounts(engine):
-        return f"{api}/  (accounts: `apflow users list`)"
-    return (f"{api}/  - no accounts yet: `./dev demo` in another terminal makes invented ones and prints how "
+        return f"{api}/sign-in  (accounts: `apflow users list`)"
+    return (f"{api}/sign-in  - no accounts yet: `./dev demo` in another terminal makes invented ones and prints how "
             "they sign in; `apflow users add EMAIL --role ROLE [--school URN]` makes a real one")
 
 

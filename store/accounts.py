@@ -372,6 +372,17 @@ def record_failure(engine: Engine, key: str, now: datetime) -> None:
         s.add(SignInFailureRow(key_hash=digest(key), at=now))
 
 
+def count_attempt(engine: Engine, key: str, now: datetime, since: datetime) -> int:
+    """Records an attempt and answers how many there have been since `since`,
+    this one included, in one transaction: attempts at the same moment are
+    counted one after another, never all as the first."""
+    with _session(engine) as s, s.begin():
+        s.add(SignInFailureRow(key_hash=digest(key), at=now))
+        s.flush()
+        return s.scalar(select(func.count()).select_from(SignInFailureRow).where(
+            SignInFailureRow.key_hash == digest(key), SignInFailureRow.at >= since)) or 0
+
+
 def failures_since(engine: Engine, key: str, since: datetime) -> int:
     with _session(engine) as s:
         return s.scalar(select(func.count()).select_from(SignInFailureRow).where(

@@ -51,3 +51,27 @@ def test_a_disabled_demo_account_is_named_not_reopened(engine):
 
     with pytest.raises(demo_people.DemoAccountDisabled, match=people[0].person.email):
         demo_people.ensure_people(engine, now())
+
+
+async def test_each_demo_person_signs_in_with_the_password_and_code_the_demo_prints(engine, tmp_path):
+    """Through the real sign-in pages: the printed password, then the code
+    `apflow users code` would print; the session then reads the API."""
+    from temporalio.client import Client
+
+    from apflow.demo import sign_in_help
+    from apflow.settings import Settings
+    from console.api import create_app
+    from tests.api.conftest import serving
+    from tests.signin.browser import Browser
+    from tests.signin.test_password import sign_in
+
+    people = demo_people.ensure_people(engine, now())
+    client = await Client.connect("127.0.0.1:1", lazy=True)  # signing in needs no Temporal
+    async with serving(create_app(Settings(var_dir=tmp_path / "var"), client=client, engine=engine)) as url:
+        printed = sign_in_help(url, people)
+        for s in people:
+            assert f"email     {s.person.email}\n    password  {s.password}\n    TOTP key  {s.totp_secret}" in printed
+            async with Browser(url) as b:
+                r = await sign_in(b, s.person.email, s.password, s.totp_secret)
+                assert r.status_code == 303, (s.person.email, r.text)
+                assert await b.api_status() == 200, s.person.email

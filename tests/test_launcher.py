@@ -201,7 +201,7 @@ def test_up_demo_stop_and_up_again(tmp_path):
         assert demo.returncode == 0, f"apflow demo failed:\n{demo.stdout}\n{demo.stderr}\n{first.output()}"
         made = [line.split()[0] for line in demo.stdout.splitlines() if line.startswith("placement-")]
         signed_in_as = demo_sign_ins(demo.stdout, tmp_path / "var")
-        assert f"Sign in at {api}/" in demo.stdout and signed_in_as == {p.email for p in PEOPLE}, demo.stdout
+        assert f"Sign in at {api}/sign-in " in demo.stdout and signed_in_as == {p.email for p in PEOPLE}, demo.stdout
         token = subprocess.run([str(APFLOW), "tokens", "create", OPS_EMAIL], check=True, cwd=tmp_path, env=env,
                                capture_output=True, text=True, timeout=60).stdout.splitlines()[-1]
         ops = {"Authorization": f"Bearer {token}"}

@@ -43,3 +43,22 @@ def code_matches(secret: str | None, code: str) -> bool:
     if not secret or not code.strip().isdigit():
         return False
     return pyotp.TOTP(secret).verify(code.strip(), valid_window=1)
+
+
+# NCSC guidance: length rather than complexity rules; no upper limit a
+# passphrase would meet (the request size limit bounds it).
+MIN_PASSWORD_LENGTH = 12
+MAX_PASSWORD_LENGTH = 1000
+
+
+def password_problem(password: str, email: str) -> str | None:
+    """What is wrong with `password` as a new password for `email`, if anything."""
+    if not password:
+        return "Enter a new password"
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return f"Password must be {MIN_PASSWORD_LENGTH} characters or more"
+    if len(password) > MAX_PASSWORD_LENGTH:
+        return f"Password must be {MAX_PASSWORD_LENGTH} characters or fewer"
+    if password.strip().lower() == email.strip().lower():
+        return "Password must not be your email address"
+    return None
