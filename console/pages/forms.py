@@ -178,7 +178,7 @@ def _widget(path: str, name: str, s: Shape, required: bool, values: Values, add:
                 w.children.append(_widget(child, key, item, False, values, add, label=key_label))
     elif choices is not None:
         w.kind = "radios" if len(choices) <= MAX_RADIOS else "select"
-        w.choices = [(c, wording.words(str(c))) for c in choices]
+        w.choices = [(c, wording.choice(str(c))) for c in choices]
         w.inline = len(choices) <= 3
         w.value = _one(values, path)
     elif s.base is bool:
@@ -203,7 +203,7 @@ def _list(w: Widget, name: str, s: Shape, values: Values, add: str | None) -> No
     choices = _choices(item)
     if choices is not None:
         w.kind = "checkboxes"
-        w.choices = [(c, wording.words(str(c))) for c in choices]
+        w.choices = [(c, wording.choice(str(c))) for c in choices]
         w.value = [v for v in values.get(w.name, []) if v]
         return
     w.kind = "list"

@@ -100,11 +100,18 @@ KEYS = {
 SLOTS = {"objectives": 3, "parent_contacts": 2, "emergency_contacts": 1, "sites": 1}
 
 CHOICES = {
-    "not_seen": "Not seen", "not_applicable": "Not applicable (give a reason)", "la_consulted": "LA consulted",
+    "not_seen": "Not seen", "not_applicable": "Not applicable", "la_consulted": "LA consulted",
     "by_hand": "By hand", "local_authority": "The local authority", "continue": "Continue",
-    "off_site_direction": "Off-site direction (§2.3, §6)", "suspension_cover": "Suspension cover (§2.4, §13.2)",
-    "ehcp_placement": "EHC plan placement (§3)", "health_package": "Health or personalised package (§1.2.1, §2.2)",
+    "off_site_direction": "Off-site direction", "suspension_cover": "Suspension cover",
+    "ehcp_placement": "EHC plan placement", "health_package": "Health or personalised package",
     "mon": "Monday", "tue": "Tuesday", "wed": "Wednesday", "thu": "Thursday", "fri": "Friday",
+}
+
+# What a choice adds on a form, beside its words.
+CHOICE_HINTS = {
+    "not_applicable": "give the reason in the note",
+    "off_site_direction": "§2.3, §6", "suspension_cover": "§2.4, §13.2", "ehcp_placement": "§3",
+    "health_package": "§1.2.1, §2.2",
 }
 
 ACTIONS = {
@@ -119,13 +126,22 @@ ACTIONS = {
 }
 
 
+ACRONYMS = {"la": "LA", "ehc": "EHC", "ap": "AP", "dsl": "DSL", "urn": "URN", "sen": "SEN", "eal": "EAL"}
+
+
 def words(name: str) -> str:
     """A name in words: "la_consulted" → "LA consulted"."""
     if name in CHOICES:
         return CHOICES[name]
     text = name.replace("_", " ").strip()
-    text = " ".join("LA" if w == "la" else "EHC" if w == "ehc" else w for w in text.split())
+    text = " ".join(ACRONYMS.get(w, w) for w in text.split())
     return text[:1].upper() + text[1:]
+
+
+def choice(value: str) -> str:
+    """A choice as a form offers it: its words, and what it adds."""
+    hint = CHOICE_HINTS.get(value)
+    return f"{words(value)} ({hint})" if hint else words(value)
 
 
 def label(path: str) -> str:
