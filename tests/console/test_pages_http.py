@@ -234,3 +234,30 @@ async def test_an_escalation_is_resolved_from_the_placements_page(http, console)
     assert "Notice was handed over in person; recorded late." in html and "Resolved" in html
     (row,) = [e for e in register.escalations_of(console.engine, pid) if e.escalation_id == fields["escalation_id"]]
     assert row.resolved_by_id == LEAD.user
+
+
+async def test_a_letter_to_post_is_recorded_posted_from_today(http, console):
+    from domain.models import Contact
+    from store import documents as sent
+    from tests.api import test_api as api
+
+    from .helpers import consulted, until
+
+    cal = load_calendar(samples.SCHOOL.school_id, console.settings.calendars_dir)
+    async with httpx.AsyncClient(base_url=console.url, timeout=30) as api_http:
+        pid = await consulted(api_http, cal.add_school_days(today(), 9), "Quinn Hart",
+                              parent_contacts=[Contact(name="Ash Hart", relationship="Parent", phone="07700 900004")])
+        await api.act(api_http, pid, "notify", samples.notify(), api.HEAD)
+    await until(lambda: any(d.placement_id == pid for d in sent.to_post(console.engine, samples.SCHOOL.school_id)))
+    (doc,) = [d for d in sent.to_post(console.engine, samples.SCHOOL.school_id) if d.placement_id == pid]
+
+    home = await get(http, "/", HEAD)
+    link = f"/placements/{pid}/actions/record_delivery?document_id={doc.document_id}"
+    assert link in home
+    form = await get(http, link, HEAD)
+    assert f'value="{doc.document_id}"' in form
+    r = await http.post(f"/placements/{pid}/actions/record_delivery", headers=HEAD.headers,
+                        data={"document_id": doc.document_id, "method": "post", "idempotency_key": key_of(form)})
+    assert r.status_code == 303, r.text[:2000]
+    await until(lambda: all(d.placement_id != pid for d in sent.to_post(console.engine, samples.SCHOOL.school_id)))
+    assert "Quinn Hart" not in (await get(http, "/", HEAD)).split('aria-labelledby="letters"')[1]
