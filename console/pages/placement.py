@@ -23,8 +23,8 @@ from store.documents import TO_POST, UPLOADED
 
 from . import diagram, wording
 from .rendering import NO_STORE, not_found, page
-from .services import Services
-from .steps import new_key, visible
+from .services import Services, visible
+from .steps import new_key
 
 router = APIRouter(include_in_schema=False)
 

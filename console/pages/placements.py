@@ -17,6 +17,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from console import paging
 from console.identity import Principal, PrincipalDep
 from domain.clock import uk_date
+from domain.lifecycle import FINAL_STATES
 from domain.models import PlacementKind, PlacementState
 from store import register
 from store.register import Filters
@@ -56,7 +57,7 @@ def _rows(request: Request, page_rows) -> list[ListRow]:
     counts = register.open_escalation_counts(request.app.state.engine, [r.placement_id for r in page_rows])
     return [
         ListRow(r.placement_id, r.data["pupil"]["name"], r.school_id, r.provider_name, r.kind, r.state, r.start_date,
-                r.next_deadline, r.next_deadline is not None and r.next_deadline < today and r.state not in ("closed", "terminated"),
+                r.next_deadline, r.next_deadline is not None and r.next_deadline < today and r.state not in FINAL_STATES,
                 counts.get(r.placement_id, 0))
         for r in page_rows
     ]

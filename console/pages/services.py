@@ -15,6 +15,7 @@ from apflow.calendars import load_calendar
 from apflow.directory import school_contacts
 from apflow.settings import Settings
 from console.documents import copy_on_file
+from console.identity import Principal
 from domain.guards import Unmet
 from domain.lifecycle import Refused, possible_actions
 from domain.models import Actor, Model, Placement, Proposal
@@ -23,6 +24,13 @@ from store import register
 from store.tables import PlacementRow
 from workflows import client as placements
 from workflows.placement import Snapshot
+
+
+def visible(request: Request, principal: Principal, placement_id: str) -> PlacementRow | None:
+    """The placement's register row, if this person may see it: another
+    school's is no more there than one that does not exist."""
+    row = register.get(request.app.state.engine, placement_id)
+    return row if row is not None and principal.may_see(row.school_id) else None
 
 
 class OutcomeUnknown(Exception):

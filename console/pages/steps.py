@@ -27,7 +27,7 @@ from store.tables import PlacementRow
 
 from . import forms, preview, refusals, wording
 from .rendering import not_found, page
-from .services import OutcomeUnknown, Services
+from .services import OutcomeUnknown, Services, visible
 
 router = APIRouter(include_in_schema=False)
 
@@ -41,11 +41,6 @@ COPY_STAFF = (Role.ap_lead, Role.headteacher)
 
 def new_key() -> str:
     return f"form-{uuid.uuid4().hex}"
-
-
-def visible(request: Request, principal: Principal, placement_id: str) -> PlacementRow | None:
-    row = register.get(request.app.state.engine, placement_id)
-    return row if row is not None and principal.may_see(row.school_id) else None
 
 
 def _key(values: dict[str, list[str]]) -> str:
@@ -82,15 +77,13 @@ def initial(action: str, p: Placement, query) -> dict[str, list[str]]:
     return values
 
 
-def _step_context(request: Request, row: PlacementRow, action: str) -> dict:
+def _step_context(row: PlacementRow, action: str) -> dict:
+    """What a step's page shows beside its form: the placement, where Back
+    goes, an upload for a letter given by hand, the notice's preview."""
     p = Placement.model_validate(row.data)
-    return dict(placement=p, action=action, back=f"/placements/{row.placement_id}",
+    return dict(placement=p, action=action, title=wording.action_title(action), back=f"/placements/{row.placement_id}",
                 upload=action in ("notify", "open_review"), copy_kind="notice_copy" if action == "notify" else "invitation_copy",
                 preview=action == "notify")
-
-
-def _step_title(action: str) -> str:
-    return wording.action_title(action)
 
 
 @router.get("/placements/{placement_id}/actions/{action}")
@@ -98,9 +91,9 @@ async def step_form(placement_id: str, action: str, principal: PrincipalDep, req
     row = visible(request, principal, placement_id)
     if row is None or action not in ACTION_MODELS:
         return not_found(request, principal, "placement or step")
-    ctx = _step_context(request, row, action)
+    ctx = _step_context(row, action)
     return _draw(request, principal, model=ACTION_MODELS[action], values=initial(action, ctx["placement"], request.query_params),
-                 title=_step_title(action), post_to=request.url.path, key=new_key(), **ctx)
+                 post_to=request.url.path, key=new_key(), **ctx)
 
 
 @router.post("/placements/{placement_id}/actions/{action}")
@@ -111,7 +104,7 @@ async def take_step(placement_id: str, action: str, principal: PrincipalDep, req
     model = ACTION_MODELS[action]
     values = forms.values_of(await request.form())
     key = _key(values)
-    draw = dict(model=model, title=_step_title(action), post_to=request.url.path, **_step_context(request, row, action))
+    draw = dict(model=model, post_to=request.url.path, **_step_context(row, action))
     add = (values.get("_add") or [None])[0]
     if add:
         return _draw(request, principal, values=values, key=key, add=add, **draw)
@@ -168,9 +161,9 @@ async def upload_copy(placement_id: str, principal: PrincipalDep, request: Reque
     elif not body.startswith(b"%PDF-"):
         problem = "The copy must be a PDF file"
     if problem:
-        ctx = _step_context(request, row, step)
+        ctx = _step_context(row, step)
         return _draw(request, principal, model=ACTION_MODELS[step], values=initial(step, ctx["placement"], {}),
-                     title=_step_title(step), post_to=f"/placements/{placement_id}/actions/{step}", key=new_key(),
+                     post_to=f"/placements/{placement_id}/actions/{step}", key=new_key(),
                      upload_error=problem, status=422, **ctx)
     doc = sent.add_copy(request.app.state.engine, placement_id, kind, body, actor.user_id, datetime.now(UTC))
     return RedirectResponse(f"/placements/{placement_id}/actions/{step}?copy={doc.document_id}", status_code=303)

@@ -14,6 +14,7 @@ from apflow.settings import Settings
 from console.pages import forms
 from domain.actions import Vet
 from domain.models import Proposal
+from store import documents as sent
 from store import register
 
 from .conftest import HEAD, LEAD, OPS, OTHER_LEAD, Person
@@ -238,7 +239,6 @@ async def test_an_escalation_is_resolved_from_the_placements_page(http, console)
 
 async def test_a_letter_to_post_is_recorded_posted_from_today(http, console):
     from domain.models import Contact
-    from store import documents as sent
     from tests.api import test_api as api
 
     from .helpers import consulted, until
@@ -261,3 +261,25 @@ async def test_a_letter_to_post_is_recorded_posted_from_today(http, console):
     assert r.status_code == 303, r.text[:2000]
     await until(lambda: all(d.placement_id != pid for d in sent.to_post(console.engine, samples.SCHOOL.school_id)))
     assert "Quinn Hart" not in (await get(http, "/", HEAD)).split('aria-labelledby="letters"')[1]
+
+
+async def test_every_posted_form_carries_the_sessions_csrf_field(http):
+    """The sign-in's CSRF check reads `csrf_token` from every form posted."""
+    pid = await propose(http, proposal())
+    pages = ["/placements", "/placements/new", f"/placements/{pid}", f"/placements/{pid}/actions/notify",
+             f"/placements/{pid}/actions/vet"]
+    forms_seen = 0
+    for path in pages:
+        html = await get(http, path, HEAD)
+        for form in re.findall(r'<form method="post".*?</form>', html, re.S):
+            forms_seen += 1
+            assert 'name="csrf_token"' in form, (path, form[:200])
+    assert forms_seen >= 5  # the search, the proposal, the notice's upload and form, vetting
+
+
+async def test_an_upload_that_is_not_a_pdf_is_refused_on_the_form(http, console):
+    pid = await propose(http, proposal())
+    r = await http.post(f"/placements/{pid}/documents", headers=HEAD.headers, data={"kind": "notice_copy"},
+                        files={"copy": ("copy.txt", b"not a letter", "text/plain")})
+    assert r.status_code == 422 and "The copy must be a PDF file" in r.text
+    assert [d for d in sent.for_placement(console.engine, pid) if d.status == "uploaded"] == []
