@@ -16,6 +16,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 
 from console import paging
 from console.identity import Principal, PrincipalDep
+from console.signin.csrf import FormPrincipal
 from domain.clock import uk_date
 from domain.lifecycle import FINAL_STATES
 from domain.models import PlacementKind, PlacementState
@@ -113,7 +114,7 @@ async def placements_list(
 
 
 @router.post("/placements/search")
-async def search(principal: PrincipalDep, request: Request):
+async def search(principal: FormPrincipal, request: Request):
     """Placements of one pupil, by the school's id for them (posted: it is
     about a pupil). The register holds no pupil name or UPN column to search."""
     values = forms.values_of(await request.form())

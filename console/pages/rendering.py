@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, PrefixLoader, select_autoescape
 
 from console.identity import Principal
+from console.signin import csrf
 from domain.clock import uk_date, uk_offset
 
 from . import wording
@@ -67,9 +68,10 @@ env.filters.update(choice=choice, state_choice=state_choice, long_date=long_date
 
 
 def page(request: Request, template: str, principal: Principal | None, status: int = 200, **context) -> HTMLResponse:
-    """A page for the signed-in person; `csrf_token` is theirs, for every form."""
+    """A page for the signed-in person; `csrf_token` is theirs, for every
+    form (the sign-in's: `signed_in_form` checks it when the form comes back)."""
     html = env.get_template(template).render(
-        request=request, principal=principal, csrf_token=principal.csrf_token if principal else None, **context,
+        request=request, principal=principal, csrf_token=csrf.token_for(request, principal) if principal else None, **context,
     )
     return HTMLResponse(html, status_code=status, headers=NO_STORE)
 

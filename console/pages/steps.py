@@ -17,6 +17,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel
 
 from console.identity import IDEMPOTENCY_KEY, Principal, PrincipalDep
+from console.signin import csrf
+from console.signin.csrf import FormPrincipal
 from domain.access import ACTION_ROLES
 from domain.actions import ACTION_MODELS
 from domain.lifecycle import Refused
@@ -97,7 +99,7 @@ async def step_form(placement_id: str, action: str, principal: PrincipalDep, req
 
 
 @router.post("/placements/{placement_id}/actions/{action}")
-async def take_step(placement_id: str, action: str, principal: PrincipalDep, request: Request):
+async def take_step(placement_id: str, action: str, principal: FormPrincipal, request: Request):
     row = visible(request, principal, placement_id)
     if row is None or action not in ACTION_MODELS:
         return not_found(request, principal, "placement or step")
@@ -143,11 +145,13 @@ async def notice_preview(placement_id: str, principal: PrincipalDep, request: Re
 async def upload_copy(placement_id: str, principal: PrincipalDep, request: Request):
     """Keeps the copy of a notice or invitation the school gave itself, then
     opens the step's form again with the copy's id filled in."""
+    settings = request.app.state.settings
+    # Read first with room for the copy; the form's CSRF check then reads the same form.
+    form = await request.form(max_files=1, max_part_size=settings.max_upload_bytes)
+    await csrf.signed_in_form(request, principal)
     row = visible(request, principal, placement_id)
     if row is None:
         return not_found(request, principal, "placement")
-    settings = request.app.state.settings
-    form = await request.form(max_files=1, max_part_size=settings.max_upload_bytes)
     kind = form.get("kind")
     step = "notify" if kind == "notice_copy" else "open_review"
     upload = form.get("copy")
@@ -193,7 +197,7 @@ async def proposal_form(principal: PrincipalDep, request: Request):
 
 
 @router.post("/placements/new")
-async def propose(principal: PrincipalDep, request: Request):
+async def propose(principal: FormPrincipal, request: Request):
     values = forms.values_of(await request.form())
     key = _key(values)
     add = (values.get("_add") or [None])[0]

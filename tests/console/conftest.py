@@ -16,6 +16,7 @@ from apflow.settings import Settings
 from console.api import create_app
 from store.db import make_engine, migrate
 from tests.api.conftest import serving
+from tests.proxy import as_staff
 from worker import build_worker
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -27,7 +28,8 @@ OTHER = "137001"
 
 @dataclass(frozen=True)
 class Person:
-    """Who is signed in. Until sign-in lands, the trust's proxy says so in headers."""
+    """Who is signed in: here through the trust's sign-in proxy (the suite
+    runs the service in trusted-proxy mode, see tests/proxy.py)."""
 
     user: str
     role: str
@@ -35,8 +37,7 @@ class Person:
 
     @property
     def headers(self) -> dict[str, str]:
-        h = {"X-User": self.user, "X-Role": self.role}
-        return h | ({"X-School": self.school} if self.school else {})
+        return as_staff(self.user, self.role, self.school)
 
 
 LEAD = Person("aplead-137000", "ap_lead")
@@ -89,8 +90,8 @@ async def browser():
 
 async def signed_in(browser, console: Stack, person: Person, scripts: bool = True):
     """A browser page signed in as `person`: the one place that says how
-    (today the proxy's headers; a real sign-in later). `scripts=False`
-    browses with JavaScript off."""
+    (the trust's proxy's headers; the sign-in's own tests sign in through
+    its pages). `scripts=False` browses with JavaScript off."""
     context = await browser.new_context(base_url=console.url, extra_http_headers=person.headers,
                                         viewport={"width": 1280, "height": 900}, java_script_enabled=scripts)
     context.set_default_timeout(10_000)

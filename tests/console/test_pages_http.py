@@ -39,6 +39,16 @@ def key_of(html: str) -> str:
     return key
 
 
+def csrf_of(html: str) -> str:
+    """The form's CSRF field, as the sign-in put it there for this person."""
+    return re.findall(r'name="csrf_token" value="([^"]+)"', html)[0]
+
+
+def keys_of(html: str) -> dict[str, str]:
+    """What a drawn form carries besides its fields: its idempotency key and CSRF token."""
+    return {"idempotency_key": key_of(html), "csrf_token": csrf_of(html)}
+
+
 async def get(http: httpx.AsyncClient, path: str, who: Person, status: int = 200) -> str:
     r = await http.get(path, headers=who.headers)
     assert r.status_code == status, f"GET {path} -> {r.status_code}: {r.text[:2000]}"
@@ -49,8 +59,8 @@ async def get(http: httpx.AsyncClient, path: str, who: Person, status: int = 200
 
 async def propose(http: httpx.AsyncClient, p: Proposal, who: Person = LEAD) -> str:
     """Proposes through the page's form; the new placement's id."""
-    key = key_of(await get(http, "/placements/new", who))
-    r = await http.post("/placements/new", headers=who.headers, data=form_of(Proposal, p, idempotency_key=key))
+    keys = keys_of(await get(http, "/placements/new", who))
+    r = await http.post("/placements/new", headers=who.headers, data=form_of(Proposal, p, **keys))
     assert r.status_code == 303, r.text[:3000]
     (pid,) = re.findall(r"^/placements/(placement-[0-9a-f-]+)\?done=propose$", r.headers["location"])
     return pid
@@ -78,7 +88,8 @@ async def test_another_schools_placement_is_not_found(http):
     pid = await propose(http, proposal())
     await get(http, f"/placements/{pid}", OTHER_LEAD, status=404)
     await get(http, f"/placements/{pid}/actions/vet", OTHER_LEAD, status=404)
-    r = await http.post(f"/placements/{pid}/actions/vet", headers=OTHER_LEAD.headers, data=form_of(Vet, samples.vet()))
+    theirs = keys_of(await get(http, "/placements/new", OTHER_LEAD))
+    r = await http.post(f"/placements/{pid}/actions/vet", headers=OTHER_LEAD.headers, data=form_of(Vet, samples.vet(), **theirs))
     assert r.status_code == 404
     assert pid not in await get(http, "/placements", OTHER_LEAD)
     await get(http, f"/placements/{pid}", OPS)  # the trust sees every school's
@@ -86,8 +97,7 @@ async def test_another_schools_placement_is_not_found(http):
 
 async def test_the_same_form_posted_twice_proposes_once(http, console):
     p = proposal()
-    key = key_of(await get(http, "/placements/new", LEAD))
-    data = form_of(Proposal, p, idempotency_key=key)
+    data = form_of(Proposal, p, **keys_of(await get(http, "/placements/new", LEAD)))
     first = await http.post("/placements/new", headers=LEAD.headers, data=data)
     again = await http.post("/placements/new", headers=LEAD.headers, data=data)
     assert first.status_code == again.status_code == 303
@@ -97,9 +107,9 @@ async def test_the_same_form_posted_twice_proposes_once(http, console):
 
 async def test_a_refused_step_shows_each_message_beside_its_field_and_changes_nothing(http, console):
     pid = await propose(http, proposal())
-    key = key_of(await get(http, f"/placements/{pid}/actions/vet", LEAD))
+    keys = keys_of(await get(http, f"/placements/{pid}/actions/vet", LEAD))
     low = samples.vet(insurance=samples.vet().insurance.model_copy(update={"public_liability": 1_000_000}))
-    r = await http.post(f"/placements/{pid}/actions/vet", headers=LEAD.headers, data=form_of(Vet, low, idempotency_key=key))
+    r = await http.post(f"/placements/{pid}/actions/vet", headers=LEAD.headers, data=form_of(Vet, low, **keys))
     assert r.status_code == 409
     html = r.text
     assert 'href="#insurance-public_liability"' in html  # the error summary links to the field
@@ -111,7 +121,8 @@ async def test_a_refused_step_shows_each_message_beside_its_field_and_changes_no
 
 async def test_a_malformed_answer_is_shown_on_the_form(http):
     pid = await propose(http, proposal())
-    data = form_of(Vet, samples.vet()) | {"safeguarding_confirmation_received_on.day": "31",
+    keys = keys_of(await get(http, f"/placements/{pid}/actions/vet", LEAD))
+    data = form_of(Vet, samples.vet(), **keys) | {"safeguarding_confirmation_received_on.day": "31",
                                           "safeguarding_confirmation_received_on.month": "2"}
     r = await http.post(f"/placements/{pid}/actions/vet", headers=LEAD.headers, data=data)
     assert r.status_code == 422
@@ -122,11 +133,13 @@ async def test_a_malformed_answer_is_shown_on_the_form(http):
 async def test_search_is_posted_and_finds_the_pupil(http):
     p = proposal()
     pid = await propose(http, p)
-    r = await http.post("/placements/search", headers=LEAD.headers, data={"pupil_id": p.pupil.pupil_id})
+    mine = csrf_of(await get(http, "/placements", LEAD))
+    r = await http.post("/placements/search", headers=LEAD.headers, data={"pupil_id": p.pupil.pupil_id, "csrf_token": mine})
     assert r.status_code == 200 and r.headers["cache-control"] == "no-store"
     assert f"/placements/{pid}" in r.text
     assert p.pupil.pupil_id not in str(r.url) and p.pupil.name not in str(r.url)
-    other = await http.post("/placements/search", headers=OTHER_LEAD.headers, data={"pupil_id": p.pupil.pupil_id})
+    theirs = csrf_of(await get(http, "/placements", OTHER_LEAD))
+    other = await http.post("/placements/search", headers=OTHER_LEAD.headers, data={"pupil_id": p.pupil.pupil_id, "csrf_token": theirs})
     assert pid not in other.text
 
 
@@ -200,18 +213,18 @@ async def test_the_list_pages_by_keyset_and_filters(http, console):
 
 
 async def test_add_another_redraws_the_form_with_what_was_typed(http):
-    key = key_of(await get(http, "/placements/new", LEAD))
-    data = form_of(Proposal, proposal(), idempotency_key=key) | {"_add": "emergency_contacts"}
+    keys = keys_of(await get(http, "/placements/new", LEAD))
+    data = form_of(Proposal, proposal(), **keys) | {"_add": "emergency_contacts"}
     r = await http.post("/placements/new", headers=LEAD.headers, data=data)
     assert r.status_code == 200
     assert 'name="emergency_contacts.1.name"' in r.text and 'value="Pat Example"' in r.text
-    assert key_of(r.text) == key  # still the same request
+    assert key_of(r.text) == keys["idempotency_key"]  # still the same request
 
 
 async def test_the_same_step_posted_twice_is_taken_once(http, console):
     pid = await propose(http, proposal())
-    key = key_of(await get(http, f"/placements/{pid}/actions/vet", LEAD))
-    data = form_of(Vet, samples.vet(safeguarding_confirmation_received_on=today()), idempotency_key=key)
+    keys = keys_of(await get(http, f"/placements/{pid}/actions/vet", LEAD))
+    data = form_of(Vet, samples.vet(safeguarding_confirmation_received_on=today()), **keys)
     first = await http.post(f"/placements/{pid}/actions/vet", headers=LEAD.headers, data=data)
     again = await http.post(f"/placements/{pid}/actions/vet", headers=LEAD.headers, data=data)
     assert first.status_code == again.status_code == 303, again.text[:2000]
@@ -225,7 +238,7 @@ async def test_an_escalation_is_resolved_from_the_placements_page(http, console)
     html = await get(http, f"/placements/{pid}", LEAD)
     form = re.search(r'<form method="post" action="(/placements/[^"]+/actions/resolve_escalation)".*?</form>', html, re.S)
     assert form, "no resolve form on the page"
-    fields = dict(re.findall(r'name="(escalation_id|idempotency_key)" value="([^"]+)"', form.group(0)))
+    fields = dict(re.findall(r'name="(escalation_id|idempotency_key|csrf_token)" value="([^"]+)"', form.group(0)))
     assert fields["escalation_id"].startswith("notice:")
     r = await http.post(form.group(1), headers=LEAD.headers, data={**fields, "note": ""})
     assert r.status_code == 422 and "Note is needed" in r.text  # the note says what was done
@@ -257,7 +270,7 @@ async def test_a_letter_to_post_is_recorded_posted_from_today(http, console):
     form = await get(http, link, HEAD)
     assert f'value="{doc.document_id}"' in form
     r = await http.post(f"/placements/{pid}/actions/record_delivery", headers=HEAD.headers,
-                        data={"document_id": doc.document_id, "method": "post", "idempotency_key": key_of(form)})
+                        data={"document_id": doc.document_id, "method": "post", **keys_of(form)})
     assert r.status_code == 303, r.text[:2000]
     await until(lambda: all(d.placement_id != pid for d in sent.to_post(console.engine, samples.SCHOOL.school_id)))
     assert "Quinn Hart" not in (await get(http, "/", HEAD)).split('aria-labelledby="letters"')[1]
@@ -279,7 +292,21 @@ async def test_every_posted_form_carries_the_sessions_csrf_field(http):
 
 async def test_an_upload_that_is_not_a_pdf_is_refused_on_the_form(http, console):
     pid = await propose(http, proposal())
-    r = await http.post(f"/placements/{pid}/documents", headers=HEAD.headers, data={"kind": "notice_copy"},
+    r = await http.post(f"/placements/{pid}/documents", headers=HEAD.headers,
+                        data={"kind": "notice_copy", "csrf_token": csrf_of(await get(http, f"/placements/{pid}/actions/notify", HEAD))},
                         files={"copy": ("copy.txt", b"not a letter", "text/plain")})
     assert r.status_code == 422 and "The copy must be a PDF file" in r.text
     assert [d for d in sent.for_placement(console.engine, pid) if d.status == "uploaded"] == []
+
+
+async def test_a_form_posted_without_its_csrf_token_is_refused_and_changes_nothing(http, console):
+    pid = await propose(http, proposal())
+    page = await get(http, f"/placements/{pid}/actions/vet", LEAD)
+    good = form_of(Vet, samples.vet(safeguarding_confirmation_received_on=today()), idempotency_key=key_of(page))
+    for path, data in [(f"/placements/{pid}/actions/vet", good), (f"/placements/{pid}/actions/vet", {**good, "csrf_token": "forged"}),
+                       ("/placements/new", form_of(Proposal, proposal())), ("/placements/search", {"pupil_id": "P-1"}),
+                       (f"/placements/{pid}/documents", {"kind": "notice_copy"})]:
+        r = await http.post(path, headers=LEAD.headers, data=data)
+        assert r.status_code == 403, (path, r.status_code)
+    assert register.get(console.engine, pid).state == "proposed"
+    assert [d for d in sent.for_placement(console.engine, pid)] == []
