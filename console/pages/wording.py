@@ -138,6 +138,12 @@ def words(name: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+def phrase(name: str) -> str:
+    """A name in words within a sentence: "la_consultation" → "LA consultation"."""
+    text = words(name)
+    return text if text.split(" ")[0] in ACRONYMS.values() else text[:1].lower() + text[1:]
+
+
 def choice(value: str) -> str:
     """A choice as a form offers it: its words, and what it adds."""
     hint = CHOICE_HINTS.get(value)
