@@ -26,16 +26,17 @@ from .test_password import sign_in
 
 @pytest_asyncio.fixture(scope="module")
 async def console(site):
-    """apflow with a page and a form of the kind the console's routers add."""
+    """apflow with a page and a form of the kind the console's routers add
+    (on paths of their own: the console's own pages are real)."""
     app = create_app(Settings(var_dir=site.settings.var_dir), client=await Client.connect("127.0.0.1:1", lazy=True),
                      engine=site.engine)
 
-    @app.get("/placements/{placement_id}")
+    @app.get("/stand-in/{placement_id}")
     def placement_page(placement_id: str, principal: PrincipalDep, request: Request) -> HTMLResponse:
-        return HTMLResponse(f'<form method="post" action="/placements/{placement_id}/notes">'
+        return HTMLResponse(f'<form method="post" action="/stand-in/{placement_id}/notes">'
                             f'<input type="hidden" name="csrf_token" value="{csrf.token_for(request, principal)}"></form>')
 
-    @app.post("/placements/{placement_id}/notes")
+    @app.post("/stand-in/{placement_id}/notes")
     def add_note(placement_id: str, principal: csrf.FormPrincipal) -> HTMLResponse:
         return HTMLResponse(f"noted by {principal.user_id}")
 
@@ -45,14 +46,14 @@ async def console(site):
 
 async def test_a_page_asked_for_without_a_session_leads_to_sign_in_and_back(console, person):
     async with Browser(console) as b:
-        r = await b.get("/placements/p-1?tab=letters")
-        assert (r.status_code, r.headers["location"]) == (303, "/sign-in?next=%2Fplacements%2Fp-1%3Ftab%3Dletters")
+        r = await b.get("/stand-in/p-1?tab=letters")
+        assert (r.status_code, r.headers["location"]) == (303, "/sign-in?next=%2Fstand-in%2Fp-1%3Ftab%3Dletters")
         page = await b.get(r.headers["location"])
-        assert forms(page.text)[0].fields["next"] == "/placements/p-1?tab=letters"
+        assert forms(page.text)[0].fields["next"] == "/stand-in/p-1?tab=letters"
         r = await b.post_form(page, email=person.email, password=PASSWORD)
         page = await b.get(r.headers["location"])
         r = await b.post_form(page, code=credentials.current_code(person.totp_secret))
-        assert r.headers["location"] == "/placements/p-1?tab=letters"
+        assert r.headers["location"] == "/stand-in/p-1?tab=letters"
         assert (await b.get(r.headers["location"])).status_code == 200
 
 
@@ -61,7 +62,7 @@ async def test_the_api_and_non_browsers_still_get_401(console):
         r = await b.get("/api/placements")  # a browser's Accept, on the API
         assert r.status_code == 401 and r.headers["content-type"] == "application/json"
         assert "sign in first" in r.json()["detail"]
-        r = await b.get("/placements/p-1", headers=JSON)
+        r = await b.get("/stand-in/p-1", headers=JSON)
         assert r.status_code == 401 and "sign in first" in r.json()["detail"]
 
 
@@ -102,10 +103,10 @@ async def test_a_signed_in_form_needs_its_sessions_token(console, person):
     async with Browser(console) as b, Browser(console) as other:
         await sign_in(b, person.email, PASSWORD, person.totp_secret)
         await sign_in(other, person.email, PASSWORD, person.totp_secret)
-        page = await b.get("/placements/p-1")
-        assert (await b.http.post("/placements/p-1/notes", data={})).status_code == 403
-        theirs = csrf_of((await other.get("/placements/p-1")).text)
-        assert (await b.http.post("/placements/p-1/notes", data={"csrf_token": theirs})).status_code == 403
+        page = await b.get("/stand-in/p-1")
+        assert (await b.http.post("/stand-in/p-1/notes", data={})).status_code == 403
+        theirs = csrf_of((await other.get("/stand-in/p-1")).text)
+        assert (await b.http.post("/stand-in/p-1/notes", data={"csrf_token": theirs})).status_code == 403
         r = await b.post_form(page)
         assert r.status_code == 200 and r.text == f"noted by {person.user_id}"
 
@@ -113,21 +114,21 @@ async def test_a_signed_in_form_needs_its_sessions_token(console, person):
 async def test_a_form_posted_after_the_session_ended_leads_to_sign_in(site, console, person):
     async with Browser(console) as b:
         await sign_in(b, person.email, PASSWORD, person.totp_secret)
-        page = await b.get("/placements/p-1")
+        page = await b.get("/stand-in/p-1")
         accounts.close_session(site.engine, b.cookie(SESSION_COOKIE))  # as its idle timeout would
         r = await b.post_form(page)
-        assert (r.status_code, r.headers["location"]) == (303, "/sign-in?next=%2Fplacements%2Fp-1%2Fnotes")
+        assert (r.status_code, r.headers["location"]) == (303, "/sign-in?next=%2Fstand-in%2Fp-1%2Fnotes")
 
 
 async def test_a_proxied_persons_form_carries_a_signed_token(console):
     lead = as_staff("proxied-lead", "ap_lead", "137000")
     async with Browser(console) as b:
-        page = await b.get("/placements/p-1", headers=lead)
+        page = await b.get("/stand-in/p-1", headers=lead)
         token = csrf_of(page.text)
-        r = await b.http.post("/placements/p-1/notes", headers=lead, data={"csrf_token": token})
+        r = await b.http.post("/stand-in/p-1/notes", headers=lead, data={"csrf_token": token})
         assert r.status_code == 200 and r.text == "noted by proxied-lead"
         someone = as_staff("someone-else", "ap_lead", "137000")
-        assert (await b.http.post("/placements/p-1/notes", headers=someone, data={"csrf_token": token})).status_code == 403
+        assert (await b.http.post("/stand-in/p-1/notes", headers=someone, data={"csrf_token": token})).status_code == 403
 
 
 async def test_signing_out_ends_this_browsers_session(site, person):
