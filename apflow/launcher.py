@@ -147,16 +147,34 @@ async def up(settings: Settings) -> None:
             print(f"Worker:          task queue {settings.task_queue}")
             print(f"API:             {api}  (docs {api}/docs, health {api}/healthz)")
             print(f"Register:        {settings.db_url}")
-            print(f"Sign in:         {sign_in_hint(engine, api)}")
+            first_start = settings.demo_on_first_start and settings.database_url is None and not accounts.accounts(engine)
+            if not first_start:
+                print(f"Sign in:         {sign_in_hint(engine, api)}")
             print("Press Ctrl-C to stop.", flush=True)
+            demo = asyncio.create_task(asyncio.to_thread(_first_start_demo, api, settings)) if first_start else None
             await asyncio.wait([serving, asyncio.create_task(stop.wait())], return_when=asyncio.FIRST_COMPLETED)
             print("Stopping: API, worker, Temporal ...", flush=True)
             server.should_exit = True
             await serving
+            if demo is not None:
+                await demo
         engine.dispose()
     finally:
         _stop(temporal)
     print("Stopped.", flush=True)
+
+
+def _first_start_demo(api: str, settings: Settings) -> None:
+    """A fresh machine's register filled by the demo, so the console has
+    people to sign in as and placements to see."""
+    from .demo import run_demo
+
+    print("First start: the demo is making invented people and placements ...", flush=True)
+    try:
+        run_demo(api, settings)
+    except (Exception, SystemExit) as e:  # noqa: BLE001 - stopped half-way (Ctrl-C): `apflow demo` finishes it
+        print(f"The demo stopped before the end ({type(e).__name__}); `./dev demo` runs it again.", flush=True)
+    print(flush=True)
 
 
 def sign_in_hint(engine, api: str) -> str:

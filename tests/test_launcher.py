@@ -1,5 +1,5 @@
 """`apflow up` as a user runs it: a real process with the Temporal dev server,
-the worker and the API; `apflow demo` against it, signing in with its
+the worker and the API, filling a fresh register with the demo; `apflow demo` against it again, signing in with its
 invented people's tokens and printing how they sign in; Ctrl-C stops
 everything; a second `apflow up` on the same var dir finds every placement
 where it was."""
@@ -113,6 +113,17 @@ class Up:
             time.sleep(0.25)
         raise AssertionError(f"/healthz not ready within {UP_WAIT_S} s (last: {last}):\n{self.output()}")
 
+    def wait_for(self, text: str, wait_s: float) -> str:
+        """Its output once `text` and the lines after it are there (the demo prints them all at once)."""
+        deadline = time.monotonic() + wait_s
+        while time.monotonic() < deadline:
+            assert self.proc.poll() is None, f"apflow up exited with {self.proc.returncode}:\n{self.output()}"
+            out = self.log.read_text(errors="replace")
+            if text in out and "and send it as `Authorization: Bearer <token>`." in out:
+                return out
+            time.sleep(0.5)
+        raise AssertionError(f"{text!r} not in apflow up's output within {wait_s} s:\n{self.output()}")
+
     def interrupt(self) -> int:
         self.proc.send_signal(signal.SIGINT)
         try:
@@ -191,8 +202,11 @@ def test_up_demo_stop_and_up_again(tmp_path):
         paths = httpx.get(f"{api}/openapi.json", timeout=10).json()["paths"]
         assert "/api/placements" in paths
         assert "/api/placements/{placement_id}/actions/notify" in paths
-        assert "no accounts yet: `./dev demo`" in first.output()
         assert httpx.get(f"{api}/api/placements", timeout=10).status_code == 401
+        # A fresh machine's first start fills the register with the demo and says how its people sign in.
+        first_start = first.wait_for(f"Sign in at {api}/sign-in ", DEMO_WAIT_S)
+        assert "First start: the demo is making invented people and placements" in first_start
+        assert demo_sign_ins(first_start, tmp_path / "var") == {p.email for p in PEOPLE}, first_start
 
         demo = subprocess.run(
             [str(APFLOW), "demo", "--api", api], check=False, cwd=tmp_path, env=env,

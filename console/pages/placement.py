@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 
 from apflow.calendars import load_calendar
@@ -88,11 +89,16 @@ def timeline(request: Request, placement_id: str, docs) -> list[Event]:
 
 @router.get("/placements/{placement_id}")
 async def placement_page(placement_id: str, principal: PrincipalDep, request: Request, done: str | None = None):
-    row = visible(request, principal, placement_id)
+    row = await run_in_threadpool(visible, request, principal, placement_id)
     if row is None:
         return not_found(request, principal, "placement")
-    settings = request.app.state.settings
     snap = await Services.of(request).snapshot(row)
+    # The rest reads the register and files: off the event loop.
+    return await run_in_threadpool(_placement_page, request, principal, placement_id, snap, done)
+
+
+def _placement_page(request: Request, principal, placement_id: str, snap, done: str | None):
+    settings = request.app.state.settings
     p = snap.placement
     today = uk_date(datetime.now(UTC))
     calendar = load_calendar(p.school.school_id, settings.calendars_dir)
@@ -114,7 +120,7 @@ async def placement_page(placement_id: str, principal: PrincipalDep, request: Re
 
 
 @router.get("/placements/{placement_id}/documents/{document_id}")
-async def document_as_sent(placement_id: str, document_id: str, principal: PrincipalDep, request: Request):
+def document_as_sent(placement_id: str, document_id: str, principal: PrincipalDep, request: Request):
     """A letter's HTML exactly as it was sent (its PDF: `GET /api/placements/{id}/documents/{document_id}.pdf`)."""
     row = visible(request, principal, placement_id)
     doc = sent.get(request.app.state.engine, placement_id, document_id) if row is not None else None

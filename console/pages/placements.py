@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.concurrency import run_in_threadpool
 
 from console import paging
 from console.identity import Principal, PrincipalDep
@@ -84,7 +85,7 @@ def _member(enum, value: str, name: str):
 
 
 @router.get("/placements")
-async def placements_list(
+def placements_list(
     principal: PrincipalDep,
     request: Request,
     state: str = "",
@@ -124,8 +125,9 @@ async def search(principal: FormPrincipal, request: Request):
     rows, total, next_cursor = [], 0, None
     if error is None:
         f = Filters(school_ids=_schools(principal, None), pupil_id=pupil_id)
-        result = register.placements_page(request.app.state.engine, limit=PAGE_SIZE, after=_cursor(cursor), filters=f)
-        rows, total = _rows(request, result.rows), result.total
+        result = await run_in_threadpool(register.placements_page, request.app.state.engine, limit=PAGE_SIZE,
+                                         after=_cursor(cursor), filters=f)
+        rows, total = await run_in_threadpool(_rows, request, result.rows), result.total
         next_cursor = paging.encode(result.next_after) if result.next_after else None
     return page(request, "search.html", principal, status=422 if error else 200, nav="placements", rows=rows,
                 total=total, next_cursor=next_cursor, pupil_id=pupil_id, error=error)

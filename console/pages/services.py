@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from fastapi import Request
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import Engine
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
@@ -62,7 +63,7 @@ class Services:
         same key from the same person finds the placement the first made."""
         s = self.settings
         placement_id = placements.proposal_placement_id(actor, key)
-        overlapping = clashes(Span.of(proposal, placement_id), self.open_spans(proposal))
+        overlapping = clashes(Span.of(proposal, placement_id), await run_in_threadpool(self.open_spans, proposal))
         calendar = load_calendar(proposal.school.school_id, s.calendars_dir)
         async with self._waiting():
             _, snap = await placements.start_placement(
@@ -74,7 +75,7 @@ class Services:
     async def act(self, placement_id: str, actor: Actor, action: Model, key: str) -> Snapshot:
         """One step (`Refused` with every unmet condition, nothing changed)."""
         name = action.action  # type: ignore[attr-defined]
-        missing_copy = copy_on_file(self.engine, placement_id, action)
+        missing_copy = await run_in_threadpool(copy_on_file, self.engine, placement_id, action)
         if missing_copy:
             raise Refused(name, [Unmet("§6.5, §6.8", missing_copy)])
         try:

@@ -13,6 +13,7 @@ import uuid
 from datetime import UTC, datetime
 
 from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel
 
@@ -89,7 +90,7 @@ def _step_context(row: PlacementRow, action: str) -> dict:
 
 
 @router.get("/placements/{placement_id}/actions/{action}")
-async def step_form(placement_id: str, action: str, principal: PrincipalDep, request: Request):
+def step_form(placement_id: str, action: str, principal: PrincipalDep, request: Request):
     row = visible(request, principal, placement_id)
     if row is None or action not in ACTION_MODELS:
         return not_found(request, principal, "placement or step")
@@ -100,7 +101,7 @@ async def step_form(placement_id: str, action: str, principal: PrincipalDep, req
 
 @router.post("/placements/{placement_id}/actions/{action}")
 async def take_step(placement_id: str, action: str, principal: FormPrincipal, request: Request):
-    row = visible(request, principal, placement_id)
+    row = await run_in_threadpool(visible, request, principal, placement_id)
     if row is None or action not in ACTION_MODELS:
         return not_found(request, principal, "placement or step")
     model = ACTION_MODELS[action]
@@ -126,7 +127,7 @@ async def take_step(placement_id: str, action: str, principal: FormPrincipal, re
 
 
 @router.get("/placements/{placement_id}/actions/notify/preview", response_model=None)
-async def notice_preview(placement_id: str, principal: PrincipalDep, request: Request, pdf: bool = False) -> Response:
+def notice_preview(placement_id: str, principal: PrincipalDep, request: Request, pdf: bool = False) -> Response:
     """The notice exactly as `notify` would send it now (HTML, or its PDF)."""
     row = visible(request, principal, placement_id)
     if row is None:
@@ -149,7 +150,7 @@ async def upload_copy(placement_id: str, principal: PrincipalDep, request: Reque
     # Read first with room for the copy; the form's CSRF check then reads the same form.
     form = await request.form(max_files=1, max_part_size=settings.max_upload_bytes)
     await csrf.signed_in_form(request, principal)
-    row = visible(request, principal, placement_id)
+    row = await run_in_threadpool(visible, request, principal, placement_id)
     if row is None:
         return not_found(request, principal, "placement")
     kind = form.get("kind")
@@ -169,7 +170,8 @@ async def upload_copy(placement_id: str, principal: PrincipalDep, request: Reque
         return _draw(request, principal, model=ACTION_MODELS[step], values=initial(step, ctx["placement"], {}),
                      post_to=f"/placements/{placement_id}/actions/{step}", key=new_key(),
                      upload_error=problem, status=422, **ctx)
-    doc = sent.add_copy(request.app.state.engine, placement_id, kind, body, actor.user_id, datetime.now(UTC))
+    doc = await run_in_threadpool(sent.add_copy, request.app.state.engine, placement_id, kind, body, actor.user_id,
+                                  datetime.now(UTC))
     return RedirectResponse(f"/placements/{placement_id}/actions/{step}?copy={doc.document_id}", status_code=303)
 
 
@@ -192,7 +194,7 @@ PROPOSE = dict(model=Proposal, title=wording.action_title("propose"), post_to="/
 
 
 @router.get("/placements/new")
-async def proposal_form(principal: PrincipalDep, request: Request):
+def proposal_form(principal: PrincipalDep, request: Request):
     return _draw(request, principal, values=_proposal_start(request, principal), key=new_key(), **PROPOSE)
 
 

@@ -87,7 +87,7 @@ def due_soon(request: Request, principal: Principal, scope, today: date) -> tupl
 
 
 @router.get("/")
-async def today_page(principal: PrincipalDep, request: Request):
+def today_page(principal: PrincipalDep, request: Request):
     engine = request.app.state.engine
     today = uk_date(datetime.now(UTC))
     scope = principal.school_scope()

@@ -18,6 +18,7 @@ import authlib.deprecate  # noqa: F401  (before the filter below: it sets its ow
 from authlib.common.errors import AuthlibBaseError
 from authlib.integrations.base_client import MismatchingStateError, OAuthError
 from fastapi import APIRouter, FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 from joserfc.errors import JoseError
 from starlette.middleware.sessions import SessionMiddleware
@@ -105,25 +106,30 @@ def router(settings: Settings) -> APIRouter:
             return _unreachable(request)
         finally:
             request.session.clear()
-        claims = token.get("userinfo") or {}
-        email = claims.get("email")
-        if not isinstance(email, str) or not email:
-            return _refused(request, "no email", "Your trust's sign-in service did not say your email address, "
-                            "so apflow cannot tell which account is yours. Ask your trust's apflow administrator.")
-        user = accounts.user_by_email(request.app.state.engine, email)
-        if claims.get("email_verified") not in (True, "true"):
-            return _refused(request, "email not verified", "Your trust's sign-in service has not verified your "
-                            "email address, so apflow cannot match it to an account. Ask your trust's IT team "
-                            "to verify it, or sign in with your apflow password.", user)
-        if user is None:
-            return _refused(request, "no account", "There is no apflow account for the email address your trust's "
-                            "sign-in service gave. Ask your trust's apflow administrator to add you.")
-        if not user.active:
-            return _refused(request, "account disabled", "Your apflow account has been disabled, so it cannot sign "
-                            "in. If you still need it, ask your trust's apflow administrator.", user)
-        return establish.start_session(request, user.user_id, "oidc", next_path)
+        # The rest asks the register: off the event loop.
+        return await run_in_threadpool(_finish, request, token.get("userinfo") or {}, next_path)
 
     return routes
+
+
+def _finish(request: Request, claims: dict, next_path: str) -> Response:
+    """Signs in the account the provider's verified email names, or says why not."""
+    email = claims.get("email")
+    if not isinstance(email, str) or not email:
+        return _refused(request, "no email", "Your trust's sign-in service did not say your email address, "
+                        "so apflow cannot tell which account is yours. Ask your trust's apflow administrator.")
+    user = accounts.user_by_email(request.app.state.engine, email)
+    if claims.get("email_verified") not in (True, "true"):
+        return _refused(request, "email not verified", "Your trust's sign-in service has not verified your "
+                        "email address, so apflow cannot match it to an account. Ask your trust's IT team "
+                        "to verify it, or sign in with your apflow password.", user)
+    if user is None:
+        return _refused(request, "no account", "There is no apflow account for the email address your trust's "
+                        "sign-in service gave. Ask your trust's apflow administrator to add you.")
+    if not user.active:
+        return _refused(request, "account disabled", "Your apflow account has been disabled, so it cannot sign "
+                        "in. If you still need it, ask your trust's apflow administrator.", user)
+    return establish.start_session(request, user.user_id, "oidc", next_path)
 
 
 def _refused(request: Request, reason: str, message: str, user: accounts.UserRow | None = None) -> HTMLResponse:
