@@ -1,11 +1,13 @@
 """The `apflow` command: `up` runs the whole service, `demo` fills it,
-`worker` runs a worker alone."""
+`worker` runs a worker alone, `users` and `tokens` keep the accounts."""
 from __future__ import annotations
 
 import argparse
 import asyncio
 import os
+import sys
 
+from . import users_cli
 from .settings import Settings
 
 
@@ -27,6 +29,7 @@ def main(argv: list[str] | None = None) -> None:
     demo.add_argument("--api", help="the API's address (default: from the settings)")
     commands.add_parser("worker", help="run the worker alone, against APFLOW_TEMPORAL_ADDRESS")
     commands.add_parser("api", help="serve the API alone, against APFLOW_TEMPORAL_ADDRESS and APFLOW_DATABASE_URL")
+    users_cli.add_parsers(commands)
     args = parser.parse_args(argv)
     settings = Settings()
     keep_private(settings)
@@ -38,7 +41,9 @@ def main(argv: list[str] | None = None) -> None:
     elif args.command == "demo":
         from .demo import run_demo
 
-        run_demo(args.api or f"http://{settings.api_host}:{settings.api_port}", settings.calendars_dir)
+        run_demo(args.api or f"http://{settings.api_host}:{settings.api_port}", settings)
+    elif args.command in ("users", "tokens"):
+        sys.exit(users_cli.run(args, settings))
     elif args.command == "worker":
         import worker
 

@@ -1,5 +1,10 @@
 """`apflow demo`: a handful of invented placements, driven over the API to
-different states, so a new user meets a living system."""
+different states, so a new user meets a living system; and the invented
+staff who can sign in to see them (`apflow.demo_people`).
+
+Each step is sent with a personal API token of the person whose step it
+is, as an integration would: the demo makes short-lived tokens in the
+register the API reads, and revokes them when it is done."""
 from __future__ import annotations
 
 import time
@@ -13,14 +18,15 @@ from fpdf import FPDF
 from domain.calendar import SchoolCalendar
 from domain.clock import uk_date
 from domain.models import PlacementKind, Pupil, Role
+from store.db import make_engine, migrate
 
-from . import samples
+from . import demo_people, samples
 from .calendars import load_calendar
+from .settings import Settings
 
-HEAD = {"X-User": "demo-head", "X-Role": Role.headteacher.value, "X-School": samples.SCHOOL.school_id}
-LEAD = {"X-User": "demo-aplead", "X-Role": Role.ap_lead.value, "X-School": samples.SCHOOL.school_id}
 RETRIES = 5
-DSL = {"X-User": "demo-dsl", "X-Role": Role.dsl.value, "X-School": samples.SCHOOL.school_id}
+# Whose tokens drive the steps: the school's AP lead, headteacher and DSL.
+ACTING = [Role.ap_lead, Role.headteacher, Role.dsl]
 
 PUPILS = [
     ("P-1001", "Jordan Reeve", date(2011, 5, 2), 10),
@@ -42,8 +48,10 @@ def _pupil(i: int, run: str) -> Pupil:
 
 
 class Demo:
-    def __init__(self, api: str, calendars_dir: Path):
+    def __init__(self, api: str, calendars_dir: Path, tokens: dict[Role, str]):
         self.http = httpx.Client(base_url=api, timeout=60)
+        as_ = {role: {"Authorization": f"Bearer {token}"} for role, token in tokens.items()}
+        self.lead, self.head, self.dsl = as_[Role.ap_lead], as_[Role.headteacher], as_[Role.dsl]
         self.run_id = uuid.uuid4().hex[:6]
         self.today = uk_date(datetime.now(timezone.utc))
         # The API's own calendar folder, so the dates chosen are school days there.
@@ -59,17 +67,20 @@ class Demo:
             if r.status_code != 503 or attempt == RETRIES - 1:
                 break
             time.sleep(1 + attempt)
+        if r.status_code == 401:
+            raise SystemExit(f"{method} {path} -> 401: the API does not know the demo's accounts; run the demo "
+                             "with the API's own settings (the same APFLOW_VAR_DIR or APFLOW_DATABASE_URL)")
         if r.status_code >= 400:
             raise SystemExit(f"{method} {path} -> {r.status_code}: {r.text}")
         return r.json()
 
-    def act(self, pid: str, action: str, body, headers=LEAD) -> dict:
+    def act(self, pid: str, action: str, body, headers=None) -> dict:
         data = body.model_dump(mode="json", exclude_unset=True) if hasattr(body, "model_dump") else body
-        return self.call("POST", f"/api/placements/{pid}/actions/{action}", headers, data)
+        return self.call("POST", f"/api/placements/{pid}/actions/{action}", headers or self.lead, data)
 
     def propose(self, i: int, start: date, kind=PlacementKind.off_site_direction, **changes) -> str:
         proposal = samples.proposal(start, kind, pupil=_pupil(i, self.run_id), **changes)
-        return self.call("POST", "/api/placements", LEAD, proposal.model_dump(mode="json"))["placement"]["placement_id"]
+        return self.call("POST", "/api/placements", self.lead, proposal.model_dump(mode="json"))["placement"]["placement_id"]
 
     def school_day(self, n: int) -> date:
         """The n-th school day from today (n <= 0: on or before today)."""
@@ -86,7 +97,7 @@ class Demo:
         pdf.set_font("helvetica", size=12)
         pdf.multi_cell(0, 8, f"Copy of the {what} handed to the parents on {on:%d %B %Y}.\n(Invented for the apflow demo.)")
         r = self.http.post(f"/api/placements/{pid}/documents", params={"kind": kind}, content=bytes(pdf.output()),
-                           headers={**LEAD, "Content-Type": "application/pdf"})
+                           headers={**self.lead, "Content-Type": "application/pdf"})
         if r.status_code != 201:
             raise SystemExit(f"uploading a copy -> {r.status_code}: {r.text}")
         return r.json()["document_id"]
@@ -100,7 +111,7 @@ class Demo:
             notice = samples.notify(notice_on, self.copy_of(pid, "notice_copy", "notice", notice_on))
         else:
             notice = samples.notify()
-        snap = self.act(pid, "notify", notice, headers=HEAD)
+        snap = self.act(pid, "notify", notice, headers=self.head)
         # A placement entered after the fact: the clock saw no notice before
         # it was recorded. Staff close that escalation, saying so.
         for e in snap["placement"]["escalations"]:
@@ -108,7 +119,7 @@ class Demo:
                 self.act(pid, "resolve_escalation", {
                     "action": "resolve_escalation", "escalation_id": e["escalation_id"],
                     "note": f"Notice was given on {notice_on}; the placement was entered afterwards.",
-                }, headers=HEAD)
+                }, headers=self.head)
 
     def running(self, i: int, kind=PlacementKind.off_site_direction, **changes) -> str:
         """A placement that started today (or on the last school day)."""
@@ -116,7 +127,7 @@ class Demo:
         pid = self.propose(i, start, kind, **changes)
         self.to_notified(pid, self.cal.add_school_days(start, -3), ehcp=kind is PlacementKind.ehcp_placement)
         for _ in range(100):  # the workflow starts it by itself: its start date has come
-            if self.call("GET", f"/api/placements/{pid}", LEAD)["placement"]["state"] == "active":
+            if self.call("GET", f"/api/placements/{pid}", self.lead)["placement"]["state"] == "active":
                 return pid
             time.sleep(0.1)
         raise SystemExit(f"{pid} did not start")
@@ -155,7 +166,7 @@ class Demo:
         made.append((pid, "reintegrating: the review decided on return"))
 
         pid = self.running(6)
-        self.act(pid, "terminate", samples.terminate(t, safeguarding=True), headers=DSL)
+        self.act(pid, "terminate", samples.terminate(t, safeguarding=True), headers=self.dsl)
         made.append((pid, "terminated: a safeguarding concern"))
 
         pid = self.reviewed(7)
@@ -165,12 +176,47 @@ class Demo:
         return made
 
 
-def run_demo(api: str, calendars_dir: Path) -> None:
-    demo = Demo(api, calendars_dir)
+def run_demo(api: str, settings: Settings) -> None:
     try:
-        demo.call("GET", "/healthz", {})
+        health = httpx.get(f"{api}/healthz", timeout=10)
     except httpx.HTTPError:
         raise SystemExit(f"no apflow API at {api}: start it first with `apflow up`") from None
-    for pid, what in demo.run():
-        print(f"{pid}  {what}")
-    print(f"\nSee them: curl -H 'X-User: demo-aplead' -H 'X-Role: ap_lead' -H 'X-School: {samples.SCHOOL.school_id}' {api}/api/placements")
+    if health.status_code != 200:
+        raise SystemExit(f"the apflow API at {api} is not ready: {health.text}")
+    engine = make_engine(settings.db_url)
+    migrate(engine)
+    now = datetime.now(timezone.utc)
+    try:
+        people = demo_people.ensure_people(engine, now)
+    except demo_people.DemoAccountDisabled as e:
+        raise SystemExit(str(e)) from None
+    tokens = demo_people.tokens_for(engine, people, ACTING, now)
+    try:
+        demo = Demo(api, settings.calendars_dir, {role: t.token for role, t in tokens.items()})
+        for pid, what in demo.run():
+            print(f"{pid}  {what}")
+    finally:
+        demo_people.revoke(engine, tokens, datetime.now(timezone.utc))
+        engine.dispose()
+    print(sign_in_help(api, people))
+
+
+def sign_in_help(api: str, people: list[demo_people.SignIn]) -> str:
+    """How each invented person signs in: printed at the end of every run."""
+    lines = [
+        "",
+        f"Sign in at {api}/sign-in as any of these invented people (the passwords are new at every run of the demo):",
+        "",
+    ]
+    for s in people:
+        lines += [f"  {s.person.title}: {s.person.name}",
+                  f"    email     {s.person.email}",
+                  f"    password  {s.password}",
+                  f"    TOTP key  {s.totp_secret}  (for an authenticator app; or `./dev users code {s.person.email}`)"]
+    lines += [
+        "",
+        "`./dev users code EMAIL` (or `apflow users code EMAIL`) prints a demo account's current sign-in code:",
+        "for the demo and development only. For the API, make a token with `./dev tokens create EMAIL`",
+        "and send it as `Authorization: Bearer <token>`.",
+    ]
+    return "\n".join(lines)

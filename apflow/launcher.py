@@ -19,6 +19,7 @@ import uvicorn
 from temporalio.client import Client
 
 from console.api import create_app
+from store import accounts
 from store.db import make_engine, migrate
 from worker import build_worker
 from workflows.attendance import ensure_schedules
@@ -146,6 +147,7 @@ async def up(settings: Settings) -> None:
             print(f"Worker:          task queue {settings.task_queue}")
             print(f"API:             {api}  (docs {api}/docs, health {api}/healthz)")
             print(f"Register:        {settings.db_url}")
+            print(f"Sign in:         {sign_in_hint(engine, api)}")
             print("Press Ctrl-C to stop.", flush=True)
             await asyncio.wait([serving, asyncio.create_task(stop.wait())], return_when=asyncio.FIRST_COMPLETED)
             print("Stopping: API, worker, Temporal ...", flush=True)
@@ -155,6 +157,14 @@ async def up(settings: Settings) -> None:
     finally:
         _stop(temporal)
     print("Stopped.", flush=True)
+
+
+def sign_in_hint(engine, api: str) -> str:
+    """Where to sign in, and on a fresh register how anyone can."""
+    if accounts.accounts(engine):
+        return f"{api}/sign-in  (accounts: `apflow users list`)"
+    return (f"{api}/sign-in  - no accounts yet: `./dev demo` in another terminal makes invented ones and prints how "
+            "they sign in; `apflow users add EMAIL --role ROLE [--school URN]` makes a real one")
 
 
 def run_up(settings: Settings) -> None:

@@ -13,7 +13,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 
 from documents import DeliverySettings
@@ -37,6 +37,30 @@ class _MailVariables(EnvSettingsSource):
 
 class _MailEnvironment(BaseSettings, DeliverySettings):
     """DeliverySettings' fields, for `_MailVariables` to look up."""
+
+
+class SignInSettings(BaseModel):
+    """How people sign in and how long it lasts (APFLOW_SIGNIN__*)."""
+
+    # A session ends after this long unused, and at this age whatever happens.
+    session_idle_minutes: int = Field(30, ge=1)
+    session_lifetime_hours: int = Field(10, ge=1)
+    # The session cookie is `Secure` (browsers keep it for https and for localhost).
+    cookie_secure: bool = True
+    api_token_lifetime_days: int = Field(90, ge=1)
+    password_reset_minutes: int = Field(60, ge=5)
+    # Failed sign-ins allowed for one account (or from one address) in the window.
+    max_failures: int = Field(5, ge=1)
+    failure_window_minutes: int = Field(15, ge=1)
+    # Identity asserted by a sign-in proxy in X-User/X-Role/X-School is
+    # believed only with this secret in X-Proxy-Secret; unset, it is refused.
+    trusted_proxy_secret: str | None = None
+    # The trust's OpenID provider (Microsoft Entra ID, Google, ...): its issuer
+    # URL (discovery at /.well-known/openid-configuration) and this client.
+    oidc_issuer: str | None = None
+    oidc_client_id: str | None = None
+    oidc_client_secret: str | None = None
+    oidc_label: str = "Sign in with your trust account"
 
 
 class Settings(BaseSettings):
@@ -94,6 +118,7 @@ class Settings(BaseSettings):
     # The mail relay or the outbox (APFLOW_MAIL_*); the outbox is under
     # var_dir unless APFLOW_MAIL_OUTBOX_DIR says otherwise.
     mail: DeliverySettings = DeliverySettings()
+    signin: SignInSettings = SignInSettings()
 
     @model_validator(mode="after")
     def _outbox_under_var_dir(self) -> Settings:

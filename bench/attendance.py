@@ -43,18 +43,27 @@ from sqlalchemy import insert, select
 from apflow.attendance_codes import load_codes
 from apflow.calendars import load_calendar
 from apflow.settings import Settings
+from domain.access import Grant
 from domain.clock import uk_date, uk_instant
 from domain.models import SYSTEM, HistoryEntry, Pattern, Placement, Role, School, Weekday
-from store import attendance
+from store import accounts, attendance
 from store.db import make_engine, migrate
 from store.tables import PlacementRow
 
 SCHOOLS = 20
 PROVIDERS = 200
-OPS = {"X-User": "bench", "X-Role": Role.trust_operations.value}
 RNG_SEED = 20261129
 # The trust's files (calendars, codes) where the environment's settings say.
 SETTINGS = Settings()
+
+
+def ops_token(engine) -> dict[str, str]:
+    """The bench's own trust operations account and a token for it: the API
+    answers only a person it can name, and a token is how an integration is named."""
+    now = datetime.now(timezone.utc)
+    user = accounts.add_user(engine, f"bench-{uuid.uuid4().hex[:8]}@trust.example", "Benchmark", now)
+    accounts.add_grant(engine, user.user_id, Grant(Role.trust_operations))
+    return {"Authorization": f"Bearer {accounts.create_token(engine, user.user_id, 'bench', now, timedelta(hours=2)).token}"}
 
 
 def last_school_day(before: date) -> date:
@@ -170,6 +179,7 @@ async def run(args) -> None:
     engine = make_engine(url)
     migrate(engine)
     attendance.sync_codes(engine, load_codes(SETTINGS.attendance_codes))
+    ops = ops_token(engine)
 
     day = args.day or last_school_day(uk_date(datetime.now(timezone.utc)))
     cal = load_calendar("140000", SETTINGS.calendars_dir)
@@ -196,13 +206,13 @@ async def run(args) -> None:
     print("recording the day's attendance through POST /api/attendance (in-process ASGI)")
     async with app.router.lifespan_context(app):
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench", timeout=600) as http:
-            await http.get("/api/attendance/codes", headers=OPS)  # warm up: codes synced, routes built
+            await http.get("/api/attendance/codes", headers=ops)  # warm up: codes synced, routes built
 
             async def post_all(regs) -> tuple[float, list[dict]]:
                 t = clock.perf_counter()
                 results = []
                 for rows in regs:
-                    r = await http.post("/api/attendance", json={"source": "provider", "marks": rows}, headers=OPS)
+                    r = await http.post("/api/attendance", json={"source": "provider", "marks": rows}, headers=ops)
                     if r.status_code != 200:
                         raise SystemExit(f"register refused: {r.status_code} {r.text[:500]}")
                     results.append(r.json())

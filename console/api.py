@@ -23,19 +23,19 @@ from apflow.calendars import load_calendar
 from apflow.directory import school_contacts
 from apflow.settings import Settings
 from apflow.temporal import connect
-from domain.access import may_see
 from domain.actions import ACTION_MODELS
 from domain.guards import Unmet
 from domain.lifecycle import Lifecycle, Refused, diagram, possible_actions
-from domain.models import Actor, Model, Placement, Proposal
+from domain.models import Model, Placement, Proposal
 from domain.overlaps import Span, clashes
 from store import register
 from store.db import make_engine, migrate
 from workflows import client as placements
 from workflows.placement import Snapshot
 
-from . import attendance, documents, errors, hardening, operations, paging, provider
-from .identity import ActorDep, IdempotencyKey, current_actor, school_scope  # noqa: F401  (routers import it from here too)
+from . import attendance, documents, errors, hardening, operations, pages, paging, provider, signin
+from .authority import actor_for_action, listing_scope, visible_placement
+from .identity import IdempotencyKey, PrincipalDep
 
 
 class UnmetOut(BaseModel):
@@ -136,12 +136,6 @@ def create_app(settings: Settings, client: Client | None = None, engine: Engine 
     def temporal(request: Request) -> Client:
         return request.app.state.client
 
-    def visible_row(placement_id: str, actor: Actor, engine: Engine):
-        row = register.get(engine, placement_id)
-        if row is None or not may_see(actor, row.school_id):
-            raise HTTPException(404, f"no placement {placement_id}")
-        return row
-
     @app.get("/healthz", tags=["service"], summary="Whether the register and Temporal answer")
     async def healthz(request: Request) -> dict:
         """Each part answers within a second or is reported degraded; the
@@ -168,40 +162,44 @@ def create_app(settings: Settings, client: Client | None = None, engine: Engine 
             503: {"model": errors.UnknownOut, "description": errors.UNKNOWN_DESCRIPTION},
         },
     )
-    async def propose(proposal: Proposal, actor: ActorDep, request: Request, idempotency_key: IdempotencyKey = None):
+    async def propose(proposal: Proposal, principal: PrincipalDep, request: Request, idempotency_key: IdempotencyKey = None):
         """Starts the placement's workflow and answers once the register holds
         it. With an Idempotency-Key, a retried proposal answers with the
-        placement the first one made."""
-        calendar = load_calendar(proposal.school.school_id, settings.calendars_dir)
+        placement the first one made. The proposer acts as the role they hold
+        at the proposal's school."""
+        actor = actor_for_action(principal, proposal.school.school_id, "propose")
         placement_id = placements.proposal_placement_id(actor, idempotency_key) if idempotency_key else None
-        overlapping = clashes(Span.of(proposal, placement_id), open_spans(db(request), proposal))
+
+        def read():  # the files and the register, off the event loop
+            calendar = load_calendar(proposal.school.school_id, settings.calendars_dir)
+            overlapping = clashes(Span.of(proposal, placement_id), open_spans(db(request), proposal))
+            return calendar, overlapping, school_contacts(proposal.school, settings.directory_file)
+
+        calendar, overlapping, directory = await run_in_threadpool(read)
         try:
             async with asyncio.timeout(settings.api_wait_s):
                 _, snap = await placements.start_placement(
                     temporal(request), settings.task_queue, proposal, actor, calendar, settings.policy,
-                    placement_id=placement_id, also_unmet=overlapping, directory=school_contacts(proposal.school, settings.directory_file),
+                    placement_id=placement_id, also_unmet=overlapping, directory=directory,
                 )
         except Refused as e:
             return refusal_response(e, 422)
         return snap
 
     @app.get("/api/placements", response_model=paging.PageOut[PlacementSummary], tags=["placements"])
-    async def list_placements(
-        actor: ActorDep,
+    def list_placements(
+        principal: PrincipalDep,
         request: Request,
         state: Annotated[str | None, Query(description="Only placements in this state")] = None,
         school_id: Annotated[str | None, Query(description="Only this school's placements")] = None,
         limit: paging.Limit = paging.DEFAULT_LIMIT,
         cursor: paging.Cursor = None,
     ):
-        """The register, newest start first, a page at a time."""
-        scope = school_scope(actor)
-        if scope is not None:
-            if school_id and school_id != scope:
-                raise HTTPException(403, "staff see their own school's placements only")
-            school_id = scope
+        """The register, newest start first, a page at a time: the schools this
+        person holds a role at (every school, for trust-wide roles)."""
+        schools = listing_scope(principal, school_id)
         after = paging.decode(cursor, lambda v: (date.fromisoformat(v[0]), str(v[1])))
-        page = register.placements_page(db(request), state=state, school_id=school_id, limit=limit, after=after)
+        page = register.placements_page(db(request), state=state, school_ids=schools, limit=limit, after=after)
         return paging.PageOut[PlacementSummary](
             items=[
                 PlacementSummary(
@@ -217,8 +215,8 @@ def create_app(settings: Settings, client: Client | None = None, engine: Engine 
         )
 
     @app.get("/api/placements/{placement_id}", response_model=Snapshot, tags=["placements"])
-    async def get_placement(placement_id: str, actor: ActorDep, request: Request):
-        row = visible_row(placement_id, actor, db(request))
+    async def get_placement(placement_id: str, principal: PrincipalDep, request: Request):
+        row = await run_in_threadpool(visible_placement, db(request), principal, placement_id)
         try:
             return await placements.snapshot(temporal(request), placement_id)
         except RPCError as e:
@@ -236,7 +234,7 @@ def create_app(settings: Settings, client: Client | None = None, engine: Engine 
 
     @app.get("/api/lifecycle", tags=["placements"], response_class=PlainTextResponse,
              responses={200: {"content": {"text/plain": {}}}})
-    async def lifecycle_diagram(actor: ActorDep, state: Annotated[str | None, Query(pattern="^[a-z_]{1,32}$")] = None):
+    async def lifecycle_diagram(principal: PrincipalDep, state: Annotated[str | None, Query(pattern="^[a-z_]{1,32}$")] = None):
         """The lifecycle as a Mermaid state diagram drawn from the chart itself,
         each move with the guard it names; `state` marks where a placement is."""
         if state is not None and state not in {s.value for s in Lifecycle.states}:
@@ -244,8 +242,8 @@ def create_app(settings: Settings, client: Client | None = None, engine: Engine 
         return diagram(state)
 
     @app.get("/api/placements/{placement_id}/history", response_model=list[AuditEventOut], tags=["placements"])
-    async def placement_history(placement_id: str, actor: ActorDep, request: Request):
-        visible_row(placement_id, actor, db(request))
+    def placement_history(placement_id: str, principal: PrincipalDep, request: Request):
+        visible_placement(db(request), principal, placement_id)
         return [
             AuditEventOut(
                 seq=e.seq, action=e.action, actor_id=e.actor_id, actor_role=e.actor_role,
@@ -255,20 +253,26 @@ def create_app(settings: Settings, client: Client | None = None, engine: Engine 
         ]
 
     for name, model in ACTION_MODELS.items():
-        _add_action_route(app, name, model, visible_row, db, temporal, settings)
+        _add_action_route(app, name, model, db, temporal, settings)
     app.include_router(operations.router)
     app.include_router(documents.router(settings))
     app.include_router(provider.router(settings))
     app.include_router(attendance.router_for(settings))
     app.state.attendance_sink = attendance.provider_sink(app, settings)  # marks sent through a provider's link
+    signin.install(app, settings)
+    pages.install(app, settings)  # the staff console: its pages and assets
 
     return app
 
 
-def _add_action_route(app: FastAPI, name: str, model: type[Model], visible_row, db, temporal, settings: Settings) -> None:
-    async def perform(placement_id: str, body: model, actor: ActorDep, request: Request, idempotency_key: IdempotencyKey = None):  # type: ignore[valid-type]
-        visible_row(placement_id, actor, db(request))
-        missing_copy = documents.copy_on_file(db(request), placement_id, body)
+def _add_action_route(app: FastAPI, name: str, model: type[Model], db, temporal, settings: Settings) -> None:
+    async def perform(placement_id: str, body: model, principal: PrincipalDep, request: Request, idempotency_key: IdempotencyKey = None):  # type: ignore[valid-type]
+        def read():  # the register, off the event loop
+            row = visible_placement(db(request), principal, placement_id)
+            return row, documents.copy_on_file(db(request), placement_id, body)
+
+        row, missing_copy = await run_in_threadpool(read)
+        actor = actor_for_action(principal, row.school_id, name)
         if missing_copy:
             return refusal_response(Refused(name, [Unmet("§6.5, §6.8", missing_copy)]), 422)
         try:

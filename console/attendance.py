@@ -22,7 +22,7 @@ from sqlalchemy import Engine
 
 from apflow.attendance_codes import load_codes
 from apflow.calendars import calendar_path, load_calendar
-from domain.access import may_see
+from domain.access import ACTION_ROLES, WATCHERS
 from domain.attendance import AttendanceSettings, CodeBook, CountsAs, expected_sessions, normalise_code
 from domain.calendar import SchoolCalendar
 from domain.clock import uk_date
@@ -30,14 +30,17 @@ from domain.models import Actor, Model, Role
 from store import attendance as store
 from store import register
 
-from .identity import ActorDep
+from .authority import visible_placement
+from .identity import PrincipalDep
 
 if TYPE_CHECKING:
     from apflow.settings import Settings
 
-# Who may record a register here: the school's own staff, and the trust.
-# Providers send theirs through their links, one placement each (`provider_sink`).
-RECORDERS = frozenset({Role.ap_lead, Role.headteacher, Role.dsl, Role.trust_operations, Role.system})
+# Who may record a register here: the school's own staff, and the trust
+# (`domain.access.OPERATION_ROLES`). Providers send theirs through their
+# links, one placement each (`provider_sink`).
+RECORD = "record_attendance"
+RECORDERS = ACTION_ROLES[RECORD]
 
 
 class MarkBody(Model):
@@ -197,16 +200,16 @@ def provider_sink(app, settings: Settings):
     boundary = settings.attendance.session_boundary
 
     async def sink(claims, answer) -> None:
-        engine = ensure_codes(app.state.engine, book)
-        row = register.get(engine, claims.placement_id)
+        engine = await run_in_threadpool(ensure_codes, app.state.engine, book)
+        row = await run_in_threadpool(register.get, engine, claims.placement_id)
         if row is None:
             raise HTTPException(404, {"error": "revoked", "message": "This link's placement no longer exists."})
         actor = Actor(user_id=claims.link_id, role=Role.provider, school_id=row.school_id)
         mark = store.MarkIn(claims.placement_id, answer.day, answer.session, normalise_code(answer.code), None, answer.note)
         try:
             await run_in_threadpool(
-                store.record_register, engine, book, [mark], actor, "provider", today(), calendar_for,
-                lambda _actor, school_id: school_id == row.school_id, None, boundary,
+                store.record_register, engine, book, [mark], lambda school_id: actor if school_id == row.school_id else None,
+                "provider", today(), calendar_for, lambda school_id: school_id == row.school_id, None, boundary,
             )
         except store.RegisterRefused as e:
             raise HTTPException(422, {
@@ -233,16 +236,25 @@ def router_for(settings: Settings) -> APIRouter:
         response_model=RecordedOut,
         responses={422: {"model": RefusedOut, "description": "Nothing was recorded: every row that cannot be, with why"}},
     )
-    def record(body: RegisterBody, actor: ActorDep, request: Request, day_today: TodayDep):
-        """Record a register: all rows or none. Sending the same register again changes nothing."""
-        if actor.role not in RECORDERS:
-            raise HTTPException(403, f"a register is recorded by the school's staff or the trust, not {actor.role.value}")
+    def record(body: RegisterBody, principal: PrincipalDep, request: Request, day_today: TodayDep):
+        """Record a register: all rows or none. Sending the same register again changes nothing.
+        Each row is recorded under the role its sender holds at the placement's school."""
+        held = {g.role for g in principal.grants}
+        if not held & RECORDERS:
+            what = "sees, never acts" if held <= WATCHERS else "does not record attendance"
+            raise HTTPException(403, f"a register is recorded by the school's staff or the trust: your role "
+                                     f"({', '.join(sorted(r.value for r in held)) or 'none'}) {what}")
         if len(body.marks) > attendance.max_register_rows:
             raise HTTPException(413, f"at most {attendance.max_register_rows} rows in one register")
         marks = [store.MarkIn(m.placement_id, m.day, m.session, m.code, m.explained, m.note) for m in body.marks]
+
+        def recorder_at(school_id: str) -> Actor | None:
+            actor = principal.actor_at(school_id, RECORD)
+            return actor if actor is not None and actor.role in RECORDERS else None
+
         try:
             done = store.record_register(
-                engine_of(request), book, marks, actor, body.source, day_today, calendar_for, may_see,
+                engine_of(request), book, marks, recorder_at, body.source, day_today, calendar_for, principal.may_see,
                 boundary=attendance.session_boundary,
             )
         except store.RegisterRefused as e:
@@ -254,7 +266,7 @@ def router_for(settings: Settings) -> APIRouter:
         return RecordedOut(recorded=len(marks), created=done.created, changed=done.changed, unchanged=done.unchanged)
 
     @router.get("/api/attendance/codes", response_model=list[CodeOut])
-    def codes(actor: ActorDep) -> list[CodeOut]:
+    def codes(principal: PrincipalDep) -> list[CodeOut]:
         """The register codes in use (the trust's `attendance/codes.toml`)."""
         return [
             CodeOut(code=c.code, meaning=c.meaning, counts_as=c.counts_as, explained=c.explained if c.is_absence else None,
@@ -265,7 +277,7 @@ def router_for(settings: Settings) -> APIRouter:
     @router.get("/api/placements/{placement_id}/attendance", response_model=PlacementAttendanceOut)
     def placement_attendance(
         placement_id: str,
-        actor: ActorDep,
+        principal: PrincipalDep,
         request: Request,
         day_today: TodayDep,
         first: Annotated[date | None, Query(alias="from", description="First day (default: the start)")] = None,
@@ -273,9 +285,7 @@ def router_for(settings: Settings) -> APIRouter:
     ) -> PlacementAttendanceOut:
         """Every mark of a placement with what its code means, the sessions still unmarked and the amendments."""
         engine = engine_of(request)
-        row = register.get(engine, placement_id)
-        if row is None or not may_see(actor, row.school_id):
-            raise HTTPException(404, f"no placement {placement_id}")
+        row = visible_placement(engine, principal, placement_id)
         facts = store.expectation(engine, placement_id)
         marks = store.marks_for(engine, placement_id, first, last)
         first = first or (facts.started_on if facts else None)

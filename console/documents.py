@@ -20,17 +20,18 @@ from apflow.directory import school_contacts
 from apflow.settings import Settings
 from documents import LinkPurpose, issue_link
 from documents.links import provider_url
-from domain.access import may_see
+from domain.access import Principal
 from domain.lifecycle import FINAL_STATES
-from domain.models import Actor, Placement, Role
+from domain.models import Placement
 from store import documents as sent
 from store import register
 
 from workflows import client as placements
 
-from .identity import ActorDep, SchoolPath
+from .authority import actor_for_operation, visible_placement
+from .identity import PrincipalDep, SchoolPath
 
-_STAFF = (Role.ap_lead, Role.headteacher)
+_LINKS_REFUSED = "the school's AP lead or headteacher manage its providers' links"
 
 
 def copy_on_file(engine, placement_id: str, action) -> str | None:
@@ -110,53 +111,47 @@ def _link(row: sent.ProviderLinkRow) -> dict:
 def router(settings: Settings) -> APIRouter:
     r = APIRouter(tags=["documents"])
 
-    def visible(request: Request, placement_id: str, actor: Actor):
-        row = register.get(request.app.state.engine, placement_id)
-        if row is None or not may_see(actor, row.school_id):
-            raise HTTPException(404, f"no placement {placement_id}")
-        return row
+    def staff_of(request: Request, placement_id: str, principal: Principal, operation: str, refusal: str):
+        """The placement and who this person acts as on it for `operation`."""
+        row = visible_placement(request.app.state.engine, principal, placement_id)
+        return row, actor_for_operation(principal, row.school_id, operation, refusal)
 
-    def staff_of(request: Request, placement_id: str, actor: Actor):
-        row = visible(request, placement_id, actor)
-        if actor.role not in _STAFF:
-            raise HTTPException(403, "the school's AP lead or headteacher manage its providers' links")
-        return row
-
-    def document(request: Request, placement_id: str, document_id: str, actor: Actor) -> sent.DocumentRow:
-        visible(request, placement_id, actor)
+    def document(request: Request, placement_id: str, document_id: str, principal: Principal) -> sent.DocumentRow:
+        visible_placement(request.app.state.engine, principal, placement_id)
         row = sent.get(request.app.state.engine, placement_id, document_id)
         if row is None:
             raise HTTPException(404, f"no document {document_id} on placement {placement_id}")
         return row
 
     @r.get("/api/placements/{placement_id}/documents", response_model=list[DocumentOut])
-    def list_documents(placement_id: str, actor: ActorDep, request: Request):
+    def list_documents(placement_id: str, principal: PrincipalDep, request: Request):
         """Every document sent for the placement, oldest first, with the hash of its PDF."""
-        visible(request, placement_id, actor)
+        visible_placement(request.app.state.engine, principal, placement_id)
         return [DocumentOut(**_doc(d)) for d in sent.for_placement(request.app.state.engine, placement_id)]
 
     # Declared before the route without ".pdf", whose id would otherwise swallow the suffix.
     @r.get("/api/placements/{placement_id}/documents/{document_id}.pdf", response_class=Response,
            responses={200: {"content": {"application/pdf": {}}}})
-    def document_pdf(placement_id: str, document_id: str, actor: ActorDep, request: Request):
+    def document_pdf(placement_id: str, document_id: str, principal: PrincipalDep, request: Request):
         """The PDF exactly as it was sent."""
-        row = document(request, placement_id, document_id, actor)
+        row = document(request, placement_id, document_id, principal)
         name = f"{row.kind.replace('_', '-')}-{row.document_id}.pdf"
         return Response(row.pdf, media_type="application/pdf", headers={"Content-Disposition": f'inline; filename="{name}"'})
 
     @r.get("/api/placements/{placement_id}/documents/{document_id}", response_model=DocumentDetail)
-    def document_detail(placement_id: str, document_id: str, actor: ActorDep, request: Request):
+    def document_detail(placement_id: str, document_id: str, principal: PrincipalDep, request: Request):
         """One document: when and to whom it went, and its HTML as sent."""
-        row = document(request, placement_id, document_id, actor)
+        row = document(request, placement_id, document_id, principal)
         return DocumentDetail(**_doc(row), html=row.html)
 
     @r.post("/api/placements/{placement_id}/documents", response_model=DocumentOut, status_code=201,
             openapi_extra={"requestBody": {"required": True, "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}}})
     async def upload_copy(placement_id: str, kind: Annotated[str, Query(pattern="^(notice_copy|invitation_copy)$")],
-                          actor: ActorDep, request: Request):
+                          principal: PrincipalDep, request: Request):
         """Keep the copy of a notice or invitation the school gave by hand or by
         post (a PDF, at most `APFLOW_MAX_UPLOAD_BYTES`); its id goes in the step's `given_outside`."""
-        staff_of(request, placement_id, actor)
+        _, actor = await run_in_threadpool(staff_of, request, placement_id, principal, "upload_copy",
+                                           "the school's AP lead or headteacher keep the copies of its letters")
         if request.headers.get("content-type", "").split(";")[0].strip() != "application/pdf":
             raise HTTPException(415, "send the copy as the request body, with Content-Type: application/pdf")
         body = await request.body()  # its size is bounded by the API's edge (console.hardening)
@@ -167,24 +162,23 @@ def router(settings: Settings) -> APIRouter:
         return DocumentOut(**_doc(row))
 
     @r.get("/api/schools/{school_id}/letters-to-post", response_model=list[DocumentOut])
-    def letters_to_post(school_id: SchoolPath, actor: ActorDep, request: Request):
+    def letters_to_post(school_id: SchoolPath, principal: PrincipalDep, request: Request):
         """The school's letters for parents with no email address, oldest first:
         print each (its PDF) and post it, then record it posted on its placement
         (`record_delivery`), from when the clock counts it as given."""
-        if actor.role not in _STAFF or not may_see(actor, school_id):
-            raise HTTPException(403, "the school's AP lead or headteacher post its letters")
+        actor_for_operation(principal, school_id, "post_letters", "the school's AP lead or headteacher post its letters")
         return [DocumentOut(**_doc(d)) for d in sent.to_post(request.app.state.engine, school_id)]
 
     @r.get("/api/placements/{placement_id}/links", response_model=list[LinkOut])
-    def list_links(placement_id: str, actor: ActorDep, request: Request):
-        visible(request, placement_id, actor)
+    def list_links(placement_id: str, principal: PrincipalDep, request: Request):
+        visible_placement(request.app.state.engine, principal, placement_id)
         return [LinkOut(**_link(x)) for x in sent.links_for(request.app.state.engine, placement_id)]
 
     @r.post("/api/placements/{placement_id}/links", response_model=IssuedLink, status_code=201)
-    def new_link(placement_id: str, body: NewLink, actor: ActorDep, request: Request):
+    def new_link(placement_id: str, body: NewLink, principal: PrincipalDep, request: Request):
         """A link for the provider, given by hand: for attendance, or in place
         of one that expired. The URL is shown once; it is not stored."""
-        row = staff_of(request, placement_id, actor)
+        row, actor = staff_of(request, placement_id, principal, "manage_links", _LINKS_REFUSED)
         if row.state in FINAL_STATES:
             raise HTTPException(409, f"the placement is {row.state}: its provider is asked for nothing more")
         now = datetime.now(UTC)
@@ -196,9 +190,9 @@ def router(settings: Settings) -> APIRouter:
         return IssuedLink(**_link(row), url=provider_url(settings.base_url, token))
 
     @r.post("/api/placements/{placement_id}/links/{link_id}/revoke", response_model=LinkOut)
-    def revoke(placement_id: str, link_id: str, actor: ActorDep, request: Request):
+    def revoke(placement_id: str, link_id: str, principal: PrincipalDep, request: Request):
         """Withdraws a link at once: the provider's next use of it is refused."""
-        staff_of(request, placement_id, actor)
+        _, actor = staff_of(request, placement_id, principal, "manage_links", _LINKS_REFUSED)
         engine = request.app.state.engine
         row = sent.get_link(engine, link_id)
         if row is None or row.placement_id != placement_id:
@@ -207,16 +201,21 @@ def router(settings: Settings) -> APIRouter:
         return LinkOut(**_link(sent.get_link(engine, link_id)))
 
     @r.post("/api/schools/{school_id}/directory/reload", response_model=DirectoryReload, tags=["operations"])
-    async def reload_directory(school_id: SchoolPath, actor: ActorDep, request: Request):
+    async def reload_directory(school_id: SchoolPath, principal: PrincipalDep, request: Request):
         """Reads the trust's directory again and gives the school's entry to
         each of its running placements: their letters use it from then on."""
-        if actor.role not in (Role.trust_operations, *_STAFF) or not may_see(actor, school_id):
-            raise HTTPException(403, "the trust's operations staff or the school's own staff reload its directory entry")
-        rows = register.running(request.app.state.engine, school_id)
-        if not rows:
-            return DirectoryReload(school_id=school_id, placements_told=0)
-        entry = school_contacts(Placement.model_validate(rows[0].data).school, settings.directory_file)  # one school, one entry
-        told = await placements.tell(request.app.state.client, [r.placement_id for r in rows], "directory_changed", entry)
+        actor_for_operation(principal, school_id, "reload_directory",
+                            "the trust's operations staff or the school's own staff reload its directory entry")
+
+        def running() -> tuple[list[str], object]:
+            rows = register.running(request.app.state.engine, school_id)
+            if not rows:
+                return [], None
+            # One school, one entry.
+            return [r.placement_id for r in rows], school_contacts(Placement.model_validate(rows[0].data).school, settings.directory_file)
+
+        ids, entry = await run_in_threadpool(running)
+        told = await placements.tell(request.app.state.client, ids, "directory_changed", entry) if ids else 0
         return DirectoryReload(school_id=school_id, placements_told=told)
 
     return r

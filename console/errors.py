@@ -18,6 +18,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as NoConnection  # every connection of the pool busy past its wait
 from starlette.types import ASGIApp, Receive, Scope, Send
 from temporalio.client import WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.service import RPCError, RPCStatusCode
@@ -93,7 +94,8 @@ def _unknown(e: BaseException) -> bool:
         return e.status in UNKNOWN_STATUSES
     if isinstance(e, RuntimeError) and str(e).startswith("Failed client connect"):
         return True  # a client that never reached Temporal
-    return isinstance(e, (asyncio.TimeoutError, TimeoutError, OperationalError, WorkflowUpdateRPCTimeoutOrCancelledError))
+    return isinstance(e, (asyncio.TimeoutError, TimeoutError, OperationalError, NoConnection,
+                          WorkflowUpdateRPCTimeoutOrCancelledError))
 
 
 def install(app: FastAPI) -> None:
@@ -103,6 +105,6 @@ def install(app: FastAPI) -> None:
             return unknown_outcome()
         return _internal(request.scope, e)
 
-    for kind in (RPCError, asyncio.TimeoutError, OperationalError, WorkflowUpdateRPCTimeoutOrCancelledError):
+    for kind in (RPCError, asyncio.TimeoutError, OperationalError, NoConnection, WorkflowUpdateRPCTimeoutOrCancelledError):
         app.add_exception_handler(kind, handle)
     app.add_middleware(_NoTracebacks)

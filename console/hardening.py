@@ -8,7 +8,7 @@
 - every response forbids framing and sniffing, sends no referrer (a
   provider's token is in its URL) and, for the API and providers' pages,
   is never cached;
-- providers' tokens never reach the access log.
+- providers' tokens and password-reset secrets never reach the access log.
 """
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _DOCS = ("/docs", "/redoc")
 _CSP = "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'"
 _PRIVATE = ("/api/", "/provider/")
-_TOKEN = re.compile(r"(/provider/)[^\s?\"/]+")
+_TOKEN = re.compile(r"(/provider/|/reset-password/)[^\s?\"/]+")
 
 
 def _origin(url: str) -> str:

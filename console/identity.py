@@ -1,81 +1,129 @@
-"""Who is acting. A request is made by a `Principal`: a person with grants
-(a role at a school, or trust-wide), from which the `Actor` of each action is
-chosen at the placement's school. Today the principal is asserted by the
-trust's sign-in proxy in three headers."""
+"""Who is acting: the request's `Principal` (`domain.access`), from a
+personal API token, the console's session cookie, or, only in trusted-proxy
+mode with its shared secret, the sign-in proxy's headers. Nothing a caller
+merely claims is believed.
+
+A browser sends the session cookie with every request, whichever site's
+page made it; so a change to the API made with the cookie alone must also
+carry the session's CSRF token in `X-CSRF-Token`, which only apflow's own
+pages know. A bearer token or the proxy's secret is sent by nobody but
+their holder: those need none."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hmac
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
-from fastapi import Depends, Header, HTTPException, Path
+from fastapi import Depends, Header, HTTPException, Path, Request, Response
+from sqlalchemy import Engine
 
-from domain.access import ACTION_ROLES, TRUST_WIDE
-from domain.models import Actor, Role
+from apflow.settings import SignInSettings
+from domain.access import Grant, Principal
+from domain.models import Role
+from store import accounts
 
-
-@dataclass(frozen=True)
-class Grant:
-    """A role at one school (`school_id`), or trust-wide (none)."""
-
-    role: Role
-    school_id: str | None = None
-
-    def covers(self, school_id: str) -> bool:
-        return self.role in TRUST_WIDE or self.school_id == school_id
+__all__ = ["Grant", "Principal", "PrincipalDep", "IdempotencyKey", "SchoolPath",
+           "NotSignedIn", "SESSION_COOKIE", "CSRF_HEADER", "sign_in", "sign_out"]
 
 
-@dataclass(frozen=True)
-class Principal:
-    """The signed-in person: `user_id` is what the audit records."""
-
-    user_id: str
-    grants: tuple[Grant, ...]
-    name: str = ""
-    csrf_token: str | None = None  # the session's, for the console's forms
-
-    def actor_at(self, school_id: str, action: str | None = None) -> Actor | None:
-        """The actor this person is at `school_id`: the first grant there
-        that may take `action` (or the first grant there); none when they
-        hold no role at that school."""
-        here = [g for g in self.grants if g.covers(school_id)]
-        if not here:
-            return None
-        fit = [g for g in here if action is None or g.role in ACTION_ROLES.get(action, frozenset())]
-        g = (fit or here)[0]
-        return Actor(user_id=self.user_id, role=g.role, school_id=g.school_id)
-
-    def may_see(self, school_id: str) -> bool:
-        return any(g.covers(school_id) and g.role is not Role.provider for g in self.grants)
-
-    def school_scope(self) -> frozenset[str] | None:
-        """The schools whose records this person may list; none means every school."""
-        if any(g.role in TRUST_WIDE for g in self.grants):
-            return None
-        return frozenset(g.school_id for g in self.grants if g.school_id and g.role is not Role.provider)
+SESSION_COOKIE = "apflow_session"
+PROXY_SECRET_HEADER = "X-Proxy-Secret"
+CSRF_HEADER = "X-CSRF-Token"
+_UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
-def current_principal(
-    x_user: Annotated[str, Header(description="Who is acting (staff user id)")],
-    x_role: Annotated[Role, Header(description="The actor's role (never `system`: that is apflow itself)")],
-    x_school: Annotated[str | None, Header(description="The actor's school (URN); none for trust-wide roles")] = None,
-) -> Principal:
-    if x_role is Role.system:
+class NotSignedIn(HTTPException):
+    """401: no session, token or trusted proxy says who this is. Pages turn
+    it into the sign-in page; the API answers it as it is."""
+
+    def __init__(self, detail: str = "sign in first: a session, or Authorization: Bearer <token>") -> None:
+        super().__init__(401, detail, headers={"WWW-Authenticate": "Bearer"})
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _account_principal(engine: Engine, user_id: str, csrf_token: str | None = None) -> Principal:
+    row = accounts.user(engine, user_id)
+    return Principal(user_id=user_id, grants=accounts.grants_of(engine, user_id),
+                     name=row.name if row else "", csrf_token=csrf_token)
+
+
+def _proxy_principal(request: Request, secret: str | None) -> Principal | None:
+    """X-User/X-Role/X-School, believed only from the trust's proxy, which
+    proves itself with the shared secret; without it they are refused."""
+    h = request.headers
+    if not any(name in h for name in ("x-user", "x-role", "x-school")):
+        return None
+    given = h.get(PROXY_SECRET_HEADER, "")
+    if secret is None or not hmac.compare_digest(given.encode(), secret.encode()):
+        raise NotSignedIn("identity headers are accepted only from the trust's sign-in proxy: sign in, or send a token")
+    user, role, school = h.get("x-user", ""), h.get("x-role", ""), h.get("x-school")
+    if not user or len(user) > 100 or role not in Role.__members__:
+        raise HTTPException(422, "X-User (1-100 characters) and X-Role (a role) are required from the proxy")
+    if Role(role) is Role.system:
         # The workflow's own actor (the start on its date, escalations): a
         # request claiming it would act with powers no person holds.
         raise HTTPException(403, "X-Role 'system' is apflow's own role and cannot be claimed by a request")
-    return Principal(user_id=x_user, grants=(Grant(x_role, x_school),))
+    return Principal(user_id=user, grants=(Grant(Role(role), school or None),))
+
+
+def current_principal(request: Request) -> Principal:
+    """Who is asking: a bearer token, else the session cookie, else the
+    trusted proxy's headers. A plain `def`: FastAPI runs it off the event
+    loop, so a slow register holds no other request."""
+    settings = request.app.state.settings.signin
+    engine = request.app.state.engine
+    auth = request.headers.get("authorization")
+    if auth is not None:
+        scheme, _, token = auth.partition(" ")
+        owner = accounts.token_owner(engine, token.strip(), _now()) if scheme.lower() == "bearer" and token else None
+        if owner is None:
+            raise NotSignedIn("this token is not valid: it may have expired or been revoked")
+        return _account_principal(engine, owner)
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie:
+        session = accounts.session_of(engine, cookie, _now(), timedelta(minutes=settings.session_idle_minutes))
+        if session is not None:
+            _check_csrf(request, session.csrf_token)
+            return _account_principal(engine, session.user_id, session.csrf_token)
+    proxied = _proxy_principal(request, settings.trusted_proxy_secret)
+    if proxied is not None:
+        return proxied
+    raise NotSignedIn()
+
+
+def _check_csrf(request: Request, csrf_token: str) -> None:
+    """A change to the JSON API under the session cookie carries the
+    session's token in X-CSRF-Token. (The console's HTML forms carry theirs
+    in the form, and are checked by their own routes.)"""
+    if request.method not in _UNSAFE or not request.url.path.startswith("/api/"):
+        return
+    given = request.headers.get(CSRF_HEADER, "")
+    if not given:
+        raise HTTPException(403, f"a change made with the console's session needs its {CSRF_HEADER} header")
+    if not hmac.compare_digest(given.encode(), csrf_token.encode()):
+        raise HTTPException(403, f"the {CSRF_HEADER} header is not this session's: reload the page and try again")
+
+
+def sign_in(response: Response, engine: Engine, user_id: str, via: str, settings: SignInSettings) -> accounts.OpenedSession:
+    """Opens a new session for the user and sets its cookie on `response`."""
+    opened = accounts.open_session(engine, user_id, via, _now(), timedelta(hours=settings.session_lifetime_hours))
+    response.set_cookie(SESSION_COOKIE, opened.cookie, max_age=settings.session_lifetime_hours * 3600,
+                        secure=settings.cookie_secure, httponly=True, samesite="lax", path="/")
+    return opened
+
+
+def sign_out(request: Request, response: Response, engine: Engine) -> str | None:
+    """Ends this browser's session; the user whose it was."""
+    cookie = request.cookies.get(SESSION_COOKIE)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return accounts.close_session(engine, cookie) if cookie else None
 
 
 PrincipalDep = Annotated[Principal, Depends(current_principal)]
 
-
-def current_actor(principal: PrincipalDep) -> Actor:
-    """The principal's one grant as an actor (routes not yet per-school)."""
-    g = principal.grants[0]
-    return Actor(user_id=principal.user_id, role=g.role, school_id=g.school_id)
-
-
-ActorDep = Annotated[Actor, Depends(current_actor)]
 
 IDEMPOTENCY_KEY = r"^[A-Za-z0-9._:-]{1,200}$"
 
@@ -84,17 +132,6 @@ IdempotencyKey = Annotated[str | None, Header(
     description="Makes a write safe to retry: the same key again (from the same user) returns the first answer "
                 "and records nothing twice. 1-200 of A-Z a-z 0-9 . _ : -",
 )]
-
-
-def school_scope(actor: Actor) -> str | None:
-    """The school whose records the actor may list: none (all) for trust-wide
-    roles; a school's own staff, theirs. Providers and staff without a school
-    list nothing: an empty filter would be every school's records."""
-    if actor.role in TRUST_WIDE:
-        return None
-    if actor.school_id is None or actor.role is Role.provider:
-        raise HTTPException(403, "staff see their own school's records only")
-    return actor.school_id
 
 
 # A school in a URL: its URN, six digits (it also names files: nothing else may pass).

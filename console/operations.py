@@ -6,18 +6,19 @@ from __future__ import annotations
 from datetime import date, datetime, timezone
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
 from apflow.calendars import load_calendar
-from domain.access import may_see
 from domain.models import Role
 from store import register
 
 from . import paging
 from workflows import client as placements
 
-from .identity import ActorDep, SchoolPath, school_scope
+from .authority import actor_for_operation, listing_scope
+from .identity import PrincipalDep, SchoolPath
 
 router = APIRouter(tags=["operations"])
 
@@ -53,19 +54,18 @@ def _cursor_key(values: list) -> tuple:
 
 @router.get("/api/escalations", response_model=paging.PageOut[EscalationOut])
 def escalations(
-    actor: ActorDep,
+    principal: PrincipalDep,
     request: Request,
     open_only: Annotated[bool, Query(alias="open", description="Only those not yet resolved")] = True,
     owner: Annotated[Role | None, Query(description="Only those for this role")] = None,
     limit: paging.Limit = paging.DEFAULT_LIMIT,
     cursor: paging.Cursor = None,
 ) -> paging.PageOut[EscalationOut]:
-    """Every escalation the actor may see, oldest first, a page at a time: a
-    school's staff see their school's. Read from the escalations table the
+    """Every escalation this person may see, oldest first, a page at a time: a
+    school's staff see their schools'. Read from the escalations table the
     register keeps beside each placement's row."""
-    school = school_scope(actor)
     page = register.escalations_page(
-        request.app.state.engine, school_id=school, open_only=open_only, owner=owner, limit=limit,
+        request.app.state.engine, school_ids=listing_scope(principal), open_only=open_only, owner=owner, limit=limit,
         after=paging.decode(cursor, _cursor_key),
     )
     return paging.PageOut[EscalationOut](
@@ -90,12 +90,16 @@ class CalendarReload(BaseModel):
 
 
 @router.post("/api/schools/{school_id}/calendar/reload", response_model=CalendarReload)
-async def reload_calendar(school_id: SchoolPath, actor: ActorDep, request: Request) -> CalendarReload:
+async def reload_calendar(school_id: SchoolPath, principal: PrincipalDep, request: Request) -> CalendarReload:
     """Reads the school's calendar file again and gives it to each of its
     running placements, whose deadlines are then recomputed."""
-    if actor.role not in (Role.trust_operations, Role.headteacher, Role.ap_lead) or not may_see(actor, school_id):
-        raise HTTPException(403, "the trust's operations staff or the school's own staff reload its calendar")
-    calendar = load_calendar(school_id, request.app.state.settings.calendars_dir)
-    rows = register.running(request.app.state.engine, school_id)
-    told = await placements.tell(request.app.state.client, [r.placement_id for r in rows], "calendar_changed", calendar)
+    actor_for_operation(principal, school_id, "reload_calendar",
+                        "the trust's operations staff or the school's own staff reload its calendar")
+
+    def running():
+        calendar = load_calendar(school_id, request.app.state.settings.calendars_dir)
+        return calendar, [r.placement_id for r in register.running(request.app.state.engine, school_id)]
+
+    calendar, ids = await run_in_threadpool(running)
+    told = await placements.tell(request.app.state.client, ids, "calendar_changed", calendar)
     return CalendarReload(school_id=school_id, placements_told=told)

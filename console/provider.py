@@ -33,6 +33,7 @@ from typing import Annotated, Any, Literal, Union
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from jinja2 import Environment, FileSystemLoader
 from pydantic import Field, TypeAdapter, ValidationError
@@ -197,8 +198,9 @@ def router(settings: Settings) -> APIRouter:
         return [dict(f, value=values.get(f["name"]), error=errors.get(f["name"])) for f in PAGES[claims.purpose]["fields"]]
 
     @r.get("/provider/{token}", response_class=HTMLResponse)
-    async def show(token: str, request: Request):
-        """What the school asks, and a form to answer it."""
+    def show(token: str, request: Request):
+        """What the school asks, and a form to answer it (a plain function:
+        FastAPI runs it, and its reads of the register, off the event loop)."""
         try:
             claims, row = check(request, token)
             if row.used_at is not None and claims.purpose is not LinkPurpose.attendance:
@@ -212,10 +214,11 @@ def router(settings: Settings) -> APIRouter:
 
     @r.post("/provider/{token}")
     async def answer(token: str, request: Request):
-        """The provider's answer, as JSON or form fields."""
+        """The provider's answer, as JSON or form fields. It awaits the body and
+        the workflow, so its every use of the register goes to a thread."""
         html = _wants_html(request)
         try:
-            claims, row = check(request, token)
+            claims, row = await run_in_threadpool(check, request, token)
             if row.used_at is not None and claims.purpose is not LinkPurpose.attendance:
                 raise LinkUsed("answered already")
         except LinkError as e:
@@ -245,7 +248,7 @@ def router(settings: Settings) -> APIRouter:
         except ValidationError as e:
             errors = {".".join(str(p) for p in err["loc"][1:]) or "form": _say(err) for err in e.errors()}
             if html:
-                info = about(claims, engine)
+                info = await run_in_threadpool(about, claims, engine)
                 return page(request, 422, outcome=None, fields=form(claims, raw, errors),
                             errors=[{"field": k, "message": v} for k, v in errors.items()], **info)
             return JSONResponse(status_code=422, content={"detail": {
@@ -266,9 +269,9 @@ def router(settings: Settings) -> APIRouter:
                     raise
                 return page(request, e.status_code, outcome="refused", title="Not recorded",
                             message=e.detail["message"], school_name=None)
-            return _received(request, html, page, claims, engine)
+            return await run_in_threadpool(_received, request, html, page, claims, engine)
 
-        placement = register.get(engine, claims.placement_id)
+        placement = await run_in_threadpool(register.get, engine, claims.placement_id)
         if placement is None:
             return refused(request, LinkRevoked("no such placement"))
         actor = Actor(user_id=claims.link_id, role=Role.provider, school_id=placement.school_id)
@@ -276,7 +279,7 @@ def router(settings: Settings) -> APIRouter:
                                 attendance_percent=submitted.attendance_percent)
         # Claimed before it is acted on, in one conditional update: of answers
         # sent at once, one goes ahead and the others are refused, recording nothing.
-        if not sent.mark_link_used(engine, claims.link_id, datetime.now(UTC)):
+        if not await run_in_threadpool(sent.mark_link_used, engine, claims.link_id, datetime.now(UTC)):
             return refused(request, LinkUsed("answered already"))
         spent = False  # the answer was taken, or the placement has ended: the link stays used
         try:
@@ -297,8 +300,8 @@ def router(settings: Settings) -> APIRouter:
             return refused(request, LinkRevoked("the placement has ended"))
         finally:
             if not spent:  # not taken: the link may answer again
-                sent.release_link(engine, claims.link_id)
-        return _received(request, html, page, claims, engine)
+                await run_in_threadpool(sent.release_link, engine, claims.link_id)
+        return await run_in_threadpool(_received, request, html, page, claims, engine)
 
     def _received(request: Request, html: bool, page, claims: LinkClaims, engine) -> Response:
         info = about(claims, engine)

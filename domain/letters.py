@@ -58,6 +58,7 @@ class RecipientRole(StrEnum):
     ap_lead = "ap_lead"
     headteacher = "headteacher"
     dsl = "dsl"
+    staff = "staff"  # a member of staff, about their own account (a password reset link)
 
 
 class LinkPurpose(StrEnum):

@@ -311,22 +311,36 @@ class Recorded:
     marks: list[dict] = field(default_factory=list, repr=False)
 
 
+# Who records a row, asked per school (a person may hold roles at several):
+# the actor they record as there, or none when they may not record there.
+ActorAt = Callable[[str], Actor | None]
+# Whether the person may see a school's placements at all (a row of a school
+# they cannot see is refused as if its placement did not exist).
+MaySee = Callable[[str], bool]
+
+
 def validate_register(
     engine: Engine,
     book: CodeBook,
     marks: Sequence[MarkIn],
-    actor: Actor,
+    actor_at: ActorAt,
     today: date,
     calendar_for: Callable[[str], SchoolCalendar],
-    may_see: Callable[[Actor, str], bool],
+    may_see: MaySee,
     boundary: time = AttendanceSettings().session_boundary,
 ) -> list[RowError]:
     """Every reason any row cannot be recorded (empty: all can), each with
     its clause. A session the placement's pattern does not schedule (not a
     pattern day, or outside its times by the session `boundary`) is refused:
     no mark may count a session nobody was due to attend (§10.3)."""
+    return _judge(engine, book, marks, actor_at, today, calendar_for, may_see, boundary)[0]
+
+
+def _judge(engine, book, marks, actor_at, today, calendar_for, may_see, boundary) -> tuple[list[RowError], dict[str, Actor]]:
+    """The refused rows, and the actor recording each placement's rows."""
     facts = facts_for(engine, (m.placement_id for m in marks))
     calendars: dict[str, SchoolCalendar] = {}
+    recorders: dict[str, Actor] = {}
     seen: dict[tuple[str, date, str], int] = {}
     errors: list[RowError] = []
     for i, m in enumerate(marks):
@@ -339,14 +353,19 @@ def validate_register(
             continue
         seen[key] = i
         f = facts.get(m.placement_id)
-        if f is None or not may_see(actor, f.school_id):  # the same answer: ids of others' placements leak nothing
+        if f is None or not may_see(f.school_id):  # the same answer: ids of others' placements leak nothing
             refuse("placement_id", f"no placement {m.placement_id}")
             continue
+        actor = actor_at(f.school_id)
+        if actor is None:
+            refuse("placement_id", f"your role at school {f.school_id} does not record its attendance", "roles")
+            continue
+        recorders[m.placement_id] = actor
         if f.school_id not in calendars:
             calendars[f.school_id] = calendar_for(f.school_id)
         for p in mark_problems(book, f, m.day, m.code, m.explained, calendars[f.school_id], today, m.session, boundary):
             refuse(p.field, p.message, p.clause)
-    return errors
+    return errors, recorders
 
 
 @lru_cache(maxsize=4)
@@ -365,19 +384,20 @@ def record_register(
     engine: Engine,
     book: CodeBook,
     marks: Sequence[MarkIn],
-    actor: Actor,
+    actor_at: ActorAt,
     source: str,
     today: date,
     calendar_for: Callable[[str], SchoolCalendar],
-    may_see: Callable[[Actor, str], bool],
+    may_see: MaySee,
     now: datetime | None = None,
     boundary: time = AttendanceSettings().session_boundary,
 ) -> Recorded:
     """Validates the whole register, then writes it in one transaction: all of
     it or nothing (`RegisterRefused`). Idempotent per (placement, day,
     session): a row equal to what is stored is left alone, a different one
-    replaces it and leaves an amendment behind."""
-    errors = validate_register(engine, book, marks, actor, today, calendar_for, may_see, boundary)
+    replaces it and leaves an amendment behind. Each row is recorded by the
+    actor `actor_at` names at its placement's school."""
+    errors, recorders = _judge(engine, book, marks, actor_at, today, calendar_for, may_see, boundary)
     if errors:
         raise RegisterRefused(errors)
     now = now or datetime.now(timezone.utc)
@@ -394,6 +414,7 @@ def record_register(
                 existing[(r.placement_id, r.day, r.session)] = r
         writes, amendments = [], []
         for m in marks:
+            actor = recorders[m.placement_id]
             entry = book.get(m.code)
             explained = effective_explained(entry, m.explained)
             key = (m.placement_id, m.day, m.session)

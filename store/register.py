@@ -3,12 +3,12 @@ projection applied twice leaves one row and one audit event per action, and
 a late, older projection changes nothing."""
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timezone
 from typing import Generic, TypeVar
 
-from sqlalchemy import Engine, and_, func, or_, select
+from sqlalchemy import Engine, and_, exists, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -114,8 +114,8 @@ def get(engine: Engine, placement_id: str) -> PlacementRow | None:
         return s.get(PlacementRow, placement_id)
 
 
-def search(engine: Engine, state: str | None = None, school_id: str | None = None, limit: int = 500) -> list[PlacementRow]:
-    return placements_page(engine, state=state, school_id=school_id, limit=limit).rows
+def search(engine: Engine, state: str | None = None, school_ids: Collection[str] | None = None, limit: int = 500) -> list[PlacementRow]:
+    return placements_page(engine, state=state, school_ids=school_ids, limit=limit).rows
 
 
 @dataclass(frozen=True)
@@ -133,44 +133,80 @@ def _page(s: Session, q, count_q, order_key, limit: int) -> Page:
     return Page(rows, total, order_key(rows[-1]) if more else None)
 
 
+@dataclass(frozen=True)
+class Filters:
+    """What a list of placements may be narrowed to; none of it is about a pupil
+    but `pupil_id`, which the console takes from a form, never from a URL."""
+
+    state: str | None = None
+    school_ids: Collection[str] | None = None  # none: every school
+    provider: str | None = None  # part of the provider's name, any case
+    kind: str | None = None
+    overdue_on: date | None = None  # running, with a deadline before this day
+    escalated: bool = False  # with an open escalation
+    pupil_id: str | None = None
+
+
+def _placement_filters(f: Filters) -> list:
+    t = PlacementRow
+    out = []
+    if f.state:
+        out.append(t.state == f.state)
+    out += _in(t.school_id, f.school_ids)
+    if f.provider:
+        out.append(func.lower(t.provider_name).contains(f.provider.lower(), autoescape=True))
+    if f.kind:
+        out.append(t.kind == f.kind)
+    if f.overdue_on is not None:
+        out += [t.next_deadline < f.overdue_on, t.state.not_in(FINAL_STATES)]
+    if f.escalated:
+        e = EscalationRow
+        out.append(exists().where(e.placement_id == t.placement_id, e.resolved_at.is_(None)))
+    if f.pupil_id:
+        out.append(t.pupil_id == f.pupil_id)
+    return out
+
+
 def placements_page(
     engine: Engine,
     state: str | None = None,
-    school_id: str | None = None,
+    school_ids: Collection[str] | None = None,
     limit: int = 50,
     after: tuple[date, str] | None = None,
+    filters: Filters | None = None,
 ) -> Page[PlacementRow]:
-    """One page of the register, newest start first (then by id), after the
-    key `after` (keyset: served by the ix_placements_list* indexes)."""
+    """One page of the register at `school_ids` (none: every school), newest
+    start first (then by id), after the key `after` (keyset: served by the
+    ix_placements_list* indexes)."""
     t = PlacementRow
-    filters = []
+    f = filters or Filters()
     if state:
-        filters.append(t.state == state)
-    if school_id:
-        filters.append(t.school_id == school_id)
-    q = select(t).where(*filters)
+        f = replace(f, state=state)
+    if school_ids is not None:
+        f = replace(f, school_ids=school_ids)
+    where = _placement_filters(f)
+    q = select(t).where(*where)
     if after is not None:
         start, pid = after
         q = q.where(or_(t.start_date < start, and_(t.start_date == start, t.placement_id < pid)))
     q = q.order_by(t.start_date.desc(), t.placement_id.desc())
     with Session(engine) as s:
-        return _page(s, q, select(func.count()).select_from(t).where(*filters), lambda r: (r.start_date, r.placement_id), limit)
+        return _page(s, q, select(func.count()).select_from(t).where(*where), lambda r: (r.start_date, r.placement_id), limit)
 
 
 def escalations_page(
     engine: Engine,
-    school_id: str | None = None,
+    school_ids: Collection[str] | None = None,
     open_only: bool = True,
     owner: Role | None = None,
     limit: int = 50,
     after: tuple[datetime, str, str] | None = None,
 ) -> Page[EscalationRow]:
-    """One page of escalations, oldest first (then by placement and id), after
-    the key `after` (keyset: served by the ix_escalations_* indexes)."""
+    """One page of escalations at `school_ids` (none: every school), oldest
+    first (then by placement and id), after the key `after` (keyset: served
+    by the ix_escalations_* indexes)."""
     t = EscalationRow
-    filters = []
-    if school_id:
-        filters.append(t.school_id == school_id)
+    filters = _in(t.school_id, school_ids)
     if open_only:
         filters.append(t.resolved_at.is_(None))
     if owner is not None:
@@ -214,3 +250,77 @@ def audit_trail(engine: Engine, placement_id: str) -> list[AuditEvent]:
     q = select(AuditEvent).where(AuditEvent.placement_id == placement_id).order_by(AuditEvent.seq)
     with Session(engine) as s:
         return list(s.scalars(q))
+
+
+# --- what the console's Today page asks -------------------------------------
+
+
+def _in(column, values: Collection[str] | None) -> list:
+    """The filter to these values (none: no filter). One value is an
+    equality, so one school's list is a range of that school's index;
+    several, an IN list."""
+    if values is None:
+        return []
+    ordered = sorted(set(values))
+    return [column == ordered[0]] if len(ordered) == 1 else [column.in_(ordered)]
+
+
+def due_by(engine: Engine, school_ids: Collection[str] | None, until: date, limit: int) -> Page[PlacementRow]:
+    """Running placements whose next deadline falls on or before `until`,
+    the earliest first: every placement with any deadline by then is among
+    them, its next deadline being its earliest."""
+    t = PlacementRow
+    where = [t.next_deadline <= until, t.state.not_in(FINAL_STATES), *_in(t.school_id, school_ids)]
+    q = select(t).where(*where).order_by(t.next_deadline, t.placement_id)
+    with Session(engine) as s:
+        return _page(s, q, select(func.count()).select_from(t).where(*where), lambda r: (r.next_deadline, r.placement_id), limit)
+
+
+def starting_between(engine: Engine, school_ids: Collection[str] | None, states: Collection[str],
+                     first: date, last: date, limit: int) -> Page[PlacementRow]:
+    """Placements in `states` starting from `first` to `last`, soonest first
+    (a range of ix_placements_list)."""
+    t = PlacementRow
+    where = [t.start_date >= first, t.start_date <= last, t.state.in_(sorted(states)), *_in(t.school_id, school_ids)]
+    q = select(t).where(*where).order_by(t.start_date, t.placement_id)
+    with Session(engine) as s:
+        return _page(s, q, select(func.count()).select_from(t).where(*where), lambda r: (r.start_date, r.placement_id), limit)
+
+
+def open_escalations(engine: Engine, school_ids: Collection[str] | None, owners: Collection[str] | None,
+                     limit: int, kinds: Collection[str] | None = None) -> Page[EscalationRow]:
+    """Open escalations at these schools for these owners (none: any), oldest
+    first (the ix_escalations_open* indexes)."""
+    t = EscalationRow
+    where = [t.resolved_at.is_(None), *_in(t.school_id, school_ids), *_in(t.owner_role, owners), *_in(t.kind, kinds)]
+    q = select(t).where(*where).order_by(t.raised_at, t.placement_id, t.escalation_id)
+    with Session(engine) as s:
+        return _page(s, q, select(func.count()).select_from(t).where(*where),
+                     lambda r: (r.raised_at, r.placement_id, r.escalation_id), limit)
+
+
+def escalations_of(engine: Engine, placement_id: str) -> list[EscalationRow]:
+    """One placement's escalations, open and resolved, oldest first."""
+    q = select(EscalationRow).where(EscalationRow.placement_id == placement_id).order_by(EscalationRow.raised_at)
+    with Session(engine) as s:
+        return list(s.scalars(q))
+
+
+def by_ids(engine: Engine, placement_ids: Collection[str]) -> dict[str, PlacementRow]:
+    """The rows of a page's placements, in one query."""
+    if not placement_ids:
+        return {}
+    q = select(PlacementRow).where(PlacementRow.placement_id.in_(sorted(set(placement_ids))))
+    with Session(engine) as s:
+        return {r.placement_id: r for r in s.scalars(q)}
+
+
+def open_escalation_counts(engine: Engine, placement_ids: Collection[str]) -> dict[str, int]:
+    """How many open escalations each of a page's placements has, in one query."""
+    if not placement_ids:
+        return {}
+    t = EscalationRow
+    q = (select(t.placement_id, func.count()).where(t.placement_id.in_(sorted(set(placement_ids))), t.resolved_at.is_(None))
+         .group_by(t.placement_id))
+    with Session(engine) as s:
+        return {pid: n for pid, n in s.execute(q)}

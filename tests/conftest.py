@@ -12,6 +12,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from apflow.temporal import data_converter, register_search_attributes
 from store.db import make_engine, migrate
+from tests.proxy import PROXY_SECRET
 
 BIN = Path(sys.executable).parent
 # A fixed key for tests only: the stored histories under tests/workflows/histories
@@ -26,6 +27,7 @@ def var_outside_the_tree(tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp:
         var = tmp_path_factory.mktemp("var")
         mp.setenv("APFLOW_VAR_DIR", str(var))
+        mp.setenv("APFLOW_SIGNIN__TRUSTED_PROXY_SECRET", PROXY_SECRET)  # see tests/proxy.py
         yield var
 
 

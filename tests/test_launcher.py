@@ -1,9 +1,12 @@
 """`apflow up` as a user runs it: a real process with the Temporal dev server,
-the worker and the API; `apflow demo` against it; Ctrl-C stops everything;
-a second `apflow up` on the same var dir finds every placement where it was."""
+the worker and the API; `apflow demo` against it, signing in with its
+invented people's tokens and printing how they sign in; Ctrl-C stops
+everything; a second `apflow up` on the same var dir finds every placement
+where it was."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -13,8 +16,14 @@ from pathlib import Path
 
 import httpx
 
+from apflow.demo_people import PEOPLE
+from console.signin.credentials import password_matches
+from domain.models import Role
+from store import accounts
+from store.db import make_engine
+
 APFLOW = Path(sys.executable).parent / "apflow"
-OPS = {"X-User": "ops-1", "X-Role": "trust_operations"}
+OPS_EMAIL = next(p.email for p in PEOPLE if p.grant.role is Role.trust_operations)
 UP_WAIT_S = 90
 STOP_WAIT_S = 60
 DEMO_WAIT_S = 180
@@ -128,18 +137,36 @@ class Up:
                 os.kill(pid, signal.SIGKILL)
 
 
-def placements(api: str) -> dict[str, str]:
-    r = httpx.get(f"{api}/api/placements", headers=OPS, params={"limit": 500}, timeout=30)
+def placements(api: str, who: dict) -> dict[str, str]:
+    r = httpx.get(f"{api}/api/placements", headers=who, params={"limit": 500}, timeout=30)
     assert r.status_code == 200, r.text
     page = r.json()
     assert page["next_cursor"] is None, "more placements than one page"
     return {row["placement_id"]: row["state"] for row in page["items"]}
 
 
-def snapshot_state(api: str, pid: str) -> str:
-    r = httpx.get(f"{api}/api/placements/{pid}", headers=OPS, timeout=30)
+def snapshot_state(api: str, pid: str, who: dict) -> str:
+    r = httpx.get(f"{api}/api/placements/{pid}", headers=who, timeout=30)
     assert r.status_code == 200, f"{pid}: {r.status_code} {r.text}"
     return r.json()["placement"]["state"]
+
+
+def demo_sign_ins(out: str, var: Path) -> set[str]:
+    """The demo people whose printed password opens their account in the
+    register, each with a second factor; the demo's own tokens all revoked."""
+    printed = dict(re.findall(r"email +(\S+)\n +password +(\S+)\n", out))
+    engine = make_engine(f"sqlite:///{(var / 'apflow.db').resolve()}")
+    try:
+        good = set()
+        for email, password in printed.items():
+            user = accounts.user_by_email(engine, email)
+            assert user.totp_secret and user.totp_secret in out, email
+            assert all(t.revoked_at is not None for t in accounts.tokens_of(engine, user.user_id)), email
+            if password_matches(user.password_hash, password):
+                good.add(email)
+        return good
+    finally:
+        engine.dispose()
 
 
 def test_up_demo_stop_and_up_again(tmp_path):
@@ -164,6 +191,8 @@ def test_up_demo_stop_and_up_again(tmp_path):
         paths = httpx.get(f"{api}/openapi.json", timeout=10).json()["paths"]
         assert "/api/placements" in paths
         assert "/api/placements/{placement_id}/actions/notify" in paths
+        assert "no accounts yet: `./dev demo`" in first.output()
+        assert httpx.get(f"{api}/api/placements", timeout=10).status_code == 401
 
         demo = subprocess.run(
             [str(APFLOW), "demo", "--api", api], check=False, cwd=tmp_path, env=env,
@@ -171,7 +200,12 @@ def test_up_demo_stop_and_up_again(tmp_path):
         )
         assert demo.returncode == 0, f"apflow demo failed:\n{demo.stdout}\n{demo.stderr}\n{first.output()}"
         made = [line.split()[0] for line in demo.stdout.splitlines() if line.startswith("placement-")]
-        before = placements(api)
+        signed_in_as = demo_sign_ins(demo.stdout, tmp_path / "var")
+        assert f"Sign in at {api}/sign-in " in demo.stdout and signed_in_as == {p.email for p in PEOPLE}, demo.stdout
+        token = subprocess.run([str(APFLOW), "tokens", "create", OPS_EMAIL], check=True, cwd=tmp_path, env=env,
+                               capture_output=True, text=True, timeout=60).stdout.splitlines()[-1]
+        ops = {"Authorization": f"Bearer {token}"}
+        before = placements(api, ops)
         assert set(made) <= set(before), demo.stdout
         assert DEMO_STATES <= set(before.values()), before
 
@@ -189,10 +223,11 @@ def test_up_demo_stop_and_up_again(tmp_path):
 
         second.start()
         second.wait_healthy(api)
-        after = placements(api)
+        assert "no accounts yet" not in second.output() and "accounts: `apflow users list`" in second.output()
+        after = placements(api, ops)
         assert after == before
         for pid, state in before.items():  # the workflows too, not only the register
-            assert snapshot_state(api, pid) == state, pid
+            assert snapshot_state(api, pid, ops) == state, pid
         assert second.interrupt() == 0, second.output()
         assert "Stopped." in second.log.read_text()
     finally:

@@ -13,9 +13,10 @@ from apflow.settings import Settings
 from console.api import create_app
 from documents import DeliverySettings
 from worker import build_worker
+from tests.proxy import as_staff
 
 ROOT = Path(__file__).resolve().parent.parent
-OPS = {"X-User": "ops-1", "X-Role": "trust_operations"}
+OPS = as_staff("ops-1", "trust_operations")
 
 # Where the project's code may still read the environment itself: the settings
 # (through pydantic-settings) and the test-only crash hook of the letters.

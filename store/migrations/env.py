@@ -6,6 +6,7 @@ from sqlalchemy import engine_from_config, pool
 from store.tables import Base
 import store.documents  # noqa: F401  (its tables are declared on Base)
 import store.attendance  # noqa: F401  (its tables are on the same Base)
+import store.accounts  # noqa: F401  (so are the accounts and sessions)
 
 config = context.config
 target_metadata = Base.metadata

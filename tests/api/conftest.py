@@ -35,11 +35,16 @@ class Stack:
 
 
 @contextlib.asynccontextmanager
-async def serving(app):
-    """`app` served by uvicorn on an ephemeral port: yields its base URL."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
+async def serving(app, sock: socket.socket | None = None):
+    """`app` served by uvicorn on an ephemeral port (or on `sock`, bound
+    already, when its URL must be known before the app is made): yields its base URL."""
+    if sock is None:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", 0))
+    # Accepted connections inherit it: without it a small answer waits for
+    # the client's delayed ACK, 40 ms a request (uvicorn's own sockets set it).
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     port = sock.getsockname()[1]
     server = _Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
     try:

@@ -20,6 +20,7 @@ from domain.guards import Context
 from domain.lifecycle import check
 from domain.models import Actor, Placement, Role
 from domain.settings import PolicySettings
+from tests.proxy import SECRET_HEADER
 
 SCHOOL = samples.SCHOOL.school_id
 OTHER = samples.OTHER_SCHOOL.school_id
@@ -27,7 +28,7 @@ START_WAIT_S = 20
 
 
 def headers(user: str, role: Role, school: str | None = SCHOOL) -> dict[str, str]:
-    h = {"X-User": user, "X-Role": role.value}
+    h = {"X-User": user, "X-Role": role.value, **SECRET_HEADER}
     if school is not None:
         h["X-School"] = school
     return h

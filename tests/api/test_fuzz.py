@@ -36,6 +36,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 import httpx
+import pytest
 import pytest_asyncio
 import requests
 import schemathesis
@@ -59,7 +60,11 @@ from store.db import make_engine, migrate
 from store.tables import AuditEvent, EscalationRow
 from tests.api.conftest import Stack
 from tests.api.test_api import HEAD, LEAD, act, expect, propose, today
+from tests.proxy import as_staff
 from worker import build_worker
+
+# schemathesis's own negative strategies draw from `random`; Hypothesis warns of it on every run.
+pytestmark = pytest.mark.filterwarnings("ignore:Do not use the `random` module inside strategies")
 
 SCHOOL, OTHER_SCHOOL = samples.SCHOOL.school_id, samples.OTHER_SCHOOL.school_id
 EXAMPLES = 4  # per operation, person and generation mode
@@ -70,10 +75,10 @@ schemathesis.serializer.alias("application/pdf", "application/octet-stream")
 
 
 def identity(user: str, role: str, school: str | None = None) -> dict[str, str]:
-    """The headers that say who is acting. Today the trust's sign-in proxy
-    sets these three; when apflow signs people in itself, this is the one
-    place that changes."""
-    return {"X-User": user, "X-Role": role} | ({"X-School": school} if school else {})
+    """How a request says who is acting: here as the trust's sign-in proxy
+    sends it (its secret and three headers). The one place to change to act
+    through a session or a token instead."""
+    return as_staff(user, role, school)
 
 
 # May act on the seeded school's placements, each within their role.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from apflow import samples
-from domain.access import access, may_see
+from domain.access import ACTION_ROLES, OPERATION_ROLES, Grant, Principal, access, may_see
 from domain.actions import Start
 from domain.lifecycle import Refused, propose
 from domain.models import SYSTEM, Actor, PlacementKind, Role
@@ -179,3 +179,47 @@ def test_the_actor_is_recorded_in_the_history():
     after = allowed(in_state("active"), samples.terminate(START, safeguarding=True), START, DSL)
 
     assert after.history[-1].actor == DSL
+
+
+# --- a person with grants at several schools --------------------------------------------
+
+
+def _principal(*grants: tuple[Role, str | None]) -> Principal:
+    return Principal(user_id="u-1", grants=tuple(Grant(r, s) for r, s in grants))
+
+
+def test_a_person_acts_at_each_school_in_the_role_they_hold_there():
+    p = _principal((Role.dsl, SCHOOL_ID), (Role.ap_lead, OTHER_SCHOOL_ID))
+
+    assert p.actor_at(SCHOOL_ID, "terminate") == Actor(user_id="u-1", role=Role.dsl, school_id=SCHOOL_ID)
+    assert p.actor_at(OTHER_SCHOOL_ID, "vet") == Actor(user_id="u-1", role=Role.ap_lead, school_id=OTHER_SCHOOL_ID)
+    assert p.actor_at("999999", "vet") is None
+    assert p.school_scope() == {SCHOOL_ID, OTHER_SCHOOL_ID}
+
+
+def test_the_role_that_fits_the_step_is_chosen_and_a_seeing_role_only_when_nothing_acts():
+    p = _principal((Role.read_only, SCHOOL_ID), (Role.dsl, SCHOOL_ID), (Role.headteacher, SCHOOL_ID))
+
+    assert p.actor_at(SCHOOL_ID, "notify").role is Role.headteacher
+    assert p.actor_at(SCHOOL_ID, "start").role is Role.headteacher  # the first that may
+    # No grant there may take it: the first that acts at all, so the policy's refusal names it.
+    assert _principal((Role.read_only, SCHOOL_ID), (Role.dsl, SCHOOL_ID)).actor_at(SCHOOL_ID, "vet").role is Role.dsl
+    assert _principal((Role.read_only, SCHOOL_ID)).actor_at(SCHOOL_ID, "vet").role is Role.read_only
+
+
+def test_trust_wide_roles_act_at_every_school_and_list_them_all():
+    p = _principal((Role.trust_dsl, None))
+
+    assert p.actor_at(OTHER_SCHOOL_ID, "terminate") == Actor(user_id="u-1", role=Role.trust_dsl)
+    assert p.may_see(SCHOOL_ID) and p.school_scope() is None
+
+
+def test_a_provider_grant_gives_no_actor_and_no_school():
+    p = _principal((Role.provider, SCHOOL_ID))
+
+    assert p.actor_at(SCHOOL_ID) is None and not p.may_see(SCHOOL_ID) and p.school_scope() == frozenset()
+
+
+@pytest.mark.parametrize("operation", sorted(OPERATION_ROLES))
+def test_no_operation_is_for_a_role_that_only_sees(operation):
+    assert Role.read_only not in ACTION_ROLES[operation] and Role.provider not in ACTION_ROLES[operation]

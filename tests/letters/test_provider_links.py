@@ -32,10 +32,11 @@ from tests.workflows.test_worker_crash import last_school_day
 from worker import build_worker
 
 from .conftest import SECRET, Inbox, mail_settings, pdf_text
+from tests.proxy import as_staff
 
-LEAD = {"X-User": "aplead-137000", "X-Role": "ap_lead", "X-School": "137000"}
-HEAD = {"X-User": "head-137000", "X-Role": "headteacher", "X-School": "137000"}
-OTHER_LEAD = {"X-User": "aplead-137001", "X-Role": "ap_lead", "X-School": "137001"}
+LEAD = as_staff("aplead-137000", "ap_lead", "137000")
+HEAD = as_staff("head-137000", "headteacher", "137000")
+OTHER_LEAD = as_staff("aplead-137001", "ap_lead", "137001")
 
 
 class _Server(uvicorn.Server):

@@ -76,8 +76,8 @@ def test_search_filters_by_state_and_school(db):
     register.project(db, placement("placement-a"), None)
     register.project(db, vetted(placement("placement-b")), None)
     assert [r.placement_id for r in register.search(db, state="vetted")] == ["placement-b"]
-    assert len(register.search(db, school_id="137000")) == 2
-    assert register.search(db, school_id="999999") == []
+    assert len(register.search(db, school_ids={"137000"})) == 2
+    assert register.search(db, school_ids={"999999"}) == []
 
 
 # --- versions, escalations as rows, pages ---------------------------------------------
@@ -143,13 +143,36 @@ def test_pages_of_placements_follow_the_order_without_gaps(db):
         register.project(db, p, None)
     seen, after = [], None
     while True:
-        page = register.placements_page(db, school_id="137000", limit=3, after=after)
+        page = register.placements_page(db, school_ids={"137000"}, limit=3, after=after)
         assert page.total == 7
         seen += [(r.start_date, r.placement_id) for r in page.rows]
         if page.next_after is None:
             break
         after = page.next_after
     assert seen == sorted(seen, reverse=True) and len(set(seen)) == 7
+
+
+def at_school(p: Placement, school_id: str) -> Placement:
+    return p.model_copy(update={"school": p.school.model_copy(update={"school_id": school_id})})
+
+
+def test_pages_at_several_schools_show_theirs_alone_in_order(db):
+    """A person with roles at two schools lists both: one keyset over the
+    list's order, a school they hold no role at never in it."""
+    for i in range(9):
+        p = at_school(placement(f"placement-{i}"), ("137000", "137001", "137002")[i % 3])
+        register.project(db, p.model_copy(update={"start_date": date(2027, 1, 11 + i % 4)}), None)
+    seen, after = [], None
+    while True:
+        page = register.placements_page(db, school_ids={"137000", "137001"}, limit=2, after=after)
+        assert page.total == 6
+        seen += [(r.start_date, r.placement_id, r.school_id) for r in page.rows]
+        if page.next_after is None:
+            break
+        after = page.next_after
+    assert [s[:2] for s in seen] == sorted((s[:2] for s in seen), reverse=True) and len(seen) == 6
+    assert {s[2] for s in seen} == {"137000", "137001"}
+    assert register.placements_page(db, school_ids=set()).total == 0
 
 
 def test_pages_of_escalations_oldest_first_filtered_by_owner_and_school(db):
@@ -161,9 +184,9 @@ def test_pages_of_escalations_oldest_first_filtered_by_owner_and_school(db):
     other = published(escalated(placement("placement-other").model_copy(update={
         "school": p.school.model_copy(update={"school_id": "137001"})})), 1)
     register.project(db, other, None)
-    page1 = register.escalations_page(db, school_id="137000", owner=Role.headteacher, limit=2)
-    page2 = register.escalations_page(db, school_id="137000", owner=Role.headteacher, limit=2, after=page1.next_after)
-    page3 = register.escalations_page(db, school_id="137000", owner=Role.headteacher, limit=2, after=page2.next_after)
+    page1 = register.escalations_page(db, school_ids={"137000"}, owner=Role.headteacher, limit=2)
+    page2 = register.escalations_page(db, school_ids={"137000"}, owner=Role.headteacher, limit=2, after=page1.next_after)
+    page3 = register.escalations_page(db, school_ids={"137000"}, owner=Role.headteacher, limit=2, after=page2.next_after)
     ids = [r.escalation_id for pg in (page1, page2, page3) for r in pg.rows]
     assert ids == [f"visit:{i}" for i in range(5)] and page3.next_after is None and page1.total == 5
     assert register.escalations_page(db, owner=Role.dsl).total == 0

@@ -1,0 +1,36 @@
+"""The staff console: server-rendered pages (GOV.UK Design System) on the
+same app as the JSON API, calling the same services. One module an area:
+`today`, `placements` (the list), `placement` (one), `steps` (every step's
+form, and the proposal's), with `forms` building a form from a model."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from apflow.settings import Settings
+
+from . import placement, placements, steps, today
+
+log = logging.getLogger(__name__)
+
+STATIC = Path(__file__).resolve().parent.parent / "static"
+# Installed by `npm ci` from package.json at the project's root (./dev does it).
+GOVUK = Path(__file__).resolve().parents[2] / "node_modules" / "govuk-frontend" / "dist" / "govuk"
+
+
+def install(app: FastAPI, settings: Settings) -> None:
+    """The console's routes, and its assets under /assets: GOV.UK Frontend's
+    CSS and script under /assets/govuk-frontend, its fonts and images under
+    /assets (where its CSS looks for them), the console's own under /assets/console."""
+    app.mount("/assets/console", StaticFiles(directory=STATIC), name="console-assets")
+    if GOVUK.is_dir():
+        app.mount("/assets/govuk-frontend", StaticFiles(directory=GOVUK), name="govuk-frontend")
+        app.mount("/assets", StaticFiles(directory=GOVUK / "assets"), name="govuk-assets")
+    else:
+        log.warning("GOV.UK Frontend is not installed (%s): run npm ci; the console is served unstyled", GOVUK)
+    # `steps` first: /placements/new is not a placement's id.
+    for module in (today, steps, placements, placement):
+        app.include_router(module.router)

@@ -1,0 +1,123 @@
+"""A placement's page: the pupil and key facts, where it is on the
+lifecycle, what can be done now, its deadlines and escalations, and the
+timeline of every action and letter. Another school's placement is not
+found, the same as one that does not exist."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+
+from apflow.calendars import load_calendar
+from console.identity import Principal, PrincipalDep
+from domain.access import ACTION_ROLES
+from domain.clock import uk_date
+from domain.deadlines import deadlines as deadlines_of
+from domain.lifecycle import Lifecycle
+from domain.models import Placement
+from store import documents as sent
+from store import register
+from store.documents import TO_POST, UPLOADED
+
+from . import diagram, wording
+from .rendering import NO_STORE, not_found, page
+from .services import Services, visible
+from .steps import new_key
+
+router = APIRouter(include_in_schema=False)
+
+# Steps with a form of their own on the page (beside an escalation, a letter to post).
+INLINE = {"resolve_escalation", "record_delivery"}
+SET_APART = ("raise_concern", "terminate")  # after the way forward
+
+
+@dataclass
+class DeadlineRow:
+    description: str
+    due: date
+    school_days_left: int
+    owner: str
+    clause: str
+    overdue: bool
+
+
+@dataclass
+class Event:
+    at: datetime
+    what: str
+    who: str
+    detail: str
+    document_id: str | None = None
+
+
+def _aware(at: datetime) -> datetime:
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
+
+
+def may_take(principal: Principal, school_id: str, action: str) -> bool:
+    actor = principal.actor_at(school_id, action)
+    return actor is not None and actor.role in ACTION_ROLES.get(action, frozenset())
+
+
+def step_buttons(principal: Principal, p: Placement, possible: list[str]) -> tuple[list[str], list[str]]:
+    """The steps this person may take now: those that move the placement on
+    (in the chart's order), then those that record something."""
+    allowed = [a for a in possible if a not in INLINE and may_take(principal, p.school.school_id, a)]
+    here = getattr(Lifecycle, p.state)
+    moving = [t.event for t in here.transitions if t.target is not here and t.event in allowed]
+    moving = sorted(dict.fromkeys(moving), key=lambda a: a in SET_APART)
+    return moving, [a for a in allowed if a not in moving]
+
+
+def timeline(request: Request, placement_id: str, docs) -> list[Event]:
+    engine = request.app.state.engine
+    events = [
+        Event(_aware(e.at), wording.action_title(e.action), f"{e.actor_id} ({wording.words(e.actor_role)})",
+              f"{wording.words(e.from_state) if e.from_state else 'new'} → {wording.words(e.to_state)}" + (f": {e.note}" if e.note else ""))
+        for e in register.audit_trail(engine, placement_id)
+    ]
+    events += [
+        Event(_aware(d.sent_at or d.created_at), d.subject or wording.words(d.kind), wording.words(d.recipient_role),
+              wording.words(d.status), d.document_id)
+        for d in docs
+    ]
+    return sorted(events, key=lambda e: e.at)
+
+
+@router.get("/placements/{placement_id}")
+async def placement_page(placement_id: str, principal: PrincipalDep, request: Request, done: str | None = None):
+    row = visible(request, principal, placement_id)
+    if row is None:
+        return not_found(request, principal, "placement")
+    settings = request.app.state.settings
+    snap = await Services.of(request).snapshot(row)
+    p = snap.placement
+    today = uk_date(datetime.now(UTC))
+    calendar = load_calendar(p.school.school_id, settings.calendars_dir)
+    due = snap.deadlines if not snap.stale else ([] if p.final else deadlines_of(p, calendar, settings.policy, today))
+    rows = [DeadlineRow(d.description, d.due, calendar.school_days_between(today, d.due), wording.words(d.owner.value),
+                        d.clause, d.due < today)
+            for d in due if d.owner.value != "system"]
+    moving, recording = step_buttons(principal, p, snap.possible_actions)
+    docs = sent.for_placement(request.app.state.engine, placement_id)
+    return page(
+        request, "placement.html", principal, nav="placements", p=p, snap=snap, today=today,
+        chart=diagram.chart(p.state), deadlines=rows, moving=moving, recording=recording,
+        escalations=sorted(p.escalations, key=lambda e: (not e.open, e.raised_at)),
+        may_resolve=may_take(principal, p.school.school_id, "resolve_escalation"),
+        may_record_delivery=may_take(principal, p.school.school_id, "record_delivery"),
+        timeline=timeline(request, placement_id, docs), documents=docs, TO_POST=TO_POST, UPLOADED=UPLOADED,
+        done=wording.action_title(done) if done in {*ACTION_ROLES} else None, new_key=new_key,
+    )
+
+
+@router.get("/placements/{placement_id}/documents/{document_id}")
+async def document_as_sent(placement_id: str, document_id: str, principal: PrincipalDep, request: Request):
+    """A letter's HTML exactly as it was sent (its PDF: `GET /api/placements/{id}/documents/{document_id}.pdf`)."""
+    row = visible(request, principal, placement_id)
+    doc = sent.get(request.app.state.engine, placement_id, document_id) if row is not None else None
+    if doc is None or doc.status == UPLOADED:
+        return not_found(request, principal, "letter")
+    return HTMLResponse(doc.html, headers=NO_STORE)

@@ -1,0 +1,131 @@
+"""The list of placements the person may see: filtered, a page at a time
+(keyset, as the JSON API pages), and searched by the pupil's school id.
+
+Filters are not about a pupil, so they live in the address; the search is,
+so it is posted, and its answer is a page of its own (never cached, like
+every console page), never an address.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, Request
+
+from console import paging
+from console.identity import Principal, PrincipalDep
+from console.signin.csrf import FormPrincipal
+from domain.clock import uk_date
+from domain.lifecycle import FINAL_STATES
+from domain.models import PlacementKind, PlacementState
+from store import register
+from store.register import Filters
+
+from . import forms
+from .rendering import page
+
+router = APIRouter(include_in_schema=False)
+
+PAGE_SIZE = 25
+
+
+@dataclass
+class ListRow:
+    placement_id: str
+    pupil_name: str
+    school_id: str
+    provider_name: str
+    kind: str
+    state: str
+    start_date: date
+    next_deadline: date | None
+    overdue: bool
+    open_escalations: int
+
+
+def _schools(principal: Principal, school: str | None) -> set[str] | None:
+    """The schools listed: the filter's, within what the person may see."""
+    scope = principal.school_scope()
+    if school:
+        return {school} & set(scope) if scope is not None else {school}
+    return None if scope is None else set(scope)
+
+
+def _rows(request: Request, page_rows) -> list[ListRow]:
+    today = uk_date(datetime.now(UTC))
+    counts = register.open_escalation_counts(request.app.state.engine, [r.placement_id for r in page_rows])
+    return [
+        ListRow(r.placement_id, r.data["pupil"]["name"], r.school_id, r.provider_name, r.kind, r.state, r.start_date,
+                r.next_deadline, r.next_deadline is not None and r.next_deadline < today and r.state not in FINAL_STATES,
+                counts.get(r.placement_id, 0))
+        for r in page_rows
+    ]
+
+
+def _cursor(cursor: str | None):
+    return paging.decode(cursor, lambda v: (date.fromisoformat(v[0]), str(v[1])))
+
+
+def _filters(state, school, provider, kind, overdue, escalated) -> dict:
+    """The filters as given (for the form and the next page's address)."""
+    return {k: v for k, v in dict(state=state, school=school, provider=provider, kind=kind,
+                                  overdue="yes" if overdue else None, escalated="yes" if escalated else None).items() if v}
+
+
+def _member(enum, value: str, name: str):
+    if not value:
+        return None
+    try:
+        return enum(value)
+    except ValueError:
+        raise HTTPException(422, f"{name}: no such {name} {value!r}") from None
+
+
+@router.get("/placements")
+async def placements_list(
+    principal: PrincipalDep,
+    request: Request,
+    state: str = "",
+    school: str = "",
+    provider: Annotated[str, Query(max_length=200)] = "",
+    kind: str = "",
+    overdue: str = "",
+    escalated: str = "",
+    cursor: paging.Cursor = None,
+):
+    """The filter form sends every field, the ones left alone empty."""
+    state, kind = _member(PlacementState, state, "state"), _member(PlacementKind, kind, "kind")
+    if school and not (len(school) == 6 and school.isdigit()):
+        raise HTTPException(422, "school: a URN is six digits")
+    overdue, escalated = bool(overdue), bool(escalated)
+    today = uk_date(datetime.now(UTC))
+    f = Filters(state=state.value if state else None, school_ids=_schools(principal, school), provider=provider or None,
+                kind=kind.value if kind else None, overdue_on=today if overdue else None, escalated=escalated)
+    result = register.placements_page(request.app.state.engine, limit=PAGE_SIZE, after=_cursor(cursor), filters=f)
+    given = _filters(state and state.value, school, provider, kind and kind.value, overdue, escalated)
+    return page(
+        request, "placements.html", principal, nav="placements", rows=_rows(request, result.rows), total=result.total,
+        next_cursor=paging.encode(result.next_after) if result.next_after else None, given=given, first_page=cursor is None,
+        states=list(PlacementState), kinds=list(PlacementKind), many_schools=principal.school_scope() is None
+        or len(principal.school_scope()) > 1,
+    )
+
+
+@router.post("/placements/search")
+async def search(principal: FormPrincipal, request: Request):
+    """Placements of one pupil, by the school's id for them (posted: it is
+    about a pupil). The register holds no pupil name or UPN column to search."""
+    values = forms.values_of(await request.form())
+    pupil_id = (values.get("pupil_id") or [""])[0].strip()
+    cursor = (values.get("cursor") or [None])[0] or None
+    error = None if 0 < len(pupil_id) <= 64 else "Enter the pupil's school id"
+    rows, total, next_cursor = [], 0, None
+    if error is None:
+        f = Filters(school_ids=_schools(principal, None), pupil_id=pupil_id)
+        result = register.placements_page(request.app.state.engine, limit=PAGE_SIZE, after=_cursor(cursor), filters=f)
+        rows, total = _rows(request, result.rows), result.total
+        next_cursor = paging.encode(result.next_after) if result.next_after else None
+    return page(request, "search.html", principal, status=422 if error else 200, nav="placements", rows=rows,
+                total=total, next_cursor=next_cursor, pupil_id=pupil_id, error=error)

@@ -1,0 +1,116 @@
+"""What the pages do to placements: the same calls the JSON API makes
+(`workflows.client`, the register), so a rule has one path and two ways in."""
+from __future__ import annotations
+
+import asyncio
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from fastapi import Request
+from sqlalchemy import Engine
+from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
+
+from apflow.calendars import load_calendar
+from apflow.directory import school_contacts
+from apflow.settings import Settings
+from console.documents import copy_on_file
+from console.identity import Principal
+from domain.guards import Unmet
+from domain.lifecycle import Refused, possible_actions
+from domain.models import Actor, Model, Placement, Proposal
+from domain.overlaps import Span, clashes
+from store import register
+from store.tables import PlacementRow
+from workflows import client as placements
+from workflows.placement import Snapshot
+
+
+def visible(request: Request, principal: Principal, placement_id: str) -> PlacementRow | None:
+    """The placement's register row, if this person may see it: another
+    school's is no more there than one that does not exist."""
+    row = register.get(request.app.state.engine, placement_id)
+    return row if row is not None and principal.may_see(row.school_id) else None
+
+
+class OutcomeUnknown(Exception):
+    """Temporal did not answer in time, or could not be reached: the step may
+    or may not have been taken. Sent again with the same key, it is taken once."""
+
+
+@dataclass
+class Services:
+    settings: Settings
+    engine: Engine
+    client: Client
+
+    @classmethod
+    def of(cls, request: Request) -> Services:
+        s = request.app.state
+        return cls(s.settings, s.engine, s.client)
+
+    def open_spans(self, proposal: Proposal) -> list[Span]:
+        """The pupil's other open placements, as the overlap rule reads them."""
+        return [
+            Span(placement_id=r.placement_id, provider_name=r.provider_name, start=r.start_date, end=r.planned_end_date,
+                 days=frozenset((r.pattern_days or "").split(",")) - {""})
+            for r in register.open_placements_of(self.engine, proposal.school.school_id, proposal.pupil.pupil_id)
+        ]
+
+    async def propose(self, proposal: Proposal, actor: Actor, key: str) -> Snapshot:
+        """Starts the placement (`Refused` with every unmet condition); the
+        same key from the same person finds the placement the first made."""
+        s = self.settings
+        placement_id = placements.proposal_placement_id(actor, key)
+        overlapping = clashes(Span.of(proposal, placement_id), self.open_spans(proposal))
+        calendar = load_calendar(proposal.school.school_id, s.calendars_dir)
+        async with self._waiting():
+            _, snap = await placements.start_placement(
+                self.client, s.task_queue, proposal, actor, calendar, s.policy, placement_id=placement_id,
+                also_unmet=overlapping, directory=school_contacts(proposal.school, s.directory_file),
+            )
+        return snap
+
+    async def act(self, placement_id: str, actor: Actor, action: Model, key: str) -> Snapshot:
+        """One step (`Refused` with every unmet condition, nothing changed)."""
+        name = action.action  # type: ignore[attr-defined]
+        missing_copy = copy_on_file(self.engine, placement_id, action)
+        if missing_copy:
+            raise Refused(name, [Unmet("§6.5, §6.8", missing_copy)])
+        try:
+            async with self._waiting():
+                return await placements.act(self.client, placement_id, actor, action, key)
+        except RPCError:  # not found: its workflow has ended
+            raise Refused(name, [Unmet("lifecycle", "the placement has ended: nothing more can be done")]) from None
+
+    async def snapshot(self, row: PlacementRow) -> Snapshot:
+        """The workflow's own view (state, deadlines, what is possible now);
+        the register's copy, marked stale, when the workflow does not answer
+        or has gone (its history past retention)."""
+        try:
+            return await placements.snapshot(self.client, row.placement_id)
+        except RPCError as e:
+            if e.status not in (RPCStatusCode.NOT_FOUND, RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED,
+                                RPCStatusCode.UNAVAILABLE):
+                raise
+            p = Placement.model_validate(row.data)
+            return Snapshot(placement=p, possible_actions=[] if p.final else possible_actions(p.state),
+                            deadlines=[], start_blocked=[], stale=e.status is not RPCStatusCode.NOT_FOUND)
+
+    def _waiting(self):
+        return waiting(self.settings.api_wait_s)
+
+
+@asynccontextmanager
+async def waiting(seconds: float):
+    """At most `seconds` for Temporal; past them, or with Temporal out of
+    reach, the outcome is unknown (an unknown workflow is not: it is raised)."""
+    try:
+        async with asyncio.timeout(seconds):
+            yield
+    except TimeoutError as e:
+        raise OutcomeUnknown() from e
+    except RPCError as e:
+        if e.status is RPCStatusCode.NOT_FOUND:
+            raise
+        raise OutcomeUnknown() from e

@@ -1,0 +1,108 @@
+"""Today: what is due for the signed-in person, by their roles and schools.
+
+Every part is one indexed register query for a short list (open
+escalations, placements whose next deadline falls within the week, starts
+in the next two weeks, letters to post); a listed placement's deadlines are
+worked out from its row (pure, `domain.deadlines`), so no workflow is asked.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from functools import cache
+
+from fastapi import APIRouter, Request
+
+from apflow.calendars import load_calendar
+from console.identity import Principal, PrincipalDep
+from domain.clock import uk_date
+from domain.deadlines import deadlines
+from domain.lifecycle import NOT_STARTED
+from domain.models import Placement, Role
+from store import documents as sent
+from store import register
+
+from .rendering import page
+
+router = APIRouter(include_in_schema=False)
+
+SHOWN = 20  # of each list; the rest are in the placements list
+DUE_WITHIN = timedelta(days=7)
+REVIEWS_WITHIN = STARTING_WITHIN = timedelta(days=14)
+# Escalations a review answers: one overdue, one asked for, and the flags an extension at a review resolves.
+REVIEW_KINDS = ("review", "requested_review", "drift", "full_time_limit", "part_time_limit")
+REVIEW_DEADLINES = ("review", "requested_review")
+# Whose escalations and deadlines are a role's: the trust's DSL is a DSL at every school.
+OWNS = {Role.ap_lead: "ap_lead", Role.headteacher: "headteacher", Role.dsl: "dsl", Role.trust_dsl: "dsl"}
+SEES_ALL = (Role.trust_operations, Role.read_only)
+POSTS_LETTERS = (Role.ap_lead, Role.headteacher)
+
+
+@dataclass
+class Due:
+    placement_id: str
+    pupil_name: str
+    description: str
+    due: date
+    school_days_left: int
+    overdue: bool
+    owner: str
+    clause: str
+
+
+def owners(principal: Principal) -> set[str] | None:
+    """The escalation owners this person answers for; none: all of them."""
+    roles = {g.role for g in principal.grants}
+    if roles & set(SEES_ALL):
+        return None
+    return {OWNS[r] for r in roles if r in OWNS}
+
+
+def due_soon(request: Request, principal: Principal, scope, today: date) -> tuple[list[Due], list[Due], int]:
+    """The deadlines due within the week and the reviews due within two, of
+    the placements whose next deadline falls within two weeks (the soonest
+    first), and how many such placements there are."""
+    settings = request.app.state.settings
+    mine = owners(principal)
+    page_ = register.due_by(request.app.state.engine, scope, today + REVIEWS_WITHIN, limit=SHOWN)
+
+    @cache
+    def calendar(school_id: str):
+        return load_calendar(school_id, settings.calendars_dir)
+
+    due, reviews = [], []
+    for row in page_.rows:
+        p = Placement.model_validate(row.data)
+        cal = calendar(row.school_id)
+        for d in deadlines(p, cal, settings.policy, today):
+            if d.owner is Role.system or (mine is not None and d.owner.value not in mine):
+                continue
+            item = Due(p.placement_id, p.pupil.name, d.description, d.due, cal.school_days_between(today, d.due),
+                       d.due < today, d.owner.value, d.clause)
+            if d.kind in REVIEW_DEADLINES and d.due <= today + REVIEWS_WITHIN:
+                reviews.append(item)
+            elif d.due <= today + DUE_WITHIN:
+                due.append(item)
+    return sorted(due, key=lambda d: d.due), reviews, page_.total
+
+
+@router.get("/")
+async def today_page(principal: PrincipalDep, request: Request):
+    engine = request.app.state.engine
+    today = uk_date(datetime.now(UTC))
+    scope = principal.school_scope()
+    mine = owners(principal)
+    escalations = register.open_escalations(engine, scope, mine, limit=SHOWN)
+    review_escalations = register.open_escalations(engine, scope, None, limit=SHOWN, kinds=REVIEW_KINDS)
+    due, reviews, due_placements = due_soon(request, principal, scope, today)
+    starting = register.starting_between(engine, scope, NOT_STARTED, today, today + STARTING_WITHIN, limit=SHOWN)
+    posting = sorted({g.school_id for g in principal.grants if g.role in POSTS_LETTERS and g.school_id})
+    letters = [d for school in posting for d in sent.to_post(engine, school)][:SHOWN]
+    names = register.by_ids(engine, {e.placement_id for e in escalations.rows + review_escalations.rows}
+                            | {d.placement_id for d in letters})
+    return page(
+        request, "today.html", principal, nav="today", today=today, escalations=escalations, due=due,
+        due_placements=due_placements, reviews=reviews, review_escalations=review_escalations, starting=starting,
+        letters=letters, pupil=lambda pid: names[pid].data["pupil"]["name"] if pid in names else pid,
+        shown=SHOWN, horizon=today + DUE_WITHIN,
+    )

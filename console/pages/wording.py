@@ -1,0 +1,166 @@
+"""How the console words the models' fields: labels, hints and the few
+choices a model's type cannot say (a checklist's items). Presentation only:
+what a field means and requires stays in `domain`."""
+from __future__ import annotations
+
+from domain.checklist import CHECKLIST
+
+# A field's label is its name in words ("informed_on" → "Informed on") unless named here.
+LABELS = {
+    "school": "Commissioning school", "school_id": "School URN", "local_authority": "Local authority",
+    "pupil_id": "Pupil's school id", "date_of_birth": "Date of birth", "ehc_plan": "Has an EHC plan",
+    "looked_after": "Looked after", "free_school_meals": "Free school meals", "sen_support": "SEN support",
+    "eal": "English as an additional language", "urn": "URN", "ukprn": "UKPRN", "la_approved": "Approved by the LA",
+    "trust_exception": "Trust exception (a provider the LA has not approved, §7.3)",
+    "dsl": "Designated safeguarding lead", "deputy_dsl": "Deputy safeguarding lead",
+    "named_contact": "Named contact (§12.1.8)", "full_time_pupils_of_compulsory_age": "Full-time pupils of compulsory school age on its roll",
+    "number_of_days": "Number of days", "report_to": "Who the pupil reports to on the first day (§6.6.2)",
+    "parent_contacts": "Parents and carers", "emergency_contacts": "Emergency contacts",
+    "suspension_first_day": "First day of the suspension (suspension cover, §13.2)",
+    "reintegration_plan": "Reintegration plan", "objectives": "Objectives (one to three, §3.6)",
+    "checklist": "Provider checklist (policy appendix)", "insurance": "Insurance (policy appendix)",
+    "public_liability": "Public liability (£)", "employers_liability": "Employer's liability (£)",
+    "professional_negligence": "Professional negligence (£)", "motor_vehicle": "Motor vehicle insurance",
+    "uses_subcontractors": "Uses subcontractors", "subcontractors_same_levels": "Subcontractors hold the same levels",
+    "safeguarding_confirmation_received_on": "Written confirmation of safeguarding checks received on (§9.2)",
+    "provider": "Provider", "other_sections": "Other sections of the appendix", "informed_on": "LA informed on (§8.1)",
+    "la_contact": "LA contact", "ehcp": "EHC plan agreement (§3.1-3.2, §3.8)", "la_officer": "LA officer",
+    "plan_to_be_amended": "The plan is to be amended", "given_outside": "Given outside apflow",
+    "copy_document_id": "Document id of the uploaded copy", "on": "On",
+    "dual_registration_from": "Dual registered from (§5.1.5, §8.2.4)", "meeting_on": "Meeting on",
+    "starts_at": "Starts at", "written_views_to": "Parents may send written views to",
+    "review": "The review", "held_on": "Held on", "record": "Written record", "parents_view": "Parents' view",
+    "new_end_date": "New end date (an extension)", "extension_reason": "Reason for the extension",
+    "plan": "Reintegration plan", "final_report": "Provider's final report", "received_on": "Received on",
+    "attendance_percent": "Attendance (%)", "destination": "Destination", "next_destination": "Next destination",
+    "from_date": "From", "pupil_view": "Pupil's own view", "evaluation": "End-of-placement evaluation (scores 1-5)",
+    "pupil": "Pupil", "parent": "Parent", "safeguarding": "A safeguarding concern",
+    "planned_end_date": "Planned end date", "planned_return": "Planned return",
+    "school_support": "Support from the school", "provider_support": "Support from the provider",
+    "escalation_id": "Escalation", "document_id": "Document id", "method": "How it was given",
+    "contact": "Contact", "unannounced": "Unannounced", "summary": "Summary",
+    "full_time": "Full time", "days": "Days attended", "arrival": "Arrival", "departure": "Departure",
+    "sites": "Sites the pupil attends (§9.5)", "postcode": "Postcode", "provider_type": "Type of provider",
+    "approved_by": "Approved by", "approved_on": "Approved on", "year_group": "Year group",
+    "kind": "Kind of placement", "reasons": "Reasons", "start_date": "Start date",
+    "assessment": "Initial assessment", "report": "Report", "requested_by": "Requested by",
+}
+
+# Where a name means something else inside another field: "<field>.<name>".
+IN_CONTEXT = {
+    "destination.kind": "Kind of destination", "next_destination.kind": "Kind of destination",
+    "destination.name": "School or setting", "next_destination.name": "School or setting",
+    "evaluation.pupil": "Pupil's statements", "evaluation.parent": "Parent's statements",
+    "evaluation.provider": "Provider's statements", "evaluation.school": "School's statements",
+    "contact.kind": "Kind of contact", "contact.on": "On", "given_outside.on": "Given or posted on",
+    "school.name": "School name", "pupil.name": "Full name", "provider.name": "Provider's name",
+}
+
+# What one entry of a list is called.
+ENTRY = {
+    "objectives": "Objective", "parent_contacts": "Parent or carer", "emergency_contacts": "Emergency contact",
+    "sites": "Site", "pupil": "Statement", "parent": "Statement", "provider": "Statement", "school": "Statement",
+}
+
+HINTS = {
+    "school_id": "Six digits",
+    "pupil_id": "The school's own reference for the pupil",
+    "year_group": "0 for Reception",
+    "number_of_days": "Or give a planned end date",
+    "public_liability": "At least £5,000,000, as on the certificate",
+    "employers_liability": "At least £10,000,000",
+    "professional_negligence": "At least £2,000,000",
+    "given_outside": "Only for a letter the school gave itself, by hand or by post, with its copy uploaded first. "
+                     "Leave blank and apflow sends the letter now, dated today.",
+    "copy_document_id": "Shown once the copy is uploaded, like doc-0123…",
+    "starts_at": "For example, 15:30",
+    "arrival": "For example, 09:00",
+    "departure": "For example, 15:00",
+    "new_end_date": "Only when the review extends the placement",
+    "attendance_percent": "For example, 92.5",
+}
+
+# Free text that may run to sentences.
+LONG_TEXT = {
+    "reasons", "summary", "record", "parents_view", "notes", "note", "pupil_view", "reason", "school_support",
+    "provider_support", "extension_reason", "address",
+}
+
+# The keys of a mapping field, with their labels: the model says only `dict[str, ...]`.
+KEYS = {
+    "checklist": {k: f"{k}. {label}" for k, label in CHECKLIST.items()},
+    "other_sections": {
+        "voice": "Child, parent and agency voice",
+        "quality": "Quality of provision",
+        "documents": "Supporting documents",
+    },
+}
+
+# How many entries a list shows at first (each form has "add another" for more).
+SLOTS = {"objectives": 3, "parent_contacts": 2, "emergency_contacts": 1, "sites": 1}
+
+CHOICES = {
+    "not_seen": "Not seen", "not_applicable": "Not applicable", "la_consulted": "LA consulted",
+    "by_hand": "By hand", "local_authority": "The local authority", "continue": "Continue",
+    "off_site_direction": "Off-site direction", "suspension_cover": "Suspension cover",
+    "ehcp_placement": "EHC plan placement", "health_package": "Health or personalised package",
+    "mon": "Monday", "tue": "Tuesday", "wed": "Wednesday", "thu": "Thursday", "fri": "Friday",
+}
+
+# What a choice adds on a form, beside its words.
+CHOICE_HINTS = {
+    "not_applicable": "give the reason in the note",
+    "off_site_direction": "§2.3, §6", "suspension_cover": "§2.4, §13.2", "ehcp_placement": "§3",
+    "health_package": "§1.2.1, §2.2",
+}
+
+ACTIONS = {
+    "propose": "Propose a placement", "vet": "Vet the provider", "consult_la": "Consult the LA",
+    "notify": "Give notice", "start": "Start the placement", "open_review": "Book a review",
+    "record_review": "Record the review", "reintegrate": "Reintegrate", "close": "Close the placement",
+    "terminate": "End the placement early", "amend": "Amend details", "record_contact": "Record a contact",
+    "raise_concern": "Raise a safeguarding concern", "request_review": "Record a request for a review",
+    "resolve_escalation": "Resolve an escalation", "record_delivery": "Record a letter posted or handed over",
+    "record_initial_assessment": "Record the initial assessment", "record_progress_report": "Record a progress report",
+    "record_final_report": "Record the final report",
+}
+
+
+ACRONYMS = {"la": "LA", "ehc": "EHC", "ap": "AP", "dsl": "DSL", "urn": "URN", "sen": "SEN", "eal": "EAL"}
+
+
+def words(name: str) -> str:
+    """A name in words: "la_consulted" → "LA consulted"."""
+    if name in CHOICES:
+        return CHOICES[name]
+    text = name.replace("_", " ").strip()
+    text = " ".join(ACRONYMS.get(w, w) for w in text.split())
+    return text[:1].upper() + text[1:]
+
+
+def phrase(name: str) -> str:
+    """A name in words within a sentence: "la_consultation" → "LA consultation"."""
+    text = words(name)
+    return text if text.split(" ")[0] in ACRONYMS.values() else text[:1].lower() + text[1:]
+
+
+def choice(value: str) -> str:
+    """A choice as a form offers it: its words, and what it adds."""
+    hint = CHOICE_HINTS.get(value)
+    return f"{words(value)} ({hint})" if hint else words(value)
+
+
+def label(path: str) -> str:
+    """A field's label from its path ("destination.kind", "objectives.0.baseline")."""
+    names = [p for p in path.split(".") if not p.isdigit()]
+    if len(names) > 1 and f"{names[-2]}.{names[-1]}" in IN_CONTEXT:
+        return IN_CONTEXT[f"{names[-2]}.{names[-1]}"]
+    return LABELS.get(names[-1]) or words(names[-1])
+
+
+def entry(name: str) -> str:
+    return ENTRY.get(name) or label(name).split(" (")[0]
+
+
+def action_title(name: str) -> str:
+    return ACTIONS.get(name) or words(name)

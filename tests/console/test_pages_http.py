@@ -1,0 +1,312 @@
+"""The console's pages over real HTTP (httpx), against the real stack: what
+each answers, to whom, and that a form posted acts once and refuses in place."""
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import UTC, date, datetime
+
+import httpx
+
+from apflow import samples
+from apflow.calendars import load_calendar
+from apflow.settings import Settings
+from console.pages import forms
+from domain.actions import Vet
+from domain.models import Proposal
+from store import documents as sent
+from store import register
+
+from .conftest import HEAD, LEAD, OPS, OTHER_LEAD, Person
+from .helpers import started_today, today
+
+HTML = "text/html; charset=utf-8"
+
+
+def proposal(**changes) -> Proposal:
+    start = load_calendar(samples.SCHOOL.school_id, Settings().calendars_dir).add_school_days(today(), 15)
+    pupil = samples.proposal(start).pupil.model_copy(update={"pupil_id": f"P-{uuid.uuid4().hex[:8]}", **changes.pop("pupil", {})})
+    return samples.proposal(start, pupil=pupil, **changes)
+
+
+def form_of(model, instance, **extra) -> dict[str, list[str] | str]:
+    """The fields a person would fill in for `instance`, as the form names them."""
+    return {**forms.flatten(model, instance.model_dump(mode="json", exclude_unset=True)), **extra}
+
+
+def key_of(html: str) -> str:
+    (key,) = re.findall(r'name="idempotency_key" value="([^"]+)"', html)
+    return key
+
+
+def csrf_of(html: str) -> str:
+    """The form's CSRF field, as the sign-in put it there for this person."""
+    return re.findall(r'name="csrf_token" value="([^"]+)"', html)[0]
+
+
+def keys_of(html: str) -> dict[str, str]:
+    """What a drawn form carries besides its fields: its idempotency key and CSRF token."""
+    return {"idempotency_key": key_of(html), "csrf_token": csrf_of(html)}
+
+
+async def get(http: httpx.AsyncClient, path: str, who: Person, status: int = 200) -> str:
+    r = await http.get(path, headers=who.headers)
+    assert r.status_code == status, f"GET {path} -> {r.status_code}: {r.text[:2000]}"
+    assert r.headers["content-type"] == HTML
+    assert r.headers["cache-control"] == "no-store"
+    return r.text
+
+
+async def propose(http: httpx.AsyncClient, p: Proposal, who: Person = LEAD) -> str:
+    """Proposes through the page's form; the new placement's id."""
+    keys = keys_of(await get(http, "/placements/new", who))
+    r = await http.post("/placements/new", headers=who.headers, data=form_of(Proposal, p, **keys))
+    assert r.status_code == 303, r.text[:3000]
+    (pid,) = re.findall(r"^/placements/(placement-[0-9a-f-]+)\?done=propose$", r.headers["location"])
+    return pid
+
+
+async def test_today_answers_html_for_staff_never_cached(http):
+    html = await get(http, "/", LEAD)
+    assert "<h1 class=\"govuk-heading-l\">Today</h1>" in html
+    for heading in ("Open escalations for you", "Starting in the next two weeks", "Reviews to book", "Letters to post"):
+        assert heading in html
+
+
+async def test_a_proposal_through_its_form_is_listed_and_shown(http, console):
+    p = proposal()
+    pid = await propose(http, p)
+    listed = await get(http, "/placements", LEAD)
+    assert p.pupil.name in listed and f"/placements/{pid}" in listed
+    page = await get(http, f"/placements/{pid}", LEAD)
+    assert p.pupil.name in page and p.provider.name in page
+    assert re.search(r'aria-current="step">\s*<span class="apflow-lifecycle__name">Proposed', page)
+    assert f'href="/placements/{pid}/actions/vet"' in page
+
+
+async def test_another_schools_placement_is_not_found(http):
+    pid = await propose(http, proposal())
+    await get(http, f"/placements/{pid}", OTHER_LEAD, status=404)
+    await get(http, f"/placements/{pid}/actions/vet", OTHER_LEAD, status=404)
+    theirs = keys_of(await get(http, "/placements/new", OTHER_LEAD))
+    r = await http.post(f"/placements/{pid}/actions/vet", headers=OTHER_LEAD.headers, data=form_of(Vet, samples.vet(), **theirs))
+    assert r.status_code == 404
+    assert pid not in await get(http, "/placements", OTHER_LEAD)
+    await get(http, f"/placements/{pid}", OPS)  # the trust sees every school's
+
+
+async def test_the_same_form_posted_twice_proposes_once(http, console):
+    p = proposal()
+    data = form_of(Proposal, p, **keys_of(await get(http, "/placements/new", LEAD)))
+    first = await http.post("/placements/new", headers=LEAD.headers, data=data)
+    again = await http.post("/placements/new", headers=LEAD.headers, data=data)
+    assert first.status_code == again.status_code == 303
+    assert first.headers["location"] == again.headers["location"]
+    assert len(register.open_placements_of(console.engine, p.school.school_id, p.pupil.pupil_id)) == 1
+
+
+async def test_a_refused_step_shows_each_message_beside_its_field_and_changes_nothing(http, console):
+    pid = await propose(http, proposal())
+    keys = keys_of(await get(http, f"/placements/{pid}/actions/vet", LEAD))
+    low = samples.vet(insurance=samples.vet().insurance.model_copy(update={"public_liability": 1_000_000}))
+    r = await http.post(f"/placements/{pid}/actions/vet", headers=LEAD.headers, data=form_of(Vet, low, **keys))
+    assert r.status_code == 409
+    html = r.text
+    assert 'href="#insurance-public_liability"' in html  # the error summary links to the field
+    beside = re.search(r'id="insurance-public_liability-error"[^>]*>(.*?)</p>', html, re.S).group(1)
+    assert "Public liability cover is £1,000,000; at least £5,000,000 is required (appendix: insurance)" in beside
+    assert 'value="1000000"' in html  # what was typed stays
+    assert register.get(console.engine, pid).state == "proposed"
+
+
+async def test_a_malformed_answer_is_shown_on_the_form(http):
+    pid = await propose(http, proposal())
+    keys = keys_of(await get(http, f"/placements/{pid}/actions/vet", LEAD))
+    data = form_of(Vet, samples.vet(), **keys) | {"safeguarding_confirmation_received_on.day": "31",
+                                          "safeguarding_confirmation_received_on.month": "2"}
+    r = await http.post(f"/placements/{pid}/actions/vet", headers=LEAD.headers, data=data)
+    assert r.status_code == 422
+    assert "must be a real date" in r.text
+    assert 'href="#safeguarding_confirmation_received_on-day"' in r.text
+
+
+async def test_search_is_posted_and_finds_the_pupil(http):
+    p = proposal()
+    pid = await propose(http, p)
+    mine = csrf_of(await get(http, "/placements", LEAD))
+    r = await http.post("/placements/search", headers=LEAD.headers, data={"pupil_id": p.pupil.pupil_id, "csrf_token": mine})
+    assert r.status_code == 200 and r.headers["cache-control"] == "no-store"
+    assert f"/placements/{pid}" in r.text
+    assert p.pupil.pupil_id not in str(r.url) and p.pupil.name not in str(r.url)
+    theirs = csrf_of(await get(http, "/placements", OTHER_LEAD))
+    other = await http.post("/placements/search", headers=OTHER_LEAD.headers, data={"pupil_id": p.pupil.pupil_id, "csrf_token": theirs})
+    assert pid not in other.text
+
+
+async def test_the_notice_preview_is_the_letter_dated_today(http):
+    p = proposal()
+    pid = await propose(http, p)
+    r = await http.get(f"/placements/{pid}/actions/notify/preview", headers=HEAD.headers)
+    assert r.status_code == 200, r.text[:2000]
+    assert p.pupil.name in r.text and p.provider.name in r.text
+    assert f"{today().day} {today():%B %Y}" in r.text
+
+
+async def test_the_design_systems_assets_are_served(http):
+    css = await http.get("/assets/govuk-frontend/govuk-frontend.min.css")
+    assert css.status_code == 200 and "govuk-template" in css.text
+    fonts = re.findall(r"url\((/assets/[^)]+)\)", css.text)
+    assert fonts
+    for f in fonts:
+        assert (await http.get(f)).status_code == 200, f
+    js = await http.get("/assets/console/console.js")
+    assert js.status_code == 200 and "javascript" in js.headers["content-type"]
+
+
+# --- the list: filters and pages over the register alone -----------------------
+
+LISTED_SCHOOL = "137099"  # a school of its own, so these rows are the only ones under it
+
+
+def project_rows(engine, n: int) -> list[str]:
+    """`n` placements put straight into the register (the list reads nothing else)."""
+    from domain.calendar import default_calendar
+    from domain.guards import Context
+    from domain.lifecycle import propose as proposed
+    from domain.models import Actor, Placement, Role, School
+
+    school = School(school_id=LISTED_SCHOOL, name="Nexus Dale Academy", local_authority="Kirklees")
+    actor = Actor(user_id="lead", role=Role.ap_lead, school_id=LISTED_SCHOOL)
+    ctx = Context(today=date(2026, 1, 5), calendar=default_calendar(LISTED_SCHOOL, date(2026, 1, 5)), actor=actor)
+    ids = []
+    for i in range(n):
+        start = ctx.calendar.add_school_days(date(2026, 1, 12), i // 2)
+        p = samples.proposal(start, school=school, provider=samples.provider(name="Northgate Centre" if i % 3 else "Bridgeway Learning Centre"))
+        p = Placement(placement_id=f"placement-list-{i:03d}", **p.model_dump())
+        p = proposed(p, ctx, datetime(2026, 1, 5, 9, tzinfo=UTC))
+        register.project(engine, p, next_deadline=date(2026, 1, 1) if i % 4 == 0 else date(2099, 1, 1))
+        ids.append(p.placement_id)
+    return ids
+
+
+async def test_the_list_pages_by_keyset_and_filters(http, console):
+    ids = project_rows(console.engine, 30)
+    seen, path = [], f"/placements?school={LISTED_SCHOOL}"
+    while path:
+        html = await get(http, path, OPS)
+        seen += re.findall(r'href="/placements/(placement-list-\d+)"', html)
+        nxt = re.search(r'<a class="govuk-link govuk-pagination__link" href="([^"]+)" rel="next"', html)
+        path = nxt.group(1).replace("&amp;", "&") if nxt else None
+    assert sorted(seen) == sorted(ids) and len(seen) == len(set(seen))
+    assert "30 placements match" in await get(http, f"/placements?school={LISTED_SCHOOL}", OPS)
+
+    overdue = await get(http, f"/placements?school={LISTED_SCHOOL}&overdue=yes&state=&kind=&provider=", OPS)
+    assert set(re.findall(r'href="/placements/(placement-list-\d+)"', overdue)) == {ids[i] for i in range(0, 30, 4)}
+    bridgeway = await get(http, f"/placements?school={LISTED_SCHOOL}&provider=bridgeway", OPS)
+    assert set(re.findall(r'href="/placements/(placement-list-\d+)"', bridgeway)) == {ids[i] for i in range(0, 30, 3)}
+    assert "0 placements match" in await get(http, f"/placements?school={LISTED_SCHOOL}&state=active", OPS)
+    assert "0 placements match" in await get(http, f"/placements?school={LISTED_SCHOOL}&escalated=yes", OPS)
+    # another school's staff cannot list it by naming it
+    assert "0 placements match" in await get(http, f"/placements?school={LISTED_SCHOOL}", LEAD)
+    r = await http.get("/placements?state=nonsense", headers=OPS.headers)
+    assert r.status_code == 422
+
+
+async def test_add_another_redraws_the_form_with_what_was_typed(http):
+    keys = keys_of(await get(http, "/placements/new", LEAD))
+    data = form_of(Proposal, proposal(), **keys) | {"_add": "emergency_contacts"}
+    r = await http.post("/placements/new", headers=LEAD.headers, data=data)
+    assert r.status_code == 200
+    assert 'name="emergency_contacts.1.name"' in r.text and 'value="Pat Example"' in r.text
+    assert key_of(r.text) == keys["idempotency_key"]  # still the same request
+
+
+async def test_the_same_step_posted_twice_is_taken_once(http, console):
+    pid = await propose(http, proposal())
+    keys = keys_of(await get(http, f"/placements/{pid}/actions/vet", LEAD))
+    data = form_of(Vet, samples.vet(safeguarding_confirmation_received_on=today()), **keys)
+    first = await http.post(f"/placements/{pid}/actions/vet", headers=LEAD.headers, data=data)
+    again = await http.post(f"/placements/{pid}/actions/vet", headers=LEAD.headers, data=data)
+    assert first.status_code == again.status_code == 303, again.text[:2000]
+    assert [e.action for e in register.audit_trail(console.engine, pid)] == ["propose", "vet"]
+
+
+async def test_an_escalation_is_resolved_from_the_placements_page(http, console):
+    async with httpx.AsyncClient(base_url=console.url, timeout=30) as api_http:
+        cal = load_calendar(samples.SCHOOL.school_id, console.settings.calendars_dir)
+        pid = await started_today(api_http, cal, "Drew Lane")
+    html = await get(http, f"/placements/{pid}", LEAD)
+    form = re.search(r'<form method="post" action="(/placements/[^"]+/actions/resolve_escalation)".*?</form>', html, re.S)
+    assert form, "no resolve form on the page"
+    fields = dict(re.findall(r'name="(escalation_id|idempotency_key|csrf_token)" value="([^"]+)"', form.group(0)))
+    assert fields["escalation_id"].startswith("notice:")
+    r = await http.post(form.group(1), headers=LEAD.headers, data={**fields, "note": ""})
+    assert r.status_code == 422 and "Note is needed" in r.text  # the note says what was done
+    r = await http.post(form.group(1), headers=LEAD.headers, data={**fields, "note": "Notice was handed over in person; recorded late."})
+    assert r.status_code == 303
+    html = await get(http, f"/placements/{pid}", LEAD)
+    assert "Notice was handed over in person; recorded late." in html and "Resolved" in html
+    (row,) = [e for e in register.escalations_of(console.engine, pid) if e.escalation_id == fields["escalation_id"]]
+    assert row.resolved_by_id == LEAD.user
+
+
+async def test_a_letter_to_post_is_recorded_posted_from_today(http, console):
+    from domain.models import Contact
+    from tests.api import test_api as api
+
+    from .helpers import consulted, until
+
+    cal = load_calendar(samples.SCHOOL.school_id, console.settings.calendars_dir)
+    async with httpx.AsyncClient(base_url=console.url, timeout=30) as api_http:
+        pid = await consulted(api_http, cal.add_school_days(today(), 9), "Quinn Hart",
+                              parent_contacts=[Contact(name="Ash Hart", relationship="Parent", phone="07700 900004")])
+        await api.act(api_http, pid, "notify", samples.notify(), api.HEAD)
+    await until(lambda: any(d.placement_id == pid for d in sent.to_post(console.engine, samples.SCHOOL.school_id)))
+    (doc,) = [d for d in sent.to_post(console.engine, samples.SCHOOL.school_id) if d.placement_id == pid]
+
+    home = await get(http, "/", HEAD)
+    link = f"/placements/{pid}/actions/record_delivery?document_id={doc.document_id}"
+    assert link in home
+    form = await get(http, link, HEAD)
+    assert f'value="{doc.document_id}"' in form
+    r = await http.post(f"/placements/{pid}/actions/record_delivery", headers=HEAD.headers,
+                        data={"document_id": doc.document_id, "method": "post", **keys_of(form)})
+    assert r.status_code == 303, r.text[:2000]
+    await until(lambda: all(d.placement_id != pid for d in sent.to_post(console.engine, samples.SCHOOL.school_id)))
+    assert "Quinn Hart" not in (await get(http, "/", HEAD)).split('aria-labelledby="letters"')[1]
+
+
+async def test_every_posted_form_carries_the_sessions_csrf_field(http):
+    """The sign-in's CSRF check reads `csrf_token` from every form posted."""
+    pid = await propose(http, proposal())
+    pages = ["/placements", "/placements/new", f"/placements/{pid}", f"/placements/{pid}/actions/notify",
+             f"/placements/{pid}/actions/vet"]
+    forms_seen = 0
+    for path in pages:
+        html = await get(http, path, HEAD)
+        for form in re.findall(r'<form method="post".*?</form>', html, re.S):
+            forms_seen += 1
+            assert 'name="csrf_token"' in form, (path, form[:200])
+    assert forms_seen >= 5  # the search, the proposal, the notice's upload and form, vetting
+
+
+async def test_an_upload_that_is_not_a_pdf_is_refused_on_the_form(http, console):
+    pid = await propose(http, proposal())
+    r = await http.post(f"/placements/{pid}/documents", headers=HEAD.headers,
+                        data={"kind": "notice_copy", "csrf_token": csrf_of(await get(http, f"/placements/{pid}/actions/notify", HEAD))},
+                        files={"copy": ("copy.txt", b"not a letter", "text/plain")})
+    assert r.status_code == 422 and "The copy must be a PDF file" in r.text
+    assert [d for d in sent.for_placement(console.engine, pid) if d.status == "uploaded"] == []
+
+
+async def test_a_form_posted_without_its_csrf_token_is_refused_and_changes_nothing(http, console):
+    pid = await propose(http, proposal())
+    page = await get(http, f"/placements/{pid}/actions/vet", LEAD)
+    good = form_of(Vet, samples.vet(safeguarding_confirmation_received_on=today()), idempotency_key=key_of(page))
+    for path, data in [(f"/placements/{pid}/actions/vet", good), (f"/placements/{pid}/actions/vet", {**good, "csrf_token": "forged"}),
+                       ("/placements/new", form_of(Proposal, proposal())), ("/placements/search", {"pupil_id": "P-1"}),
+                       (f"/placements/{pid}/documents", {"kind": "notice_copy"})]:
+        r = await http.post(path, headers=LEAD.headers, data=data)
+        assert r.status_code == 403, (path, r.status_code)
+    assert register.get(console.engine, pid).state == "proposed"
+    assert [d for d in sent.for_placement(console.engine, pid)] == []

@@ -1,0 +1,118 @@
+"""Today, the list and a placement's page in the browser, on a register with
+placements in several states: what each shows a headteacher and an AP lead.
+The pictures go to $APFLOW_SCREENSHOTS when it is set (the README's, in
+docs/screenshots), else to a temporary folder."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import httpx
+import pytest
+import pytest_asyncio
+
+from apflow import samples
+from apflow.calendars import load_calendar
+from domain.actions import RequestReview
+from domain.models import Contact
+from store import documents as sent
+from tests.api import test_api as api
+
+from .conftest import HEAD, LEAD, SCHOOL, signed_in
+from .helpers import consulted, pupil, started_today, today, until
+
+
+@pytest_asyncio.fixture(scope="module")
+async def seeded(console) -> dict[str, str]:
+    """Placements in several states, through the JSON API: their ids by pupil."""
+    cal = load_calendar(SCHOOL, console.settings.calendars_dir)
+    d = today()
+    ids = {}
+    async with httpx.AsyncClient(base_url=console.url, timeout=30) as http:
+        # Proposed: its notice is due within the week.
+        snap = await api.propose(http, cal.add_school_days(d, 4), pupil=pupil("Jordan Pike"))
+        ids["Jordan Pike"] = snap["placement"]["placement_id"]
+        # Notified by email, starting within two weeks.
+        ids["Sam Rivers"] = await consulted(http, cal.add_school_days(d, 8), "Sam Rivers")
+        await api.act(http, ids["Sam Rivers"], "notify", samples.notify(), api.HEAD)
+        # A parent with no email address: the notice waits on the list of letters to post.
+        ids["Taylor Brook"] = await consulted(
+            http, cal.add_school_days(d, 9), "Taylor Brook",
+            parent_contacts=[Contact(name="Morgan Brook", relationship="Parent", phone="07700 900003")])
+        await api.act(http, ids["Taylor Brook"], "notify", samples.notify(), api.HEAD)
+        await until(lambda: any(doc.placement_id == ids["Taylor Brook"] for doc in sent.to_post(console.engine, SCHOOL)))
+        # Started today, recorded after the fact (its notice handed over), and a review asked for.
+        ids["Casey Moor"] = pid = await started_today(http, cal, "Casey Moor")
+        await api.act(http, pid, "request_review", RequestReview(requested_by="parent", received_on=d))
+    return ids
+
+
+async def section(page, heading_id: str) -> str:
+    return await page.locator(f'section[aria-labelledby="{heading_id}"]').inner_text()
+
+
+@pytest.fixture(scope="module")
+def pictures(tmp_path_factory) -> Path:
+    folder = Path(os.environ.get("APFLOW_SCREENSHOTS") or tmp_path_factory.mktemp("screenshots"))
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+async def test_today_shows_a_headteacher_what_is_theirs(browser, console, seeded, pictures):
+    page = await signed_in(browser, console, HEAD)
+    await page.goto("/")
+    text = await page.locator("main").inner_text()
+    sections = {s: await section(page, s) for s in ("escalations", "due", "letters", "starting", "reviews")}
+    # The notice for a start recorded after the fact was late: the headteacher's to answer (§6.5).
+    assert "Casey Moor" in sections["escalations"]
+    assert "Jordan Pike" in sections["due"] and "the last day to give parents written notice" in sections["due"].lower()
+    assert "Taylor Brook" in sections["letters"]
+    assert "Sam Rivers" in sections["starting"] and "Taylor Brook" in sections["starting"]
+    assert "Casey Moor" not in sections["starting"]
+    assert "Casey Moor" in sections["reviews"]
+    assert "wellbeing" not in text  # the AP lead's, not the headteacher's
+    await page.screenshot(path=str(pictures / "today.png"), full_page=True)
+
+
+async def test_today_shows_an_ap_lead_their_deadlines(browser, console, seeded):
+    page = await signed_in(browser, console, LEAD)
+    await page.goto("/")
+    due = await section(page, "due")
+    assert "Casey Moor" in due and "make the daily attendance call" in due.lower()
+    assert "Jordan Pike" not in due  # the notice is the headteacher's
+
+
+async def test_the_list_filters_and_pages(browser, console, seeded, pictures):
+    page = await signed_in(browser, console, LEAD)
+    await page.goto("/placements")
+    for name in seeded:
+        assert await page.get_by_role("link", name=name).count() == 1
+    await page.screenshot(path=str(pictures / "placements.png"), full_page=True)
+    await page.select_option("#state", "notified")
+    async with page.expect_navigation():
+        await page.get_by_role("button", name="Apply filters").click()
+    table = await page.locator("table").inner_text()
+    assert "Sam Rivers" in table and "Taylor Brook" in table and "Jordan Pike" not in table
+    assert "Rivers" not in page.url and "P-" not in page.url
+
+
+async def test_a_placements_page(browser, console, seeded, pictures):
+    page = await signed_in(browser, console, LEAD)
+    await page.goto(f"/placements/{seeded['Casey Moor']}")
+    assert (await page.locator('[aria-current="step"] .apflow-lifecycle__name').inner_text()).strip() == "Active"
+    deadlines = await page.locator("h2:text('Deadlines') + table").inner_text()
+    assert "School days left" in deadlines and "review the placement this half-term" in deadlines.lower()
+    assert await page.get_by_role("button", name="Book a review").count() == 1
+    assert await page.get_by_role("button", name="Resolve").count() >= 1  # the late notice's escalation
+    await page.screenshot(path=str(pictures / "placement.png"), full_page=True)
+
+
+async def test_the_pages_run_their_scripts_under_the_csp(browser, console, seeded):
+    """GOV.UK Frontend's script starts (its menu and buttons are enhanced) and
+    nothing the pages load is refused."""
+    page = await signed_in(browser, console, LEAD)
+    for path in ("/", "/placements", f"/placements/{seeded['Casey Moor']}", "/placements/new"):
+        await page.goto(path)
+        await page.wait_for_load_state("networkidle")
+        assert await page.evaluate("document.body.classList.contains('govuk-frontend-supported')"), path
+    assert page.problems == []
