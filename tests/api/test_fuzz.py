@@ -2,8 +2,8 @@
 leave behind (issue 8: "a schemathesis run finds no 5xx, and a check after
 it finds no placement changed by a refused request").
 
-The real stack of `conftest.py` (uvicorn, the Temporal dev server, a worker,
-a SQLite register) is filled with placements of one school in known states.
+The real stack of `conftest.py` (`api_stack`: uvicorn, the Temporal dev
+server, a worker, a SQLite register) is filled with placements of one school in known states.
 Then every operation of `/openapi.json` is called with data schemathesis
 makes, valid and invalid, as each kind of person: those who may act on the
 school's placements (insiders) and those who may not (outsiders). Placement
@@ -25,12 +25,9 @@ under two minutes.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import re
-import socket
 import traceback
-import uuid
 import zlib
 from collections import Counter
 from dataclasses import dataclass, field
@@ -40,7 +37,6 @@ import pytest
 import pytest_asyncio
 import requests
 import schemathesis
-import uvicorn
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
@@ -51,17 +47,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from apflow import samples
-from apflow.settings import Settings
-from console.api import create_app
 from console.errors import UNKNOWN
 from store import register
 from store.documents import DocumentRow, ProviderLinkRow
-from store.db import make_engine, migrate
 from store.tables import AuditEvent, EscalationRow
-from tests.api.conftest import Stack
 from tests.api.test_api import HEAD, LEAD, act, expect, propose, today
 from tests.proxy import as_staff
-from worker import build_worker
 
 # schemathesis's own negative strategies draw from `random`; Hypothesis warns of it on every run.
 pytestmark = pytest.mark.filterwarnings("ignore:Do not use the `random` module inside strategies")
@@ -241,43 +232,10 @@ def could_reach(call: Call, placement_id: str, school_id: str) -> bool:
     return placement_id in call.path or placement_id in call.body or call.path.startswith(f"/api/schools/{school_id}/")
 
 
-class _Server(uvicorn.Server):
-    @contextlib.contextmanager
-    def capture_signals(self):  # leave Ctrl-C to pytest
-        yield
-
-
 @pytest_asyncio.fixture(scope="module")
-async def stack(dev_env, tmp_path_factory):
-    """The stack of conftest's `api_stack`, served on a socket that names TCP:
-    asyncio sets TCP_NODELAY only on those, and without it each of the run's
-    thousands of responses waits ~40 ms for a delayed ACK."""
-    tmp = tmp_path_factory.mktemp("fuzz")
-    engine = make_engine(f"sqlite:///{tmp / 'register.db'}")
-    migrate(engine)
-    settings = Settings(task_queue=f"tq-fuzz-{uuid.uuid4()}", var_dir=tmp / "var")
-    app = create_app(settings, client=dev_env.client, engine=engine)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.bind(("127.0.0.1", 0))
-    server = _Server(uvicorn.Config(app, log_level="warning"))
-    try:
-        async with build_worker(dev_env.client, settings.task_queue, engine):
-            serving = asyncio.create_task(server.serve(sockets=[sock]))
-            while not server.started:
-                assert not serving.done(), serving.result()
-                await asyncio.sleep(0.05)
-            yield Stack(f"http://127.0.0.1:{sock.getsockname()[1]}", engine, settings.task_queue)
-            server.should_exit = True
-            await asyncio.wait_for(serving, 15)
-    finally:
-        sock.close()
-        engine.dispose()
-
-
-@pytest_asyncio.fixture(scope="module")
-async def seeded(stack) -> dict[str, str]:
+async def seeded(api_stack) -> dict[str, str]:
     """Placements of one school in known states, by state."""
-    async with httpx.AsyncClient(base_url=stack.url, timeout=60) as http:
+    async with httpx.AsyncClient(base_url=api_stack.url, timeout=60) as http:
         d = today()
         out = {}
         for state, steps in {
@@ -294,15 +252,15 @@ async def seeded(stack) -> dict[str, str]:
         # Letters follow their step: the notified one's are sent (its links issued) before the run.
         loop = asyncio.get_running_loop()
         deadline = loop.time() + 20
-        while not (letters := state_of(stack.engine, out["notified"])["documents"]) or {d[1] for d in letters} != {"sent"}:
+        while not (letters := state_of(api_stack.engine, out["notified"])["documents"]) or {d[1] for d in letters} != {"sent"}:
             assert loop.time() < deadline, letters
             await asyncio.sleep(0.1)
     return out
 
 
-async def test_fuzzing_every_operation_finds_no_5xx_and_refused_requests_change_nothing(stack, seeded):
-    async with httpx.AsyncClient(base_url=stack.url, timeout=60) as http:
-        before = {pid: (state_of(stack.engine, pid), await snapshot_of(http, pid)) for pid in seeded.values()}
+async def test_fuzzing_every_operation_finds_no_5xx_and_refused_requests_change_nothing(api_stack, seeded):
+    async with httpx.AsyncClient(base_url=api_stack.url, timeout=60) as http:
+        before = {pid: (state_of(api_stack.engine, pid), await snapshot_of(http, pid)) for pid in seeded.values()}
         schema = schemathesis.openapi.from_dict(expect(await http.get("/openapi.json"), 200))
         records = {"link_id": sorted({x[0] for kept, _ in before.values() for x in kept["links"]}),
                    "document_id": sorted({d[0] for kept, _ in before.values() for d in kept["documents"]})}
@@ -310,11 +268,11 @@ async def test_fuzzing_every_operation_finds_no_5xx_and_refused_requests_change_
         # Outsiders on every seeded placement, its links and documents; insiders
         # on two placements, so the others stay out of reach of any allowed write.
         playground = [seeded["proposed"], seeded["vetted"]]
-        outsiders = await asyncio.to_thread(fuzz, schema, stack.url, OUTSIDERS,
+        outsiders = await asyncio.to_thread(fuzz, schema, api_stack.url, OUTSIDERS,
                                             {"placement_id": list(seeded.values()), "school_id": [SCHOOL], **records})
-        insiders = await asyncio.to_thread(fuzz, schema, stack.url, INSIDERS,
+        insiders = await asyncio.to_thread(fuzz, schema, api_stack.url, INSIDERS,
                                            {"placement_id": playground, "school_id": [OTHER_SCHOOL]})
-        after = {pid: (state_of(stack.engine, pid), await snapshot_of(http, pid)) for pid in seeded.values()}
+        after = {pid: (state_of(api_stack.engine, pid), await snapshot_of(http, pid)) for pid in seeded.values()}
 
     calls = outsiders.calls + insiders.calls
     problems = outsiders.problems + insiders.problems
