@@ -16,7 +16,13 @@ sends it with the register as its memory:
 
 Rendering is deterministic (the PDF's date is the letter's), and the link id
 is derived from the key, so every attempt produces the same document, link
-and hash.
+and hash; an attempt that finds an earlier one stopped mid-send dates the
+letter as that one did, so what leaves is what the register holds.
+
+A provider's link is never kept. The register (and the outbox's PDF) holds
+the document as `Renderer.render` makes it, naming the link by its id and
+expiry; its URL, with the signed token, is written only into the email body
+(`Renderer.message_html`) as the message is handed to the relay or outbox.
 """
 from __future__ import annotations
 
@@ -79,6 +85,11 @@ def refusal_reason(error: Exception) -> str | None:
     return None
 
 
+def _aware(at: datetime) -> datetime:
+    """Instants are stored in UTC; SQLite hands them back without their zone."""
+    return at if at.tzinfo is not None else at.replace(tzinfo=timezone.utc)
+
+
 def link_id_for(key: str) -> str:
     return "lnk-" + hashlib.sha256(key.encode()).hexdigest()[:24]
 
@@ -134,17 +145,20 @@ class DocumentActivities:
         if done is not None and done.status in register.DONE:
             return self._already(done)
 
+        now = datetime.now(timezone.utc)
+        # A letter is dated the day it is sent (or put on the list to post),
+        # never earlier; a retry of an attempt that stopped mid-send, the day that one was.
+        issued = _aware(done.created_at) if done is not None and done.status == register.SENDING else now
         context = dict(req.context)
         link_id = None
         if req.link is not None:
             link_id = link_id_for(key)
             token = issue_link(self._secrets, req.placement_id, req.link.purpose, req.link.expires_at, link_id)
-            context["link"] = {"url": provider_url(self._base_url, token), "expires_at": req.link.expires_at}
+            context["link"] = {"url": provider_url(self._base_url, token), "expires_at": req.link.expires_at,
+                               "link_id": link_id}
         if req.kind == "staff_escalation":
             context.setdefault("console_url", f"{self._base_url}/api/placements/{req.placement_id}")
-        now = datetime.now(timezone.utc)
-        # A letter is dated the day it is sent (or put on the list to post), never earlier.
-        context["issued_on"] = uk_date(now).isoformat()
+        context["issued_on"] = uk_date(issued).isoformat()
         try:
             doc = self._renderer.render(req.kind, context)
         except DocumentIncomplete as e:
@@ -171,12 +185,14 @@ class DocumentActivities:
             # Recorded before the letter leaves, so the link works the moment it arrives.
             register.add_link(self._engine, link_id, req.placement_id, req.link.purpose.value,
                               req.link.expires_at, now, row.document_id)
-        message = OutgoingDocument(
-            to=req.to, role=req.role, subject=doc.subject, html=doc.html, pdf=doc.pdf,
-            idempotency_key=key, attachment_name=doc.filename,
-        )
         if to_post:
             return LetterResult(document_id=row.document_id, status="to_post", sha256=doc.sha256)
+        # The attachment is the PDF the register holds (its hash is the one
+        # recorded); only the body, made now and kept nowhere, holds the link.
+        message = OutgoingDocument(
+            to=req.to, role=req.role, subject=row.subject, html=self._renderer.message_html(req.kind, context),
+            pdf=row.pdf, idempotency_key=key, attachment_name=doc.filename,
+        )
         try:
             with _heartbeating():
                 sent = deliver(message, self._delivery)
@@ -191,7 +207,7 @@ class DocumentActivities:
             os._exit(70)
         sent_at = datetime.now(timezone.utc)
         register.mark_sent(self._engine, key, sent.message_id, sent_at)
-        return LetterResult(document_id=row.document_id, status="sent", sha256=doc.sha256, sent_at=sent_at)
+        return LetterResult(document_id=row.document_id, status="sent", sha256=row.sha256, sent_at=sent_at)
 
     @staticmethod
     def _already(row) -> LetterResult:

@@ -194,7 +194,9 @@ def _write_atomically(path: Path, data: bytes, *, exclusive: bool) -> bool:
 
 def _to_outbox(message: OutgoingDocument, settings: DeliverySettings) -> Delivery:
     outbox = settings.outbox_dir
-    outbox.mkdir(parents=True, exist_ok=True)
+    # The messages as they left, providers' live links in them: private to
+    # this user whatever the umask (the files are made 0600 by mkstemp).
+    outbox.mkdir(mode=0o700, parents=True, exist_ok=True)
     name = safe_name(message.idempotency_key)
     eml = outbox / f"{name}.eml"
     mid = message_id(message.idempotency_key, settings.from_address)

@@ -34,7 +34,9 @@ la_ehcp_consultation  to the LA that maintains the EHC plan (§3.1-3.2, §3.8)
     reply_by?
 provider_initial_assessment_request  (§12.1.3: due `initial_assessment_days` after referral)
     provider {name, named_contact {name}?}, pupil {name, date_of_birth?,
-    year_group?}, referred_on, due_by, link {url, expires_at}
+    year_group?}, referred_on, due_by, link {url, expires_at, link_id?}
+    (`url` is written into the email only, never into the kept copy: see
+    `documents.render`; every request to a provider has a link)
 provider_progress_report_request  (§2.6, §12.1.7)
     provider, pupil, objectives, due_by, link {url, expires_at},
     period_start?, period_end?
@@ -209,6 +211,7 @@ _PROVIDER_REQUEST = (
     Required("signed_by.name", "who sends the request", "§3.4"),
 )
 _PROVIDER_OPTIONAL = _SCHOOL_OPTIONAL + (
+    "link.link_id",  # what the kept copy names the link by
     "provider.named_contact",
     "pupil.date_of_birth",
     "pupil.year_group",

@@ -5,6 +5,12 @@ requires of it.
 recipient keeps, so it is what a record of "this notice was sent" should
 point at. Rendering is deterministic for the same context (the PDF's creation
 date is the document's `issued_on`), so a retried activity gets the same hash.
+
+A provider's link is a live credential, so it has two renderings. `render`
+makes the copy that is kept (the register's HTML, and the PDF, which is also
+the message's attachment): it names the link by its id and expiry and never
+holds its URL, whatever the template. `message_html` makes the email body as
+it leaves, the one place the URL (and its signed token) is written.
 """
 from __future__ import annotations
 
@@ -128,12 +134,21 @@ class Renderer:
     def missing_items(self, kind: str, context: Mapping[str, Any]) -> list[MissingItem]:
         return missing_items(kind, context)
 
-    def render(self, kind: str, context: Mapping[str, Any]) -> RenderedDocument:
+    def _complete(self, kind: str, context: Mapping[str, Any]) -> tuple[DocumentKind, dict[str, Any]]:
         spec = _kind(kind)
         ctx = prepare(kind, context)
         missing = spec.missing(ctx)
         if missing:
             raise DocumentIncomplete(spec.name.value, missing)
+        return spec, ctx
+
+    def render(self, kind: str, context: Mapping[str, Any]) -> RenderedDocument:
+        """The document as it is kept and attached: a provider's link appears
+        by its id and expiry only (see `message_html` for the link itself)."""
+        spec, ctx = self._complete(kind, context)
+        if isinstance(ctx.get("link"), dict):
+            # Its URL carries the signed token: anyone who read the kept copy could answer with it.
+            ctx["link"] = {**ctx["link"], "url": None}
         template = self.env.get_template(spec.template)
         html = template.render(ctx)
         block = template.blocks.get("subject")
@@ -150,6 +165,12 @@ class Renderer:
             author=school.get("name") or "",
         )
         return RenderedDocument(spec.name.value, subject, html, pdf, hashlib.sha256(pdf).hexdigest())
+
+    def message_html(self, kind: str, context: Mapping[str, Any]) -> str:
+        """The email body as it leaves: the document with the provider's link
+        (`link.url`) written out. Never store it; the kept copy is `render`'s."""
+        spec, ctx = self._complete(kind, context)
+        return self.env.get_template(spec.template).render(ctx)
 
 
 @lru_cache(maxsize=1)

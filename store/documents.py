@@ -14,7 +14,9 @@ what an earlier attempt did:
     unconfirmed   an earlier attempt stopped mid-send and the message was not
                   sent again; staff were told to check with the recipient
 
-Documents hold the HTML and PDF as sent, so they can be fetched again for years.
+Documents hold the PDF as sent and the HTML of the email, so they can be
+fetched again for years; a provider's link is kept by its id alone (the
+HTML names it where the email held its URL), since the URL is a credential.
 """
 from __future__ import annotations
 

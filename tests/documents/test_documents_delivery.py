@@ -240,3 +240,14 @@ def test_a_file_left_half_written_by_a_killed_writer_stays_private_and_is_cleare
 
     assert not stale.exists() and fresh.exists()
     assert not list(tmp_path.glob(".tmp-*"))
+
+
+def test_the_outbox_is_private_wherever_it_is(tmp_path, notice):
+    """Its messages are as they left, a provider's live link in each request:
+    an outbox folder apflow makes, and each file in it, is its user's alone."""
+    outbox = tmp_path / "elsewhere" / "outbox"
+    deliver(notice, DeliverySettings(outbox_dir=outbox, from_address="letters@northgate.example"))
+    written = list(outbox.iterdir())
+    assert {p.suffix for p in written} >= {".eml", ".pdf"}
+    for path in [outbox, *written]:
+        assert path.stat().st_mode & 0o077 == 0, (path.name, oct(path.stat().st_mode))

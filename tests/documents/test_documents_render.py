@@ -57,10 +57,36 @@ def test_every_kind_renders_with_its_required_items_in_the_pdf(kind, sample):
     for req in KINDS[kind].required:
         if req.when is not None and not req.when(ctx):
             continue
+        if req.path == "link.url":
+            continue  # in the email only: test_a_providers_link_is_in_the_email_and_never_in_the_kept_copy
         for value in resolve(ctx, req.path):
             for expected in shown(req.path, value):
                 assert expected in text, f"{req.item} ({req.clause}) not in the {kind} PDF"
                 assert expected.replace("'", "&#39;") in doc.html
+
+
+LINKED_KINDS = [k for k, spec in KINDS.items() if any(r.path == "link.url" for r in spec.required)]
+
+
+@pytest.mark.parametrize("kind", LINKED_KINDS)
+def test_a_providers_link_is_in_the_email_and_never_in_the_kept_copy(kind, sample):
+    """The link's URL carries a live token: the copy that is kept (and
+    attached) names the link by id and expiry, the email body holds the URL."""
+    ctx = sample(kind)
+    ctx["link"]["link_id"] = "lnk-0123456789abcdef01234567"
+    renderer = Renderer()
+    doc = renderer.render(kind, ctx)
+    body = renderer.message_html(kind, ctx)
+
+    url = ctx["link"]["url"]
+    assert f'href="{url}"' in body and "lnk-0123456789abcdef01234567" in body
+    text = pdf_text(doc.pdf)
+    for kept in (doc.html, text, doc.pdf.decode("latin-1")):
+        assert "abc.def" not in kept
+    for kept in (doc.html, text):
+        assert "sent in the email with this letter (link lnk-0123456789abcdef01234567)" in kept
+        assert fmt.date_time(ctx["link"]["expires_at"]) in kept
+    assert renderer.render(kind, ctx).sha256 == doc.sha256  # the kept copy still renders the same every time
 
 
 @pytest.mark.parametrize(

@@ -108,7 +108,10 @@ async def test_each_step_sends_its_documents_once_with_their_content(time_env, e
             assert item in text, item
         request = await one(inbox, "provider_initial_assessment_request", "office@bridgeway.example")
         assert request.role == "provider"
-        assert request.link and request.link in request.pdf_text.replace(" ", "")
+        # The link is in the email; the PDF, kept as sent, names the link by its id.
+        (kept,) = [r for r in sent.for_placement(engine, pid) if r.kind == "provider_initial_assessment_request"]
+        assert request.link and request.link not in request.pdf_text.replace(" ", "")
+        assert request.pdf == kept.pdf and kept.link_id in request.pdf_text and kept.link_id in request.html
         due = d + timedelta(days=7)
         assert f"{due.day} {due:%B %Y}" in request.subject
 

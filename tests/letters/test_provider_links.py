@@ -48,7 +48,9 @@ class _Server(uvicorn.Server):
 @pytest_asyncio.fixture
 async def stack(dev_env, engine, smtp, tmp_path):
     inbox, port = smtp
-    sock = socket.socket()
+    # IPPROTO_TCP named: asyncio sets TCP_NODELAY only on sockets that say so,
+    # and without it every response waits ~40 ms for a delayed ACK.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.bind(("127.0.0.1", 0))
     url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     task_queue = f"tq-provider-{uuid.uuid4()}"

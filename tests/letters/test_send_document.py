@@ -3,6 +3,7 @@ can be in when an attempt starts."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from email import message_from_bytes, policy
 
 import pytest
 
@@ -10,6 +11,8 @@ from activities.documents import DocumentActivities, link_id_for
 from apflow.settings import Settings
 from messages import LetterRequest, LinkRequest
 from documents import DeliverySettings, LinkPurpose, RecipientRole, verify_link
+from documents.formatting import long_date
+from domain.clock import uk_date
 from store import documents as sent
 
 from .conftest import BASE_URL, SECRET, free_port, mail_settings
@@ -92,11 +95,38 @@ def test_a_request_carries_a_link_that_verifies_and_is_recorded_first(engine, tm
     assert row.link_id == link_id_for(key)
     link = sent.get_link(engine, row.link_id)
     assert (link.placement_id, link.purpose, link.issued_by) == ("placement-1", "initial_assessment", row.document_id)
-    token = row.html.split(f"{BASE_URL}/provider/", 1)[1].split('"', 1)[0]
+    # The link is in the message as it left, not in the register's copy.
+    (eml,) = tmp_path.glob("*.eml")
+    message = message_from_bytes(eml.read_bytes(), policy=policy.default)
+    body = message.get_body(("html",)).get_content()
+    token = body.split(f"{BASE_URL}/provider/", 1)[1].split('"', 1)[0]
     claims = verify_link([SECRET], token, expires - timedelta(days=1), purpose="initial_assessment")
     assert (claims.placement_id, claims.link_id) == ("placement-1", row.link_id)
-    assert "https://link.invalid" not in row.html
+    assert token not in row.html and f"{BASE_URL}/provider/" not in row.html and row.link_id in row.html
+    (attachment,) = message.iter_attachments()
+    assert attachment.get_payload(decode=True) == row.pdf  # the PDF sent is the one whose hash is recorded
+    assert "https://link.invalid" not in row.html + body
     assert date(2026, 10, 8).strftime("%B") in row.html
+
+
+def test_a_retry_of_an_attempt_that_stopped_mid_send_sends_what_the_register_holds(engine, tmp_path):
+    """The first attempt claimed the letter on an earlier day and stopped; the
+    retry, in the outbox, delivers the letter of that day, the one recorded."""
+    activities = DocumentActivities(engine, DeliverySettings(outbox_dir=tmp_path), [SECRET], BASE_URL)
+    yesterday = datetime.now(UTC) - timedelta(days=1)
+    doc = activities._renderer.render("staff_escalation", CONTEXT | {"issued_on": uk_date(yesterday).isoformat()})
+    sent.claim(engine, sent.NewDocument(
+        idempotency_key=KEY, placement_id="placement-1", event="e", kind="staff_escalation", recipient_role="ap_lead",
+        recipient="aplead@school.example", subject=doc.subject, html=doc.html, pdf=doc.pdf, sha256=doc.sha256,
+        delivery_mode="outbox", link_id=None, created_at=yesterday,
+    ))
+    result = activities.send_document(request())
+    assert (result.status, result.sha256) == ("sent", doc.sha256)
+    (eml,) = tmp_path.glob("*.eml")
+    message = message_from_bytes(eml.read_bytes(), policy=policy.default)
+    (attachment,) = message.iter_attachments()
+    assert attachment.get_payload(decode=True) == doc.pdf == sent.by_key(engine, KEY).pdf
+    assert f"<p>{long_date(uk_date(yesterday))}</p>" in message.get_body(("html",)).get_content()  # dated as kept
 
 
 def test_a_trust_rewords_a_template_in_its_own_folder(engine, tmp_path):
