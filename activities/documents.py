@@ -157,7 +157,7 @@ class DocumentActivities:
             context["link"] = {"url": provider_url(self._base_url, token), "expires_at": req.link.expires_at,
                                "link_id": link_id}
         if req.kind == "staff_escalation":
-            context.setdefault("console_url", f"{self._base_url}/api/placements/{req.placement_id}")
+            context.setdefault("console_url", f"{self._base_url}/placements/{req.placement_id}")
         context["issued_on"] = uk_date(issued).isoformat()
         try:
             doc = self._renderer.render(req.kind, context)

@@ -126,6 +126,7 @@ async def test_each_step_sends_its_documents_once_with_their_content(time_env, e
         text = alert[0].pdf_text
         assert "unexplained absence" in text and "Designated safeguarding lead" in text
         assert "Alex" not in text and "Alex" not in alert[0].html  # escalations carry no pupil data
+        assert f"/placements/{pid}</a>" in alert[0].html and "/api/" not in alert[0].html  # the console's page for it
 
         # Booking a review invites the parents (and the LA) in writing, with the
         # date, time, place and where to send views (§6.8); the provider is asked for a report.
