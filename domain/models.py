@@ -89,6 +89,9 @@ SAFEGUARDING_LEADS = frozenset({Role.dsl, Role.trust_dsl})
 class Pupil(Model):
     pupil_id: Annotated[str, Field(min_length=1, max_length=64)]  # the school's pseudonymous id
     name: NonEmpty
+    # The DfE's unique pupil number: 13 characters, a letter then 11 digits,
+    # then a digit (a letter for a temporary UPN).
+    upn: Annotated[str | None, Field(pattern=r"^[A-Z][0-9]{11}[0-9A-Z]$")] = None
     date_of_birth: date
     year_group: Annotated[int, Field(ge=0, le=14)]  # 0 = Reception
     ehc_plan: bool = False

@@ -66,6 +66,7 @@ def project(engine: Engine, placement: Placement, next_deadline: date | None) ->
         planned_end_date=placement.planned_end,
         next_deadline=next_deadline,
         pattern_days=",".join(d.value for d in placement.pattern.days),
+        pupil_search=pupil_search(placement.pupil),
         version=placement.version,
         seq=placement.seq,
         data=placement.model_dump(mode="json"),
@@ -145,6 +146,11 @@ class Filters:
     overdue_on: date | None = None  # running, with a deadline before this day
     escalated: bool = False  # with an open escalation
     pupil_id: str | None = None
+    pupil: str | None = None  # part of the pupil's name, their UPN, or the school's id for them
+
+
+def pupil_search(pupil) -> str:
+    return " ".join(filter(None, (pupil.name, pupil.upn))).lower()
 
 
 def _placement_filters(f: Filters) -> list:
@@ -164,6 +170,9 @@ def _placement_filters(f: Filters) -> list:
         out.append(exists().where(e.placement_id == t.placement_id, e.resolved_at.is_(None)))
     if f.pupil_id:
         out.append(t.pupil_id == f.pupil_id)
+    if f.pupil:
+        out.append(or_(t.pupil_id == f.pupil.strip(),
+                       t.pupil_search.contains(" ".join(f.pupil.lower().split()), autoescape=True)))
     return out
 
 

@@ -35,6 +35,9 @@ class PlacementRow(Base):
     planned_end_date: Mapped[date | None] = mapped_column(Date)
     next_deadline: Mapped[date | None] = mapped_column(Date)
     pattern_days: Mapped[str | None] = mapped_column(String(24))  # "mon,wed": the weekdays attended
+    # What staff search a pupil by: the name and UPN, lower case. Personal
+    # data like the row's JSON; searched only by a form, never from a URL.
+    pupil_search: Mapped[str | None] = mapped_column(String(300))
     # A projection is applied only when newer than what is stored: it may
     # arrive twice or late, never backwards. Newer = a higher `version` (the
     # workflow raises it at every change it publishes, escalations included);

@@ -116,18 +116,18 @@ def placements_list(
 
 @router.post("/placements/search")
 async def search(principal: FormPrincipal, request: Request):
-    """Placements of one pupil, by the school's id for them (posted: it is
-    about a pupil). The register holds no pupil name or UPN column to search."""
+    """Placements of a pupil, by part of their name, their UPN or the school's
+    id for them (posted: what is typed is about a pupil, and stays out of URLs)."""
     values = forms.values_of(await request.form())
-    pupil_id = (values.get("pupil_id") or [""])[0].strip()
+    pupil = " ".join((values.get("pupil") or [""])[0].split())
     cursor = (values.get("cursor") or [None])[0] or None
-    error = None if 0 < len(pupil_id) <= 64 else "Enter the pupil's school id"
+    error = None if 2 <= len(pupil) <= 100 else "Enter 2 to 100 characters of the pupil's name, their UPN or school id"
     rows, total, next_cursor = [], 0, None
     if error is None:
-        f = Filters(school_ids=_schools(principal, None), pupil_id=pupil_id)
+        f = Filters(school_ids=_schools(principal, None), pupil=pupil)
         result = await run_in_threadpool(register.placements_page, request.app.state.engine, limit=PAGE_SIZE,
                                          after=_cursor(cursor), filters=f)
         rows, total = await run_in_threadpool(_rows, request, result.rows), result.total
         next_cursor = paging.encode(result.next_after) if result.next_after else None
     return page(request, "search.html", principal, status=422 if error else 200, nav="placements", rows=rows,
-                total=total, next_cursor=next_cursor, pupil_id=pupil_id, error=error)
+                total=total, next_cursor=next_cursor, pupil=pupil, error=error)

@@ -130,17 +130,22 @@ async def test_a_malformed_answer_is_shown_on_the_form(http):
     assert 'href="#safeguarding_confirmation_received_on-day"' in r.text
 
 
-async def test_search_is_posted_and_finds_the_pupil(http):
-    p = proposal()
+async def test_search_is_posted_and_finds_the_pupil_by_name_upn_or_id(http):
+    name = f"Quinn Searchable-{uuid.uuid4().hex[:6]}"
+    upn = f"A{uuid.uuid4().int % 10**12:012d}"
+    p = proposal(pupil={"name": name, "upn": upn})
     pid = await propose(http, p)
     mine = csrf_of(await get(http, "/placements", LEAD))
-    r = await http.post("/placements/search", headers=LEAD.headers, data={"pupil_id": p.pupil.pupil_id, "csrf_token": mine})
-    assert r.status_code == 200 and r.headers["cache-control"] == "no-store"
-    assert f"/placements/{pid}" in r.text
-    assert p.pupil.pupil_id not in str(r.url) and p.pupil.name not in str(r.url)
+    for typed in (p.pupil.pupil_id, upn, name.split("-")[1], f"  quinn   {name.split()[1].lower()} "):
+        r = await http.post("/placements/search", headers=LEAD.headers, data={"pupil": typed, "csrf_token": mine})
+        assert r.status_code == 200 and r.headers["cache-control"] == "no-store"
+        assert f"/placements/{pid}" in r.text and "1 placement found" in r.text, typed
+        assert typed.strip() not in str(r.url)
     theirs = csrf_of(await get(http, "/placements", OTHER_LEAD))
-    other = await http.post("/placements/search", headers=OTHER_LEAD.headers, data={"pupil_id": p.pupil.pupil_id, "csrf_token": theirs})
+    other = await http.post("/placements/search", headers=OTHER_LEAD.headers, data={"pupil": upn, "csrf_token": theirs})
     assert pid not in other.text
+    nothing = await http.post("/placements/search", headers=LEAD.headers, data={"pupil": "x", "csrf_token": mine})
+    assert nothing.status_code == 422 and 'href="#pupil"' in nothing.text
 
 
 async def test_the_notice_preview_is_the_letter_dated_today(http):
@@ -304,7 +309,7 @@ async def test_a_form_posted_without_its_csrf_token_is_refused_and_changes_nothi
     page = await get(http, f"/placements/{pid}/actions/vet", LEAD)
     good = form_of(Vet, samples.vet(safeguarding_confirmation_received_on=today()), idempotency_key=key_of(page))
     for path, data in [(f"/placements/{pid}/actions/vet", good), (f"/placements/{pid}/actions/vet", {**good, "csrf_token": "forged"}),
-                       ("/placements/new", form_of(Proposal, proposal())), ("/placements/search", {"pupil_id": "P-1"}),
+                       ("/placements/new", form_of(Proposal, proposal())), ("/placements/search", {"pupil": "P-1"}),
                        (f"/placements/{pid}/documents", {"kind": "notice_copy"})]:
         r = await http.post(path, headers=LEAD.headers, data=data)
         assert r.status_code == 403, (path, r.status_code)
