@@ -2,6 +2,8 @@
 projections idempotent and never backwards."""
 from __future__ import annotations
 
+import logging
+import traceback
 from datetime import date, datetime, timezone
 
 import pytest
@@ -222,3 +224,30 @@ def test_the_migration_fills_versions_and_escalations_from_the_json(tmp_path):
     assert (e.escalation_id, e.owner_role, e.clause, e.due, e.resolved_at) == ("notice:2027-01-06", "headteacher", "§6.5", date(2027, 1, 6), None)
     assert not register.project(engine, published(vetted(placement()), 4), None)  # older than what the JSON held
     engine.dispose()
+
+
+def test_a_database_error_on_a_pupils_row_names_them_neither_in_the_log_nor_in_its_message(db, caplog):
+    """The register refuses the placement's row (a constraint it breaks):
+    what is logged, even at DEBUG, and the error raised carry no pupil's name."""
+    p = placement("placement-refused")
+    p = p.model_copy(update={"pupil": p.pupil.model_copy(update={"name": "Harriet Oakenshield-Tremaine"})})
+    with db.begin() as conn:
+        if db.dialect.name == "postgresql":
+            conn.execute(text("ALTER TABLE placements ADD CONSTRAINT ck_refused CHECK (placement_id <> 'placement-refused')"))
+        else:
+            conn.execute(text("CREATE TRIGGER refused BEFORE INSERT ON placements WHEN NEW.placement_id = 'placement-refused' "
+                              "BEGIN SELECT RAISE(ABORT, 'placement refused'); END"))
+    caplog.set_level(logging.DEBUG)
+    try:
+        with pytest.raises(Exception) as raised:
+            register.project(db, p, None)
+    finally:
+        with db.begin() as conn:
+            conn.execute(text("ALTER TABLE placements DROP CONSTRAINT ck_refused" if db.dialect.name == "postgresql"
+                              else "DROP TRIGGER refused"))
+    told = [str(e) for e in (raised.value, raised.value.__cause__, raised.value.__context__) if e is not None]
+    # PostgreSQL's error detail lists the failing row, the name in it lower case (pupil_search).
+    told.append("".join(traceback.format_exception(raised.value)))
+    assert told and not [t for t in told if "harriet" in t.lower()], told
+    assert "harriet" not in caplog.text.lower()
+    assert register.get(db, "placement-refused") is None
