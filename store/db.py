@@ -7,6 +7,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import sessionmaker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -19,7 +20,23 @@ def make_engine(url: str) -> Engine:
     engine = create_engine(url, pool_pre_ping=True, hide_parameters=True)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+    elif engine.dialect.name == "postgresql":
+        event.listen(engine, "handle_error", _primary_message_only)
     return engine
+
+
+def _primary_message_only(context):
+    # PostgreSQL's DETAIL of a constraint violation quotes the failing row
+    # (a pupil's name, date of birth ...): an error keeps its primary message
+    # only; the detail stays on `orig.diag` for code that asks for it.
+    error = context.original_exception
+    primary = getattr(getattr(error, "diag", None), "message_primary", None)
+    if context.sqlalchemy_exception is None or not primary:
+        return None
+    error.args = (primary,)
+    return DBAPIError.instance(context.statement, context.parameters, error, context.dialect.loaded_dbapi.Error,
+                               hide_parameters=True, connection_invalidated=context.is_disconnect,
+                               dialect=context.dialect)
 
 
 def _sqlite_pragmas(conn, _record) -> None:
