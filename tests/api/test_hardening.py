@@ -7,7 +7,9 @@ import logging
 
 from apflow import samples
 from console.hardening import RedactTokens
-from tests.api.test_api import HEAD, LEAD, SCHOOL, act, expect, propose, today
+from tests.api.test_api import HEAD, LEAD, SCHOOL, act, closed_placement, expect, propose, today  # noqa: F401 - a fixture
+
+FORM = {"Content-Type": "application/x-www-form-urlencoded", "Origin": "http://evil.example"}
 
 
 async def test_an_oversized_body_is_refused_before_it_is_read(http):
@@ -68,6 +70,37 @@ async def test_no_link_is_issued_on_an_ended_placement(http):
     assert r.status_code == 409 and "terminated" in r.json()["detail"]
 
 
+async def test_no_link_is_issued_on_a_closed_placement(closed_placement, http):
+    pid = closed_placement["placement_id"]
+    before = expect(await http.get(f"/api/placements/{pid}/links", headers=LEAD), 200)
+    for purpose in ("attendance", "final_report"):
+        r = await http.post(f"/api/placements/{pid}/links", headers=LEAD, json={"purpose": purpose})
+        assert r.status_code == 409 and "closed" in r.json()["detail"], (purpose, r.status_code, r.text)
+    assert expect(await http.get(f"/api/placements/{pid}/links", headers=LEAD), 200) == before
+
+
+async def test_a_bodyless_form_post_from_another_site_revokes_no_link_and_reloads_nothing(http):
+    """What a page of evil.example makes a signed-in browser send: a form
+    POST with no body, its Origin the other site's."""
+    pid = (await propose(http))["placement"]["placement_id"]
+    issued = expect(await http.post(f"/api/placements/{pid}/links", headers=LEAD, json={"purpose": "attendance"}), 201)
+    before = expect(await http.get(f"/api/placements/{pid}", headers=LEAD), 200)
+    trail = expect(await http.get(f"/api/placements/{pid}/history", headers=LEAD), 200)
+
+    r = await http.post(f"/api/placements/{pid}/links/{issued['link_id']}/revoke", headers={**LEAD, **FORM})
+    assert r.status_code == 403 and "another site" in r.json()["detail"]["message"]
+    for path in (f"/api/schools/{SCHOOL}/calendar/reload", f"/api/schools/{SCHOOL}/directory/reload"):
+        r = await http.post(path, headers={**LEAD, **FORM})
+        assert r.status_code == 403 and "another site" in r.json()["detail"]["message"], (path, r.status_code)
+
+    (link,) = [x for x in expect(await http.get(f"/api/placements/{pid}/links", headers=LEAD), 200)
+               if x["link_id"] == issued["link_id"]]
+    assert link["revoked_at"] is None
+    assert (await http.get(issued["url"].split("://", 1)[1].split("/", 1)[1].join(["/", ""]))).status_code == 200
+    assert expect(await http.get(f"/api/placements/{pid}/history", headers=LEAD), 200) == trail
+    assert expect(await http.get(f"/api/placements/{pid}", headers=LEAD), 200)["placement"] == before["placement"]
+
+
 def test_a_providers_token_never_reaches_the_access_log():
     record = logging.LogRecord("uvicorn.access", logging.INFO, "", 0, '%s - "%s %s HTTP/%s" %d',
                                ("127.0.0.1:5000", "GET", "/provider/eyJwbGFjZW1lbnQiOiJ4In0.abc.def", "1.1", 200), None)
@@ -96,6 +129,8 @@ async def test_amend_takes_only_real_dates_and_what_propose_would(http):
     assert r.status_code == 422 and "YYYY-MM-DD" in r.text
     r = await http.post(f"/api/placements/{pid}/actions/amend", headers=LEAD, json={"planned_end_date": "2000-01-01"})
     assert r.status_code == 409 and "§2.3" in r.text
+    r = await http.post(f"/api/placements/{pid}/actions/amend", headers=LEAD, json={"parent_contacts": []})
+    assert r.status_code in (409, 422) and "parent" in r.text.lower(), (r.status_code, r.text)
     assert (await http.get(f"/api/placements/{pid}", headers=LEAD)).json()["placement"] == before["placement"]
 
 
