@@ -129,9 +129,18 @@ async def test_amend_takes_only_real_dates_and_what_propose_would(http):
     assert r.status_code == 422 and "YYYY-MM-DD" in r.text
     r = await http.post(f"/api/placements/{pid}/actions/amend", headers=LEAD, json={"planned_end_date": "2000-01-01"})
     assert r.status_code == 409 and "§2.3" in r.text
-    r = await http.post(f"/api/placements/{pid}/actions/amend", headers=LEAD, json={"parent_contacts": []})
-    assert r.status_code in (409, 422) and "parent" in r.text.lower(), (r.status_code, r.text)
     assert (await http.get(f"/api/placements/{pid}", headers=LEAD)).json()["placement"] == before["placement"]
+
+
+async def test_amend_with_no_parent_contacts_takes_what_propose_takes(http):
+    """A proposal may leave its parents' contacts to be completed (the notice
+    is what needs them: `guards.notice`), so an amend to none is taken as
+    propose takes it: both 2xx, and the placement then has none."""
+    bare = (await propose(http, parent_contacts=[]))["placement"]
+    assert bare["parent_contacts"] == []
+    pid = (await propose(http))["placement"]["placement_id"]
+    r = await http.post(f"/api/placements/{pid}/actions/amend", headers=LEAD, json={"parent_contacts": []})
+    assert r.status_code == 200 and r.json()["placement"]["parent_contacts"] == [], r.text
 
 
 async def test_health_says_the_database_is_degraded_at_once_when_it_does_not_answer(dev_env, tmp_path):
