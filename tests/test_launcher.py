@@ -277,3 +277,36 @@ def test_up_with_its_api_port_taken_fails_clearly_and_stops_temporal(tmp_path):
             assert not listening(ui_port)
         finally:
             up.cleanup()
+
+
+def test_apflow_api_keeps_providers_tokens_out_of_its_access_log(tmp_path, dev_env):
+    """`apflow api` as the compose file runs it: a provider's page asked for
+    by its token-shaped path is logged with the token redacted."""
+    api_port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("APFLOW_")}
+    env.update(APFLOW_VAR_DIR=str(tmp_path / "var"), APFLOW_API_PORT=str(api_port),
+               APFLOW_TEMPORAL_ADDRESS=dev_env.client.service_client.config.target_host)
+    token = "eyJwbGFjZW1lbnQiOiJwbGFjZW1lbnQtMSJ9.ZXhwaXJlcw.c2lnbmF0dXJlLW5vdC1yZWFs"
+    log = tmp_path / "api.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([str(APFLOW), "api"], cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + UP_WAIT_S
+        while True:
+            assert proc.poll() is None, f"apflow api exited with {proc.returncode}:\n{log.read_text()}"
+            try:
+                if httpx.get(f"http://127.0.0.1:{api_port}/healthz", timeout=5).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.25)
+        for path in (f"/provider/{token}", f"/provider/{token}?x=1"):
+            assert httpx.get(f"http://127.0.0.1:{api_port}{path}", timeout=10).status_code < 500
+        assert httpx.post(f"http://127.0.0.1:{api_port}/provider/{token}", data={"a": "b"}, timeout=10).status_code < 500
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=STOP_WAIT_S)
+    out = log.read_text()
+    assert '"GET /provider/… HTTP/1.1"' in out, out
+    assert "eyJ" not in out and "c2lnbmF0dXJl" not in out, out
