@@ -126,7 +126,20 @@ class Page(Generic[T]):
     next_after: tuple | None  # the key to pass as `after` for the next page; none on the last
 
 
+def _one_snapshot(s: Session) -> None:
+    """The statements that follow read one moment of the register, so a page
+    and its total agree while the worker writes. SQLite's driver opens no
+    transaction for reads (each would see its own moment); PostgreSQL's
+    default gives each statement its own snapshot."""
+    conn = s.connection()
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("BEGIN")
+    else:
+        conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+
+
 def _page(s: Session, q, count_q, order_key, limit: int) -> Page:
+    _one_snapshot(s)
     rows = list(s.scalars(q.limit(limit + 1)))
     total = s.scalar(count_q)
     more = len(rows) > limit

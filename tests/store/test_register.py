@@ -82,6 +82,23 @@ def test_search_filters_by_state_and_school(db):
     assert register.search(db, school_ids={"999999"}) == []
 
 
+def test_a_page_and_its_total_agree_while_the_worker_writes_between_them(db, monkeypatch):
+    """The worker projects placements while the API reads a page: a row
+    committed between the page's query and its count is in neither."""
+    register.project(db, placement("placement-a"), None)
+
+    class WrittenInBetween(Session):
+        def scalar(self, *args, **kwargs):  # the page's count: a placement is committed just before it
+            register.project(db, placement(f"placement-{len(written) + 2}"), None)
+            written.append(1)
+            return super().scalar(*args, **kwargs)
+
+    written: list[int] = []
+    monkeypatch.setattr(register, "Session", WrittenInBetween)
+    page = register.placements_page(db, limit=50)
+    assert written and len(page.rows) == page.total == 1
+
+
 # --- versions, escalations as rows, pages ---------------------------------------------
 
 
