@@ -72,11 +72,17 @@ async def test_no_link_is_issued_on_an_ended_placement(http):
 
 async def test_no_link_is_issued_on_a_closed_placement(closed_placement, http):
     pid = closed_placement["placement_id"]
-    before = expect(await http.get(f"/api/placements/{pid}/links", headers=LEAD), 200)
+
+    async def asked_for_by_staff() -> list[dict]:
+        # A letter of the last steps may still be on its way with its own link ("doc-…"): not a request's.
+        links = expect(await http.get(f"/api/placements/{pid}/links", headers=LEAD), 200)
+        return [x for x in links if not x["issued_by"].startswith("doc-")]
+
+    before = await asked_for_by_staff()
     for purpose in ("attendance", "final_report"):
         r = await http.post(f"/api/placements/{pid}/links", headers=LEAD, json={"purpose": purpose})
         assert r.status_code == 409 and "closed" in r.json()["detail"], (purpose, r.status_code, r.text)
-    assert expect(await http.get(f"/api/placements/{pid}/links", headers=LEAD), 200) == before
+    assert await asked_for_by_staff() == before
 
 
 async def test_a_bodyless_form_post_from_another_site_revokes_no_link_and_reloads_nothing(http):

@@ -101,7 +101,13 @@ async def notified(http) -> str:
     ok(await http.post(f"/api/placements/{pid}/actions/vet", json=samples.vet().model_dump(mode="json"), headers=LEAD))
     ok(await http.post(f"/api/placements/{pid}/actions/consult_la", json={"informed_on": d, "la_contact": "Inclusion team"}, headers=LEAD))
     ok(await http.post(f"/api/placements/{pid}/actions/notify", json={}, headers=HEAD))
-    return pid
+    # The notice's letters go after the step: the placement settles once each copy is recorded given.
+    for _ in range(200):
+        copies = (await placement(http, pid))["notice"]["copies"]
+        if copies and all(c["given_on"] for c in copies):
+            return pid
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"the notice's letters were not recorded given: {copies}")
 
 
 async def link_path(inbox: Inbox, subject: str) -> str:
