@@ -249,11 +249,18 @@ async def seeded(api_stack) -> dict[str, str]:
             for action, data, who in steps:
                 await act(http, pid, action, data, who)
             out[state] = pid
-        # Letters follow their step: the notified one's are sent (its links issued) before the run.
+        # Letters follow their step: the notified one's are sent (its links issued) and their
+        # outcomes recorded on the placement (the workflow hears after the register) before the run.
         loop = asyncio.get_running_loop()
         deadline = loop.time() + 20
-        while not (letters := state_of(api_stack.engine, out["notified"])["documents"]) or {d[1] for d in letters} != {"sent"}:
-            assert loop.time() < deadline, letters
+
+        def settled() -> bool:
+            letters = state_of(api_stack.engine, out["notified"])["documents"]
+            copies = register.get(api_stack.engine, out["notified"]).data["notice"]["copies"]
+            return bool(letters) and {d[1] for d in letters} == {"sent"} and all(c["given_on"] for c in copies)
+
+        while not settled():
+            assert loop.time() < deadline, state_of(api_stack.engine, out["notified"])
             await asyncio.sleep(0.1)
     return out
 
