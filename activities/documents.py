@@ -189,8 +189,10 @@ class DocumentActivities:
             return LetterResult(document_id=row.document_id, status="to_post", sha256=doc.sha256)
         # The attachment is the PDF the register holds (its hash is the one
         # recorded); only the body, made now and kept nowhere, holds the link.
+        # A letter with no link leaves as it is kept: its body is not rendered twice.
+        body = self._renderer.message_html(req.kind, context) if isinstance(context.get("link"), dict) else doc.html
         message = OutgoingDocument(
-            to=req.to, role=req.role, subject=row.subject, html=self._renderer.message_html(req.kind, context),
+            to=req.to, role=req.role, subject=row.subject, html=body,
             pdf=row.pdf, idempotency_key=key, attachment_name=doc.filename,
         )
         try:

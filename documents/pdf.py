@@ -9,14 +9,29 @@ and tables whose cells hold plain text. Templates keep to that subset; the
 Liberation Sans is embedded (metrics of Arial) rather than the PDF core
 Helvetica, whose Latin-1 encoding cannot spell many pupils' and parents'
 names.
+
+The four font files are parsed by fontTools once a process (`_Fonts`), not
+once a letter: each document gets its own light copy of the parsed fonts
+(its own glyph subset, widths and descriptor, and its own handle on the
+file's bytes for fpdf2 to subset when it writes the PDF), so documents
+rendered at the same time in the activities' threads share only what no one
+writes. What is embedded is what `FPDF.add_font` would have made of the
+same file: the PDF's bytes do not depend on whether the fonts were parsed
+for this letter or an earlier one.
 """
 from __future__ import annotations
 
+import copy
 import re
+import threading
+from dataclasses import dataclass
 from datetime import datetime, timezone
+from io import BytesIO
 from pathlib import Path
 
+from fontTools import ttLib
 from fpdf import FPDF, FontFace, TextStyle
+from fpdf.fonts import SubsetMap, TTFFont
 from fpdf.html import HTML2FPDF
 
 FONT_DIR = Path(__file__).parent / "fonts"
@@ -41,8 +56,69 @@ _BLOCK = re.compile(
 )
 
 
+STYLES = (("", "Regular"), ("B", "Bold"), ("I", "Italic"), ("BI", "BoldItalic"))
+
+
 class FontsMissing(RuntimeError):
     pass
+
+
+@dataclass(frozen=True)
+class _Parsed:
+    font: TTFFont  # as `add_font` made it; never given to a document, never written to
+    data: bytes  # the file, for each document's own fontTools handle
+
+
+class _Fonts:
+    """The fonts parsed once, and a fresh copy of them for each document."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self._lock = threading.Lock()
+        self._parsed: list[_Parsed] | None = None
+
+    def _load(self) -> list[_Parsed]:
+        with self._lock:
+            if self._parsed is None:
+                paths = [self.folder / f"LiberationSans-{suffix}.ttf" for _, suffix in STYLES]
+                for path in paths:
+                    if not path.is_file():
+                        raise FontsMissing(f"font file not installed: {path.name}")
+                parser = FPDF()
+                for (style, _), path in zip(STYLES, paths):
+                    parser.add_font(FAMILY, style, str(path))
+                fonts = list(parser.fonts.values())
+                self._parsed = [_Parsed(font, path.read_bytes()) for font, path in zip(fonts, paths)]
+            return self._parsed
+
+    def add_to(self, pdf: FPDF) -> None:
+        """What `pdf.add_font` does for each style, without parsing the files again."""
+        for parsed in self._load():
+            font = _copy_of(parsed, pdf)
+            pdf.fonts[font.fontkey] = font
+
+
+def _copy_of(parsed: _Parsed, pdf: FPDF) -> TTFFont:
+    """A document's own font: what fpdf2 changes while laying out and writing
+    one document is its own; the parsed tables it only reads are shared."""
+    proto = parsed.font
+    font = TTFFont.__new__(TTFFont)
+    for name in TTFFont.__slots__:
+        if hasattr(proto, name):
+            setattr(font, name, getattr(proto, name))
+    font.i = len(pdf.fonts) + 1
+    font.cw = copy.copy(proto.cw)  # a defaultdict: a lookup of a missing character adds it
+    font.desc = copy.copy(proto.desc)  # given its name, object id and font file on output
+    font.missing_glyphs = []
+    font.biggest_size_pt = 0
+    font._hbfont = None
+    # fpdf2 subsets this in place and closes it when the PDF is written.
+    font.ttfont = ttLib.TTFont(BytesIO(parsed.data), recalcTimestamp=False, lazy=True)
+    font.subset = SubsetMap(font)
+    return font
+
+
+FONTS = _Fonts(FONT_DIR)
 
 
 class _Html(HTML2FPDF):
@@ -78,11 +154,7 @@ def html_to_pdf(html: str, *, title: str, footer: str, created: datetime, author
     """Lay `html` out on A4. A fixed `created` keeps the bytes (and their hash)
     identical when the same document is rendered again, e.g. on a retry."""
     pdf = _Page(footer)
-    for style, suffix in (("", "Regular"), ("B", "Bold"), ("I", "Italic"), ("BI", "BoldItalic")):
-        path = FONT_DIR / f"LiberationSans-{suffix}.ttf"
-        if not path.is_file():
-            raise FontsMissing(f"font file not installed: {path.name}")
-        pdf.add_font(FAMILY, style, str(path))
+    FONTS.add_to(pdf)
     if created.tzinfo is None:
         created = created.replace(tzinfo=timezone.utc)
     pdf.set_creation_date(created)

@@ -252,3 +252,43 @@ def test_long_documents_break_across_a4_pages(sample):
     pages = PdfReader(io.BytesIO(doc.pdf)).pages
     assert len(pages) >= 3
     assert re.search(r"Page 1 of \d", pages[0].extract_text())
+
+
+def test_letters_rendered_at_once_in_threads_are_the_letters_rendered_alone(sample, all_kinds):
+    """The fonts are parsed once a process and shared by the activities'
+    threads: a letter is the same bytes however many render beside it."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    alone = {kind: render(kind, sample(kind)).sha256 for kind in all_kinds}
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        together = list(pool.map(lambda kind: (kind, render(kind, sample(kind)).sha256), all_kinds * 3))
+    assert all(sha == alone[kind] for kind, sha in together)
+
+
+def test_a_letter_is_the_same_bytes_as_with_its_fonts_parsed_for_it(sample):
+    """What is embedded is what fpdf2's own `add_font` makes of the files."""
+    from fpdf import FPDF
+
+    from documents import pdf as pdf_module
+
+    doc = render("offsite_direction_notice", sample("offsite_direction_notice"))
+    fresh = pdf_module._Fonts(pdf_module.FONT_DIR)
+    real = pdf_module.FONTS
+    pdf_module.FONTS = fresh
+    try:
+        parsed_again = render("offsite_direction_notice", sample("offsite_direction_notice"))
+    finally:
+        pdf_module.FONTS = real
+    assert parsed_again.pdf == doc.pdf
+
+    def add_fonts_as_fpdf_does(pdf: FPDF) -> None:
+        for style, suffix in pdf_module.STYLES:
+            pdf.add_font(pdf_module.FAMILY, style, str(pdf_module.FONT_DIR / f"LiberationSans-{suffix}.ttf"))
+
+    original = pdf_module._Fonts.add_to
+    pdf_module._Fonts.add_to = lambda self, pdf: add_fonts_as_fpdf_does(pdf)
+    try:
+        by_fpdf = render("offsite_direction_notice", sample("offsite_direction_notice"))
+    finally:
+        pdf_module._Fonts.add_to = original
+    assert by_fpdf.pdf == doc.pdf
