@@ -166,3 +166,12 @@ class Settings(BaseSettings):
     @cached_property
     def base_url(self) -> str:
         return (self.public_url or f"http://{self.api_host}:{self.api_port}").rstrip("/")
+
+
+def environment_for_child(**variables: str) -> dict[str, str]:
+    """The environment for another apflow process this one starts with
+    settings of its own (a benchmark's `apflow up`): this process's
+    environment less its APFLOW_* variables, with `variables` instead."""
+    import os
+
+    return {**{k: v for k, v in os.environ.items() if not k.startswith("APFLOW_")}, **variables}

@@ -3,6 +3,7 @@ bare Temporal workflow taking the same number of updates, on one server.
 
     .venv/bin/python -m bench.lifecycle                      # 40 lifecycles each, at 10 and 20 at once
     .venv/bin/python -m bench.lifecycle --lifecycles 200 --rounds 3
+    .venv/bin/python -m bench.lifecycle --workers 2            # two worker processes on the task queue
 
 It starts `apflow up` itself (so the Temporal dev server runs exactly as
 `apflow up` starts it: same flags, same SQLite file), in a fresh var dir on
@@ -32,7 +33,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import signal
 import socket
 import statistics
@@ -53,7 +53,7 @@ from temporalio.worker import Worker
 
 from apflow import samples
 from apflow.demo import ACTING, Demo
-from apflow.settings import Settings
+from apflow.settings import Settings, environment_for_child
 from domain.access import Grant
 from domain.models import PlacementKind, Pupil, Role
 from store import accounts
@@ -81,6 +81,7 @@ class Result:
     seconds: float
     latencies: list[float] = field(default_factory=list)
     actions: int = 0
+    letters: int = 0
 
     @property
     def rate(self) -> float:
@@ -94,14 +95,14 @@ class Result:
 class ApflowUp:
     """`apflow up` in a fresh var dir on free ports, its output in a file."""
 
-    def __init__(self, var: Path):
+    def __init__(self, var: Path, workers: int | None = None):
         self.var = var
         self.temporal = f"127.0.0.1:{free_port()}"
         self.api = f"http://127.0.0.1:{(port := free_port())}"
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith("APFLOW_")}
-        self.env.update(
+        self.env = environment_for_child(
             APFLOW_VAR_DIR=str(var), APFLOW_TEMPORAL_ADDRESS=self.temporal, APFLOW_TEMPORAL_UI_PORT=str(free_port()),
             APFLOW_API_PORT=str(port), APFLOW_DEMO_ON_FIRST_START="false",
+            **({"APFLOW_WORKER_PROCESSES": str(workers)} if workers else {}),
         )
         self.log = var.parent / "up.log"
         self.proc: subprocess.Popen | None = None
@@ -122,6 +123,11 @@ class ApflowUp:
                 pass
             time.sleep(0.25)
         raise SystemExit(f"apflow up not healthy within {UP_WAIT_S} s:\n{self.log.read_text()}")
+
+    def letters(self) -> int:
+        """Letters in the outbox so far."""
+        outbox = self.var / "outbox"
+        return len(list(outbox.glob("*.eml"))) if outbox.exists() else 0
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
@@ -193,10 +199,12 @@ def run_apflow(up: ApflowUp, token: dict[Role, str], n: int, concurrency: int) -
             lc.whole()
             done += 1
 
+    sent = up.letters()
     t0 = time.perf_counter()
     with ThreadPoolExecutor(concurrency) as pool:
         result.actions = sum(pool.map(lambda _: loop(), range(concurrency)))
     result.seconds = time.perf_counter() - t0
+    result.letters = up.letters() - sent
     return result
 
 
@@ -226,7 +234,8 @@ async def run_bare(client: Client, n: int, concurrency: int) -> Result:
 def line(r: Result) -> str:
     return (f"{r.kind:7} x{r.concurrency:<3} {r.lifecycles:4} lifecycles in {r.seconds:7.2f} s: {r.rate:7.2f}/s   "
             f"action p50 {r.pct(0.5) * 1000:7.1f} ms  p90 {r.pct(0.9) * 1000:7.1f} ms   "
-            f"({r.actions / r.lifecycles:.1f} actions a lifecycle)")
+            f"({r.actions / r.lifecycles:.1f} actions" + (f", {r.letters / r.lifecycles:.1f} letters" if r.letters else "")
+            + " a lifecycle)")
 
 
 async def main() -> None:
@@ -234,11 +243,12 @@ async def main() -> None:
     parser.add_argument("--lifecycles", type=int, default=40, help="lifecycles of each kind at each concurrency (40)")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[10, 20], help="placements at once (10 20)")
     parser.add_argument("--rounds", type=int, default=1, help="times to alternate bare and apflow (1)")
+    parser.add_argument("--workers", type=int, help="worker processes apflow up starts (its default)")
     parser.add_argument("--warmup", type=int, default=5, help="lifecycles of each kind before measuring (5)")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="apflow-bench-") as tmp:
-        up = ApflowUp(Path(tmp) / "var")
+        up = ApflowUp(Path(tmp) / "var", args.workers)
         print(f"Starting apflow up in {tmp} ...", flush=True)
         up.start()
         try:
