@@ -42,12 +42,15 @@ import tempfile
 import threading
 import time
 import uuid
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import httpx
+from temporalio.api.enums.v1 import EventType
+from temporalio.api.history.v1 import History
 from temporalio.client import Client
 from temporalio.worker import Worker
 
@@ -82,6 +85,7 @@ class Result:
     latencies: list[float] = field(default_factory=list)
     actions: int = 0
     letters: int = 0
+    sample: str = ""  # one lifecycle's workflow id
 
     @property
     def rate(self) -> float:
@@ -175,12 +179,13 @@ class Lifecycle(Demo):
         proposal = samples.proposal(start, kind, pupil=pupil, **changes)
         return self.call("POST", "/api/placements", self.lead, proposal.model_dump(mode="json"))["placement"]["placement_id"]
 
-    def whole(self) -> None:
+    def whole(self) -> str:
         pid = self.reviewed(0)
         self.act(pid, "reintegrate", samples.reintegrate(self.today))
         snap = self.act(pid, "close", samples.close(self.today))
         if snap["placement"]["state"] != "closed":
             raise SystemExit(f"{pid} ended {snap['placement']['state']}, not closed")
+        return pid
 
 
 def run_apflow(up: ApflowUp, token: dict[Role, str], n: int, concurrency: int) -> Result:
@@ -196,7 +201,7 @@ def run_apflow(up: ApflowUp, token: dict[Role, str], n: int, concurrency: int) -
             with lock:
                 if next(left, None) is None:
                     return lc.actions
-            lc.whole()
+            result.sample = lc.whole()
             done += 1
 
     sent = up.letters()
@@ -220,6 +225,7 @@ async def run_bare(client: Client, n: int, concurrency: int) -> Result:
             result.latencies.append(time.perf_counter() - t0)
             result.actions += 1
         assert await handle.result() == STEPS
+        result.sample = handle.id
 
     async def loop() -> None:
         while next(left, None) is not None:
@@ -229,6 +235,17 @@ async def run_bare(client: Client, n: int, concurrency: int) -> Result:
     await asyncio.gather(*(loop() for _ in range(concurrency)))
     result.seconds = time.perf_counter() - t0
     return result
+
+
+async def history_profile(client: Client, workflow_id: str) -> str:
+    """What one lifecycle cost the server: its history's events by kind and size."""
+    history = await client.get_workflow_handle(workflow_id).fetch_history()
+    kinds = Counter(EventType.Name(e.event_type).removeprefix("EVENT_TYPE_") for e in history.events)
+    size = History(events=history.events).ByteSize()
+    return (f"{len(history.events)} events, {size / 1024:.1f} KB; "
+            f"{kinds['ACTIVITY_TASK_SCHEDULED']} activities, {kinds['WORKFLOW_TASK_COMPLETED']} workflow tasks, "
+            f"{kinds['UPSERT_WORKFLOW_SEARCH_ATTRIBUTES']} search-attribute upserts, "
+            f"{kinds['WORKFLOW_EXECUTION_UPDATE_ACCEPTED']} updates, {kinds['TIMER_STARTED']} timers")
 
 
 def line(r: Result) -> str:
@@ -266,6 +283,10 @@ async def main() -> None:
                                   await asyncio.to_thread(run_apflow, up, token, args.lifecycles, c)):
                             print(f"round {rnd + 1}: {line(r)}", flush=True)
                             results.setdefault((r.kind, c), []).append(r)
+                print()
+                for kind in ("bare", "apflow"):
+                    sample = results[(kind, args.concurrency[-1])][-1].sample
+                    print(f"one {kind} lifecycle's history: {await history_profile(client, sample)}")
             print()
             print(f"{'':12} {'bare /s':>8} {'apflow /s':>10} {'ratio':>7} {'bare p50':>10} {'apflow p50':>11}")
             for c in args.concurrency:
