@@ -211,7 +211,8 @@ def test_up_demo_stop_and_up_again(tmp_path):
     ports = (temporal_port, ui_port, api_port)
 
     first = Up(tmp_path, env, "first")
-    second = Up(tmp_path, env, "second")
+    # The second start with two workers on the one task queue.
+    second = Up(tmp_path, {**env, "APFLOW_WORKER_PROCESSES": "2"}, "second")
     try:
         first.start()
         health = first.wait_healthy(api)
@@ -260,6 +261,7 @@ def test_up_demo_stop_and_up_again(tmp_path):
 
         second.start()
         second.wait_healthy(api)
+        assert len(second.worker_pids) == 2, second.output()
         assert "no accounts yet" not in second.output() and "accounts: `apflow users list`" in second.output()
         after = placements(api, ops)
         assert after == before
@@ -267,6 +269,7 @@ def test_up_demo_stop_and_up_again(tmp_path):
             assert snapshot_state(api, pid, ops) == state, pid
         assert second.interrupt() == 0, second.output()
         assert "Stopped." in second.log.read_text()
+        assert not [p for p in second.worker_pids if alive(p)], "a worker outlived apflow up"
     finally:
         first.cleanup()
         second.cleanup()
