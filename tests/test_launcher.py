@@ -306,6 +306,30 @@ def test_up_with_its_api_port_taken_fails_clearly_and_stops_temporal(tmp_path):
             up.cleanup()
 
 
+def test_the_worker_stops_by_itself_when_apflow_up_is_killed(tmp_path):
+    """A worker is in a session of its own (Ctrl-C reaches apflow up first):
+    should apflow up die without stopping it, it stops by itself."""
+    api_port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("APFLOW_")}
+    env.update(
+        APFLOW_VAR_DIR=str(tmp_path / "var"), APFLOW_TEMPORAL_ADDRESS=f"127.0.0.1:{free_port()}",
+        APFLOW_TEMPORAL_UI_PORT=str(free_port()), APFLOW_API_PORT=str(api_port), APFLOW_DEMO_ON_FIRST_START="false",
+    )
+    up = Up(tmp_path, env, "up")
+    try:
+        up.start()
+        up.wait_healthy(f"http://127.0.0.1:{api_port}")
+        assert up.worker_pids, up.output()
+        up.proc.kill()
+        up.proc.wait()
+        deadline = time.monotonic() + 20
+        while [p for p in up.worker_pids if alive(p)] and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not [p for p in up.worker_pids if alive(p)], f"the worker outlived a killed apflow up:\n{up.output()}"
+    finally:
+        up.cleanup()
+
+
 def test_a_worker_waits_for_temporal_and_stops_when_told(tmp_path):
     """`apflow worker` started before its server does not give up, and a
     signal stops it even while it waits."""
