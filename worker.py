@@ -1,9 +1,11 @@
-"""Runs the apflow Temporal worker on its own, for deployments where the
-Temporal server and the API run elsewhere: `python worker.py`."""
+"""Runs the apflow Temporal worker in a process of its own: `apflow worker`
+(or `python worker.py`). `apflow up` starts it so beside the API; deployments
+run as many as they like on one task queue, each with its own GIL."""
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 from concurrent.futures import ThreadPoolExecutor
 
@@ -17,7 +19,7 @@ from activities.register import RegisterActivities
 from apflow.calendars import load_calendar
 from apflow.directory import school_contacts
 from apflow.settings import Settings
-from apflow.temporal import connect, register_search_attributes
+from apflow.temporal import connect_when_up, register_search_attributes
 from store.db import make_engine, migrate
 from workflows.attendance import AttendanceSweepWorkflow, ensure_schedules
 from workflows.placement import PlacementWorkflow
@@ -57,21 +59,57 @@ def build_worker(
     )
 
 
-async def main(settings: Settings | None = None) -> None:
+async def main(settings: Settings | None = None, ready_fd: int | None = None, stop_with_parent: bool = False) -> None:
+    """Runs a worker until SIGINT or SIGTERM. It waits for Temporal however
+    long it takes to answer. `ready_fd`, when given, is written one byte and
+    closed once the worker polls its task queue (how `apflow up` knows);
+    `stop_with_parent` stops it when the process that started it is gone."""
     settings = settings or Settings()
-    engine = make_engine(settings.db_url)
-    migrate(engine)
-    client = await connect(settings)
-    await register_search_attributes(client, settings.temporal_namespace)
-    await ensure_schedules(client, settings.task_queue, settings.attendance)
-    worker = build_worker(client, settings.task_queue, engine, settings=settings)
+    log = logging.getLogger("apflow")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    async with worker:
-        logging.getLogger("apflow").info("worker running on task queue %s", settings.task_queue)
-        await stop.wait()
+    watch = asyncio.create_task(_parent_gone(stop)) if stop_with_parent else None
+    try:
+        client = await _unless_stopped(stop, connect_when_up(settings))
+        if client is None:
+            return
+        engine = make_engine(settings.db_url)
+        migrate(engine)
+        await register_search_attributes(client, settings.temporal_namespace)
+        await ensure_schedules(client, settings.task_queue, settings.attendance)
+        worker = build_worker(client, settings.task_queue, engine, settings=settings)
+        async with worker:
+            log.info("worker running on task queue %s (process %d)", settings.task_queue, os.getpid())
+            if ready_fd is not None:
+                os.write(ready_fd, b"1")
+                os.close(ready_fd)
+            await stop.wait()
+        engine.dispose()
+    finally:
+        if watch is not None:
+            watch.cancel()
+
+
+async def _unless_stopped(stop: asyncio.Event, work):
+    """`work`'s result, or None once `stop` is set first."""
+    task, stopped = asyncio.ensure_future(work), asyncio.create_task(stop.wait())
+    await asyncio.wait([task, stopped], return_when=asyncio.FIRST_COMPLETED)
+    stopped.cancel()
+    if task.done():
+        return task.result()
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    return None
+
+
+async def _parent_gone(stop: asyncio.Event) -> None:
+    """Sets `stop` once this process's parent has exited (it is then another's child)."""
+    parent = os.getppid()
+    while os.getppid() == parent:
+        await asyncio.sleep(1)
+    stop.set()
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import sys
 
@@ -27,7 +28,10 @@ def main(argv: list[str] | None = None) -> None:
     commands.add_parser("up", help="start the Temporal dev server, the worker and the API; Ctrl-C stops all three")
     demo = commands.add_parser("demo", help="create invented placements in different states through the API")
     demo.add_argument("--api", help="the API's address (default: from the settings)")
-    commands.add_parser("worker", help="run the worker alone, against APFLOW_TEMPORAL_ADDRESS")
+    worker_cmd = commands.add_parser(
+        "worker", help="run a worker alone, against APFLOW_TEMPORAL_ADDRESS (several may share the task queue)")
+    worker_cmd.add_argument("--ready-fd", type=int, help=argparse.SUPPRESS)  # `apflow up` hears it is polling
+    worker_cmd.add_argument("--stop-with-parent", action="store_true", help=argparse.SUPPRESS)
     commands.add_parser("api", help="serve the API alone, against APFLOW_TEMPORAL_ADDRESS and APFLOW_DATABASE_URL")
     users_cli.add_parsers(commands)
     args = parser.parse_args(argv)
@@ -47,7 +51,8 @@ def main(argv: list[str] | None = None) -> None:
     elif args.command == "worker":
         import worker
 
-        asyncio.run(worker.main(settings))
+        logging.basicConfig(level=settings.log_level)
+        asyncio.run(worker.main(settings, ready_fd=args.ready_fd, stop_with_parent=args.stop_with_parent))
     elif args.command == "api":
         import uvicorn
 

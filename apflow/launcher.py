@@ -1,15 +1,20 @@
 """`apflow up`: the Temporal dev server, the worker and the API on one machine.
 
-The dev server runs as a child process in its own session (so Ctrl-C reaches
-apflow first and the shutdown runs in order: API, worker, then Temporal), with
-its state in a SQLite file under var/ so a second `apflow up` finds every
-placement where it was.
+The dev server and the worker (`apflow worker`, `worker_processes` of them)
+each run as a child process in its own session, so Ctrl-C reaches apflow
+first and the shutdown runs in order: API, workers, then Temporal. The API
+serves from this process, the workflows and activities run in the workers'
+own: neither waits on the other's GIL. The dev server keeps its state in a
+SQLite file under var/, so a second `apflow up` finds every placement where
+it was. Each worker is told its settings by the environment, as every apflow
+process is, and stops by itself should this process go without stopping it.
 """
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import subprocess
 import sys
@@ -21,15 +26,16 @@ from temporalio.client import Client
 from console.api import create_app
 from store import accounts
 from store.db import make_engine, migrate
-from worker import build_worker
 from workflows.attendance import ensure_schedules
 from workflows.search import SEARCH_ATTRIBUTES
 
 from .settings import Settings
-from .temporal import connect, register_search_attributes
+from .temporal import connect_when_up, register_search_attributes
 
 log = logging.getLogger("apflow")
 _TYPE_NAMES = {2: "Keyword", 6: "Datetime"}
+WORKER_START_S = 120
+STOP_S = 15
 
 
 class _Server(uvicorn.Server):
@@ -88,10 +94,49 @@ def _stop(proc: subprocess.Popen | None) -> None:
         return
     proc.terminate()
     try:
-        proc.wait(timeout=15)
+        proc.wait(timeout=STOP_S)
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
+
+
+def worker_command(ready_fd: int) -> list[str]:
+    return [sys.executable, "-m", "apflow", "worker", "--ready-fd", str(ready_fd), "--stop-with-parent"]
+
+
+async def _start_worker(started: list[subprocess.Popen]) -> None:
+    """One `apflow worker`, appended to `started` at once (so it is stopped
+    whatever happens next), returning once it polls the task queue."""
+    read, write = os.pipe()
+    try:
+        started.append(subprocess.Popen(worker_command(write), pass_fds=(write,), start_new_session=True))
+    finally:
+        os.close(write)
+    proc = started[-1]
+    os.set_blocking(read, False)
+    deadline = asyncio.get_running_loop().time() + WORKER_START_S
+    try:
+        while True:
+            try:
+                if os.read(read, 1):
+                    return
+                raise SystemExit(f"the worker stopped at start (exit {proc.wait()})")
+            except BlockingIOError:
+                pass
+            if asyncio.get_running_loop().time() > deadline:
+                raise SystemExit(f"the worker did not start within {WORKER_START_S} s")
+            await asyncio.sleep(0.05)
+    finally:
+        os.close(read)
+
+
+async def _exited(procs: list[subprocess.Popen]) -> subprocess.Popen:
+    """The first of `procs` to exit."""
+    while True:
+        for proc in procs:
+            if proc.poll() is not None:
+                return proc
+        await asyncio.sleep(0.5)
 
 
 async def _serve(server: uvicorn.Server) -> None:
@@ -104,19 +149,6 @@ async def _serve(server: uvicorn.Server) -> None:
         raise RuntimeError(f"uvicorn exited with status {e.code}") from None
 
 
-async def _connect(settings: Settings, wait_s: float = 30) -> Client:
-    """The dev server takes its port a moment before its frontend answers
-    ("Frontend is not healthy yet", more often on a busy machine): retry for a while."""
-    deadline = asyncio.get_running_loop().time() + wait_s
-    while True:
-        try:
-            return await connect(settings)
-        except RuntimeError as e:  # the SDK's "Failed client connect"
-            if asyncio.get_running_loop().time() > deadline:
-                raise SystemExit(f"could not connect to Temporal at {settings.temporal_address}: {e}") from None
-            await asyncio.sleep(0.2)
-
-
 async def up(settings: Settings) -> None:
     settings.var_dir.mkdir(parents=True, exist_ok=True)
     stop = asyncio.Event()
@@ -125,8 +157,9 @@ async def up(settings: Settings) -> None:
         loop.add_signal_handler(sig, stop.set)
 
     temporal = await _start_temporal(settings)
+    workers: list[subprocess.Popen] = []
     try:
-        client = await _connect(settings)
+        client = await connect_when_up(settings, wait_s=30)
         await register_search_attributes(client, settings.temporal_namespace)
         engine = make_engine(settings.db_url)
         migrate(engine)
@@ -134,32 +167,46 @@ async def up(settings: Settings) -> None:
         server = _Server(uvicorn.Config(app, host=settings.api_host, port=settings.api_port, log_level="warning"))
         api = f"http://{settings.api_host}:{settings.api_port}"
         await ensure_schedules(client, settings.task_queue, settings.attendance)
-        async with build_worker(client, settings.task_queue, engine, settings=settings):
-            serving = asyncio.create_task(_serve(server))
-            while not server.started and not serving.done():
-                await asyncio.sleep(0.05)
-            if serving.done():
-                raise SystemExit(f"the API could not start on {api}: {serving.exception() or 'it stopped'}")
-            host = settings.temporal_address.rsplit(":", 1)[0]
-            print(f"Temporal server: {settings.temporal_address}" + ("" if temporal else " (external)"))
-            if temporal:
-                print(f"Temporal Web UI: http://{host}:{settings.temporal_ui_port}")
-            print(f"Worker:          task queue {settings.task_queue}")
-            print(f"API:             {api}  (docs {api}/docs, health {api}/healthz)")
-            print(f"Register:        {settings.db_url}")
-            first_start = settings.demo_on_first_start and settings.database_url is None and not accounts.accounts(engine)
-            if not first_start:
-                print(f"Sign in:         {sign_in_hint(engine, api)}")
-            print("Press Ctrl-C to stop.", flush=True)
-            demo = asyncio.create_task(asyncio.to_thread(_first_start_demo, api, settings)) if first_start else None
-            await asyncio.wait([serving, asyncio.create_task(stop.wait())], return_when=asyncio.FIRST_COMPLETED)
-            print("Stopping: API, worker, Temporal ...", flush=True)
-            server.should_exit = True
-            await serving
-            if demo is not None:
-                await demo
+        for _ in range(settings.worker_processes):  # one at a time: each makes sure of the schedules
+            await _start_worker(workers)
+        serving = asyncio.create_task(_serve(server))
+        while not server.started and not serving.done():
+            await asyncio.sleep(0.05)
+        if serving.done():
+            raise SystemExit(f"the API could not start on {api}: {serving.exception() or 'it stopped'}")
+        host = settings.temporal_address.rsplit(":", 1)[0]
+        print(f"Temporal server: {settings.temporal_address}" + ("" if temporal else " (external)"))
+        if temporal:
+            print(f"Temporal Web UI: http://{host}:{settings.temporal_ui_port}")
+        pids = ", ".join(str(w.pid) for w in workers)
+        print(f"Worker:          task queue {settings.task_queue}  (process{'es' if len(workers) > 1 else ''} {pids})")
+        print(f"API:             {api}  (docs {api}/docs, health {api}/healthz)")
+        print(f"Register:        {settings.db_url}")
+        first_start = settings.demo_on_first_start and settings.database_url is None and not accounts.accounts(engine)
+        if not first_start:
+            print(f"Sign in:         {sign_in_hint(engine, api)}")
+        print("Press Ctrl-C to stop.", flush=True)
+        demo = asyncio.create_task(asyncio.to_thread(_first_start_demo, api, settings)) if first_start else None
+        stopping, lost = asyncio.create_task(stop.wait()), asyncio.create_task(_exited(workers))
+        await asyncio.wait([serving, stopping, lost], return_when=asyncio.FIRST_COMPLETED)
+        if lost.done():
+            print(f"The worker (process {lost.result().pid}) stopped with exit {lost.result().returncode}.", flush=True)
+        stopping.cancel()
+        lost.cancel()
+        print("Stopping: API, worker, Temporal ...", flush=True)
+        server.should_exit = True
+        await serving
+        if demo is not None:
+            await demo
         engine.dispose()
+        if lost.done() and not lost.cancelled():
+            raise SystemExit(1)
     finally:
+        for proc in workers:
+            if proc.poll() is None:
+                proc.terminate()
+        for proc in workers:
+            _stop(proc)
         _stop(temporal)
     print("Stopped.", flush=True)
 

@@ -97,11 +97,14 @@ class Settings(BaseSettings):
     public_url: str | None = None
     # Activities one worker runs at once; its thread pool has as many threads.
     worker_activity_slots: int = Field(16, ge=1)
+    # Worker processes `apflow up` starts beside the API, each its own process
+    # (and GIL) polling the one task queue.
+    worker_processes: int = Field(1, ge=1)
     # On its first start with the embedded register (no database_url) and no
     # accounts, `apflow up` fills it with the demo's invented people and
     # placements, and prints how they sign in. Never with a real database.
     demo_on_first_start: bool = True
-    # How much `apflow up` logs (the API and worker run in its process).
+    # How much `apflow up` logs (the API in its process, the workers in theirs).
     log_level: str = "WARNING"
     # How long the API waits for Temporal to answer a write before saying its
     # outcome is unknown (503: retry with the same Idempotency-Key).
@@ -163,3 +166,12 @@ class Settings(BaseSettings):
     @cached_property
     def base_url(self) -> str:
         return (self.public_url or f"http://{self.api_host}:{self.api_port}").rstrip("/")
+
+
+def environment_for_child(**variables: str) -> dict[str, str]:
+    """The environment for another apflow process this one starts with
+    settings of its own (a benchmark's `apflow up`): this process's
+    environment less its APFLOW_* variables, with `variables` instead."""
+    import os
+
+    return {**{k: v for k, v in os.environ.items() if not k.startswith("APFLOW_")}, **variables}

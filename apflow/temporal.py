@@ -2,7 +2,9 @@
 encrypted at rest in the server) and the placement search attributes."""
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import logging
 from typing import Sequence
 
 from cryptography.fernet import Fernet
@@ -19,6 +21,7 @@ from workflows.search import SEARCH_ATTRIBUTES
 from .settings import Settings
 
 _ENCODING = b"binary/encrypted"
+log = logging.getLogger("apflow")
 
 
 class EncryptionCodec(PayloadCodec):
@@ -55,6 +58,27 @@ async def connect(settings: Settings) -> Client:
         namespace=settings.temporal_namespace,
         data_converter=data_converter(settings.codec_key),
     )
+
+
+async def connect_when_up(settings: Settings, wait_s: float | None = None, say_every_s: float = 10) -> Client:
+    """A client once Temporal answers. The dev server takes its port a moment
+    before its frontend answers ("Frontend is not healthy yet", more often on
+    a busy machine), and a worker may start before its server: retry, for
+    `wait_s` (None: until it answers), saying now and then what it waits for."""
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    said = started
+    while True:
+        try:
+            return await connect(settings)
+        except RuntimeError as e:  # the SDK's "Failed client connect"
+            now = loop.time()
+            if wait_s is not None and now - started > wait_s:
+                raise SystemExit(f"could not connect to Temporal at {settings.temporal_address}: {e}") from None
+            if now - said >= say_every_s:
+                log.warning("waiting for Temporal at %s (%.0f s so far)", settings.temporal_address, now - started)
+                said = now
+            await asyncio.sleep(0.2)
 
 
 async def register_search_attributes(client: Client, namespace: str) -> None:

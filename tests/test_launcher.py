@@ -1,5 +1,5 @@
 """`apflow up` as a user runs it: a real process with the Temporal dev server,
-the worker and the API, filling a fresh register with the demo; `apflow demo` against it again, signing in with its
+the worker (a process of its own) and the API, filling a fresh register with the demo; `apflow demo` against it again, signing in with its
 invented people's tokens and printing how they sign in; Ctrl-C stops
 everything; a second `apflow up` on the same var dir finds every placement
 where it was."""
@@ -74,6 +74,21 @@ def cmdline(pid: int) -> str:
         return ""
 
 
+def environ(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/environ").read_bytes().replace(b"\0", b"\n").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def workers_for(var: Path) -> list[int]:
+    """Live `apflow worker` processes started for this var dir (by their environment)."""
+    mark = f"APFLOW_VAR_DIR={var}\n"
+    return [int(e.name) for e in Path("/proc").iterdir()
+            if e.name.isdigit() and "apflow worker" in cmdline(int(e.name)) and alive(int(e.name))
+            and mark in environ(int(e.name))]
+
+
 class Up:
     """One `apflow up` process, its output in a file."""
 
@@ -82,6 +97,7 @@ class Up:
         self.log = workdir / f"{name}.log"
         self.proc: subprocess.Popen | None = None
         self.temporal_pids: list[int] = []
+        self.worker_pids: list[int] = []
 
     def start(self) -> None:
         with open(self.log, "wb") as out:
@@ -106,6 +122,7 @@ class Up:
                 r = httpx.get(f"{api}/healthz", timeout=5)
                 if r.status_code == 200:
                     self.temporal_pids = [p for p in children(self.proc.pid) if "temporal" in cmdline(p)]
+                    self.worker_pids = [p for p in children(self.proc.pid) if "apflow worker" in cmdline(p)]
                     return r.json()
                 last = f"{r.status_code} {r.text}"
             except httpx.HTTPError as e:
@@ -143,7 +160,8 @@ class Up:
         # Ours is the one holding this test's var dir.
         db = str((Path(self.env["APFLOW_VAR_DIR"]) / "temporal.db").resolve())
         strays = [int(e.name) for e in Path("/proc").iterdir() if e.name.isdigit() and db in cmdline(int(e.name))]
-        for pid in {*self.temporal_pids, *strays}:
+        workers = workers_for(Path(self.env["APFLOW_VAR_DIR"]))
+        for pid in {*self.temporal_pids, *strays, *self.worker_pids, *workers}:
             if alive(pid):
                 os.kill(pid, signal.SIGKILL)
 
@@ -193,12 +211,16 @@ def test_up_demo_stop_and_up_again(tmp_path):
     ports = (temporal_port, ui_port, api_port)
 
     first = Up(tmp_path, env, "first")
-    second = Up(tmp_path, env, "second")
+    # The second start with two workers on the one task queue.
+    second = Up(tmp_path, {**env, "APFLOW_WORKER_PROCESSES": "2"}, "second")
     try:
         first.start()
         health = first.wait_healthy(api)
         assert health["database"] == "ok" and health["temporal"] == "ok"
         assert first.temporal_pids, f"no Temporal dev server under apflow up:\n{first.output()}"
+        # The worker is a process of its own beside the API's, so neither waits on the other's GIL.
+        assert len(first.worker_pids) == 1, f"no worker process under apflow up:\n{first.output()}"
+        assert f"process {first.worker_pids[0]})" in first.output()
         paths = httpx.get(f"{api}/openapi.json", timeout=10).json()["paths"]
         assert "/api/placements" in paths
         assert "/api/placements/{placement_id}/actions/notify" in paths
@@ -232,11 +254,14 @@ def test_up_demo_stop_and_up_again(tmp_path):
         out = first.log.read_text()
         assert "Stopped." in out, out
         assert not [p for p in first.temporal_pids if alive(p)], "the Temporal dev server outlived apflow up"
+        assert not [p for p in first.worker_pids if alive(p)], "the worker outlived apflow up"
+        assert not workers_for(var)
         still = [p for p in ports if listening(p)]
         assert not still, f"ports still listening after stop: {still}"
 
         second.start()
         second.wait_healthy(api)
+        assert len(second.worker_pids) == 2, second.output()
         assert "no accounts yet" not in second.output() and "accounts: `apflow users list`" in second.output()
         after = placements(api, ops)
         assert after == before
@@ -244,6 +269,7 @@ def test_up_demo_stop_and_up_again(tmp_path):
             assert snapshot_state(api, pid, ops) == state, pid
         assert second.interrupt() == 0, second.output()
         assert "Stopped." in second.log.read_text()
+        assert not [p for p in second.worker_pids if alive(p)], "a worker outlived apflow up"
     finally:
         first.cleanup()
         second.cleanup()
@@ -275,8 +301,54 @@ def test_up_with_its_api_port_taken_fails_clearly_and_stops_temporal(tmp_path):
             assert "Traceback" not in out, out
             assert not listening(temporal_port), "the Temporal dev server outlived apflow up"
             assert not listening(ui_port)
+            assert not workers_for(tmp_path / "var"), "a worker outlived apflow up"
         finally:
             up.cleanup()
+
+
+def test_the_worker_stops_by_itself_when_apflow_up_is_killed(tmp_path):
+    """A worker is in a session of its own (Ctrl-C reaches apflow up first):
+    should apflow up die without stopping it, it stops by itself."""
+    api_port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("APFLOW_")}
+    env.update(
+        APFLOW_VAR_DIR=str(tmp_path / "var"), APFLOW_TEMPORAL_ADDRESS=f"127.0.0.1:{free_port()}",
+        APFLOW_TEMPORAL_UI_PORT=str(free_port()), APFLOW_API_PORT=str(api_port), APFLOW_DEMO_ON_FIRST_START="false",
+    )
+    up = Up(tmp_path, env, "up")
+    try:
+        up.start()
+        up.wait_healthy(f"http://127.0.0.1:{api_port}")
+        assert up.worker_pids, up.output()
+        up.proc.kill()
+        up.proc.wait()
+        deadline = time.monotonic() + 20
+        while [p for p in up.worker_pids if alive(p)] and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not [p for p in up.worker_pids if alive(p)], f"the worker outlived a killed apflow up:\n{up.output()}"
+    finally:
+        up.cleanup()
+
+
+def test_a_worker_waits_for_temporal_and_stops_when_told(tmp_path):
+    """`apflow worker` started before its server does not give up, and a
+    signal stops it even while it waits."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("APFLOW_")}
+    env.update(APFLOW_VAR_DIR=str(tmp_path / "var"), APFLOW_TEMPORAL_ADDRESS=f"127.0.0.1:{free_port()}")
+    log = tmp_path / "worker.log"
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with open(log, "wb") as out:
+            proc = subprocess.Popen([str(APFLOW), "worker"], cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT)
+        try:
+            time.sleep(4)
+            assert proc.poll() is None, f"the worker gave up waiting for Temporal:\n{log.read_text()}"
+            proc.send_signal(sig)
+            assert proc.wait(timeout=STOP_WAIT_S) == 0, log.read_text()
+            assert "Traceback" not in log.read_text(), log.read_text()
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
 
 
 def test_apflow_api_keeps_providers_tokens_out_of_its_access_log(tmp_path, dev_env):
