@@ -210,7 +210,7 @@ def create_app(settings: Settings, client: Client | None = None, engine: Engine 
                 )
                 for r in page.rows
             ],
-            total=page.total,
+            total=page.total, total_capped=page.capped,
             next_cursor=paging.encode(page.next_after) if page.next_after else None,
         )
 

@@ -79,7 +79,7 @@ def escalations(
             )
             for r in page.rows
         ],
-        total=page.total,
+        total=page.total, total_capped=page.capped,
         next_cursor=paging.encode((_utc(page.next_after[0]), *page.next_after[1:])) if page.next_after else None,
     )
 

@@ -9,7 +9,9 @@ from collections.abc import Callable
 from typing import Annotated, Generic, TypeVar
 
 from fastapi import HTTPException, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
+
+from store.register import COUNT_CAP
 
 T = TypeVar("T")
 
@@ -22,8 +24,10 @@ Cursor = Annotated[str | None, Query(max_length=1000, description="`next_cursor`
 
 class PageOut(BaseModel, Generic[T]):
     items: list[T]
-    total: int
-    """Every item matching the filters, across all pages."""
+    total: int = Field(description=(
+        f"The items matching the filters across all pages, counted up to {COUNT_CAP:,}: when more match, "
+        f"{COUNT_CAP + 1:,} and `total_capped` is true (an exact count would cost more the larger the register)."))
+    total_capped: bool = Field(description=f"More than {COUNT_CAP:,} items match: `total` is a lower bound")
     next_cursor: str | None
     """Pass as `cursor` for the next page; none on the last."""
 

@@ -171,6 +171,19 @@ def test_pages_of_placements_follow_the_order_without_gaps(db):
     assert seen == sorted(seen, reverse=True) and len(set(seen)) == 7
 
 
+def test_a_total_past_the_cap_is_counted_no_further(db, monkeypatch):
+    """Counting a page's total stops one past COUNT_CAP, so a page costs the
+    same however many placements match; the page says it stopped."""
+    for i in range(5):
+        register.project(db, placement(f"placement-{i}"), None)
+    monkeypatch.setattr(register, "COUNT_CAP", 3)
+    page = register.placements_page(db, limit=2)
+    assert (page.total, page.capped, len(page.rows)) == (4, True, 2)
+    monkeypatch.setattr(register, "COUNT_CAP", 5)
+    page = register.placements_page(db, limit=2)
+    assert (page.total, page.capped) == (5, False)
+
+
 def at_school(p: Placement, school_id: str) -> Placement:
     return p.model_copy(update={"school": p.school.model_copy(update={"school_id": school_id})})
 
