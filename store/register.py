@@ -133,7 +133,7 @@ SUMMARY = tuple(PlacementRow.__table__.c[name] for name in (
 
 @dataclass(frozen=True)
 class Page(Generic[T]):
-    rows: list[T]
+    rows: list[T]  # plain rows: their table's columns (or the list's) as attributes
     total: int  # the rows matching the filters across all pages, counted to one past COUNT_CAP at most
     next_after: tuple | None  # the key to pass as `after` for the next page; none on the last
 
@@ -143,12 +143,11 @@ class Page(Generic[T]):
         return self.total > COUNT_CAP
 
 
-def _one_snapshot(s: Session) -> None:
+def _one_snapshot(conn) -> None:
     """The statements that follow read one moment of the register, so a page
     and its total agree while the worker writes. SQLite's driver opens no
     transaction for reads (each would see its own moment); PostgreSQL's
     default gives each statement its own snapshot."""
-    conn = s.connection()
     if conn.dialect.name == "sqlite":
         conn.exec_driver_sql("BEGIN")
     else:
@@ -160,10 +159,13 @@ def _count(t, where) -> object:
     return select(func.count()).select_from(select(literal(1)).select_from(t).where(*where).limit(COUNT_CAP + 1).subquery())
 
 
-def _page(s: Session, q, count_q, order_key, limit: int, core: bool = False) -> Page:
-    _one_snapshot(s)
-    rows = list(s.execute(q.limit(limit + 1)) if core else s.scalars(q.limit(limit + 1)))
-    total = s.scalar(count_q)
+def _page(engine: Engine, q, count_q, order_key, limit: int) -> Page:
+    """A page of plain rows (a Core connection: no ORM objects to build for a
+    list) and its total, read in one snapshot."""
+    with engine.connect() as conn:
+        _one_snapshot(conn)
+        rows = list(conn.execute(q.limit(limit + 1)))
+        total = conn.scalar(count_q)
     more = len(rows) > limit
     rows = rows[:limit]
     return Page(rows, total, order_key(rows[-1]) if more else None)
@@ -234,8 +236,7 @@ def placements_page(
         start, pid = after
         q = q.where(or_(t.start_date < start, and_(t.start_date == start, t.placement_id < pid)))
     q = q.order_by(t.start_date.desc(), t.placement_id.desc())
-    with Session(engine) as s:
-        return _page(s, q, _count(t, where), lambda r: (r.start_date, r.placement_id), limit, core=True)
+    return _page(engine, q, _count(t, where), lambda r: (r.start_date, r.placement_id), limit)
 
 
 def escalations_page(
@@ -245,7 +246,7 @@ def escalations_page(
     owner: Role | None = None,
     limit: int = 50,
     after: tuple[datetime, str, str] | None = None,
-) -> Page[EscalationRow]:
+) -> Page:
     """One page of escalations at `school_ids` (none: every school), oldest
     first (then by placement and id), after the key `after` (keyset: served
     by the ix_escalations_* indexes)."""
@@ -264,8 +265,7 @@ def escalations_page(
             and_(t.raised_at == at, or_(t.placement_id > pid, and_(t.placement_id == pid, t.escalation_id > eid))),
         ))
     q = q.order_by(t.raised_at, t.placement_id, t.escalation_id)
-    with Session(engine) as s:
-        return _page(s, q, _count(t, filters), lambda r: (r.raised_at, r.placement_id, r.escalation_id), limit, core=True)
+    return _page(engine, q, _count(t, filters), lambda r: (r.raised_at, r.placement_id, r.escalation_id), limit)
 
 
 
@@ -306,37 +306,34 @@ def _in(column, values: Collection[str] | None) -> list:
     return [column == ordered[0]] if len(ordered) == 1 else [column.in_(ordered)]
 
 
-def due_by(engine: Engine, school_ids: Collection[str] | None, until: date, limit: int) -> Page[PlacementRow]:
+def due_by(engine: Engine, school_ids: Collection[str] | None, until: date, limit: int) -> Page:
     """Running placements whose next deadline falls on or before `until`,
     the earliest first: every placement with any deadline by then is among
     them, its next deadline being its earliest."""
     t = PlacementRow
     where = [t.next_deadline <= until, t.state.not_in(FINAL_STATES), *_in(t.school_id, school_ids)]
     q = select(t).where(*where).order_by(t.next_deadline, t.placement_id)
-    with Session(engine) as s:
-        return _page(s, q, _count(t, where), lambda r: (r.next_deadline, r.placement_id), limit)
+    return _page(engine, q, _count(t, where), lambda r: (r.next_deadline, r.placement_id), limit)
 
 
 def starting_between(engine: Engine, school_ids: Collection[str] | None, states: Collection[str],
-                     first: date, last: date, limit: int) -> Page[PlacementRow]:
+                     first: date, last: date, limit: int) -> Page:
     """Placements in `states` starting from `first` to `last`, soonest first
     (a range of ix_placements_list)."""
     t = PlacementRow
     where = [t.start_date >= first, t.start_date <= last, t.state.in_(sorted(states)), *_in(t.school_id, school_ids)]
     q = select(t).where(*where).order_by(t.start_date, t.placement_id)
-    with Session(engine) as s:
-        return _page(s, q, _count(t, where), lambda r: (r.start_date, r.placement_id), limit)
+    return _page(engine, q, _count(t, where), lambda r: (r.start_date, r.placement_id), limit)
 
 
 def open_escalations(engine: Engine, school_ids: Collection[str] | None, owners: Collection[str] | None,
-                     limit: int, kinds: Collection[str] | None = None) -> Page[EscalationRow]:
+                     limit: int, kinds: Collection[str] | None = None) -> Page:
     """Open escalations at these schools for these owners (none: any), oldest
     first (the ix_escalations_open* indexes)."""
     t = EscalationRow
     where = [t.resolved_at.is_(None), *_in(t.school_id, school_ids), *_in(t.owner_role, owners), *_in(t.kind, kinds)]
     q = select(t).where(*where).order_by(t.raised_at, t.placement_id, t.escalation_id)
-    with Session(engine) as s:
-        return _page(s, q, _count(t, where), lambda r: (r.raised_at, r.placement_id, r.escalation_id), limit)
+    return _page(engine, q, _count(t, where), lambda r: (r.raised_at, r.placement_id, r.escalation_id), limit)
 
 
 def escalations_of(engine: Engine, placement_id: str) -> list[EscalationRow]:
