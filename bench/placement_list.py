@@ -14,7 +14,9 @@ the same for all three:
    loopback), signed in with a personal API token;
 3. the console's page `GET /placements?state=active`, the same way;
 4. `GET /api/escalations` (open ones, oldest first), beside a plain query
-   of the same escalation rows.
+   of the same escalation rows;
+5. the same address without a token, refused (401) before the register is
+   read: what the web layer and the HTTP client cost alone.
 
 Each for one school's AP lead and for the trust's operations staff (every
 school). The register is written straight into the database (setup, not a
@@ -122,10 +124,13 @@ def percentiles(samples_ms: list[float]) -> tuple[float, float]:
 async def compare(http: httpx.AsyncClient, auth: dict, rounds: int, title: str, ways: dict) -> None:
     """Each way in turn, `rounds` times, then p50/p99 beside the plain query's
     p50. A way is a plain query to call, or a (path, params) to ask."""
-    for name, way in list(ways.items()):  # warm, and check the answer is a real page
+    def ask(way):  # (path, params), or (path, params, status) for an answer other than 200
+        return http.get(way[0], params=way[1], headers=auth if len(way) == 2 else {})
+
+    for name, way in list(ways.items()):  # warm, and check the answer is the one meant
         if isinstance(way, tuple):
-            r = await http.get(way[0], params=way[1], headers=auth)
-            if r.status_code != 200:
+            r = await ask(way)
+            if r.status_code != (way[2] if len(way) > 2 else 200):
                 print(f"  {way[0]}: {r.status_code} (left out)")
                 del ways[name]
     timings: dict[str, list[float]] = {k: [] for k in ways}
@@ -133,7 +138,8 @@ async def compare(http: httpx.AsyncClient, auth: dict, rounds: int, title: str, 
         for name, way in ways.items():
             t0 = clock.perf_counter()
             if isinstance(way, tuple):
-                (await http.get(way[0], params=way[1], headers=auth)).raise_for_status()
+                if (await ask(way)).status_code != (way[2] if len(way) > 2 else 200):
+                    raise SystemExit(f"{way[0]}: the answer changed during the run")
             else:
                 await asyncio.to_thread(way)
             timings[name].append((clock.perf_counter() - t0) * 1000)
@@ -187,6 +193,8 @@ async def main() -> None:
                     "plain SQL": plain_query(engine, school),
                     "JSON /api/placements": ("/api/placements", active),
                     "page /placements": ("/placements", active),
+                    # the web layer alone: refused before any route or register
+                    "no token: 401": ("/api/placements", active, 401),
                 })
                 await compare(http, auth, args.rounds, f"{who}: first page of open escalations ({PAGE} rows)", {
                     "plain SQL": plain_escalations(engine, school),
