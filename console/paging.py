@@ -8,7 +8,7 @@ import json
 from collections.abc import Callable
 from typing import Annotated, Generic, TypeVar
 
-from fastapi import HTTPException, Query
+from fastapi import HTTPException, Query, Response
 from pydantic import BaseModel, Field
 
 from store.register import COUNT_CAP
@@ -30,6 +30,12 @@ class PageOut(BaseModel, Generic[T]):
     total_capped: bool = Field(description=f"More than {COUNT_CAP:,} items match: `total` is a lower bound")
     next_cursor: str | None
     """Pass as `cursor` for the next page; none on the last."""
+
+
+def answer(page: PageOut) -> Response:
+    """The page as JSON, built once: a route that returns a model has FastAPI
+    validate it again against its response model, for every item."""
+    return Response(page.model_dump_json(), media_type="application/json")
 
 
 def encode(key: tuple) -> str:
