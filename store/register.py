@@ -359,5 +359,5 @@ def open_escalation_counts(engine: Engine, placement_ids: Collection[str]) -> di
     t = EscalationRow
     q = (select(t.placement_id, func.count()).where(t.placement_id.in_(sorted(set(placement_ids))), t.resolved_at.is_(None))
          .group_by(t.placement_id))
-    with Session(engine) as s:
-        return {pid: n for pid, n in s.execute(q)}
+    with engine.connect() as conn:
+        return {pid: n for pid, n in conn.execute(q)}
