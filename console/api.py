@@ -200,7 +200,7 @@ def create_app(settings: Settings, client: Client | None = None, engine: Engine 
         schools = listing_scope(principal, school_id)
         after = paging.decode(cursor, lambda v: (date.fromisoformat(v[0]), str(v[1])))
         page = register.placements_page(db(request), state=state, school_ids=schools, limit=limit, after=after)
-        return paging.PageOut[PlacementSummary](
+        return paging.answer(paging.PageOut[PlacementSummary](
             items=[
                 PlacementSummary(
                     placement_id=r.placement_id, school_id=r.school_id, state=r.state, kind=r.kind,
@@ -210,9 +210,9 @@ def create_app(settings: Settings, client: Client | None = None, engine: Engine 
                 )
                 for r in page.rows
             ],
-            total=page.total,
+            total=page.total, total_capped=page.capped,
             next_cursor=paging.encode(page.next_after) if page.next_after else None,
-        )
+        ))
 
     @app.get("/api/placements/{placement_id}", response_model=Snapshot, tags=["placements"])
     async def get_placement(placement_id: str, principal: PrincipalDep, request: Request):

@@ -78,10 +78,10 @@ def current_principal(request: Request) -> Principal:
     auth = request.headers.get("authorization")
     if auth is not None:
         scheme, _, token = auth.partition(" ")
-        owner = accounts.token_owner(engine, token.strip(), _now()) if scheme.lower() == "bearer" and token else None
-        if owner is None:
+        holder = accounts.token_holder(engine, token.strip(), _now()) if scheme.lower() == "bearer" and token else None
+        if holder is None:
             raise NotSignedIn("this token is not valid: it may have expired or been revoked")
-        return _account_principal(engine, owner)
+        return Principal(user_id=holder.user_id, grants=holder.grants, name=holder.name)
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
         session = accounts.session_of(engine, cookie, _now(), timedelta(minutes=settings.session_idle_minutes))

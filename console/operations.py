@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime, timezone
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
@@ -60,7 +60,7 @@ def escalations(
     owner: Annotated[Role | None, Query(description="Only those for this role")] = None,
     limit: paging.Limit = paging.DEFAULT_LIMIT,
     cursor: paging.Cursor = None,
-) -> paging.PageOut[EscalationOut]:
+) -> Response:
     """Every escalation this person may see, oldest first, a page at a time: a
     school's staff see their schools'. Read from the escalations table the
     register keeps beside each placement's row."""
@@ -68,7 +68,7 @@ def escalations(
         request.app.state.engine, school_ids=listing_scope(principal), open_only=open_only, owner=owner, limit=limit,
         after=paging.decode(cursor, _cursor_key),
     )
-    return paging.PageOut[EscalationOut](
+    return paging.answer(paging.PageOut[EscalationOut](
         items=[
             EscalationOut(
                 placement_id=r.placement_id, school_id=r.school_id, escalation_id=r.escalation_id, kind=r.kind,
@@ -79,9 +79,9 @@ def escalations(
             )
             for r in page.rows
         ],
-        total=page.total,
+        total=page.total, total_capped=page.capped,
         next_cursor=paging.encode((_utc(page.next_after[0]), *page.next_after[1:])) if page.next_after else None,
-    )
+    ))
 
 
 class CalendarReload(BaseModel):

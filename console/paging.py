@@ -8,8 +8,10 @@ import json
 from collections.abc import Callable
 from typing import Annotated, Generic, TypeVar
 
-from fastapi import HTTPException, Query
-from pydantic import BaseModel
+from fastapi import HTTPException, Query, Response
+from pydantic import BaseModel, Field
+
+from store.register import COUNT_CAP
 
 T = TypeVar("T")
 
@@ -22,10 +24,18 @@ Cursor = Annotated[str | None, Query(max_length=1000, description="`next_cursor`
 
 class PageOut(BaseModel, Generic[T]):
     items: list[T]
-    total: int
-    """Every item matching the filters, across all pages."""
+    total: int = Field(description=(
+        f"The items matching the filters across all pages, counted up to {COUNT_CAP:,}: when more match, "
+        f"{COUNT_CAP + 1:,} and `total_capped` is true (an exact count would cost more the larger the register)."))
+    total_capped: bool = Field(description=f"More than {COUNT_CAP:,} items match: `total` is a lower bound")
     next_cursor: str | None
     """Pass as `cursor` for the next page; none on the last."""
+
+
+def answer(page: PageOut) -> Response:
+    """The page as JSON, built once: a route that returns a model has FastAPI
+    validate it again against its response model, for every item."""
+    return Response(page.model_dump_json(), media_type="application/json")
 
 
 def encode(key: tuple) -> str:

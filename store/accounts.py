@@ -299,18 +299,38 @@ def create_token(engine: Engine, user_id: str, name: str, now: datetime, lifetim
     return CreatedToken(token_id, token, now + lifetime)
 
 
+@dataclass(frozen=True)
+class TokenHolder:
+    user_id: str
+    name: str
+    grants: tuple[Grant, ...]
+
+
+def token_holder(engine: Engine, token: str, now: datetime) -> TokenHolder | None:
+    """The active user whose live token this is, with their name and grants.
+    Every API request asks it: so one read, and a write only to mark the
+    token used, at most once every TOUCH_EVERY."""
+    t, u, g = ApiTokenRow, UserRow, GrantRow
+    q = (select(t.token_id, t.user_id, t.revoked_at, t.expires_at, t.last_used_at, u.name, u.disabled_at, g.role, g.school_id)
+         .join(u, u.user_id == t.user_id).outerjoin(g, g.user_id == t.user_id)
+         .where(t.token_hash == digest(token)).order_by(g.id))
+    with engine.connect() as c:
+        rows = c.execute(q).all()
+    if not rows:
+        return None
+    r = rows[0]
+    if r.revoked_at is not None or now >= _aware(r.expires_at) or r.disabled_at is not None:
+        return None
+    if r.last_used_at is None or now - _aware(r.last_used_at) >= TOUCH_EVERY:
+        with engine.begin() as c:
+            c.execute(update(t).where(t.token_id == r.token_id).values(last_used_at=now))
+    return TokenHolder(r.user_id, r.name, tuple(Grant(Role(x.role), x.school_id) for x in rows if x.role is not None))
+
+
 def token_owner(engine: Engine, token: str, now: datetime) -> str | None:
     """The active user whose live token this is."""
-    with _session(engine) as s, s.begin():
-        row = s.scalar(select(ApiTokenRow).where(ApiTokenRow.token_hash == digest(token)))
-        if row is None or row.revoked_at is not None or now >= _aware(row.expires_at):
-            return None
-        owner = s.get(UserRow, row.user_id)
-        if owner is None or not owner.active:
-            return None
-        if row.last_used_at is None or now - _aware(row.last_used_at) >= TOUCH_EVERY:
-            row.last_used_at = now
-        return row.user_id
+    holder = token_holder(engine, token, now)
+    return holder.user_id if holder else None
 
 
 def token(engine: Engine, token_id: str) -> ApiTokenRow | None:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timezone
 from typing import Generic, TypeVar
 
-from sqlalchemy import Engine, and_, exists, func, or_, select
+from sqlalchemy import Engine, and_, exists, func, literal, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -67,6 +67,7 @@ def project(engine: Engine, placement: Placement, next_deadline: date | None) ->
         next_deadline=next_deadline,
         pattern_days=",".join(d.value for d in placement.pattern.days),
         pupil_search=pupil_search(placement.pupil),
+        pupil_name=placement.pupil.name,
         version=placement.version,
         seq=placement.seq,
         data=placement.model_dump(mode="json"),
@@ -115,33 +116,56 @@ def get(engine: Engine, placement_id: str) -> PlacementRow | None:
         return s.get(PlacementRow, placement_id)
 
 
-def search(engine: Engine, state: str | None = None, school_ids: Collection[str] | None = None, limit: int = 500) -> list[PlacementRow]:
+def search(engine: Engine, state: str | None = None, school_ids: Collection[str] | None = None, limit: int = 500) -> list:
     return placements_page(engine, state=state, school_ids=school_ids, limit=limit).rows
+
+
+# Counting stops here: an exact total would read every matching row, so a
+# page would cost more the larger the register. Past it, "more than".
+COUNT_CAP = 1_000
+
+# What a list of placements shows: never the row's JSON, the costly part.
+SUMMARY = tuple(PlacementRow.__table__.c[name] for name in (
+    "placement_id", "school_id", "state", "kind", "pupil_id", "pupil_name", "provider_name",
+    "start_date", "planned_end_date", "next_deadline",
+))
 
 
 @dataclass(frozen=True)
 class Page(Generic[T]):
-    rows: list[T]
-    total: int  # every row matching the filters, across all pages
+    rows: list[T]  # plain rows: their table's columns (or the list's) as attributes
+    total: int  # the rows matching the filters across all pages, counted to one past COUNT_CAP at most
     next_after: tuple | None  # the key to pass as `after` for the next page; none on the last
 
+    @property
+    def capped(self) -> bool:
+        """More rows match than `total` says: counting stopped at COUNT_CAP."""
+        return self.total > COUNT_CAP
 
-def _one_snapshot(s: Session) -> None:
+
+def _one_snapshot(conn) -> None:
     """The statements that follow read one moment of the register, so a page
     and its total agree while the worker writes. SQLite's driver opens no
     transaction for reads (each would see its own moment); PostgreSQL's
     default gives each statement its own snapshot."""
-    conn = s.connection()
     if conn.dialect.name == "sqlite":
         conn.exec_driver_sql("BEGIN")
     else:
         conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
 
 
-def _page(s: Session, q, count_q, order_key, limit: int) -> Page:
-    _one_snapshot(s)
-    rows = list(s.scalars(q.limit(limit + 1)))
-    total = s.scalar(count_q)
+def _count(t, where) -> object:
+    """How many rows match, counting no further than one past COUNT_CAP."""
+    return select(func.count()).select_from(select(literal(1)).select_from(t).where(*where).limit(COUNT_CAP + 1).subquery())
+
+
+def _page(engine: Engine, q, count_q, order_key, limit: int) -> Page:
+    """A page of plain rows (a Core connection: no ORM objects to build for a
+    list) and its total, read in one snapshot."""
+    with engine.connect() as conn:
+        _one_snapshot(conn)
+        rows = list(conn.execute(q.limit(limit + 1)))
+        total = conn.scalar(count_q)
     more = len(rows) > limit
     rows = rows[:limit]
     return Page(rows, total, order_key(rows[-1]) if more else None)
@@ -196,8 +220,8 @@ def placements_page(
     limit: int = 50,
     after: tuple[date, str] | None = None,
     filters: Filters | None = None,
-) -> Page[PlacementRow]:
-    """One page of the register at `school_ids` (none: every school), newest
+) -> Page:
+    """One page of the register's SUMMARY columns at `school_ids` (none: every school), newest
     start first (then by id), after the key `after` (keyset: served by the
     ix_placements_list* indexes)."""
     t = PlacementRow
@@ -207,13 +231,12 @@ def placements_page(
     if school_ids is not None:
         f = replace(f, school_ids=school_ids)
     where = _placement_filters(f)
-    q = select(t).where(*where)
+    q = select(*SUMMARY).where(*where)
     if after is not None:
         start, pid = after
         q = q.where(or_(t.start_date < start, and_(t.start_date == start, t.placement_id < pid)))
     q = q.order_by(t.start_date.desc(), t.placement_id.desc())
-    with Session(engine) as s:
-        return _page(s, q, select(func.count()).select_from(t).where(*where), lambda r: (r.start_date, r.placement_id), limit)
+    return _page(engine, q, _count(t, where), lambda r: (r.start_date, r.placement_id), limit)
 
 
 def escalations_page(
@@ -223,7 +246,7 @@ def escalations_page(
     owner: Role | None = None,
     limit: int = 50,
     after: tuple[datetime, str, str] | None = None,
-) -> Page[EscalationRow]:
+) -> Page:
     """One page of escalations at `school_ids` (none: every school), oldest
     first (then by placement and id), after the key `after` (keyset: served
     by the ix_escalations_* indexes)."""
@@ -233,7 +256,7 @@ def escalations_page(
         filters.append(t.resolved_at.is_(None))
     if owner is not None:
         filters.append(t.owner_role == owner.value)
-    q = select(t).where(*filters)
+    q = select(*t.__table__.c).where(*filters)  # plain rows: no ORM objects to build
     if after is not None:
         at, pid, eid = after
         at = _utc(at)
@@ -242,11 +265,7 @@ def escalations_page(
             and_(t.raised_at == at, or_(t.placement_id > pid, and_(t.placement_id == pid, t.escalation_id > eid))),
         ))
     q = q.order_by(t.raised_at, t.placement_id, t.escalation_id)
-    with Session(engine) as s:
-        return _page(
-            s, q, select(func.count()).select_from(t).where(*filters),
-            lambda r: (r.raised_at, r.placement_id, r.escalation_id), limit,
-        )
+    return _page(engine, q, _count(t, filters), lambda r: (r.raised_at, r.placement_id, r.escalation_id), limit)
 
 
 
@@ -287,38 +306,34 @@ def _in(column, values: Collection[str] | None) -> list:
     return [column == ordered[0]] if len(ordered) == 1 else [column.in_(ordered)]
 
 
-def due_by(engine: Engine, school_ids: Collection[str] | None, until: date, limit: int) -> Page[PlacementRow]:
+def due_by(engine: Engine, school_ids: Collection[str] | None, until: date, limit: int) -> Page:
     """Running placements whose next deadline falls on or before `until`,
     the earliest first: every placement with any deadline by then is among
     them, its next deadline being its earliest."""
     t = PlacementRow
     where = [t.next_deadline <= until, t.state.not_in(FINAL_STATES), *_in(t.school_id, school_ids)]
     q = select(t).where(*where).order_by(t.next_deadline, t.placement_id)
-    with Session(engine) as s:
-        return _page(s, q, select(func.count()).select_from(t).where(*where), lambda r: (r.next_deadline, r.placement_id), limit)
+    return _page(engine, q, _count(t, where), lambda r: (r.next_deadline, r.placement_id), limit)
 
 
 def starting_between(engine: Engine, school_ids: Collection[str] | None, states: Collection[str],
-                     first: date, last: date, limit: int) -> Page[PlacementRow]:
+                     first: date, last: date, limit: int) -> Page:
     """Placements in `states` starting from `first` to `last`, soonest first
     (a range of ix_placements_list)."""
     t = PlacementRow
     where = [t.start_date >= first, t.start_date <= last, t.state.in_(sorted(states)), *_in(t.school_id, school_ids)]
     q = select(t).where(*where).order_by(t.start_date, t.placement_id)
-    with Session(engine) as s:
-        return _page(s, q, select(func.count()).select_from(t).where(*where), lambda r: (r.start_date, r.placement_id), limit)
+    return _page(engine, q, _count(t, where), lambda r: (r.start_date, r.placement_id), limit)
 
 
 def open_escalations(engine: Engine, school_ids: Collection[str] | None, owners: Collection[str] | None,
-                     limit: int, kinds: Collection[str] | None = None) -> Page[EscalationRow]:
+                     limit: int, kinds: Collection[str] | None = None) -> Page:
     """Open escalations at these schools for these owners (none: any), oldest
     first (the ix_escalations_open* indexes)."""
     t = EscalationRow
     where = [t.resolved_at.is_(None), *_in(t.school_id, school_ids), *_in(t.owner_role, owners), *_in(t.kind, kinds)]
     q = select(t).where(*where).order_by(t.raised_at, t.placement_id, t.escalation_id)
-    with Session(engine) as s:
-        return _page(s, q, select(func.count()).select_from(t).where(*where),
-                     lambda r: (r.raised_at, r.placement_id, r.escalation_id), limit)
+    return _page(engine, q, _count(t, where), lambda r: (r.raised_at, r.placement_id, r.escalation_id), limit)
 
 
 def escalations_of(engine: Engine, placement_id: str) -> list[EscalationRow]:
@@ -344,5 +359,5 @@ def open_escalation_counts(engine: Engine, placement_ids: Collection[str]) -> di
     t = EscalationRow
     q = (select(t.placement_id, func.count()).where(t.placement_id.in_(sorted(set(placement_ids))), t.resolved_at.is_(None))
          .group_by(t.placement_id))
-    with Session(engine) as s:
-        return {pid: n for pid, n in s.execute(q)}
+    with engine.connect() as conn:
+        return {pid: n for pid, n in conn.execute(q)}

@@ -23,6 +23,9 @@ class PlacementRow(Base):
         Index("ix_placements_list_school_state", "school_id", "state", "start_date", "placement_id"),
         # A pupil's other placements, asked at every proposal (domain.overlaps).
         Index("ix_placements_pupil", "school_id", "pupil_id"),
+        # Deadlines soonest first (Today's due list, the overdue filter).
+        Index("ix_placements_deadline", "next_deadline", "placement_id"),
+        Index("ix_placements_deadline_school", "school_id", "next_deadline", "placement_id"),
     )
 
     placement_id: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -38,6 +41,8 @@ class PlacementRow(Base):
     # What staff search a pupil by: the name and UPN, lower case. Personal
     # data like the row's JSON; searched only by a form, never from a URL.
     pupil_search: Mapped[str | None] = mapped_column(String(300))
+    # The name lists show, so a list never loads a row's whole JSON.
+    pupil_name: Mapped[str | None] = mapped_column(String(200))
     # A projection is applied only when newer than what is stored: it may
     # arrive twice or late, never backwards. Newer = a higher `version` (the
     # workflow raises it at every change it publishes, escalations included);

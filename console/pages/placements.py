@@ -58,7 +58,7 @@ def _rows(request: Request, page_rows) -> list[ListRow]:
     today = uk_date(datetime.now(UTC))
     counts = register.open_escalation_counts(request.app.state.engine, [r.placement_id for r in page_rows])
     return [
-        ListRow(r.placement_id, r.data["pupil"]["name"], r.school_id, r.provider_name, r.kind, r.state, r.start_date,
+        ListRow(r.placement_id, r.pupil_name or "", r.school_id, r.provider_name, r.kind, r.state, r.start_date,
                 r.next_deadline, r.next_deadline is not None and r.next_deadline < today and r.state not in FINAL_STATES,
                 counts.get(r.placement_id, 0))
         for r in page_rows
@@ -107,7 +107,7 @@ def placements_list(
     result = register.placements_page(request.app.state.engine, limit=PAGE_SIZE, after=_cursor(cursor), filters=f)
     given = _filters(state and state.value, school, provider, kind and kind.value, overdue, escalated)
     return page(
-        request, "placements.html", principal, nav="placements", rows=_rows(request, result.rows), total=result.total,
+        request, "placements.html", principal, nav="placements", rows=_rows(request, result.rows), total=result.total, capped=result.capped,
         next_cursor=paging.encode(result.next_after) if result.next_after else None, given=given, first_page=cursor is None,
         states=list(PlacementState), kinds=list(PlacementKind), many_schools=principal.school_scope() is None
         or len(principal.school_scope()) > 1,
@@ -122,12 +122,12 @@ async def search(principal: FormPrincipal, request: Request):
     pupil = " ".join((values.get("pupil") or [""])[0].split())
     cursor = (values.get("cursor") or [None])[0] or None
     error = None if 2 <= len(pupil) <= 100 else "Enter 2 to 100 characters of the pupil's name, their UPN or school id"
-    rows, total, next_cursor = [], 0, None
+    rows, total, capped, next_cursor = [], 0, False, None
     if error is None:
         f = Filters(school_ids=_schools(principal, None), pupil=pupil)
         result = await run_in_threadpool(register.placements_page, request.app.state.engine, limit=PAGE_SIZE,
                                          after=_cursor(cursor), filters=f)
-        rows, total = await run_in_threadpool(_rows, request, result.rows), result.total
+        rows, total, capped = await run_in_threadpool(_rows, request, result.rows), result.total, result.capped
         next_cursor = paging.encode(result.next_after) if result.next_after else None
     return page(request, "search.html", principal, status=422 if error else 200, nav="placements", rows=rows,
-                total=total, next_cursor=next_cursor, pupil=pupil, error=error)
+                total=total, capped=capped, next_cursor=next_cursor, pupil=pupil, error=error)

@@ -185,7 +185,7 @@ def _proposal_start(request: Request, principal: Principal) -> dict[str, list[st
         return {}
     (school_id,) = schools
     latest = register.placements_page(request.app.state.engine, school_ids={school_id}, limit=1).rows
-    school = latest[0].data["school"] if latest else {"school_id": school_id}
+    school = register.get(request.app.state.engine, latest[0].placement_id).data["school"] if latest else {"school_id": school_id}
     return forms.flatten(Proposal, {"school": school})
 
 

@@ -102,7 +102,7 @@ def today_page(principal: PrincipalDep, request: Request):
                             | {d.placement_id for d in letters})
     return page(
         request, "today.html", principal, nav="today", today=today, escalations=escalations, due=due,
-        due_placements=due_placements, reviews=reviews, review_escalations=review_escalations, starting=starting,
+        due_placements=due_placements, count_cap=register.COUNT_CAP, reviews=reviews, review_escalations=review_escalations, starting=starting,
         letters=letters, pupil=lambda pid: names[pid].data["pupil"]["name"] if pid in names else pid,
         shown=SHOWN, horizon=today + DUE_WITHIN,
     )

@@ -109,7 +109,7 @@ async def pages(http: httpx.AsyncClient, path: str, who: dict, **params) -> list
     items, cursor = [], None
     while True:
         page = expect(await http.get(path, headers=who, params={**params, **({"cursor": cursor} if cursor else {})}), 200)
-        assert set(page) == {"items", "total", "next_cursor"}
+        assert set(page) == {"items", "total", "total_capped", "next_cursor"}
         items += page["items"]
         cursor = page["next_cursor"]
         if cursor is None:

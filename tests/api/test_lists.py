@@ -83,3 +83,11 @@ async def test_escalations_come_a_page_at_a_time_oldest_first(http):
     assert page["total"] == len(everything) and len(page["items"]) == 1 and page["next_cursor"]
     nxt = expect(await http.get("/api/escalations", headers=OPS, params={"limit": 1, "cursor": page["next_cursor"]}), 200)
     assert [page["items"][0], nxt["items"][0]] == everything[:2]
+
+
+async def test_a_lists_total_says_in_the_api_description_where_counting_stops(http):
+    schema = expect(await http.get("/openapi.json"), 200)
+    page = schema["components"]["schemas"]["PageOut_PlacementSummary_"]["properties"]
+    assert "1,000" in page["total"]["description"] and "lower bound" in page["total_capped"]["description"]
+    listed_ = expect(await http.get("/api/placements", headers=OPS, params={"limit": 1}), 200)
+    assert isinstance(listed_["total_capped"], bool) and listed_["total"] >= len(listed_["items"])

@@ -194,7 +194,7 @@ def project_rows(engine, n: int) -> list[str]:
     return ids
 
 
-async def test_the_list_pages_by_keyset_and_filters(http, console):
+async def test_the_list_pages_by_keyset_and_filters(http, console, monkeypatch):
     ids = project_rows(console.engine, 30)
     seen, path = [], f"/placements?school={LISTED_SCHOOL}"
     while path:
@@ -204,6 +204,9 @@ async def test_the_list_pages_by_keyset_and_filters(http, console):
         path = nxt.group(1).replace("&amp;", "&") if nxt else None
     assert sorted(seen) == sorted(ids) and len(seen) == len(set(seen))
     assert "30 placements match" in await get(http, f"/placements?school={LISTED_SCHOOL}", OPS)
+    monkeypatch.setattr(register, "COUNT_CAP", 20)  # counting stops: the page says so
+    assert "More than 20 placements match" in await get(http, f"/placements?school={LISTED_SCHOOL}", OPS)
+    monkeypatch.undo()
 
     overdue = await get(http, f"/placements?school={LISTED_SCHOOL}&overdue=yes&state=&kind=&provider=", OPS)
     assert set(re.findall(r'href="/placements/(placement-list-\d+)"', overdue)) == {ids[i] for i in range(0, 30, 4)}

@@ -102,6 +102,21 @@ def test_a_token_opens_nothing_once_expired_or_revoked(engine):
     assert accounts.token_owner(engine, token.token, NOW) is None
 
 
+def test_a_token_gives_its_holder_with_every_grant_and_is_marked_used_once_a_minute(engine):
+    u = accounts.add_user(engine, "lead@school.example", "Lead", NOW)
+    token = accounts.create_token(engine, u.user_id, "MIS sync", NOW, timedelta(days=90))
+    assert accounts.token_holder(engine, token.token, NOW) == accounts.TokenHolder(u.user_id, "Lead", ())
+    accounts.add_grant(engine, u.user_id, Grant(Role.ap_lead, "137000"))
+    accounts.add_grant(engine, u.user_id, Grant(Role.dsl, "137001"))
+    holder = accounts.token_holder(engine, token.token, NOW + timedelta(seconds=30))
+    assert holder.grants == (Grant(Role.ap_lead, "137000"), Grant(Role.dsl, "137001"))
+    (row,) = accounts.tokens_of(engine, u.user_id)
+    assert row.last_used_at.replace(tzinfo=UTC) == NOW  # not again within the minute
+    accounts.token_holder(engine, token.token, NOW + timedelta(minutes=2))
+    (row,) = accounts.tokens_of(engine, u.user_id)
+    assert row.last_used_at.replace(tzinfo=UTC) == NOW + timedelta(minutes=2)
+
+
 def test_a_reset_link_is_used_once_even_when_raced(engine):
     u = accounts.add_user(engine, "lead@school.example", "Lead", NOW)
     secret = accounts.create_reset(engine, u.user_id, NOW, timedelta(hours=1))

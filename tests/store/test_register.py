@@ -9,7 +9,7 @@ from datetime import date, datetime, timezone
 import pytest
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import inspect, text
+from sqlalchemy import event, inspect, text
 from sqlalchemy.orm import Session
 
 from apflow import samples
@@ -87,14 +87,14 @@ def test_a_page_and_its_total_agree_while_the_worker_writes_between_them(db, mon
     committed between the page's query and its count is in neither."""
     register.project(db, placement("placement-a"), None)
 
-    class WrittenInBetween(Session):
-        def scalar(self, *args, **kwargs):  # the page's count: a placement is committed just before it
-            register.project(db, placement(f"placement-{len(written) + 2}"), None)
-            written.append(1)
-            return super().scalar(*args, **kwargs)
-
     written: list[int] = []
-    monkeypatch.setattr(register, "Session", WrittenInBetween)
+
+    @event.listens_for(db, "before_cursor_execute")
+    def written_in_between(conn, cursor, statement, *args):  # the page's count: a placement is committed just before it
+        if statement.lstrip().lower().startswith("select count(*)") and not written:
+            written.append(1)
+            register.project(db, placement("placement-b"), None)
+
     page = register.placements_page(db, limit=50)
     assert written and len(page.rows) == page.total == 1
 
@@ -169,6 +169,19 @@ def test_pages_of_placements_follow_the_order_without_gaps(db):
             break
         after = page.next_after
     assert seen == sorted(seen, reverse=True) and len(set(seen)) == 7
+
+
+def test_a_total_past_the_cap_is_counted_no_further(db, monkeypatch):
+    """Counting a page's total stops one past COUNT_CAP, so a page costs the
+    same however many placements match; the page says it stopped."""
+    for i in range(5):
+        register.project(db, placement(f"placement-{i}"), None)
+    monkeypatch.setattr(register, "COUNT_CAP", 3)
+    page = register.placements_page(db, limit=2)
+    assert (page.total, page.capped, len(page.rows)) == (4, True, 2)
+    monkeypatch.setattr(register, "COUNT_CAP", 5)
+    page = register.placements_page(db, limit=2)
+    assert (page.total, page.capped) == (5, False)
 
 
 def at_school(p: Placement, school_id: str) -> Placement:
