@@ -44,12 +44,6 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _account_principal(engine: Engine, user_id: str, csrf_token: str | None = None) -> Principal:
-    row = accounts.user(engine, user_id)
-    return Principal(user_id=user_id, grants=accounts.grants_of(engine, user_id),
-                     name=row.name if row else "", csrf_token=csrf_token)
-
-
 def _proxy_principal(request: Request, secret: str | None) -> Principal | None:
     """X-User/X-Role/X-School, believed only from the trust's proxy, which
     proves itself with the shared secret; without it they are refused."""
@@ -84,10 +78,11 @@ def current_principal(request: Request) -> Principal:
         return Principal(user_id=holder.user_id, grants=holder.grants, name=holder.name)
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
-        session = accounts.session_of(engine, cookie, _now(), timedelta(minutes=settings.session_idle_minutes))
+        session = accounts.session_holder(engine, cookie, _now(), timedelta(minutes=settings.session_idle_minutes))
         if session is not None:
             _check_csrf(request, session.csrf_token)
-            return _account_principal(engine, session.user_id, session.csrf_token)
+            return Principal(user_id=session.user_id, grants=session.grants, name=session.name,
+                             csrf_token=session.csrf_token)
     proxied = _proxy_principal(request, settings.trusted_proxy_secret)
     if proxied is not None:
         return proxied

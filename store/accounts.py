@@ -248,21 +248,39 @@ def open_session(engine: Engine, user_id: str, via: str, now: datetime, lifetime
     return OpenedSession(cookie, csrf)
 
 
-def session_of(engine: Engine, cookie: str, now: datetime, idle: timedelta) -> SessionRow | None:
-    """The live session this cookie opens, its user active; an idle or expired
-    one is ended here. Seen now: its idle clock restarts."""
+@dataclass(frozen=True)
+class SessionHolder:
+    user_id: str
+    name: str
+    grants: tuple[Grant, ...]
+    csrf_token: str
+
+
+def session_holder(engine: Engine, cookie: str, now: datetime, idle: timedelta) -> SessionHolder | None:
+    """The live session this cookie opens, its user active, with their name
+    and grants: asked at every page view, so one read, and a write only to
+    end an idle or expired session or, at most once every TOUCH_EVERY, to
+    restart its idle clock."""
     key = digest(cookie)
-    with _session(engine) as s, s.begin():
-        row = s.get(SessionRow, key)
-        if row is None:
-            return None
-        owner = s.get(UserRow, row.user_id)
-        if owner is None or not owner.active or now >= _aware(row.expires_at) or now - _aware(row.last_seen_at) >= idle:
-            s.delete(row)
-            return None
-        if now - _aware(row.last_seen_at) >= TOUCH_EVERY:
-            row.last_seen_at = now
-        return row
+    t, u, g = SessionRow, UserRow, GrantRow
+    q = (select(t.user_id, t.csrf_token, t.expires_at, t.last_seen_at, u.name, u.disabled_at, g.role, g.school_id)
+         .join(u, u.user_id == t.user_id).outerjoin(g, g.user_id == t.user_id)
+         .where(t.session_hash == key).order_by(g.id))
+    with engine.connect() as c:
+        rows = c.execute(q).all()
+    if not rows:
+        return None
+    r = rows[0]
+    seen = _aware(r.last_seen_at)
+    if r.disabled_at is not None or now >= _aware(r.expires_at) or now - seen >= idle:
+        with engine.begin() as c:
+            c.execute(delete(t).where(t.session_hash == key))
+        return None
+    if now - seen >= TOUCH_EVERY:
+        with engine.begin() as c:
+            c.execute(update(t).where(t.session_hash == key).values(last_seen_at=now))
+    grants = tuple(Grant(Role(x.role), x.school_id) for x in rows if x.role is not None)
+    return SessionHolder(r.user_id, r.name, grants, r.csrf_token)
 
 
 def close_session(engine: Engine, cookie: str) -> str | None:

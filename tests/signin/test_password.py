@@ -53,7 +53,7 @@ async def test_each_sign_in_has_a_new_session_and_ends_the_one_before(site, pers
         await sign_in(b, person.email, PASSWORD, person.totp_secret)
         second = b.cookie(SESSION_COOKIE)
         assert first and second and first != second
-        assert accounts.session_of(site.engine, first, datetime.now(UTC), timedelta(minutes=30)) is None
+        assert accounts.session_holder(site.engine, first, datetime.now(UTC), timedelta(minutes=30)) is None
         assert await b.api_status() == 200
 
 

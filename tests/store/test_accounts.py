@@ -55,12 +55,23 @@ def test_a_session_ends_when_idle_and_at_its_lifetime(engine):
     at = NOW
     while at + timedelta(minutes=20) < NOW + timedelta(hours=8):
         at += timedelta(minutes=20)
-        assert accounts.session_of(engine, opened.cookie, at, IDLE) is not None
-    assert accounts.session_of(engine, opened.cookie, NOW + timedelta(hours=8), IDLE) is None
+        assert accounts.session_holder(engine, opened.cookie, at, IDLE) is not None
+    assert accounts.session_holder(engine, opened.cookie, NOW + timedelta(hours=8), IDLE) is None
     # Idle past the timeout: ended, and ended for good.
     idle = accounts.open_session(engine, u.user_id, "password", NOW, timedelta(hours=8))
-    assert accounts.session_of(engine, idle.cookie, NOW + IDLE, IDLE) is None
-    assert accounts.session_of(engine, idle.cookie, NOW + timedelta(minutes=1), IDLE) is None
+    assert accounts.session_holder(engine, idle.cookie, NOW + IDLE, IDLE) is None
+    assert accounts.session_holder(engine, idle.cookie, NOW + timedelta(minutes=1), IDLE) is None
+
+
+def test_a_session_names_its_person_with_their_grants(engine):
+    u = accounts.add_user(engine, "head@school.example", "A Head", NOW)
+    accounts.add_grant(engine, u.user_id, Grant(Role.headteacher, "137000"))
+    accounts.add_grant(engine, u.user_id, Grant(Role.read_only, "137001"))
+    opened = accounts.open_session(engine, u.user_id, "password", NOW, timedelta(hours=8))
+    held = accounts.session_holder(engine, opened.cookie, NOW + timedelta(minutes=5), IDLE)
+    assert (held.user_id, held.name, held.csrf_token) == (u.user_id, "A Head", opened.csrf_token)
+    assert held.grants == (Grant(Role.headteacher, "137000"), Grant(Role.read_only, "137001"))
+    assert accounts.session_holder(engine, opened.cookie + "x", NOW, IDLE) is None
 
 
 def test_secrets_are_stored_only_as_hashes(engine):
@@ -86,7 +97,7 @@ def test_disabling_a_user_ends_their_sessions_and_tokens(engine):
 
     accounts.disable(engine, u.user_id, NOW)
 
-    assert accounts.session_of(engine, session.cookie, NOW, IDLE) is None
+    assert accounts.session_holder(engine, session.cookie, NOW, IDLE) is None
     assert accounts.token_owner(engine, token.token, NOW) is None
     assert all(t.revoked_at is not None for t in accounts.tokens_of(engine, u.user_id))
 
