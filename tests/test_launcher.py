@@ -6,6 +6,7 @@ where it was."""
 from __future__ import annotations
 
 import os
+import random
 import re
 import signal
 import socket
@@ -30,10 +31,25 @@ DEMO_WAIT_S = 180
 DEMO_STATES = {"proposed", "la_consulted", "notified", "active", "under_review", "reintegrating", "terminated", "closed"}
 
 
+_GIVEN: set[int] = set()  # never the same port twice in one run
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A free port below the kernel's ephemeral range: a port handed out for
+    `:0` (as the dev server does for its own inner services at every start)
+    could otherwise be the one `apflow up` is about to be told to listen on."""
+    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    while True:
+        port = random.randrange(10_000, low)
+        if port in _GIVEN:
+            continue
+        _GIVEN.add(port)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
 
 
 def listening(port: int) -> bool:
