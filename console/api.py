@@ -72,15 +72,6 @@ class AuditEventOut(BaseModel):
     note: str | None
 
 
-def open_spans(engine: Engine, proposal: Proposal) -> list[Span]:
-    """The pupil's other open placements, as the overlap rule reads them."""
-    return [
-        Span(placement_id=r.placement_id, provider_name=r.provider_name, start=r.start_date, end=r.planned_end_date,
-             days=frozenset((r.pattern_days or "").split(",")) - {""})
-        for r in register.open_placements_of(engine, proposal.school.school_id, proposal.pupil.pupil_id)
-    ]
-
-
 def refusal_response(e: Refused, status: int) -> JSONResponse:
     body = RefusalOut(
         action=e.action,
@@ -172,7 +163,7 @@ def create_app(settings: Settings, client: Client | None = None, engine: Engine 
 
         def read():  # the files and the register, off the event loop
             calendar = load_calendar(proposal.school.school_id, settings.calendars_dir)
-            overlapping = clashes(Span.of(proposal, placement_id), open_spans(db(request), proposal))
+            overlapping = clashes(Span.of(proposal, placement_id), register.open_spans(db(request), proposal))
             return calendar, overlapping, school_contacts(proposal.school, settings.directory_file)
 
         calendar, overlapping, directory = await run_in_threadpool(read)

@@ -13,7 +13,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from domain.lifecycle import FINAL_STATES
-from domain.models import Escalation, Placement, Role
+from domain.models import Escalation, Placement, Proposal, Role
+from domain.overlaps import Span
 
 from . import attendance
 from .tables import AuditEvent, EscalationRow, PlacementRow
@@ -285,6 +286,15 @@ def open_placements_of(engine: Engine, school_id: str, pupil_id: str) -> Sequenc
     ).order_by(PlacementRow.start_date)
     with Session(engine) as s:
         return list(s.scalars(q))
+
+
+def open_spans(engine: Engine, proposal: Proposal) -> list[Span]:
+    """The pupil's other open placements, as the overlap rule reads them."""
+    return [
+        Span(placement_id=r.placement_id, provider_name=r.provider_name, start=r.start_date, end=r.planned_end_date,
+             days=frozenset((r.pattern_days or "").split(",")) - {""})
+        for r in open_placements_of(engine, proposal.school.school_id, proposal.pupil.pupil_id)
+    ]
 
 
 def audit_trail(engine: Engine, placement_id: str) -> list[AuditEvent]:

@@ -50,20 +50,13 @@ class Services:
         s = request.app.state
         return cls(s.settings, s.engine, s.client)
 
-    def open_spans(self, proposal: Proposal) -> list[Span]:
-        """The pupil's other open placements, as the overlap rule reads them."""
-        return [
-            Span(placement_id=r.placement_id, provider_name=r.provider_name, start=r.start_date, end=r.planned_end_date,
-                 days=frozenset((r.pattern_days or "").split(",")) - {""})
-            for r in register.open_placements_of(self.engine, proposal.school.school_id, proposal.pupil.pupil_id)
-        ]
-
     async def propose(self, proposal: Proposal, actor: Actor, key: str) -> Snapshot:
         """Starts the placement (`Refused` with every unmet condition); the
         same key from the same person finds the placement the first made."""
         s = self.settings
         placement_id = placements.proposal_placement_id(actor, key)
-        overlapping = clashes(Span.of(proposal, placement_id), await run_in_threadpool(self.open_spans, proposal))
+        spans = await run_in_threadpool(register.open_spans, self.engine, proposal)
+        overlapping = clashes(Span.of(proposal, placement_id), spans)
         calendar = load_calendar(proposal.school.school_id, s.calendars_dir)
         async with self._waiting():
             _, snap = await placements.start_placement(
