@@ -6,10 +6,8 @@ people sign in through the pages (password and authenticator code, or single
 sign-on); over plain HTTP they come through the trusted proxy's headers."""
 from __future__ import annotations
 
-import json
 import os
 import socket
-import subprocess
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -28,7 +26,7 @@ from store import accounts
 from store.db import make_engine, migrate
 from tests.api.conftest import serving
 from tests.proxy import as_staff
-from tests.signin.conftest import CLIENT_ID, CLIENT_SECRET, PROVIDER_DIR, _install_provider
+from tests.signin.conftest import CLIENT_ID, CLIENT_SECRET, running_provider
 from worker import build_worker
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -92,25 +90,13 @@ def _accounts(engine, people: list[Person]) -> dict[str, str]:
 def identity_provider(tmp_path_factory):
     """The trust's OpenID provider, and the socket apflow will answer on (the
     provider must know apflow's callback before apflow starts)."""
-    _install_provider()
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
-    config = {"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET,
-              "accounts": {SSO_LOGIN: {"email": SSO_LEAD.email, "email_verified": True}},
-              "redirect_uri": f"http://127.0.0.1:{sock.getsockname()[1]}/sign-in/oidc/callback"}
-    process = subprocess.Popen(["node", "provider.mjs", json.dumps(config)], cwd=PROVIDER_DIR, text=True,
-                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     try:
-        line = process.stdout.readline()
-        if not line:
-            raise RuntimeError(f"the OpenID provider did not start (exit status {process.wait(5)})")
-        yield json.loads(line)["issuer"], sock
+        people = {SSO_LOGIN: {"email": SSO_LEAD.email, "email_verified": True}}
+        with running_provider(people, sock.getsockname()[1]) as issuer:
+            yield issuer, sock
     finally:
-        process.stdin.close()  # it exits when its stdin closes
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
         sock.close()
 
 

@@ -9,6 +9,7 @@ must know apflow's callback and apflow the provider's issuer."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email
 import json
 import shutil
@@ -108,13 +109,13 @@ def _install_provider() -> None:
                        stdout=subprocess.DEVNULL)
 
 
-@pytest.fixture(scope="session")
-def identity_provider(apflow_socket):
-    """The provider's issuer URL, the provider listening there."""
+@contextlib.contextmanager
+def running_provider(people: dict[str, dict], callback_port: int):
+    """The OpenID provider on loopback, knowing `people` (by login) and
+    apflow's callback on `callback_port`: yields its issuer URL."""
     _install_provider()
-    port = apflow_socket.getsockname()[1]
-    config = {"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "accounts": PROVIDER_ACCOUNTS,
-              "redirect_uri": f"http://127.0.0.1:{port}/sign-in/oidc/callback"}
+    config = {"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "accounts": people,
+              "redirect_uri": f"http://127.0.0.1:{callback_port}/sign-in/oidc/callback"}
     process = subprocess.Popen(["node", "provider.mjs", json.dumps(config)], cwd=PROVIDER_DIR, text=True,
                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     try:
@@ -128,6 +129,13 @@ def identity_provider(apflow_socket):
             process.wait(10)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+@pytest.fixture(scope="session")
+def identity_provider(apflow_socket):
+    """The provider's issuer URL, the provider listening there."""
+    with running_provider(PROVIDER_ACCOUNTS, apflow_socket.getsockname()[1]) as issuer:
+        yield issuer
 
 
 @pytest_asyncio.fixture(scope="session")
