@@ -249,11 +249,22 @@ def open_session(engine: Engine, user_id: str, via: str, now: datetime, lifetime
 
 
 @dataclass(frozen=True)
-class SessionHolder:
+class TokenHolder:
+    """Who a token or a session is: their id, name and grants."""
+
     user_id: str
     name: str
     grants: tuple[Grant, ...]
+
+
+@dataclass(frozen=True)
+class SessionHolder(TokenHolder):
     csrf_token: str
+
+
+def _grants(rows) -> tuple[Grant, ...]:
+    """The grants of a holder's rows, joined one row a grant (none: no grant)."""
+    return tuple(Grant(Role(x.role), x.school_id) for x in rows if x.role is not None)
 
 
 def session_holder(engine: Engine, cookie: str, now: datetime, idle: timedelta) -> SessionHolder | None:
@@ -279,8 +290,7 @@ def session_holder(engine: Engine, cookie: str, now: datetime, idle: timedelta) 
     if now - seen >= TOUCH_EVERY:
         with engine.begin() as c:
             c.execute(update(t).where(t.session_hash == key).values(last_seen_at=now))
-    grants = tuple(Grant(Role(x.role), x.school_id) for x in rows if x.role is not None)
-    return SessionHolder(r.user_id, r.name, grants, r.csrf_token)
+    return SessionHolder(r.user_id, r.name, _grants(rows), r.csrf_token)
 
 
 def close_session(engine: Engine, cookie: str) -> str | None:
@@ -317,13 +327,6 @@ def create_token(engine: Engine, user_id: str, name: str, now: datetime, lifetim
     return CreatedToken(token_id, token, now + lifetime)
 
 
-@dataclass(frozen=True)
-class TokenHolder:
-    user_id: str
-    name: str
-    grants: tuple[Grant, ...]
-
-
 def token_holder(engine: Engine, token: str, now: datetime) -> TokenHolder | None:
     """The active user whose live token this is, with their name and grants.
     Every API request asks it: so one read, and a write only to mark the
@@ -342,7 +345,7 @@ def token_holder(engine: Engine, token: str, now: datetime) -> TokenHolder | Non
     if r.last_used_at is None or now - _aware(r.last_used_at) >= TOUCH_EVERY:
         with engine.begin() as c:
             c.execute(update(t).where(t.token_id == r.token_id).values(last_used_at=now))
-    return TokenHolder(r.user_id, r.name, tuple(Grant(Role(x.role), x.school_id) for x in rows if x.role is not None))
+    return TokenHolder(r.user_id, r.name, _grants(rows))
 
 
 def token_owner(engine: Engine, token: str, now: datetime) -> str | None:
