@@ -16,8 +16,11 @@ from typing import Any
 from pydantic import BaseModel, Field, model_validator
 from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 
+from apflow.directory import school_contacts
 from documents import DeliverySettings
 from domain.attendance import AttendanceSettings
+from domain.directory import SchoolContacts
+from domain.models import School
 from domain.settings import PolicySettings
 
 REPOSITORY = Path(__file__).resolve().parent.parent
@@ -119,6 +122,10 @@ class Settings(BaseSettings):
     # the register codes.
     calendars_dir: Path = REPOSITORY / "calendars"
     directory_file: Path = REPOSITORY / "directory" / "directory.toml"
+    # Off, a placement proposed is started without its school's directory
+    # entry and so never sends a letter, even once this is on again: only to
+    # measure the engine alone (`bench.lifecycle --letters off`).
+    letters: bool = True
     attendance_codes: Path = REPOSITORY / "attendance" / "codes.toml"
     # The trust's own versions of letter templates, searched before the package's.
     templates_dir: Path | None = None
@@ -162,6 +169,11 @@ class Settings(BaseSettings):
             path.write_text(secrets.token_urlsafe(32))
             path.chmod(0o600)
         return [path.read_text().strip()]
+
+    def letters_from(self, school: School) -> SchoolContacts | None:
+        """The directory entry a new placement at `school` carries and sends
+        its letters from (re-read: the trust edits the file); None with letters off."""
+        return school_contacts(school, self.directory_file) if self.letters else None
 
     @cached_property
     def base_url(self) -> str:

@@ -1,6 +1,8 @@
 """The bare lifecycle `bench.lifecycle` compares apflow with: a workflow that
-takes the same number of updates, each running one no-op activity, and then
-completes. Its own module so the workflow sandbox imports nothing else."""
+takes the same number of updates, each running one activity, and then
+completes. The first `letters` steps' activity sends a letter (with the
+letters on, the same renderer and send activity as apflow's), the rest a
+no-op. Its own module so the workflow sandbox imports nothing else."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -8,6 +10,7 @@ from datetime import timedelta
 from temporalio import activity, workflow
 
 STEPS = 8
+LETTER_ACTIVITY = "bench_letter"
 
 
 @activity.defn(name="bench_noop")
@@ -17,16 +20,19 @@ async def noop(step: str) -> str:
 
 @workflow.defn(name="BenchBareLifecycle")
 class BareLifecycle:
-    def __init__(self) -> None:
+    @workflow.init  # the first update may run before `run` starts
+    def __init__(self, letters: int = 0) -> None:
         self.steps = 0
+        self.letters = letters
 
     @workflow.run
-    async def run(self) -> int:
+    async def run(self, letters: int = 0) -> int:
         await workflow.wait_condition(lambda: self.steps >= STEPS)
         return self.steps
 
     @workflow.update
     async def step(self, name: str) -> int:
-        await workflow.execute_activity(noop, name, start_to_close_timeout=timedelta(seconds=30))
+        activity_name = LETTER_ACTIVITY if self.steps < self.letters else "bench_noop"
+        await workflow.execute_activity(activity_name, name, start_to_close_timeout=timedelta(seconds=60))
         self.steps += 1
         return self.steps

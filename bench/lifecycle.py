@@ -1,18 +1,25 @@
 """Benchmark: a placement's whole lifecycle through apflow's API against a
 bare Temporal workflow taking the same number of updates, on one server.
 
-    .venv/bin/python -m bench.lifecycle                      # 40 lifecycles each, at 10 and 20 at once
+    .venv/bin/python -m bench.lifecycle                      # letters off, then on: 40 lifecycles each, at 10 and 20 at once
+    .venv/bin/python -m bench.lifecycle --letters off        # the engine alone
     .venv/bin/python -m bench.lifecycle --lifecycles 200 --rounds 3
-    .venv/bin/python -m bench.lifecycle --workers 2            # two worker processes on the task queue
+    .venv/bin/python -m bench.lifecycle --workers 2          # two worker processes on the task queue
 
-It starts `apflow up` itself (so the Temporal dev server runs exactly as
-`apflow up` starts it: same flags, same SQLite file), in a fresh var dir on
-free ports, without the demo. Then, alternating in one run, at each
-concurrency:
+For each letters setting it starts `apflow up` itself (so the Temporal dev
+server runs exactly as `apflow up` starts it: same flags, same SQLite file),
+in a fresh var dir on free ports, without the demo. Then, alternating in one
+run, at each concurrency:
 
 (a) bare: a workflow defined in `bench.bare` that takes 8 updates, each
-    running one no-op activity, and completes. Its worker runs in this
-    process, on its own task queue of the same server.
+    running one activity, and completes. Its worker runs in this process, on
+    its own task queue of the same server. Letters off, every activity is a
+    no-op. Letters on, as many of them as apflow sends letters a lifecycle
+    (counted in the warm-up) send one: `bench.letters`' mix of letters (a
+    parent's notice, the LA's notice, a provider's chase with its signed
+    link, a staff escalation) through apflow's own send activity
+    (`DocumentActivities.send_document`: templates, the same PDF renderer,
+    a register of its own, an outbox), each under a new key.
 (b) apflow: the lifecycle over the real API with a personal API token, as
     an integration drives it (the same steps as `apflow demo`): propose,
     vet, consult_la, notify (a notice handed over three school days before,
@@ -21,18 +28,20 @@ concurrency:
     close. Any escalation the clock raises on the way is resolved as staff
     do, and counted as an action.
 
-Letters: apflow has no setting that turns letters off (`APFLOW_MAIL_MODE` is
-`outbox` or `smtp`), so they go to the outbox under the bench's var dir, as
-`apflow up` sends them by default.
+Letters: `--letters off` starts `apflow up` with APFLOW_LETTERS=false, so a
+placement carries no directory entry and sends none; `on` is `apflow up`'s
+default, letters rendered to PDF and written to the outbox under the
+bench's var dir.
 
 Printed for each: lifecycles per second and the p50 (and p90) of one
 action's latency as the client sees it (a bare update; an apflow POST),
-and the ratio apflow/bare.
+and the ratio apflow/bare, beside the issue's target.
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import signal
 import socket
 import statistics
@@ -51,6 +60,7 @@ from pathlib import Path
 import httpx
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import History
+from temporalio import activity
 from temporalio.client import Client
 from temporalio.worker import Worker
 
@@ -63,7 +73,13 @@ from store import accounts
 from store.db import make_engine
 from workflows.sandbox import RUNNER
 
-from .bare import STEPS, BareLifecycle, noop
+from activities.documents import DocumentActivities
+from documents import DeliverySettings
+from domain.clock import uk_date
+from store.db import migrate
+
+from . import letters as mix
+from .bare import LETTER_ACTIVITY, STEPS, BareLifecycle, noop
 
 APFLOW = Path(sys.executable).parent / "apflow"
 BARE_QUEUE = "bench-bare-lifecycle"
@@ -99,13 +115,13 @@ class Result:
 class ApflowUp:
     """`apflow up` in a fresh var dir on free ports, its output in a file."""
 
-    def __init__(self, var: Path, workers: int | None = None):
+    def __init__(self, var: Path, workers: int | None = None, letters: bool = True):
         self.var = var
         self.temporal = f"127.0.0.1:{free_port()}"
         self.api = f"http://127.0.0.1:{(port := free_port())}"
         self.env = environment_for_child(
             APFLOW_VAR_DIR=str(var), APFLOW_TEMPORAL_ADDRESS=self.temporal, APFLOW_TEMPORAL_UI_PORT=str(free_port()),
-            APFLOW_API_PORT=str(port), APFLOW_DEMO_ON_FIRST_START="false",
+            APFLOW_API_PORT=str(port), APFLOW_DEMO_ON_FIRST_START="false", APFLOW_LETTERS=str(letters).lower(),
             **({"APFLOW_WORKER_PROCESSES": str(workers)} if workers else {}),
         )
         self.log = var.parent / "up.log"
@@ -213,12 +229,37 @@ def run_apflow(up: ApflowUp, token: dict[Role, str], n: int, concurrency: int) -
     return result
 
 
-async def run_bare(client: Client, n: int, concurrency: int) -> Result:
+class BareLetters:
+    """The bare workflow's letters: `bench.letters`' mix through apflow's own
+    send activity, each under a new key, to a register and outbox of their own."""
+
+    def __init__(self, tmp: Path):
+        self.engine = make_engine(f"sqlite:///{tmp / 'bare-register.db'}")
+        migrate(self.engine)
+        self.outbox = tmp / "bare-outbox"
+        self.documents = DocumentActivities(self.engine, DeliverySettings(outbox_dir=self.outbox), [mix.SECRET], mix.BASE_URL)
+        self.today = uk_date(datetime.now(timezone.utc))
+        self.numbers = itertools.count()
+
+    @activity.defn(name=LETTER_ACTIVITY)
+    def send(self, step: str) -> str:
+        req = mix.letter(next(self.numbers), self.today)
+        result = self.documents.send_document(req.model_copy(update={"idempotency_key": f"{req.idempotency_key}:{uuid.uuid4()}"}))
+        if result.status != "sent":
+            raise RuntimeError(f"bare letter {req.kind} was {result.status}")
+        return result.status
+
+    def sent(self) -> int:
+        return len(list(self.outbox.glob("*.eml"))) if self.outbox.exists() else 0
+
+
+async def run_bare(client: Client, n: int, concurrency: int, letters: int = 0, outbox: BareLetters | None = None) -> Result:
     result = Result("bare", concurrency, n, 0.0)
     left = iter(range(n))
+    sent = outbox.sent() if outbox else 0
 
     async def one() -> None:
-        handle = await client.start_workflow(BareLifecycle.run, id=f"bench-bare-{uuid.uuid4()}", task_queue=BARE_QUEUE)
+        handle = await client.start_workflow(BareLifecycle.run, letters, id=f"bench-bare-{uuid.uuid4()}", task_queue=BARE_QUEUE)
         for step in range(STEPS):
             t0 = time.perf_counter()
             await handle.execute_update(BareLifecycle.step, f"step-{step}")
@@ -234,6 +275,7 @@ async def run_bare(client: Client, n: int, concurrency: int) -> Result:
     t0 = time.perf_counter()
     await asyncio.gather(*(loop() for _ in range(concurrency)))
     result.seconds = time.perf_counter() - t0
+    result.letters = outbox.sent() - sent if outbox else 0
     return result
 
 
@@ -255,6 +297,52 @@ def line(r: Result) -> str:
             + " a lifecycle)")
 
 
+TARGET = {False: 0.9, True: 0.8}  # the issue's: apflow/bare with letters off, and with letters
+
+
+async def compare(args, tmp: Path, letters: bool) -> list[str]:
+    """One `apflow up` with letters on or off, alternated with its bare
+    lifecycle; returns the summary's lines."""
+    label = "on" if letters else "off"
+    up = ApflowUp(tmp / f"var-letters-{label}", args.workers, letters)
+    print(f"Letters {label}: starting apflow up in {up.var} ...", flush=True)
+    up.start()
+    try:
+        token = up.tokens()
+        client = await Client.connect(up.temporal)
+        bare_letters = BareLetters(tmp)
+        with ThreadPoolExecutor(16, thread_name_prefix="bare-activity") as executor:
+            async with Worker(client, task_queue=BARE_QUEUE, workflows=[BareLifecycle],
+                              activities=[noop, bare_letters.send], activity_executor=executor,
+                              workflow_runner=RUNNER):
+                print(f"Warming up ({args.warmup} of each) ...", flush=True)
+                before = up.letters()
+                await asyncio.to_thread(run_apflow, up, token, args.warmup, min(args.warmup, 5))
+                await asyncio.sleep(5)  # a step's letters follow it
+                # The bare lifecycle sends as many letters as apflow's does.
+                per_lifecycle = min(STEPS, round((up.letters() - before) / args.warmup))
+                await run_bare(client, args.warmup, min(args.warmup, 5), per_lifecycle, bare_letters)
+                results: dict[tuple[str, int], list[Result]] = {}
+                for rnd in range(args.rounds):
+                    for c in args.concurrency:
+                        for r in (await run_bare(client, args.lifecycles, c, per_lifecycle, bare_letters),
+                                  await asyncio.to_thread(run_apflow, up, token, args.lifecycles, c)):
+                            print(f"letters {label}, round {rnd + 1}: {line(r)}", flush=True)
+                            results.setdefault((r.kind, c), []).append(r)
+                for kind in ("bare", "apflow"):
+                    sample = results[(kind, args.concurrency[-1])][-1].sample
+                    print(f"letters {label}: one {kind} lifecycle's history: {await history_profile(client, sample)}")
+        bare_letters.engine.dispose()
+        out = []
+        for c in args.concurrency:
+            b, a = (merge(results[(k, c)]) for k in ("bare", "apflow"))
+            out.append(f"{label:>7} {c:7}  {b.rate:8.2f} {a.rate:10.2f} {a.rate / b.rate:7.3f} {TARGET[letters]:>7} "
+                       f"{b.pct(0.5) * 1000:8.1f}ms {a.pct(0.5) * 1000:9.1f}ms  {per_lifecycle:>7}")
+        return out
+    finally:
+        up.stop()
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--lifecycles", type=int, default=40, help="lifecycles of each kind at each concurrency (40)")
@@ -262,39 +350,18 @@ async def main() -> None:
     parser.add_argument("--rounds", type=int, default=1, help="times to alternate bare and apflow (1)")
     parser.add_argument("--workers", type=int, help="worker processes apflow up starts (its default)")
     parser.add_argument("--warmup", type=int, default=5, help="lifecycles of each kind before measuring (5)")
+    parser.add_argument("--letters", choices=["off", "on"], nargs="+", default=["off", "on"],
+                        help="apflow up's letters, each with its own bare comparison (off on)")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="apflow-bench-") as tmp:
-        up = ApflowUp(Path(tmp) / "var", args.workers)
-        print(f"Starting apflow up in {tmp} ...", flush=True)
-        up.start()
-        try:
-            token = up.tokens()
-            client = await Client.connect(up.temporal)
-            async with Worker(client, task_queue=BARE_QUEUE, workflows=[BareLifecycle], activities=[noop],
-                              workflow_runner=RUNNER):
-                print(f"Warming up ({args.warmup} of each) ...", flush=True)
-                await run_bare(client, args.warmup, min(args.warmup, 5))
-                await asyncio.to_thread(run_apflow, up, token, args.warmup, min(args.warmup, 5))
-                results: dict[tuple[str, int], list[Result]] = {}
-                for rnd in range(args.rounds):
-                    for c in args.concurrency:
-                        for r in (await run_bare(client, args.lifecycles, c),
-                                  await asyncio.to_thread(run_apflow, up, token, args.lifecycles, c)):
-                            print(f"round {rnd + 1}: {line(r)}", flush=True)
-                            results.setdefault((r.kind, c), []).append(r)
-                print()
-                for kind in ("bare", "apflow"):
-                    sample = results[(kind, args.concurrency[-1])][-1].sample
-                    print(f"one {kind} lifecycle's history: {await history_profile(client, sample)}")
+        summary = []
+        for letters in args.letters:
+            summary += await compare(args, Path(tmp), letters == "on")
             print()
-            print(f"{'':12} {'bare /s':>8} {'apflow /s':>10} {'ratio':>7} {'bare p50':>10} {'apflow p50':>11}")
-            for c in args.concurrency:
-                b, a = (merge(results[(k, c)]) for k in ("bare", "apflow"))
-                print(f"{c:3} at once  {b.rate:8.2f} {a.rate:10.2f} {a.rate / b.rate:7.3f} "
-                      f"{b.pct(0.5) * 1000:8.1f}ms {a.pct(0.5) * 1000:9.1f}ms")
-        finally:
-            up.stop()
+        print(f"{'letters':>7} {'at once':>7}  {'bare /s':>8} {'apflow /s':>10} {'ratio':>7} {'target':>7} "
+              f"{'bare p50':>10} {'apflow p50':>11}  {'letters a lifecycle':>7}")
+        print("\n".join(summary))
 
 
 def merge(rs: list[Result]) -> Result:

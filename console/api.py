@@ -20,7 +20,6 @@ from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
 from apflow.calendars import load_calendar
-from apflow.directory import school_contacts
 from apflow.settings import Settings
 from apflow.temporal import connect
 from domain.actions import ACTION_MODELS
@@ -164,7 +163,7 @@ def create_app(settings: Settings, client: Client | None = None, engine: Engine 
         def read():  # the files and the register, off the event loop
             calendar = load_calendar(proposal.school.school_id, settings.calendars_dir)
             overlapping = clashes(Span.of(proposal, placement_id), register.open_spans(db(request), proposal))
-            return calendar, overlapping, school_contacts(proposal.school, settings.directory_file)
+            return calendar, overlapping, settings.letters_from(proposal.school)
 
         calendar, overlapping, directory = await run_in_threadpool(read)
         try:

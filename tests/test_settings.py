@@ -101,3 +101,11 @@ async def test_the_worker_uses_the_settings_it_is_given(dev_env, engine, task_qu
     # Read from the settings' folder (the environment names none): the trust default.
     assert sweep._calendar_for("137000").half_terms == sweep._calendar_for("999999").half_terms
     assert documents._delivery == settings.mail and documents._delivery.mode == "outbox"
+
+
+def test_letters_off_gives_a_new_placement_no_directory_entry_to_send_from(monkeypatch):
+    from apflow import samples
+
+    assert Settings().letters_from(samples.SCHOOL).address  # the repository's directory has the sample school
+    monkeypatch.setenv("APFLOW_LETTERS", "false")
+    assert Settings().letters_from(samples.SCHOOL) is None

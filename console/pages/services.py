@@ -13,7 +13,6 @@ from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
 from apflow.calendars import load_calendar
-from apflow.directory import school_contacts
 from apflow.settings import Settings
 from console.documents import copy_on_file
 from console.identity import Principal
@@ -61,7 +60,7 @@ class Services:
         async with self._waiting():
             _, snap = await placements.start_placement(
                 self.client, s.task_queue, proposal, actor, calendar, s.policy, placement_id=placement_id,
-                also_unmet=overlapping, directory=school_contacts(proposal.school, s.directory_file),
+                also_unmet=overlapping, directory=s.letters_from(proposal.school),
             )
         return snap
 
