@@ -2,7 +2,9 @@
 
 Record a path when it is new, on the code that made it, so later changes
 must keep replaying it: `python -m tests.workflows.record_histories [NAME ...]`
-(no names: every path; an existing file is overwritten).
+(no names: every path; an existing file is overwritten). After a change the
+workflow marks with `workflow.patched`, record its paths beside the old ones:
+`... --suffix PATCH NAME ...` writes NAME_PATCH.json and keeps NAME.json.
 """
 from __future__ import annotations
 
@@ -215,7 +217,13 @@ async def main() -> None:
     from activities.documents import DocumentActivities
     from documents import DeliverySettings
 
-    only = set(sys.argv[1:])
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("names", nargs="*")
+    parser.add_argument("--suffix", default="")
+    args = parser.parse_args()
+    only = set(args.names)
     paths = (("lifecycle", lifecycle), ("terminated", terminated), ("escalations", escalations), ("letters", letters),
              ("safeguarding", safeguarding), ("extension", extension), ("continued", continued), ("by_post", by_post))
     for name, path in paths:
@@ -234,7 +242,7 @@ async def main() -> None:
             wid, run_id = found if isinstance(found, tuple) else (found, None)
             history = await env.client.get_workflow_handle(wid, run_id=run_id).fetch_history()
             engine.dispose()
-        out = HISTORIES / f"{name}.json"
+        out = HISTORIES / f"{name}{'_' + args.suffix if args.suffix else ''}.json"
         out.write_text(history.to_json())
         print(f"wrote {out} ({len(history.events)} events)")
         await env.shutdown()

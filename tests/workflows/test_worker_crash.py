@@ -20,7 +20,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import func, select
-from temporalio.api.enums.v1 import EventType, PendingActivityState
+from temporalio.api.enums.v1 import EventType, PendingWorkflowTaskState
 
 from apflow import samples
 from apflow.calendars import load_calendar
@@ -99,17 +99,16 @@ def last_school_day() -> date:
 
 
 async def projection_in_flight(handle) -> int:
-    """Waits until the workflow's register projection has been picked up by a
-    worker and not finished; returns its attempt."""
+    """Waits until a worker has taken the workflow task that writes the
+    register (a local activity, held back by the lock) and not finished it;
+    returns the task's attempt."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + IN_FLIGHT_WAIT_S
     while True:
-        pending = (await handle.describe()).raw_description.pending_activities
-        started = [a for a in pending if a.state == PendingActivityState.PENDING_ACTIVITY_STATE_STARTED]
-        if started:
-            assert started[0].activity_type.name == "project_placement"
-            return started[0].attempt
-        assert loop.time() < deadline, f"no projection in flight after {IN_FLIGHT_WAIT_S} s: {pending}"
+        task = (await handle.describe()).raw_description.pending_workflow_task
+        if task.state == PendingWorkflowTaskState.PENDING_WORKFLOW_TASK_STATE_STARTED:
+            return task.attempt
+        assert loop.time() < deadline, f"no workflow task in flight after {IN_FLIGHT_WAIT_S} s: {task}"
         await asyncio.sleep(0.1)
 
 
@@ -139,7 +138,7 @@ async def test_worker_killed_mid_update_loses_nothing(dev_env, tmp_path):
         await act(client, pid, LEAD, samples.consult_la(notice_on))
 
         # Hold the register's write lock: the notice's projection cannot finish,
-        # so the update is accepted and still in flight when the worker dies.
+        # so the update's workflow task is still open when the worker dies.
         lock = sqlite3.connect(db, isolation_level=None, timeout=30)
         lock.execute("BEGIN IMMEDIATE")
         notify = asyncio.create_task(act(client, pid, HEAD, samples.notify(notice_on)))
@@ -192,13 +191,8 @@ async def test_worker_killed_mid_update_loses_nothing(dev_env, tmp_path):
     assert sorted(accepted) == ["act"] * staff_actions + ["registered"]
     kinds = [e.event_type for e in events]
     assert kinds.count(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED) == staff_actions + 1
-    retried = [
-        e.activity_task_started_event_attributes.attempt
-        for e in events
-        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED
-        and e.activity_task_started_event_attributes.attempt > 1
-    ]
-    assert retried, "no projection was retried: the crash did not hit an update in flight"
+    # The killed worker's task timed out and the new worker ran it again.
+    assert EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT in kinds, "the crash did not hit an update in flight"
 
     # The register: the row's final state and an audit trail with no gaps and no duplicates.
     engine = make_engine(f"sqlite:///{db}")
