@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-
+from functools import lru_cache
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
+from markupsafe import Markup
 
 from console import paging
 from console.identity import Principal, PrincipalDep
@@ -25,11 +26,13 @@ from store import register
 from store.register import Filters
 
 from . import forms
-from .rendering import page
+from .rendering import env, page
 
 router = APIRouter(include_in_schema=False)
 
 PAGE_SIZE = 25
+_FIELDS = env.get_template("_placement_filters.html")
+_SEARCH_FIELDS = _FIELDS.module.search_fields()
 
 
 @dataclass
@@ -75,6 +78,13 @@ def _filters(state, school, provider, kind, overdue, escalated) -> dict:
                                   overdue="yes" if overdue else None, escalated="yes" if escalated else None).items() if v}
 
 
+@lru_cache(maxsize=256)
+def _filter_fields(given: tuple[tuple[str, str], ...], many_schools: bool) -> Markup:
+    """The filter form's fields for these filters, rendered once and kept
+    (a provider's name typed in makes a new entry; the oldest go)."""
+    return _FIELDS.module.filter_fields(dict(given), list(PlacementState), list(PlacementKind), many_schools)
+
+
 def _member(enum, value: str, name: str):
     if not value:
         return None
@@ -106,11 +116,12 @@ def placements_list(
                 kind=kind.value if kind else None, overdue_on=today if overdue else None, escalated=escalated)
     result = register.placements_page(request.app.state.engine, limit=PAGE_SIZE, after=_cursor(cursor), filters=f)
     given = _filters(state and state.value, school, provider, kind and kind.value, overdue, escalated)
+    many_schools = principal.school_scope() is None or len(principal.school_scope()) > 1
     return page(
         request, "placements.html", principal, nav="placements", rows=_rows(request, result.rows), total=result.total, capped=result.capped,
         next_cursor=paging.encode(result.next_after) if result.next_after else None, given=given, first_page=cursor is None,
-        states=list(PlacementState), kinds=list(PlacementKind), many_schools=principal.school_scope() is None
-        or len(principal.school_scope()) > 1,
+        many_schools=many_schools, filter_fields=_filter_fields(tuple(sorted(given.items())), many_schools),
+        search_fields=_SEARCH_FIELDS,
     )
 
 
