@@ -16,8 +16,10 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    # hide_parameters: an error's message never carries a pupil's data into a log.
-    engine = create_engine(url, pool_pre_ping=True, hide_parameters=True)
+    # hide_parameters: an error's message never carries a pupil's data into a
+    # log. A pooled connection to a server is checked before use (it may have
+    # been dropped); one to a SQLite file cannot be.
+    engine = create_engine(url, pool_pre_ping=not url.startswith("sqlite"), hide_parameters=True)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     elif engine.dialect.name == "postgresql":
@@ -40,9 +42,14 @@ def _primary_message_only(context):
 
 
 def _sqlite_pragmas(conn, _record) -> None:
-    # WAL lets the API read while the worker writes; foreign keys are off by default.
+    # WAL lets the API read while the worker writes; foreign keys are off by
+    # default. In WAL mode, synchronous=NORMAL syncs at checkpoints rather than
+    # at every commit: a commit survives the process dying, and only a power
+    # cut can lose the last ones (the workflow still holds them, and projects
+    # its whole placement again at its next change).
     cur = conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA busy_timeout=10000")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.close()
