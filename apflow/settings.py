@@ -90,6 +90,8 @@ class Settings(BaseSettings):
     api_port: int = 8000
     # Key for the payload codec (URL-safe base64, 32 bytes). A dev key is made
     # under var_dir on first use; production sets it from a secret store.
+    # Several, comma-separated, rotate it: the last encrypts new payloads,
+    # every one still decrypts old ones.
     payload_key: str | None = None
     # Signs the links in requests to providers. A dev secret is made under
     # var_dir on first use; production sets it. Several, comma-separated,
@@ -145,9 +147,9 @@ class Settings(BaseSettings):
         return self.database_url or f"sqlite:///{(self.var_dir / 'apflow.db').resolve()}"
 
     @cached_property
-    def codec_key(self) -> bytes:
+    def codec_keys(self) -> list[bytes]:
         if self.payload_key:
-            return self.payload_key.encode()
+            return [k.strip().encode() for k in self.payload_key.split(",") if k.strip()]
         from cryptography.fernet import Fernet
 
         path = self.var_dir / "payload.key"
@@ -155,7 +157,7 @@ class Settings(BaseSettings):
             self.var_dir.mkdir(parents=True, exist_ok=True)
             path.write_bytes(Fernet.generate_key())
             path.chmod(0o600)
-        return path.read_bytes().strip()
+        return [path.read_bytes().strip()]
 
     @cached_property
     def link_secrets(self) -> list[str]:

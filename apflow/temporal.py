@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import hashlib
 import logging
 import zlib
 from typing import Sequence
 
-from cryptography.fernet import Fernet
+from cryptography.fernet import Fernet, InvalidToken
 from temporalio.api.common.v1 import Payload
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
@@ -22,52 +23,89 @@ from workflows.search import SEARCH_ATTRIBUTES
 from .settings import Settings
 
 _ENCODING = b"binary/encrypted"
+# Which key encrypted a payload, so keys can be rotated: the newest encrypts,
+# every key still configured decrypts (payloads written before key ids were
+# recorded are tried against each).
+_KEY_ID = "encryption-key-id"
 # A placement's JSON shrinks to about a fifth compressed: every history, the
 # server's database and each round trip carry that much less. Payloads
 # written before compression have no such mark and are read as they are.
 _COMPRESSION = "compression"
 _ZLIB = b"zlib"
+# What a payload that is not apflow's becomes: no converter reads this
+# encoding, so an update carrying it is rejected, a signal dropped and an
+# activity result never taken for an answer.
+REFUSED_ENCODING = b"binary/refused-not-encrypted-by-apflow"
 log = logging.getLogger("apflow")
+
+
+def key_id(key: bytes) -> bytes:
+    """A key's public name: the start of its SHA-256, which says nothing of the key."""
+    return hashlib.sha256(key).hexdigest()[:16].encode()
 
 
 class EncryptionCodec(PayloadCodec):
     """Compresses and encrypts every payload: children's data never rests in
-    Temporal in the clear."""
+    Temporal in the clear, and nothing reaches a workflow or the API that
+    was not encrypted with one of the trust's keys. Someone able to reach
+    the Temporal port without a key cannot make a placement act on their
+    update, signal or activity result."""
 
-    def __init__(self, key: bytes):
-        self._fernet = Fernet(key)
+    def __init__(self, keys: bytes | Sequence[bytes]):
+        keys = [keys] if isinstance(keys, bytes) else list(keys)
+        if not keys:
+            raise ValueError("the payload codec needs at least one key")
+        self._newest = key_id(keys[-1])
+        self._by_id = {key_id(k): Fernet(k) for k in keys}
 
     async def encode(self, payloads: Sequence[Payload]) -> list[Payload]:
+        fernet = self._by_id[self._newest]
         return [
-            Payload(metadata={"encoding": _ENCODING, _COMPRESSION: _ZLIB},
-                    data=self._fernet.encrypt(zlib.compress(p.SerializeToString(), 1)))
+            Payload(metadata={"encoding": _ENCODING, _KEY_ID: self._newest, _COMPRESSION: _ZLIB},
+                    data=fernet.encrypt(zlib.compress(p.SerializeToString(), 1)))
             for p in payloads
         ]
 
     async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:
-        out = []
-        for p in payloads:
-            if p.metadata.get("encoding") != _ENCODING:
-                out.append(p)
+        return [self._decoded(p) for p in payloads]
+
+    def _decoded(self, p: Payload) -> Payload:
+        if p.metadata.get("encoding") != _ENCODING:
+            return _refused("not encrypted")
+        kid = p.metadata.get(_KEY_ID)
+        candidates = [self._by_id[kid]] if kid in self._by_id else [] if kid else list(self._by_id.values())
+        for fernet in candidates:
+            try:
+                data = fernet.decrypt(p.data)
+                break
+            except InvalidToken:
                 continue
-            data = self._fernet.decrypt(p.data)
-            if p.metadata.get(_COMPRESSION) == _ZLIB:
-                data = zlib.decompress(data)
-            decoded = Payload()
-            decoded.ParseFromString(data)
-            out.append(decoded)
-        return out
+        else:
+            return _refused("not decrypted by any key configured here" if candidates else "encrypted with a key not configured here")
+        if p.metadata.get(_COMPRESSION) == _ZLIB:
+            data = zlib.decompress(data)
+        decoded = Payload()
+        decoded.ParseFromString(data)
+        return decoded
 
 
-def data_converter(key: bytes) -> DataConverter:
-    return dataclasses.replace(pydantic_data_converter, payload_codec=EncryptionCodec(key))
+def _refused(why: str) -> Payload:
+    # Raising here would fail the whole workflow task, again at every retry:
+    # one stray payload would stall the placement. Refused, it fails only what
+    # carried it, where it is read.
+    log.warning("payload refused: %s", why)
+    return Payload(metadata={"encoding": REFUSED_ENCODING})
+
+
+def data_converter(keys: bytes | Sequence[bytes]) -> DataConverter:
+    return dataclasses.replace(pydantic_data_converter, payload_codec=EncryptionCodec(keys))
 
 
 async def connect(settings: Settings) -> Client:
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
-        data_converter=data_converter(settings.codec_key),
+        data_converter=data_converter(settings.codec_keys),
     )
 
 
