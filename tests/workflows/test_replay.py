@@ -6,12 +6,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from temporalio import workflow
 from temporalio.client import WorkflowHistory
-from temporalio.worker import Replayer
+from temporalio.worker import Replayer, UnsandboxedWorkflowRunner
+from temporalio.workflow import NondeterminismError
 
 from apflow.temporal import data_converter
 from tests.conftest import CODEC_KEY
-from workflows.placement import PlacementWorkflow
+from workflows.placement import PlacementInput, PlacementWorkflow, Snapshot
 from workflows.sandbox import RUNNER
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
@@ -31,3 +33,25 @@ def test_there_are_histories_to_replay():
         "lifecycle_local_writes", "letters_local_writes", "escalations_local_writes", "continued_local_writes",
         "by_post_local_writes",
     }
+
+
+@workflow.defn(name="PlacementWorkflow")
+class WritesNothing(PlacementWorkflow):
+    """A change that forgets to go behind `workflow.patched`: the register is
+    no longer written, so the commands differ from every recorded history's."""
+
+    @workflow.run
+    async def run(self, inp: PlacementInput) -> Snapshot:
+        return await super().run(inp)
+
+    async def _write(self, activity, arg) -> None:
+        return None
+
+
+async def test_a_change_that_breaks_running_placements_fails_replay():
+    path = HISTORIES[0].parent / "lifecycle.json"
+    history = WorkflowHistory.from_json(path.stem, path.read_text())
+    replayer = Replayer(workflows=[WritesNothing], data_converter=data_converter(CODEC_KEY),
+                        workflow_runner=UnsandboxedWorkflowRunner())
+    with pytest.raises(NondeterminismError):
+        await replayer.replay_workflow(history)
