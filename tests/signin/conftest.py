@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import email
+import fcntl
 import json
 import shutil
 import socket
@@ -104,9 +105,12 @@ def apflow_socket():
 def _install_provider() -> None:
     if shutil.which("node") is None or shutil.which("npm") is None:
         raise RuntimeError("the sign-in tests' OpenID provider needs Node.js (20 or newer) and npm")
-    if not (PROVIDER_DIR / "node_modules" / "oidc-provider").is_dir():
-        subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=PROVIDER_DIR, check=True,
-                       stdout=subprocess.DEVNULL)
+    # Test processes running side by side install it once, one at a time.
+    with open(PROVIDER_DIR / ".install.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (PROVIDER_DIR / "node_modules" / "oidc-provider").is_dir():
+            subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=PROVIDER_DIR, check=True,
+                           stdout=subprocess.DEVNULL)
 
 
 @contextlib.contextmanager
