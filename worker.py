@@ -55,6 +55,7 @@ def build_worker(
         activities=[register.project_placement, documents.send_document, documents.record_hand_over, sweep.sweep_attendance],
         workflow_runner=RUNNER,
         max_concurrent_activities=activity_slots,
+        max_cached_workflows=settings.worker_cache_size,
         activity_executor=ThreadPoolExecutor(max_workers=activity_slots, thread_name_prefix="activity"),
     )
 

@@ -105,6 +105,9 @@ class Settings(BaseSettings):
     # Worker processes `apflow up` starts beside the API, each its own process
     # (and GIL) polling the one task queue.
     worker_processes: int = Field(1, ge=1)
+    # Open placements a worker keeps in memory (the SDK's default): one evicted
+    # from the cache replays its whole history at its next event.
+    worker_cache_size: int = Field(1000, ge=0)
     # On its first start with the embedded register (no database_url) and no
     # accounts, `apflow up` fills it with the demo's invented people and
     # placements, and prints how they sign in. Never with a real database.
