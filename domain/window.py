@@ -30,7 +30,7 @@ from .models import ContactKind, HistoryEntry, Placement, RecordedContact
 
 # The last steps a placement keeps in full (besides those its decisions read):
 # enough for a snapshot to show what happened lately.
-HISTORY_KEPT = 50
+HISTORY_KEPT = 20
 
 # The contacts that are due again from the latest one made.
 _DUE_FROM_LATEST = (ContactKind.attendance_call, ContactKind.wellbeing)
