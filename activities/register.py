@@ -15,6 +15,8 @@ class RegisterActivities:
 
     @activity.defn(name="project_placement")
     def project_placement(self, projection: Projection) -> None:
-        """Idempotent by construction: the row only moves forward by seq and
-        audit events are unique on (placement, seq)."""
+        """Idempotent by construction: the row only moves forward by seq,
+        audit events are unique on (placement, seq) and contacts on
+        (placement, contact id). Each step's projection carries that step and
+        its contact, so the register keeps every one the placement has let go."""
         register.project(self._engine, projection.placement, projection.next_deadline)

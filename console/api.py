@@ -71,6 +71,12 @@ class AuditEventOut(BaseModel):
     note: str | None
 
 
+def whole(engine: Engine, snap: Snapshot) -> Snapshot:
+    """The snapshot with every contact and step of its placement, from one read
+    of the register: the workflow holds only what its decisions read."""
+    return snap.model_copy(update={"placement": register.with_all_records(engine, snap.placement)})
+
+
 def refusal_response(e: Refused, status: int) -> JSONResponse:
     body = RefusalOut(
         action=e.action,
@@ -174,7 +180,7 @@ def create_app(settings: Settings, client: Client | None = None, engine: Engine 
                 )
         except Refused as e:
             return refusal_response(e, 422)
-        return snap
+        return await run_in_threadpool(whole, db(request), snap)
 
     @app.get("/api/placements", response_model=paging.PageOut[PlacementSummary], tags=["placements"])
     def list_placements(
@@ -208,7 +214,7 @@ def create_app(settings: Settings, client: Client | None = None, engine: Engine 
     async def get_placement(placement_id: str, principal: PrincipalDep, request: Request):
         row = await run_in_threadpool(visible_placement, db(request), principal, placement_id)
         try:
-            return await placements.snapshot(temporal(request), placement_id)
+            snap = await placements.snapshot(temporal(request), placement_id)
         except RPCError as e:
             # Gone (its history past retention): the register keeps the record.
             # No answer (no worker polling, Temporal too slow): the register's
@@ -217,10 +223,12 @@ def create_app(settings: Settings, client: Client | None = None, engine: Engine 
             no_answer = (RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED)
             if e.status is not RPCStatusCode.NOT_FOUND and e.status not in no_answer:
                 raise  # Temporal unreachable: 503, safe to retry
-            stale = e.status in no_answer
-        p = Placement.model_validate(row.data)
-        return Snapshot(placement=p, possible_actions=[] if p.final else possible_actions(p.state), deadlines=[],
-                        start_blocked=[], stale=stale)
+            p = Placement.model_validate(row.data)
+            snap = Snapshot(placement=p, possible_actions=[] if p.final else possible_actions(p.state), deadlines=[],
+                            start_blocked=[], stale=e.status in no_answer)
+        # Read after the workflow answered: the register then holds all it had
+        # recorded but the step whose projection is under way, which it holds itself.
+        return await run_in_threadpool(whole, db(request), snap)
 
     @app.get("/api/lifecycle", tags=["placements"], response_class=PlainTextResponse,
              responses={200: {"content": {"text/plain": {}}}})
@@ -267,7 +275,7 @@ def _add_action_route(app: FastAPI, name: str, model: type[Model], db, temporal,
             return refusal_response(Refused(name, [Unmet("§6.5, §6.8", missing_copy)]), 422)
         try:
             async with asyncio.timeout(settings.api_wait_s):
-                return await placements.act(temporal(request), placement_id, actor, body, idempotency_key)
+                snap = await placements.act(temporal(request), placement_id, actor, body, idempotency_key)
         except Refused as e:
             return refusal_response(e, 409)
         except RPCError as e:
@@ -276,6 +284,7 @@ def _add_action_route(app: FastAPI, name: str, model: type[Model], db, temporal,
             return JSONResponse(status_code=409, content={"detail": {
                 "action": name, "message": "the placement has ended: nothing more can be done", "unmet": [],
             }})
+        return await run_in_threadpool(whole, db(request), snap)
 
     perform.__name__ = f"act_{name}"
     perform.__annotations__["body"] = model  # a real type: the name `model` is local

@@ -45,6 +45,7 @@ from .models import (
     Role,
     ProviderReport,
     ReintegrationPlan,
+    RecordedContact,
     ReviewRequest,
     ReviewMeeting,
     ReviewOutcome,
@@ -299,7 +300,8 @@ class RecordContact(Action):
     guard: ClassVar[Guard] = staticmethod(guards.contact)
 
     def fold(self, p, ctx, at):
-        p.contacts.append(self.contact)
+        # Named by the step that records it: `seq` counts every step, kept or not.
+        p.contacts.append(RecordedContact(**self.contact.model_dump(), contact_id=f"contact-{p.seq + 1}"))
 
 
 class RaiseConcern(Action):

@@ -17,6 +17,7 @@ from .access import access
 from .actions import ACTION_MODELS, Action, apply
 from .guards import Context, Unmet
 from .models import HistoryEntry, Placement, PlacementState
+from .window import trim
 
 
 def _judged_by(action: type[Action]):
@@ -182,7 +183,9 @@ def decide(placement: Placement, action: Action, ctx: Context, at: datetime, not
             note=note,
         )
     )
-    return candidate
+    # Judged and recorded: what the decisions no longer read goes (the
+    # register keeps it), so the placement does not grow with every contact.
+    return trim(candidate)
 
 
 def propose(placement: Placement, ctx: Context, at: datetime) -> Placement:
@@ -193,4 +196,5 @@ def propose(placement: Placement, ctx: Context, at: datetime) -> Placement:
     p = placement.model_copy(deep=True)
     p.state = PlacementState.proposed
     p.history = [HistoryEntry(seq=1, action="propose", actor=ctx.actor, at=at, from_state="", to_state="proposed")]
+    p.trimmed_history = 0
     return p

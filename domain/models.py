@@ -454,6 +454,26 @@ class ContactRecord(Model):
     unannounced: bool = False
 
 
+class RecordedContact(ContactRecord):
+    """A contact as the placement keeps it: named by the step that recorded
+    it (`contact-<seq>`), so the register stores each once however often the
+    placement is projected."""
+
+    contact_id: Annotated[str, Field(min_length=1, max_length=64)]
+
+
+def contact_ids(contacts: list[dict], history: list[dict]) -> list[str]:
+    """Ids for contacts recorded before contacts had one: the i-th contact was
+    recorded by the i-th `record_contact` step, whose seq names it. A list
+    that does not pair up (built by hand, not by steps) is named by position,
+    in a form no step's id takes. The register's migration 0010 names the
+    contacts it finds in stored placements the same way."""
+    steps = [h["seq"] for h in history if h.get("action") == "record_contact"]
+    if len(steps) == len(contacts):
+        return [f"contact-{seq}" for seq in steps]
+    return [f"contact-listed-{i}" for i in range(1, len(contacts) + 1)]
+
+
 class ReviewRequest(Model):
     """A parent's (or for an EHC plan, the LA's) written request for a review."""
 
@@ -519,11 +539,36 @@ class Placement(Proposal):
     termination: Termination | None = None
     initial_assessment: ProviderReport | None = None  # §12.1.3
     progress_reports: list[ProviderReport] = Field(default_factory=list)  # §2.6, §12.1.7
-    contacts: list[ContactRecord] = Field(default_factory=list)
+    # What the deadlines and guards need of the contacts, not every one
+    # (`domain.window`): the register keeps them all (`placement_contacts`).
+    contacts: list[RecordedContact] = Field(default_factory=list)
     review_requests: list[ReviewRequest] = Field(default_factory=list)
     concerns: list[Concern] = Field(default_factory=list)
     escalations: list[Escalation] = Field(default_factory=list)
+    # The last steps and those the guards and deadlines read (`domain.window`);
+    # the register keeps every one (`audit_events`).
     history: list[HistoryEntry] = Field(default_factory=list)
+    # Steps no longer in `history`, so `seq` counts every step taken: letters'
+    # idempotency keys and document ids are made from it. A placement stored
+    # before history was trimmed has none: its history is whole.
+    trimmed_history: Annotated[int, Field(ge=0)] = 0
+
+    @model_validator(mode="before")
+    @classmethod
+    def _contacts_are_named(cls, data):
+        # Contacts recorded before they had ids (a placement stored, or a
+        # workflow continued, before then) are named from the steps that recorded them.
+        if not isinstance(data, dict) or not data.get("contacts"):
+            return data
+        contacts = data["contacts"]
+        if all(isinstance(c, RecordedContact) or (isinstance(c, dict) and c.get("contact_id")) for c in contacts):
+            return data
+        plain = [c.model_dump() if isinstance(c, BaseModel) else dict(c) for c in contacts]
+        history = [h.model_dump() if isinstance(h, BaseModel) else h for h in data.get("history") or []]
+        ids = contact_ids(plain, history)
+        data = dict(data)
+        data["contacts"] = [c if c.get("contact_id") else {**c, "contact_id": i} for c, i in zip(plain, ids)]
+        return data
 
     @property
     def final(self) -> bool:
@@ -533,7 +578,7 @@ class Placement(Proposal):
 
     @property
     def seq(self) -> int:
-        return len(self.history)
+        return self.trimmed_history + len(self.history)
 
     @property
     def planned_end(self) -> date | None:

@@ -13,11 +13,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from domain.lifecycle import FINAL_STATES
-from domain.models import Escalation, Placement, Proposal, Role
+from domain.models import Actor, Escalation, HistoryEntry, Placement, Proposal, RecordedContact, Role
 from domain.overlaps import Span
 
 from . import attendance
-from .tables import AuditEvent, EscalationRow, PlacementRow
+from .tables import AuditEvent, ContactRow, EscalationRow, PlacementRow
 
 # Rows per statement: SQLite allows 32,766 bound values in one statement.
 _CHUNK = 1_000
@@ -54,7 +54,9 @@ def escalation_values(placement: Placement, e: Escalation) -> dict:
 def project(engine: Engine, placement: Placement, next_deadline: date | None) -> bool:
     """Upserts the placement's row and, only if this projection is newer than
     it (`attendance.newer`), its attendance expectations and escalations; adds
-    the audit events it does not have yet. One transaction. Returns whether
+    the audit events and contacts it does not have yet (the placement holds
+    only its last few: each step's projection carries the step and its
+    contact, so the register has every one). One transaction. Returns whether
     the projection was newer (and so applied)."""
     row = dict(
         placement_id=placement.placement_id,
@@ -87,6 +89,7 @@ def project(engine: Engine, placement: Placement, next_deadline: date | None) ->
             action=h.action,
             actor_id=h.actor.user_id,
             actor_role=h.actor.role.value,
+            actor_school_id=h.actor.school_id,
             from_state=h.from_state,
             to_state=h.to_state,
             at=h.at,
@@ -94,6 +97,7 @@ def project(engine: Engine, placement: Placement, next_deadline: date | None) ->
         )
         for h in placement.history
     ]
+    contacts = [contact_values(placement, c) for c in placement.contacts]
     escalations = [escalation_values(placement, e) for e in placement.escalations]
     with engine.begin() as conn:
         # The upsert holds the placement's row until commit, so the writes
@@ -109,7 +113,73 @@ def project(engine: Engine, placement: Placement, next_deadline: date | None) ->
                 ))
         if events:
             conn.execute(_insert(engine, AuditEvent).values(events).on_conflict_do_nothing())
+        if contacts:
+            conn.execute(_insert(engine, ContactRow).values(contacts).on_conflict_do_nothing(
+                index_elements=[ContactRow.placement_id, ContactRow.contact_id]))
     return applied
+
+
+def contact_values(placement: Placement, c: RecordedContact) -> dict:
+    step = c.contact_id.removeprefix("contact-")
+    return dict(
+        placement_id=placement.placement_id,
+        contact_id=c.contact_id,
+        seq=int(step) if step.isdigit() else 0,
+        kind=c.kind.value,
+        contacted_on=c.on,
+        notes=c.notes,
+        unannounced=c.unannounced,
+    )
+
+
+@dataclass(frozen=True)
+class Records:
+    """Every contact and step of a placement, as the register keeps them."""
+
+    contacts: list[RecordedContact]
+    history: list[HistoryEntry]
+
+
+def records(engine: Engine, placement_id: str) -> Records:
+    """A placement's contacts and steps, in the order they were recorded:
+    one read (two statements in one snapshot), however many there are."""
+    c, e = ContactRow, AuditEvent
+    with engine.connect() as conn:
+        _one_snapshot(conn)
+        contacts = conn.execute(select(c.contact_id, c.kind, c.contacted_on, c.notes, c.unannounced)
+                                .where(c.placement_id == placement_id).order_by(c.seq, c.id)).all()
+        events = conn.execute(select(e.seq, e.action, e.actor_id, e.actor_role, e.actor_school_id, e.at,
+                                     e.from_state, e.to_state, e.note)
+                              .where(e.placement_id == placement_id).order_by(e.seq)).all()
+    return Records(
+        contacts=[RecordedContact(contact_id=r.contact_id, kind=r.kind, on=r.contacted_on, notes=r.notes,
+                                  unannounced=r.unannounced) for r in contacts],
+        history=[HistoryEntry(seq=r.seq, action=r.action, at=_stored_instant(r.at), from_state=r.from_state,
+                              to_state=r.to_state, note=r.note,
+                              actor=Actor(user_id=r.actor_id, role=r.actor_role, school_id=r.actor_school_id))
+                 for r in events],
+    )
+
+
+def _stored_instant(at: datetime) -> datetime:
+    # SQLite gives back the UTC it was given without its zone; PostgreSQL the session's.
+    return at.replace(tzinfo=timezone.utc) if at.tzinfo is None else at.astimezone(timezone.utc)
+
+
+def with_records(p: Placement, kept: Records) -> Placement:
+    """The placement with every contact and step it recorded: the register's,
+    and those the workflow holds that their projection has not stored yet
+    (it is under way). What people are shown, never what a workflow holds."""
+    own = {c.contact_id: c for c in p.contacts}
+    contacts = [own.pop(c.contact_id, c) for c in kept.contacts] + list(own.values())
+    steps = {h.seq: h for h in kept.history} | {h.seq: h for h in p.history}
+    history = [steps[seq] for seq in sorted(steps)]
+    return p.model_copy(update=dict(contacts=contacts, history=history, trimmed_history=max(0, p.seq - len(history))))
+
+
+def with_all_records(engine: Engine, p: Placement) -> Placement:
+    """`with_records` from one read of the register."""
+    return with_records(p, records(engine, p.placement_id))
 
 
 def get(engine: Engine, placement_id: str) -> PlacementRow | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Date, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -54,6 +54,9 @@ class PlacementRow(Base):
 
 
 class AuditEvent(Base):
+    """One step of a placement's history, every one: the workflow keeps only
+    its last few (`domain.window`)."""
+
     __tablename__ = "audit_events"
     __table_args__ = (UniqueConstraint("placement_id", "seq", name="uq_audit_placement_seq"),)
 
@@ -67,6 +70,30 @@ class AuditEvent(Base):
     to_state: Mapped[str] = mapped_column(String(32))
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     note: Mapped[str | None] = mapped_column(Text)
+    # The school the actor acted at (none for trust-wide roles): with it a
+    # row is the history entry as the placement recorded it.
+    actor_school_id: Mapped[str | None] = mapped_column(String(16))
+
+
+class ContactRow(Base):
+    """Every contact recorded on a placement (§2.5), each once: the workflow
+    keeps only those its deadlines read (`domain.window`)."""
+
+    __tablename__ = "placement_contacts"
+    __table_args__ = (
+        UniqueConstraint("placement_id", "contact_id", name="uq_contacts_placement_contact"),
+        # A placement's contacts in the order they were recorded.
+        Index("ix_contacts_placement", "placement_id", "seq", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    placement_id: Mapped[str] = mapped_column(ForeignKey("placements.placement_id"))
+    contact_id: Mapped[str] = mapped_column(String(64))
+    seq: Mapped[int] = mapped_column(Integer)  # the step that recorded it (0: not known)
+    kind: Mapped[str] = mapped_column(String(32))
+    contacted_on: Mapped[date] = mapped_column(Date)
+    notes: Mapped[str] = mapped_column(Text)
+    unannounced: Mapped[bool] = mapped_column(Boolean)
 
 
 class EscalationRow(Base):
