@@ -421,7 +421,7 @@ async def year(args) -> int:
 
     t0 = clock.perf_counter()
     env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=str(TEST_SERVER), data_converter=data_converter(settings.codec_key))
+        test_server_existing_path=str(TEST_SERVER), data_converter=data_converter(settings.codec_keys))
     await register_search_attributes(env.client, env.client.namespace)
     server = test_server_pid()
     engine = make_engine(settings.db_url)
