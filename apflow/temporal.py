@@ -73,7 +73,10 @@ class EncryptionCodec(PayloadCodec):
         if p.metadata.get("encoding") != _ENCODING:
             return _refused("not encrypted")
         kid = p.metadata.get(_KEY_ID)
-        candidates = [self._by_id[kid]] if kid in self._by_id else [] if kid else list(self._by_id.values())
+        if kid is None:  # written before payloads named their key
+            candidates = list(self._by_id.values())
+        else:
+            candidates = [self._by_id[kid]] if kid in self._by_id else []
         for fernet in candidates:
             try:
                 data = fernet.decrypt(p.data)

@@ -68,7 +68,6 @@ from temporalio.testing import WorkflowEnvironment
 
 from apflow import samples
 from apflow.calendars import load_calendar
-from apflow.directory import school_contacts
 from apflow.settings import Settings
 from apflow.temporal import data_converter, register_search_attributes
 from documents.pdf import html_to_pdf
@@ -101,6 +100,8 @@ from store.documents import SENT, DocumentRow
 from worker import build_worker
 from activities.documents import DocumentActivities
 from workflows.client import act, snapshot, start_placement
+
+from .letters import RenderTimer
 
 TEST_SERVER = Path(sys.executable).parent / "temporal-test-server"
 TASK_QUEUE = "bench-year"
@@ -410,7 +411,7 @@ async def year(args) -> int:
     tmp = Path(tempfile.mkdtemp(prefix="apflow-bench-year-"))
     settings = Settings(var_dir=tmp)
     calendars = [load_calendar(s.school_id, settings.calendars_dir) for s in SCHOOLS]
-    directory = {s.school_id: school_contacts(s, settings.directory_file) for s in SCHOOLS}
+    directory = {s.school_id: settings.letters_from(s) for s in SCHOOLS}
     plans = [plan(i, args.placements, calendars) for i in range(args.placements)]
     first_day = min(p.propose_on for p in plans)
     last_day = max(p.end for p in plans)
@@ -428,18 +429,7 @@ async def year(args) -> int:
     migrate(engine)
     documents = DocumentActivities.from_settings(engine, settings)
     # CPU time the activities spend rendering (templates and PDF), to tell it from the rest.
-    rendering = [0.0, 0]
-    render = documents._renderer.render
-
-    def timed_render(kind, context):
-        c = clock.thread_time()
-        try:
-            return render(kind, context)
-        finally:
-            rendering[0] += clock.thread_time() - c
-            rendering[1] += 1
-
-    documents._renderer.render = timed_render
+    rendering = RenderTimer(documents)
     await sleep_until(env, first_day)
     print(f"setup (not a result): {clock.perf_counter() - t0:.2f} s; the test server's clock at {uk_date(await env.get_current_time())}")
     print()
@@ -534,9 +524,9 @@ async def year(args) -> int:
     print(f"  the year, wall             {wall:9.1f} s   {wall / n:7.2f} s a placement   {1000 * wall / max(letters, 1):7.1f} ms a letter"
           f"   {1000 * wall / max(n_actions, 1):6.1f} ms an action")
     print(f"    CPU, this process        {cpu:9.1f} s   (driver, worker and activities; of which rendering letters"
-          f" {rendering[0]:.1f} s, {1000 * rendering[0] / max(rendering[1], 1):.0f} ms a letter)")
+          f" {rendering.seconds:.1f} s, {1000 * rendering.seconds / max(rendering.letters, 1):.0f} ms a letter)")
     print(f"    CPU, test server         {server_cpu:9.1f} s")
-    print(f"    rendering / process CPU  {rendering[0] / cpu:9.2f}     (letters' share of this process's CPU: steadier than wall"
+    print(f"    rendering / process CPU  {rendering.seconds / cpu:9.2f}     (letters' share of this process's CPU: steadier than wall"
           f" time on a shared machine)")
     print(f"  floor: renderer alone      {floor_wall:9.1f} s   {1000 * floor_wall / max(letters, 1):7.1f} ms a letter"
           f"   ({len(sample)} of {len(sent)} letters rendered{', scaled' if len(sample) < len(sent) else ''};"
