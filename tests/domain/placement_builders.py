@@ -158,7 +158,9 @@ def changed(p: Placement, **changes) -> Placement:
 # The chart as RULES.md draws it: proposed → vetted → la_consulted → notified →
 # active ⇄ under_review → reintegrating → closed, terminated from any state
 # that is not final, and details amended until the notice goes out.
-_RECORDING = {"raise_concern", "resolve_escalation"}  # possible in every state that is not final
+# Possible in every state that is not final; a tuple, so every test process
+# collects the parameters in the same order.
+_RECORDING = ("raise_concern", "resolve_escalation")
 CHART: dict[str, dict[str, str]] = {
     "proposed": {"amend": "proposed", "vet": "vetted", "terminate": "terminated"},
     "vetted": {"amend": "vetted", "consult_la": "la_consulted", "terminate": "terminated"},
