@@ -119,7 +119,7 @@ async def connect_when_up(settings: Settings, wait_s: float | None = None, say_e
     `wait_s` (None: until it answers), saying now and then what it waits for."""
     loop = asyncio.get_running_loop()
     started = loop.time()
-    said = started
+    said = started - say_every_s  # say it at the first refusal, then now and then
     while True:
         try:
             return await connect(settings)

@@ -356,7 +356,13 @@ def test_a_worker_waits_for_temporal_and_stops_when_told(tmp_path):
         with open(log, "wb") as out:
             proc = subprocess.Popen([str(APFLOW), "worker"], cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT)
         try:
-            time.sleep(4)
+            # Its signal handlers are in place before it first tries to connect.
+            deadline = time.monotonic() + STOP_WAIT_S
+            while b"waiting for Temporal" not in log.read_bytes():
+                assert proc.poll() is None, f"the worker gave up waiting for Temporal:\n{log.read_text()}"
+                assert time.monotonic() < deadline, f"the worker never said it waits:\n{log.read_text()}"
+                time.sleep(0.2)
+            time.sleep(1)  # still waiting, a few attempts later
             assert proc.poll() is None, f"the worker gave up waiting for Temporal:\n{log.read_text()}"
             proc.send_signal(sig)
             assert proc.wait(timeout=STOP_WAIT_S) == 0, log.read_text()
