@@ -50,6 +50,9 @@ def temporal_command(settings: Settings) -> list[str]:
         str(Path(sys.executable).parent / "temporal"), "server", "start-dev",
         "--ip", host, "--port", port,
         "--ui-port", str(settings.temporal_ui_port), "--ui-disable-news-fetch",
+        # The UI shows histories decrypted through the API, to trust operations staff signed in to
+        # apflow (console/codec_server.py). The dev server's UI has no switch for its write actions.
+        "--ui-codec-endpoint", f"{settings.base_url}/temporal-codec",
         "--namespace", settings.temporal_namespace,
         "--db-filename", str((settings.var_dir / "temporal.db").resolve()),
         # WAL keeps committed work through a crash and is far faster than the default journal.
@@ -104,12 +107,20 @@ def worker_command(ready_fd: int) -> list[str]:
     return [sys.executable, "-m", "apflow", "worker", "--ready-fd", str(ready_fd), "--stop-with-parent"]
 
 
-async def _start_worker(started: list[subprocess.Popen]) -> None:
+def worker_environment(settings: Settings, index: int) -> dict[str, str] | None:
+    """The `index`-th worker's environment: this one's, with a metrics port
+    of its own (the setting's + index) when workers serve metrics; None: this one's."""
+    if not settings.worker_metrics_port:
+        return None
+    return {**os.environ, "APFLOW_WORKER_METRICS_PORT": str(settings.worker_metrics_port + index)}
+
+
+async def _start_worker(started: list[subprocess.Popen], env: dict[str, str] | None = None) -> None:
     """One `apflow worker`, appended to `started` at once (so it is stopped
     whatever happens next), returning once it polls the task queue."""
     read, write = os.pipe()
     try:
-        started.append(subprocess.Popen(worker_command(write), pass_fds=(write,), start_new_session=True))
+        started.append(subprocess.Popen(worker_command(write), pass_fds=(write,), start_new_session=True, env=env))
     finally:
         os.close(write)
     proc = started[-1]
@@ -167,8 +178,8 @@ async def up(settings: Settings) -> None:
         server = _Server(uvicorn.Config(app, host=settings.api_host, port=settings.api_port, log_level="warning"))
         api = f"http://{settings.api_host}:{settings.api_port}"
         await ensure_schedules(client, settings.task_queue, settings.attendance)
-        for _ in range(settings.worker_processes):  # one at a time: each makes sure of the schedules
-            await _start_worker(workers)
+        for i in range(settings.worker_processes):  # one at a time: each makes sure of the schedules
+            await _start_worker(workers, worker_environment(settings, i))
         serving = asyncio.create_task(_serve(server))
         while not server.started and not serving.done():
             await asyncio.sleep(0.05)
@@ -180,6 +191,9 @@ async def up(settings: Settings) -> None:
             print(f"Temporal Web UI: http://{host}:{settings.temporal_ui_port}")
         pids = ", ".join(str(w.pid) for w in workers)
         print(f"Worker:          task queue {settings.task_queue}  (process{'es' if len(workers) > 1 else ''} {pids})")
+        if settings.worker_metrics_port:
+            ports = range(settings.worker_metrics_port, settings.worker_metrics_port + len(workers))
+            print("Worker metrics:  " + ", ".join(f"http://{settings.worker_metrics_host}:{p}/metrics" for p in ports))
         print(f"API:             {api}  (docs {api}/docs, health {api}/healthz)")
         print(f"Register:        {settings.db_url}")
         first_start = settings.demo_on_first_start and settings.database_url is None and not accounts.accounts(engine)
