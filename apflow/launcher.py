@@ -103,24 +103,23 @@ def _stop(proc: subprocess.Popen | None) -> None:
         proc.wait()
 
 
-def worker_command(ready_fd: int) -> list[str]:
-    return [sys.executable, "-m", "apflow", "worker", "--ready-fd", str(ready_fd), "--stop-with-parent"]
+def worker_command(ready_fd: int, metrics_port: int = 0) -> list[str]:
+    cmd = [sys.executable, "-m", "apflow", "worker", "--ready-fd", str(ready_fd), "--stop-with-parent"]
+    return cmd + (["--metrics-port", str(metrics_port)] if metrics_port else [])
 
 
-def worker_environment(settings: Settings, index: int) -> dict[str, str] | None:
-    """The `index`-th worker's environment: this one's, with a metrics port
-    of its own (the setting's + index) when workers serve metrics; None: this one's."""
-    if not settings.worker_metrics_port:
-        return None
-    return {**os.environ, "APFLOW_WORKER_METRICS_PORT": str(settings.worker_metrics_port + index)}
+def worker_metrics_port(settings: Settings, index: int) -> int:
+    """The `index`-th worker's metrics port: the setting's + index, so
+    workers on one machine do not collide; 0 (off) stays 0."""
+    return settings.worker_metrics_port + index if settings.worker_metrics_port else 0
 
 
-async def _start_worker(started: list[subprocess.Popen], env: dict[str, str] | None = None) -> None:
+async def _start_worker(started: list[subprocess.Popen], metrics_port: int = 0) -> None:
     """One `apflow worker`, appended to `started` at once (so it is stopped
     whatever happens next), returning once it polls the task queue."""
     read, write = os.pipe()
     try:
-        started.append(subprocess.Popen(worker_command(write), pass_fds=(write,), start_new_session=True, env=env))
+        started.append(subprocess.Popen(worker_command(write, metrics_port), pass_fds=(write,), start_new_session=True))
     finally:
         os.close(write)
     proc = started[-1]
@@ -179,7 +178,7 @@ async def up(settings: Settings) -> None:
         api = f"http://{settings.api_host}:{settings.api_port}"
         await ensure_schedules(client, settings.task_queue, settings.attendance)
         for i in range(settings.worker_processes):  # one at a time: each makes sure of the schedules
-            await _start_worker(workers, worker_environment(settings, i))
+            await _start_worker(workers, worker_metrics_port(settings, i))
         serving = asyncio.create_task(_serve(server))
         while not server.started and not serving.done():
             await asyncio.sleep(0.05)
@@ -192,7 +191,7 @@ async def up(settings: Settings) -> None:
         pids = ", ".join(str(w.pid) for w in workers)
         print(f"Worker:          task queue {settings.task_queue}  (process{'es' if len(workers) > 1 else ''} {pids})")
         if settings.worker_metrics_port:
-            ports = range(settings.worker_metrics_port, settings.worker_metrics_port + len(workers))
+            ports = (worker_metrics_port(settings, i) for i in range(len(workers)))
             print("Worker metrics:  " + ", ".join(f"http://{settings.worker_metrics_host}:{p}/metrics" for p in ports))
         print(f"API:             {api}  (docs {api}/docs, health {api}/healthz)")
         print(f"Register:        {settings.db_url}")
