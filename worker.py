@@ -20,6 +20,7 @@ from apflow.calendars import load_calendar
 from apflow.directory import school_contacts
 from apflow.settings import Settings
 from apflow.temporal import connect_when_up, register_search_attributes
+from apflow.worker_metrics import ActivityCounts, serve_from
 from store.db import make_engine, migrate
 from workflows.attendance import AttendanceSweepWorkflow, ensure_schedules
 from workflows.placement import PlacementWorkflow
@@ -57,6 +58,7 @@ def build_worker(
         max_concurrent_activities=activity_slots,
         max_cached_workflows=settings.worker_cache_size,
         activity_executor=ThreadPoolExecutor(max_workers=activity_slots, thread_name_prefix="activity"),
+        interceptors=[ActivityCounts()],
     )
 
 
@@ -72,6 +74,7 @@ async def main(settings: Settings | None = None, ready_fd: int | None = None, st
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     watch = asyncio.create_task(_parent_gone(stop)) if stop_with_parent else None
+    serve_from(settings.worker_metrics_host, settings.worker_metrics_port)  # before the client takes the runtime
     try:
         client = await _unless_stopped(stop, connect_when_up(settings))
         if client is None:

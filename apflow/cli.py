@@ -32,6 +32,8 @@ def main(argv: list[str] | None = None) -> None:
         "worker", help="run a worker alone, against APFLOW_TEMPORAL_ADDRESS (several may share the task queue)")
     worker_cmd.add_argument("--ready-fd", type=int, help=argparse.SUPPRESS)  # `apflow up` hears it is polling
     worker_cmd.add_argument("--stop-with-parent", action="store_true", help=argparse.SUPPRESS)
+    worker_cmd.add_argument("--metrics-port", type=int, metavar="PORT",
+                            help="serve this worker's metrics on PORT (default APFLOW_WORKER_METRICS_PORT; 0: off)")
     commands.add_parser("api", help="serve the API alone, against APFLOW_TEMPORAL_ADDRESS and APFLOW_DATABASE_URL")
     users_cli.add_parsers(commands)
     args = parser.parse_args(argv)
@@ -52,6 +54,8 @@ def main(argv: list[str] | None = None) -> None:
         import worker
 
         logging.basicConfig(level=settings.log_level)
+        if args.metrics_port is not None:  # several workers on one machine each need a port
+            settings = Settings(worker_metrics_port=args.metrics_port)
         asyncio.run(worker.main(settings, ready_fd=args.ready_fd, stop_with_parent=args.stop_with_parent))
     elif args.command == "api":
         import uvicorn

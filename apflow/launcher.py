@@ -50,6 +50,9 @@ def temporal_command(settings: Settings) -> list[str]:
         str(Path(sys.executable).parent / "temporal"), "server", "start-dev",
         "--ip", host, "--port", port,
         "--ui-port", str(settings.temporal_ui_port), "--ui-disable-news-fetch",
+        # The UI shows histories decrypted through the API, to trust operations staff signed in to
+        # apflow (console/codec_server.py). The dev server's UI has no switch for its write actions.
+        "--ui-codec-endpoint", f"{settings.base_url}/temporal-codec",
         "--namespace", settings.temporal_namespace,
         "--db-filename", str((settings.var_dir / "temporal.db").resolve()),
         # WAL keeps committed work through a crash and is far faster than the default journal.
@@ -100,16 +103,23 @@ def _stop(proc: subprocess.Popen | None) -> None:
         proc.wait()
 
 
-def worker_command(ready_fd: int) -> list[str]:
-    return [sys.executable, "-m", "apflow", "worker", "--ready-fd", str(ready_fd), "--stop-with-parent"]
+def worker_command(ready_fd: int, metrics_port: int = 0) -> list[str]:
+    cmd = [sys.executable, "-m", "apflow", "worker", "--ready-fd", str(ready_fd), "--stop-with-parent"]
+    return cmd + (["--metrics-port", str(metrics_port)] if metrics_port else [])
 
 
-async def _start_worker(started: list[subprocess.Popen]) -> None:
+def worker_metrics_port(settings: Settings, index: int) -> int:
+    """The `index`-th worker's metrics port: the setting's + index, so
+    workers on one machine do not collide; 0 (off) stays 0."""
+    return settings.worker_metrics_port + index if settings.worker_metrics_port else 0
+
+
+async def _start_worker(started: list[subprocess.Popen], metrics_port: int = 0) -> None:
     """One `apflow worker`, appended to `started` at once (so it is stopped
     whatever happens next), returning once it polls the task queue."""
     read, write = os.pipe()
     try:
-        started.append(subprocess.Popen(worker_command(write), pass_fds=(write,), start_new_session=True))
+        started.append(subprocess.Popen(worker_command(write, metrics_port), pass_fds=(write,), start_new_session=True))
     finally:
         os.close(write)
     proc = started[-1]
@@ -167,8 +177,8 @@ async def up(settings: Settings) -> None:
         server = _Server(uvicorn.Config(app, host=settings.api_host, port=settings.api_port, log_level="warning"))
         api = f"http://{settings.api_host}:{settings.api_port}"
         await ensure_schedules(client, settings.task_queue, settings.attendance)
-        for _ in range(settings.worker_processes):  # one at a time: each makes sure of the schedules
-            await _start_worker(workers)
+        for i in range(settings.worker_processes):  # one at a time: each makes sure of the schedules
+            await _start_worker(workers, worker_metrics_port(settings, i))
         serving = asyncio.create_task(_serve(server))
         while not server.started and not serving.done():
             await asyncio.sleep(0.05)
@@ -180,6 +190,9 @@ async def up(settings: Settings) -> None:
             print(f"Temporal Web UI: http://{host}:{settings.temporal_ui_port}")
         pids = ", ".join(str(w.pid) for w in workers)
         print(f"Worker:          task queue {settings.task_queue}  (process{'es' if len(workers) > 1 else ''} {pids})")
+        if settings.worker_metrics_port:
+            ports = (worker_metrics_port(settings, i) for i in range(len(workers)))
+            print("Worker metrics:  " + ", ".join(f"http://{settings.worker_metrics_host}:{p}/metrics" for p in ports))
         print(f"API:             {api}  (docs {api}/docs, health {api}/healthz)")
         print(f"Register:        {settings.db_url}")
         first_start = settings.demo_on_first_start and settings.database_url is None and not accounts.accounts(engine)

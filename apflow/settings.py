@@ -120,6 +120,18 @@ class Settings(BaseSettings):
     # The largest request body the API reads, and the largest document copy uploaded.
     max_request_bytes: int = 1_000_000
     max_upload_bytes: int = 5_000_000
+    # Monitoring and the Temporal Web UI (README, "Metrics" and "Reading
+    # histories in the Temporal Web UI"). The API's /metrics answers only
+    # `Authorization: Bearer <metrics_token>`; unset, it is off and refused.
+    metrics_token: str | None = Field(None, min_length=16)
+    # Each worker serves the Temporal SDK's metrics and apflow's activity
+    # counts at http://<host>:<port>/metrics; 0 is off. `apflow up` gives its
+    # i-th worker port + i, so several on one machine do not collide.
+    worker_metrics_host: str = "127.0.0.1"
+    worker_metrics_port: int = Field(0, ge=0, le=65535)
+    # The one site whose pages may call the codec endpoint with a session:
+    # the Temporal Web UI's origin (the dev server's UI when unset).
+    temporal_ui_origin: str | None = Field(None, pattern=r"^https?://[A-Za-z0-9.\-\[\]:]+$")
     policy: PolicySettings = PolicySettings()
     attendance: AttendanceSettings = AttendanceSettings()
     # The trust's files, edited by the trust: each school's term dates
@@ -183,6 +195,12 @@ class Settings(BaseSettings):
     @cached_property
     def base_url(self) -> str:
         return (self.public_url or f"http://{self.api_host}:{self.api_port}").rstrip("/")
+
+    @cached_property
+    def ui_origin(self) -> str:
+        """The Temporal Web UI's origin, as a browser sends it in `Origin`."""
+        host = self.temporal_address.rsplit(":", 1)[0]
+        return (self.temporal_ui_origin or f"http://{host}:{self.temporal_ui_port}").rstrip("/").lower()
 
 
 def environment_for_child(**variables: str) -> dict[str, str]:

@@ -32,7 +32,7 @@ from store.db import make_engine, migrate
 from workflows import client as placements
 from workflows.placement import Snapshot
 
-from . import attendance, documents, errors, hardening, operations, pages, paging, provider, signin
+from . import attendance, codec_server, documents, errors, hardening, metrics, operations, pages, paging, provider, signin
 from .authority import actor_for_action, listing_scope, visible_placement
 from .identity import IdempotencyKey, PrincipalDep
 
@@ -123,7 +123,9 @@ def create_app(settings: Settings, client: Client | None = None, engine: Engine 
         redirect_slashes=False,  # a redirect would echo the request's Host header
     )
     app.state.settings = settings
-    hardening.install(app, settings)  # inside the error handler, which answers what it does not
+    codec_server.install(app, settings)  # its CORS inside the hardening, which lets the UI's origin post to it
+    # Inside the error handler, which answers what it does not.
+    hardening.install(app, settings, cross_origin={codec_server.PATH + "/": settings.ui_origin})
     errors.install(app)
 
     def db(request: Request) -> Engine:
@@ -253,6 +255,7 @@ def create_app(settings: Settings, client: Client | None = None, engine: Engine 
     for name, model in ACTION_MODELS.items():
         _add_action_route(app, name, model, db, temporal, settings)
     app.include_router(operations.router)
+    metrics.install(app)
     app.include_router(documents.router(settings))
     app.include_router(provider.router(settings))
     app.include_router(attendance.router_for(settings))

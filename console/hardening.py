@@ -36,9 +36,13 @@ class Hardening:
     """ASGI middleware; `max_body` bytes for any request, `max_upload` for
     the routes that take a document (`POST …/documents`)."""
 
-    def __init__(self, app: ASGIApp, public_url: str, max_body: int, max_upload: int):
+    def __init__(self, app: ASGIApp, public_url: str, max_body: int, max_upload: int,
+                 cross_origin: dict[str, str] | None = None):
         self.app = app
         self.origin = _origin(public_url)
+        # Paths another site's page may post to, each with the one origin it
+        # may come from (the Temporal Web UI's, to the codec endpoint).
+        self.cross_origin = {prefix: origin.lower() for prefix, origin in (cross_origin or {}).items()}
         self.max_body = max_body
         self.max_upload = max_upload
 
@@ -48,7 +52,7 @@ class Hardening:
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         method, path = scope["method"], scope["path"]
-        if method in UNSAFE_METHODS and "origin" in headers and headers["origin"].lower() not in self._own(headers):
+        if method in UNSAFE_METHODS and "origin" in headers and headers["origin"].lower() not in self._own(headers, path):
             await _answer(send, 403, "a request from another site's page is refused: use apflow itself")
             return
         limit = self.max_upload if method == "POST" and path.endswith("/documents") else self.max_body
@@ -91,9 +95,10 @@ class Hardening:
             if not refused:
                 raise  # the error handler outside answers it
 
-    def _own(self, headers: dict[str, str]) -> set[str]:
+    def _own(self, headers: dict[str, str], path: str) -> set[str]:
         host = headers.get("host", "")
-        return {self.origin, f"http://{host}".lower(), f"https://{host}".lower()}
+        also = {o for prefix, o in self.cross_origin.items() if path.startswith(prefix)}
+        return {self.origin, f"http://{host}".lower(), f"https://{host}".lower(), *also}
 
 
 async def _answer(send: Send, status: int, message: str) -> None:
@@ -115,10 +120,10 @@ class RedactTokens(logging.Filter):
         return True
 
 
-def install(app, settings) -> None:
+def install(app, settings, cross_origin: dict[str, str] | None = None) -> None:
     """Wraps the app; called once by `create_app`."""
     app.add_middleware(Hardening, public_url=settings.base_url, max_body=settings.max_request_bytes,
-                       max_upload=settings.max_upload_bytes)
+                       max_upload=settings.max_upload_bytes, cross_origin=cross_origin)
     access = logging.getLogger("uvicorn.access")
     if not any(isinstance(f, RedactTokens) for f in access.filters):
         access.addFilter(RedactTokens())
