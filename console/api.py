@@ -32,7 +32,7 @@ from store.db import make_engine, migrate
 from workflows import client as placements
 from workflows.placement import Snapshot
 
-from . import attendance, documents, errors, hardening, operations, pages, paging, provider, signin
+from . import attendance, documents, errors, hardening, operations, pages, paging, provider, signin, stuck
 from .authority import actor_for_action, listing_scope, visible_placement
 from .identity import IdempotencyKey, PrincipalDep
 
@@ -253,6 +253,7 @@ def create_app(settings: Settings, client: Client | None = None, engine: Engine 
     for name, model in ACTION_MODELS.items():
         _add_action_route(app, name, model, db, temporal, settings)
     app.include_router(operations.router)
+    app.include_router(stuck.router)  # stuck placements and their fixes, for trust operations
     app.include_router(documents.router(settings))
     app.include_router(provider.router(settings))
     app.include_router(attendance.router_for(settings))

@@ -28,6 +28,9 @@ from store import stuck as audit
 from .stuck import task_trouble
 
 MAX_REASON = 500
+# Temporal's answers that leave the outcome unknown: raised on, for the caller's 503.
+UNKNOWN = {RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED,
+           RPCStatusCode.RESOURCE_EXHAUSTED}
 
 
 class Refused(Exception):
@@ -52,6 +55,14 @@ def reason_of(text: str | None, required: bool) -> str:
     if len(reason) > MAX_REASON:
         raise Refused(f"the reason is at most {MAX_REASON} characters", status=422)
     return reason
+
+
+def _refusal(action: str, e: RPCError) -> Exception:
+    """Temporal's own refusal (the workflow ended meanwhile, say), as ours;
+    an answer that leaves the outcome unknown is raised as it is."""
+    if e.status in UNKNOWN:
+        return e
+    return Refused(f"Temporal refused the {action}: {e.message}")
 
 
 @dataclass(frozen=True)
@@ -101,10 +112,14 @@ class Fixer:
                           "is not sent again: hand it over or post it, and record that on the placement (record_delivery)")
         ns = self.client.namespace
         for a in failing:
-            await self.client.workflow_service.reset_activity(ResetActivityRequest(
-                namespace=ns, execution=WorkflowExecution(workflow_id=placement_id), id=a.activity_id,
-                identity=actor.user_id, reset_heartbeat=True,
-            ))
+            try:
+                await self.client.workflow_service.reset_activity(ResetActivityRequest(
+                    namespace=ns, execution=WorkflowExecution(workflow_id=placement_id), id=a.activity_id,
+                    identity=actor.user_id, reset_heartbeat=True,
+                ))
+            except RPCError as e:
+                if e.status is not RPCStatusCode.NOT_FOUND:  # finished meanwhile: nothing left to retry
+                    raise _refusal("retry", e) from None
         what = "; ".join(f"{a.activity_type.name} (attempt {a.attempt}: {(a.last_failure.message or 'failed')[:120]})"
                          for a in failing)
         note = f"retried now: {what}" + (f". Reason: {why}" if why else "")
@@ -124,12 +139,15 @@ class Fixer:
         if trouble.last_good_event_id is None:
             raise Refused(f"cannot reset {placement_id}: no workflow task of it ever completed, so there is no good "
                           "point to go back to; terminate it")
-        answer = await self.client.workflow_service.reset_workflow_execution(ResetWorkflowExecutionRequest(
-            namespace=self.client.namespace,
-            workflow_execution=WorkflowExecution(workflow_id=placement_id, run_id=d.run_id),
-            reason=f"{actor.user_id}: {why}", workflow_task_finish_event_id=trouble.last_good_event_id,
-            request_id=str(uuid.uuid4()), identity=actor.user_id,
-        ))
+        try:
+            answer = await self.client.workflow_service.reset_workflow_execution(ResetWorkflowExecutionRequest(
+                namespace=self.client.namespace,
+                workflow_execution=WorkflowExecution(workflow_id=placement_id, run_id=d.run_id),
+                reason=f"{actor.user_id}: {why}", workflow_task_finish_event_id=trouble.last_good_event_id,
+                request_id=str(uuid.uuid4()), identity=actor.user_id,
+            ))
+        except RPCError as e:
+            raise _refusal("reset", e) from None
         note = (f"reset to event {trouble.last_good_event_id}, its last good point (new run {answer.run_id}); "
                 f"it had failed: {trouble.last_error or 'its workflow task'}. Reason: {why}")
         await self._record(row, "ops_reset", actor, note)
@@ -141,9 +159,12 @@ class Fixer:
         actor = operator(principal)
         why = reason_of(reason, required=True)
         row, d = await self._running(placement_id, "terminate")
-        await self.client.get_workflow_handle(placement_id, run_id=d.run_id).terminate(reason=f"{actor.user_id}: {why}")
+        try:
+            await self.client.get_workflow_handle(placement_id, run_id=d.run_id).terminate(reason=f"{actor.user_id}: {why}")
+        except RPCError as e:
+            raise _refusal("terminate", e) from None
         note = f"workflow terminated by operations; the placement stays {row.state} in the register. Reason: {why}"
-        await self._record(row, "ops_terminate", actor, note)
+        await self._record(row, audit.TERMINATED_BY_OPERATIONS, actor, note)
         return Done(placement_id, "terminate", note)
 
     async def take(self, action: str, placement_id: str, principal: Principal, reason: str | None) -> Done:

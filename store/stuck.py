@@ -10,6 +10,7 @@ from datetime import date, datetime
 
 from sqlalchemy import Engine, and_, exists, func, insert, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
 
 from domain.lifecycle import FINAL_STATES
 
@@ -30,8 +31,16 @@ class Placed:
     updated_at: datetime
 
 
+TERMINATED_BY_OPERATIONS = "ops_terminate"
+
+
 def _running():
-    return PlacementRow.state.not_in(FINAL_STATES)
+    """A placement whose workflow should run: not in a final state, and not
+    ended by operations (the school then takes it on by hand)."""
+    p, a = PlacementRow, aliased(AuditEvent)  # its own alias: a query may join the audit events too
+    ended = (exists().where(a.placement_id == p.placement_id, a.seq < 0, a.action == TERMINATED_BY_OPERATIONS)
+             .correlate(p))
+    return and_(p.state.not_in(FINAL_STATES), ~ended)
 
 
 def where(engine: Engine, placement_ids: Collection[str]) -> dict[str, Placed]:
@@ -80,7 +89,8 @@ def escalations_open_since(engine: Engine, before: datetime, limit: int = LIMIT)
     """Open escalations raised before `before`, oldest first (ix_escalations_open)."""
     e = EscalationRow
     q = (select(e.placement_id, e.school_id, e.escalation_id, e.kind, e.owner_role, e.clause, e.raised_at)
-         .where(e.resolved_at.is_(None), e.raised_at < before).order_by(e.raised_at, e.placement_id).limit(limit))
+         .join(PlacementRow, PlacementRow.placement_id == e.placement_id)
+         .where(e.resolved_at.is_(None), e.raised_at < before, _running()).order_by(e.raised_at, e.placement_id).limit(limit))
     with engine.connect() as conn:
         return list(conn.execute(q))
 
@@ -93,7 +103,7 @@ def in_state_since(engine: Engine, state: str, before: datetime, limit: int = LI
     entered = func.max(a.at).label("entered")
     q = (select(p.placement_id, p.school_id, entered)
          .join(a, and_(a.placement_id == p.placement_id, a.to_state == state, a.from_state != a.to_state, a.seq > 0))
-         .where(p.state == state).group_by(p.placement_id, p.school_id).having(entered < before)
+         .where(p.state == state, _running()).group_by(p.placement_id, p.school_id).having(entered < before)
          .order_by(entered).limit(limit))
     with engine.connect() as conn:
         return list(conn.execute(q))
