@@ -54,8 +54,8 @@ async def stuck_placements(principal: PrincipalDep, request: Request) -> list[st
     responses={409: {"description": "The action cannot help this placement: why"},
                503: {"model": errors.UnknownOut, "description": errors.UNKNOWN_DESCRIPTION}},
 )
-async def fix(placement_id: PlacementPath, action: Literal["retry", "reset", "terminate"], body: FixIn = FixIn(),
-              principal: PrincipalDep, request: Request) -> FixOut:
+async def fix(placement_id: PlacementPath, action: Literal["retry", "reset", "terminate"], principal: PrincipalDep,
+              request: Request, body: FixIn = FixIn()) -> FixOut:
     """Retry the placement's failing activities now, reset its workflow to the
     last good point, or terminate it (a reason required for the last two)."""
     try:
