@@ -119,8 +119,10 @@ async def task_trouble(client: Client, workflow_id: str, run_id: str | None = No
         elif e.event_type in (EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED, EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT):
             failures += 1
             since = since or e.event_time.ToDatetime(tzinfo=UTC)
-            failed = e.workflow_task_failed_event_attributes.failure
-            error = failed.message or (failed.cause.message if failed.HasField("cause") else None) or "timed out"
+            if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED:  # its message says more than a timeout
+                failed = e.workflow_task_failed_event_attributes.failure
+                error = failed.message or (failed.cause.message if failed.HasField("cause") else None) or error
+            error = error or "timed out"
     return TaskTrouble(good, failures, _error(error), since)
 
 

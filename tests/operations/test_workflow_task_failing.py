@@ -109,3 +109,21 @@ async def test_a_stuck_workflow_is_terminated_with_a_reason(ops_env, engine, tas
 async def _not_failing(client, engine, placement_id):
     found = {s.placement_id: s for s in await stuck.find(client, engine, QUICK)}
     return placement_id not in found or Kind.workflow_task_failing not in {r.kind for r in found[placement_id].reasons}
+
+
+async def test_on_a_server_without_visibility_the_failures_are_read_from_the_history(time_env, engine, task_queue):
+    """The time-skipping test server marks nothing and lists nothing: the
+    running placements are described and their histories read instead."""
+    env = time_env
+    start = uk_date(await env.get_current_time())
+    calendar = default_calendar("137000", start)
+    async with build_worker(env.client, task_queue, engine, settings=NO_CACHE):
+        handle, _ = await start_placement(env.client, task_queue, samples.proposal(calendar.add_school_days(start, 15)),
+                                          LEAD_ACTOR, calendar, now=await env.get_current_time())
+    at = await env.get_current_time()
+    assert await stuck.find(env.client, engine, QUICK, now=at) == []
+    async with broken_worker(env.client, task_queue):
+        await handle.signal("calendar_changed", calendar)
+        found = await listed(env.client, engine, handle.id, Kind.workflow_task_failing, now=at)
+    [reason] = found.reasons
+    assert "broken" in reason.last_error and reason.details["last_good_event_id"]
