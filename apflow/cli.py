@@ -1,5 +1,6 @@
 """The `apflow` command: `up` runs the whole service, `demo` fills it,
-`worker` runs a worker alone, `users` and `tokens` keep the accounts."""
+`worker` runs a worker alone, `users` and `tokens` keep the accounts, `ops`
+lists stuck placements and fixes them."""
 from __future__ import annotations
 
 import argparse
@@ -8,7 +9,7 @@ import logging
 import os
 import sys
 
-from . import users_cli
+from . import ops_cli, users_cli
 from .settings import Settings
 
 
@@ -36,6 +37,7 @@ def main(argv: list[str] | None = None) -> None:
                             help="serve this worker's metrics on PORT (default APFLOW_WORKER_METRICS_PORT; 0: off)")
     commands.add_parser("api", help="serve the API alone, against APFLOW_TEMPORAL_ADDRESS and APFLOW_DATABASE_URL")
     users_cli.add_parsers(commands)
+    ops_cli.add_parsers(commands)
     args = parser.parse_args(argv)
     settings = Settings()
     keep_private(settings)
@@ -50,6 +52,8 @@ def main(argv: list[str] | None = None) -> None:
         run_demo(args.api or f"http://{settings.api_host}:{settings.api_port}", settings)
     elif args.command in ("users", "tokens"):
         sys.exit(users_cli.run(args, settings))
+    elif args.command == "ops":
+        sys.exit(ops_cli.run(args, settings))
     elif args.command == "worker":
         import worker
 

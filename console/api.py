@@ -27,12 +27,13 @@ from domain.guards import Unmet
 from domain.lifecycle import Lifecycle, Refused, diagram, possible_actions
 from domain.models import Model, Placement, Proposal
 from domain.overlaps import Span, clashes
+from operations.stuck import count as count_stuck
 from store import register
 from store.db import make_engine, migrate
 from workflows import client as placements
 from workflows.placement import Snapshot
 
-from . import attendance, codec_server, documents, errors, hardening, metrics, operations, pages, paging, provider, signin
+from . import attendance, codec_server, documents, errors, hardening, metrics, operations, pages, paging, provider, signin, stuck
 from .authority import actor_for_action, listing_scope, visible_placement
 from .identity import IdempotencyKey, PrincipalDep
 
@@ -255,7 +256,9 @@ def create_app(settings: Settings, client: Client | None = None, engine: Engine 
     for name, model in ACTION_MODELS.items():
         _add_action_route(app, name, model, db, temporal, settings)
     app.include_router(operations.router)
-    metrics.install(app)
+    app.include_router(stuck.router)  # stuck placements and their fixes, for trust operations
+    # The gauge counts what the register and the server's marks say, with no describe.
+    metrics.install(app, count_stuck=lambda client: count_stuck(client, app.state.engine, settings.policy.stuck))
     app.include_router(documents.router(settings))
     app.include_router(provider.router(settings))
     app.include_router(attendance.router_for(settings))

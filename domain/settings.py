@@ -2,7 +2,30 @@
 changes them by configuration, never in code."""
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class StuckSettings(BaseModel):
+    """When operations are shown a placement as stuck (APFLOW_POLICY__STUCK__...).
+    Time limits are calendar days; none of this changes what a workflow does."""
+
+    model_config = ConfigDict(frozen=True)
+
+    # An activity on this attempt or later (its retries failing) is stuck.
+    activity_attempts: int = Field(5, ge=2)
+    # A failing workflow task on this attempt or later (servers that do not mark it themselves).
+    workflow_task_attempts: int = Field(2, ge=1)
+    # A deadline this long past its day with no escalation raised: the clock is not running.
+    deadline_grace_hours: int = Field(1, ge=0)
+    # An escalation still open this long after it was raised; by kind, or the default.
+    escalation_open_days: int = Field(10, ge=0)
+    escalation_open_days_by_kind: dict[str, int] = {"safeguarding": 1}
+    # How long a placement may stay in a state (states not named have no limit:
+    # `notified` waits for its start date, `active` is watched by its own deadlines).
+    state_days: dict[str, int] = {"proposed": 20, "vetted": 20, "la_consulted": 20,
+                                  "under_review": 20, "reintegrating": 40}
+    # The register may trail the workflow's search attributes this long (a step under way).
+    register_lag_minutes: int = Field(5, ge=0)
 
 
 class PolicySettings(BaseModel):
@@ -34,3 +57,6 @@ class PolicySettings(BaseModel):
     max_part_time_days_per_week: int = 2
     # §7.1: full-time pupils of compulsory school age that oblige registration.
     registration_pupil_threshold: int = 5
+    # What operations are shown as stuck: read by `operations.stuck` from the
+    # process's own settings (a workflow's copy in its input is never used).
+    stuck: StuckSettings = StuckSettings()

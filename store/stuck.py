@@ -1,0 +1,130 @@
+"""The register's side of finding stuck placements, and the audit of what
+operations did about them. Every read is over indexed columns and returns
+ids, dates and states, never a placement's JSON: the checks run across every
+school."""
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import Engine, and_, exists, func, insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
+
+from domain.lifecycle import FINAL_STATES
+
+from .documents import FAILED, SENDING, DocumentRow
+from .tables import AuditEvent, EscalationRow, PlacementRow
+
+# How many rows one check returns at most: the page shows the oldest first.
+LIMIT = 1_000
+
+
+@dataclass(frozen=True)
+class Placed:
+    """Where a placement is, as the register says."""
+
+    placement_id: str
+    school_id: str
+    state: str
+    updated_at: datetime
+
+
+TERMINATED_BY_OPERATIONS = "ops_terminate"
+
+
+def _running():
+    """A placement whose workflow should run: not in a final state, and not
+    ended by operations (the school then takes it on by hand)."""
+    p, a = PlacementRow, aliased(AuditEvent)  # its own alias: a query may join the audit events too
+    ended = (exists().where(a.placement_id == p.placement_id, a.seq < 0, a.action == TERMINATED_BY_OPERATIONS)
+             .correlate(p))
+    return and_(p.state.not_in(FINAL_STATES), ~ended)
+
+
+def where(engine: Engine, placement_ids: Collection[str]) -> dict[str, Placed]:
+    """The register's state of each placement (a primary-key lookup)."""
+    t, out = PlacementRow, {}
+    ids = sorted(set(placement_ids))
+    with engine.connect() as conn:
+        for i in range(0, len(ids), LIMIT):
+            q = select(t.placement_id, t.school_id, t.state, t.updated_at).where(t.placement_id.in_(ids[i:i + LIMIT]))
+            out |= {r.placement_id: Placed(*r) for r in conn.execute(q)}
+    return out
+
+
+def running_ids(engine: Engine, limit: int = LIMIT) -> list[str]:
+    """Placements whose workflows should be running (ix_placements_list_state)."""
+    q = select(PlacementRow.placement_id).where(_running()).order_by(PlacementRow.placement_id).limit(limit)
+    with engine.connect() as conn:
+        return list(conn.scalars(q))
+
+
+def letters_in_trouble(engine: Engine, limit: int = LIMIT) -> list:
+    """Letters of running placements whose last attempt failed or stopped
+    mid-send (documents' status index): a retrying send is among them, since
+    a failed attempt is recorded before it is retried."""
+    d, p = DocumentRow, PlacementRow
+    q = (select(d.document_id, d.placement_id, d.kind, d.recipient_role, d.status, d.failure, d.created_at)
+         .join(p, p.placement_id == d.placement_id)
+         .where(d.status.in_((FAILED, SENDING)), _running()).order_by(d.created_at).limit(limit))
+    with engine.connect() as conn:
+        return list(conn.execute(q))
+
+
+def deadlines_not_escalated(engine: Engine, before: date, limit: int = LIMIT) -> list:
+    """Running placements whose next deadline is before `before` with no
+    escalation raised for that day (ix_placements_deadline, then the
+    escalations' primary key)."""
+    p, e = PlacementRow, EscalationRow
+    raised = exists().where(e.placement_id == p.placement_id, e.due == p.next_deadline)
+    q = (select(p.placement_id, p.school_id, p.state, p.next_deadline)
+         .where(p.next_deadline < before, _running(), ~raised).order_by(p.next_deadline, p.placement_id).limit(limit))
+    with engine.connect() as conn:
+        return list(conn.execute(q))
+
+
+def escalations_open_since(engine: Engine, before: datetime, limit: int = LIMIT) -> list:
+    """Open escalations raised before `before`, oldest first (ix_escalations_open)."""
+    e = EscalationRow
+    q = (select(e.placement_id, e.school_id, e.escalation_id, e.kind, e.owner_role, e.clause, e.raised_at)
+         .join(PlacementRow, PlacementRow.placement_id == e.placement_id)
+         .where(e.resolved_at.is_(None), e.raised_at < before, _running()).order_by(e.raised_at, e.placement_id).limit(limit))
+    with engine.connect() as conn:
+        return list(conn.execute(q))
+
+
+def in_state_since(engine: Engine, state: str, before: datetime, limit: int = LIMIT) -> list:
+    """Placements in `state` that entered it before `before`: the last step
+    into it, from the audit events of the placements in that state alone
+    (ix_placements_list_state, then the audit events' placement index)."""
+    p, a = PlacementRow, AuditEvent
+    entered = func.max(a.at).label("entered")
+    q = (select(p.placement_id, p.school_id, entered)
+         .join(a, and_(a.placement_id == p.placement_id, a.to_state == state, a.from_state != a.to_state, a.seq > 0))
+         .where(p.state == state, _running()).group_by(p.placement_id, p.school_id).having(entered < before)
+         .order_by(entered).limit(limit))
+    with engine.connect() as conn:
+        return list(conn.execute(q))
+
+
+def record_operation(engine: Engine, placement_id: str, action: str, user_id: str, role: str, state: str,
+                     note: str, at: datetime) -> None:
+    """What operations did to a placement's workflow, in its audit trail.
+
+    The workflow numbers its own steps 1, 2, ...; an operation is not one of
+    them (the workflow never hears of it), so it takes the next number below
+    zero: it can never take the place of a step the workflow records later."""
+    for _ in range(10):  # two operators at once: the unique key refuses the second, which takes the next
+        try:
+            with engine.begin() as conn:
+                low = conn.scalar(select(func.min(AuditEvent.seq)).where(AuditEvent.placement_id == placement_id,
+                                                                         AuditEvent.seq < 0))
+                conn.execute(insert(AuditEvent).values(
+                    placement_id=placement_id, seq=(low or 0) - 1, action=action, actor_id=user_id, actor_role=role,
+                    actor_school_id=None, from_state=state, to_state=state, at=at, note=note[:2000]))
+            return
+        except IntegrityError:
+            continue
+    raise RuntimeError("the operation could not be recorded in the audit trail")
