@@ -32,7 +32,7 @@ from store.db import make_engine, migrate
 from workflows import client as placements
 from workflows.placement import Snapshot
 
-from . import attendance, documents, errors, hardening, operations, pages, paging, provider, signin
+from . import attendance, documents, errors, exports, hardening, operations, pages, paging, provider, signin
 from .authority import actor_for_action, listing_scope, visible_placement
 from .identity import IdempotencyKey, PrincipalDep
 
@@ -257,6 +257,7 @@ def create_app(settings: Settings, client: Client | None = None, engine: Engine 
     app.include_router(provider.router(settings))
     app.include_router(attendance.router_for(settings))
     app.state.attendance_sink = attendance.provider_sink(app, settings)  # marks sent through a provider's link
+    exports.install(app, settings)  # the register of every placement and its exports
     signin.install(app, settings)
     pages.install(app, settings)  # the staff console: its pages and assets
 
