@@ -26,7 +26,6 @@ from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
-from pydantic import BaseModel
 from sqlalchemy import Engine
 
 from apflow.census_codes import load_census_codes
@@ -322,29 +321,6 @@ def census_refusal(e: CensusRefused) -> JSONResponse:
 # --- the API ----------------------------------------------------------------------------
 
 
-class ProblemOut(BaseModel):
-    placement_id: str
-    school_id: str
-    message: str
-    clause: str
-
-
-class RegisterEntryOut(BaseModel):
-    placement_id: str
-    school_id: str
-    pupil_name: str
-    state: str
-    kind: str
-    provider_name: str
-    start_date: date
-    end_date: date | None
-    progress: str | None
-    achievements: str | None
-    final_report: str | None
-    destination: str | None
-    pupil_view: str | None
-
-
 def cursor_key(cursor: str | None):
     return paging.decode(cursor, lambda v: (date.fromisoformat(v[0]), str(v[1])))
 
@@ -361,24 +337,24 @@ router = APIRouter(tags=["register"])
 _FILE = {200: {"content": {MEDIA["csv"]: {}, MEDIA["xlsx"]: {}}, "description": "The file, as a download"}}
 
 
-@router.get("/api/register", response_model=paging.PageOut[RegisterEntryOut])
+@router.get("/api/register", response_model=paging.PageOut[RegisterEntry])
 def register_list(principal: PrincipalDep, request: Request, given: GivenDep,
                   limit: paging.Limit = paging.DEFAULT_LIMIT, cursor: paging.Cursor = None):
     """The register of every placement ever made, closed and terminated ones
     too (§3.7, §8.2.3): progress, achievements, destination and the pupil's
     own view, newest start first, a page at a time."""
     page, entries = register_page(request.app.state.engine, given.filters(principal), limit, cursor)
-    return paging.answer(paging.PageOut[RegisterEntryOut](
-        items=[RegisterEntryOut(**asdict(e)) for e in entries], total=page.total, total_capped=page.capped,
+    return paging.answer(paging.PageOut[RegisterEntry](
+        items=entries, total=page.total, total_capped=page.capped,
         next_cursor=paging.encode(page.next_after) if page.next_after else None))
 
 
-@router.get("/api/register/census/problems", response_model=list[ProblemOut])
+@router.get("/api/register/census/problems", response_model=list[CensusProblem])
 def census_check(principal: PrincipalDep, request: Request, given: GivenDep):
     """Every row the census return cannot take as it is, and why: the
     provider named by more or fewer than one of URN, UKPRN and setting
     type, a code not in the trust's table, a reason missing."""
-    return [ProblemOut(**asdict(p)) for p in of(request).census_problems(request.app.state.engine, principal, given)]
+    return of(request).census_problems(request.app.state.engine, principal, given)
 
 
 def _download(name: str):

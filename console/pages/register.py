@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, HTTPException, Query, Request
 
@@ -38,11 +39,9 @@ def _given(state: str, school: str, provider: str, kind: str, overdue: str, esca
                  _member(PlacementKind, kind, "kind"), bool(overdue), bool(escalated))
 
 
-def _address(given: dict, fmt_or_cursor: dict | None = None) -> str:
-    """The page's query string for these filters (the API's names for a download)."""
-    from urllib.parse import urlencode
-
-    query = urlencode({**given, **(fmt_or_cursor or {})})
+def _address(given: dict) -> str:
+    """The query string of these filters, for the downloads and the first page."""
+    query = urlencode(given)
     return f"?{query}" if query else ""
 
 
