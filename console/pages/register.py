@@ -5,8 +5,9 @@ the LA (§8.1, §13.4.1), the school census's AP placements and attendance.
 Filtered as the placement list is (its form and filters, `placements`), a
 page at a time; the downloads carry the same filters and go through the
 same service as the JSON API (`console.exports`), so a file holds exactly
-the rows the page may show. A pupil is found on the placement list, by a
-posted form: nothing about a pupil goes into this page's addresses.
+the rows the page may show. A pupil is found with a posted form, as on the
+placement list: nothing about a pupil goes into this page's addresses, nor
+into an export.
 """
 from __future__ import annotations
 
@@ -15,13 +16,18 @@ from typing import Annotated
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.concurrency import run_in_threadpool
 
 from console import exports, paging
+from console.authority import listing_scope
 from console.exports import CensusRefused, Format, Given
 from console.identity import PrincipalDep
+from console.signin.csrf import FormPrincipal
 from domain.models import PlacementKind, PlacementState
+from store.register import Filters
 
-from .placements import _filter_fields, _filters, _member
+from . import forms
+from .placements import _SEARCH_FIELDS, _filter_fields, _filters, _member
 from .rendering import page
 
 router = APIRouter(include_in_schema=False)
@@ -61,7 +67,27 @@ def register_page(principal: PrincipalDep, request: Request, state: str = "", sc
         next_cursor=paging.encode(result.next_after) if result.next_after else None, given=shown,
         query=_address(shown), first_page=cursor is None, many_schools=many_schools,
         filter_fields=_filter_fields(tuple(sorted(shown.items())), many_schools), downloads=DOWNLOADS,
+        search_fields=_SEARCH_FIELDS,
     )
+
+
+@router.post("/register/search")
+async def search(principal: FormPrincipal, request: Request):
+    """A pupil's placements in the register, by part of their name, their UPN
+    or the school's id for them (posted, as on the placement list)."""
+    values = forms.values_of(await request.form())
+    pupil = " ".join((values.get("pupil") or [""])[0].split())
+    cursor = (values.get("cursor") or [None])[0] or None
+    error = None if 2 <= len(pupil) <= 100 else "Enter 2 to 100 characters of the pupil's name, their UPN or school id"
+    rows, total, capped, next_cursor = [], 0, False, None
+    if error is None:
+        filters = Filters(school_ids=listing_scope(principal), pupil=pupil)
+        result, rows = await run_in_threadpool(exports.register_page, request.app.state.engine, filters, PAGE_SIZE, cursor)
+        total, capped = result.total, result.capped
+        next_cursor = paging.encode(result.next_after) if result.next_after else None
+    many_schools = principal.school_scope() is None or len(principal.school_scope()) > 1
+    return page(request, "register_search.html", principal, status=422 if error else 200, nav="register", rows=rows,
+                total=total, capped=capped, next_cursor=next_cursor, pupil=pupil, error=error, many_schools=many_schools)
 
 
 def _download(name: str):

@@ -89,3 +89,20 @@ async def test_a_person_filters_the_register_and_downloads_the_census(console, b
     # Nothing went wrong in the browser but the census page's own 409.
     assert [p for p in page.problems if "status of 409" not in p] == [], page.problems
     await page.context.close()
+
+
+async def test_a_pupil_is_found_in_the_register_by_a_posted_form(console, http):  # noqa: F811
+    from tests.console.test_pages_http import csrf_of
+
+    made = await placements(http)
+    mine = csrf_of((await http.get("/register", headers=LEAD.headers)).text)
+    r = await http.post("/register/search", headers=LEAD.headers, data={"pupil": "tess ended", "csrf_token": mine})
+    assert r.status_code == 200 and made["ended"] in r.text and made["running"] not in r.text, r.text
+    assert "home_school: Nexus Valley Academy" in r.text and "tess" not in str(r.url).lower()
+    theirs = csrf_of((await http.get("/register", headers=OTHER_LEAD.headers)).text)
+    other = await http.post("/register/search", headers=OTHER_LEAD.headers, data={"pupil": "tess ended", "csrf_token": theirs})
+    assert other.status_code == 200 and made["ended"] not in other.text  # another school's pupil
+    short = await http.post("/register/search", headers=LEAD.headers, data={"pupil": "x", "csrf_token": mine})
+    assert short.status_code == 422 and 'href="#pupil"' in short.text
+    forged = await http.post("/register/search", headers=LEAD.headers, data={"pupil": "tess ended"})
+    assert forged.status_code == 403
