@@ -26,8 +26,7 @@ from console.signin.csrf import FormPrincipal
 from domain.models import PlacementKind, PlacementState
 from store.register import Filters
 
-from . import forms
-from .placements import _SEARCH_FIELDS, _filter_fields, _filters, _member
+from .placements import _SEARCH_FIELDS, _filter_fields, _filters, _member, search_terms
 from .rendering import page
 
 router = APIRouter(include_in_schema=False)
@@ -75,10 +74,7 @@ def register_page(principal: PrincipalDep, request: Request, state: str = "", sc
 async def search(principal: FormPrincipal, request: Request):
     """A pupil's placements in the register, by part of their name, their UPN
     or the school's id for them (posted, as on the placement list)."""
-    values = forms.values_of(await request.form())
-    pupil = " ".join((values.get("pupil") or [""])[0].split())
-    cursor = (values.get("cursor") or [None])[0] or None
-    error = None if 2 <= len(pupil) <= 100 else "Enter 2 to 100 characters of the pupil's name, their UPN or school id"
+    pupil, cursor, error = await search_terms(request)
     rows, total, capped, next_cursor = [], 0, False, None
     if error is None:
         filters = Filters(school_ids=listing_scope(principal), pupil=pupil)
@@ -87,7 +83,9 @@ async def search(principal: FormPrincipal, request: Request):
         next_cursor = paging.encode(result.next_after) if result.next_after else None
     many_schools = principal.school_scope() is None or len(principal.school_scope()) > 1
     return page(request, "register_search.html", principal, status=422 if error else 200, nav="register", rows=rows,
-                total=total, capped=capped, next_cursor=next_cursor, pupil=pupil, error=error, many_schools=many_schools)
+                total=total, capped=capped, next_cursor=next_cursor, pupil=pupil, error=error, many_schools=many_schools,
+                action="/register/search", heading="Find a pupil in the register",
+                back={"href": "/register", "text": "The whole register"})
 
 
 def _download(name: str):

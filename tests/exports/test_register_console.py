@@ -99,6 +99,7 @@ async def test_a_pupil_is_found_in_the_register_by_a_posted_form(console, http):
     r = await http.post("/register/search", headers=LEAD.headers, data={"pupil": "tess ended", "csrf_token": mine})
     assert r.status_code == 200 and made["ended"] in r.text and made["running"] not in r.text, r.text
     assert "home_school: Nexus Valley Academy" in r.text and "tess" not in str(r.url).lower()
+    assert "Find a pupil in the register" in r.text and 'action="/register/search"' in r.text
     theirs = csrf_of((await http.get("/register", headers=OTHER_LEAD.headers)).text)
     other = await http.post("/register/search", headers=OTHER_LEAD.headers, data={"pupil": "tess ended", "csrf_token": theirs})
     assert other.status_code == 200 and made["ended"] not in other.text  # another school's pupil
