@@ -107,3 +107,24 @@ async def test_a_pupil_is_found_in_the_register_by_a_posted_form(console, http):
     assert short.status_code == 422 and 'href="#pupil"' in short.text
     forged = await http.post("/register/search", headers=LEAD.headers, data={"pupil": "tess ended"})
     assert forged.status_code == 403
+
+
+async def test_the_pages_downloads_are_the_apis_and_are_audited(console, http):  # noqa: F811
+    from sqlalchemy import select
+
+    from store.exports import ExportEvent
+
+    made = await placements(http)
+    r = await http.get("/register/la-notice.csv", headers=LEAD.headers, params={"provider": "twofold", "state": ""})
+    assert r.status_code == 200 and r.headers["content-disposition"].startswith('attachment; filename="la-notice-')
+    assert made["both"] in r.text and made["running"] not in r.text
+    day = today().isoformat()
+    r = await http.get("/register/attendance.csv", headers=LEAD.headers, params={"from": day, "to": day})
+    assert r.status_code == 200 and r.text.splitlines()[0].startswith("placement_id,school_id,day,session,code")
+    r = await http.get("/register/attendance.csv", headers=LEAD.headers, params={"from": day, "to": day, "school": "137001"})
+    assert r.status_code == 403
+    with console.engine.connect() as conn:
+        last = list(conn.execute(select(ExportEvent.export, ExportEvent.actor_id, ExportEvent.filters)
+                                 .order_by(ExportEvent.id.desc()).limit(2)))
+    assert [(e.export, e.actor_id) for e in last] == [("attendance", LEAD.user), ("la_notice", LEAD.user)]
+    assert last[1].filters == {"provider": "twofold", "schools": ["137000"]}
