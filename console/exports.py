@@ -8,24 +8,18 @@ may see (`listing_scope`: their schools', every school's for trust-wide
 roles) and is recorded in `export_events`: who, what, when, which filter.
 
 Files are written as the rows are read (`store.exports` reads the register a
-page at a time), into a temporary file that spills to disk past 1 MB
-(openpyxl's write-only workbook keeps its sheet on disk too), so memory
-does not grow with the register.
+page at a time; `console.spreadsheets` writes to a temporary file that goes
+to disk past 1 MB), so memory does not grow with the register.
 """
 from __future__ import annotations
 
-import csv
-import io
-import tempfile
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import asdict, dataclass, field, fields
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, fields
 from datetime import UTC, date, datetime, time
-from typing import IO, Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
-from fastapi.responses import JSONResponse, StreamingResponse
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
+from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
 
 from apflow.census_codes import load_census_codes
@@ -42,14 +36,10 @@ from store.register import Filters
 from . import paging
 from .authority import listing_scope, visible_placement
 from .identity import PrincipalDep
+from .spreadsheets import MEDIA, WRITERS, Exported, Format, Table
 
-Format = Literal["csv", "xlsx"]
-MEDIA = {"csv": "text/csv; charset=utf-8",
-         "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 URN = r"^[0-9]{6}$"
 PLACEMENT_ID = r"^placement-[0-9a-f-]{1,64}$"
-_SPILL = 1_000_000  # bytes kept in memory before the file goes to disk
-_CHUNK = 64 * 1024
 
 
 def today() -> date:
@@ -105,17 +95,6 @@ def actor_of(principal: Principal, school_id: str | None) -> Actor:
 # --- the tables -------------------------------------------------------------------------
 
 
-@dataclass
-class Table:
-    """An export's headings and its rows, read as they are written. Rows the
-    census cannot take are collected in `problems`, never written silently."""
-
-    name: str
-    headings: list[str]
-    rows: Iterable[Iterable]
-    problems: list[CensusProblem] = field(default_factory=list)
-
-
 def _values(obj) -> list:
     return [getattr(obj, f.name) for f in fields(obj)]
 
@@ -162,85 +141,10 @@ def attendance_table(engine: Engine, school_ids, first: date, last: date, placem
                  (_values(m) for m in store.attendance(engine, school_ids, first, last, placement_id)))
 
 
-# --- writing ----------------------------------------------------------------------------
-
-# A cell a spreadsheet would run as a formula (CSV injection): kept as text.
-_FORMULA = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _cell(v) -> object:
-    if v is None:
-        return ""
-    if isinstance(v, bool):
-        return "yes" if v else "no"
-    return v
-
-
-def write_csv(table: Table) -> tuple[IO[bytes], int]:
-    out = tempfile.SpooledTemporaryFile(max_size=_SPILL)
-    text = io.TextIOWrapper(out, encoding="utf-8", newline="")
-    w = csv.writer(text)
-    w.writerow(table.headings)
-    n = 0
-    for row in table.rows:
-        cells = [_cell(v) for v in row]
-        w.writerow([f"'{c}" if isinstance(c, str) and c.startswith(_FORMULA) else
-                    (c.isoformat() if isinstance(c, date) else c) for c in cells])
-        n += 1
-    text.flush()
-    text.detach()
-    out.seek(0)
-    return out, n
-
-
-def write_xlsx(table: Table) -> tuple[IO[bytes], int]:
-    wb = Workbook(write_only=True)  # rows go to a temporary file as they are added
-    ws = wb.create_sheet(table.name)
-    ws.append(table.headings)
-    n = 0
-    for row in table.rows:
-        cells = []
-        for v in row:
-            c = WriteOnlyCell(ws, value=_cell(v))
-            if isinstance(c.value, str):
-                c.data_type = "s"  # text, never a formula, whatever it starts with
-            elif isinstance(v, date):
-                c.number_format = "yyyy-mm-dd"
-            cells.append(c)
-        ws.append(cells)
-        n += 1
-    out = tempfile.SpooledTemporaryFile(max_size=_SPILL)
-    wb.save(out)
-    out.seek(0)
-    return out, n
-
-
-WRITERS: dict[str, Callable[[Table], tuple[IO[bytes], int]]] = {"csv": write_csv, "xlsx": write_xlsx}
-
-
 class CensusRefused(Exception):
     def __init__(self, found: list[CensusProblem]) -> None:
         super().__init__(f"{len(found)} census row problem(s)")
         self.problems = found
-
-
-@dataclass(frozen=True)
-class Exported:
-    file: IO[bytes]
-    rows: int
-    filename: str
-    media_type: str
-
-    def response(self) -> StreamingResponse:
-        def chunks() -> Iterator[bytes]:
-            try:
-                while block := self.file.read(_CHUNK):
-                    yield block
-            finally:
-                self.file.close()
-
-        return StreamingResponse(chunks(), media_type=self.media_type,
-                                 headers={"Content-Disposition": f'attachment; filename="{self.filename}"'})
 
 
 def _scope(schools) -> list[str] | str:
