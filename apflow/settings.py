@@ -144,6 +144,8 @@ class Settings(BaseSettings):
     # measure the engine alone (`bench.lifecycle --letters off`).
     letters: bool = True
     attendance_codes: Path = REPOSITORY / "attendance" / "codes.toml"
+    # The census's reasons for placement and AP setting types, edited by the trust.
+    census_codes: Path = REPOSITORY / "census" / "codes.toml"
     # The trust's own versions of letter templates, searched before the package's.
     templates_dir: Path | None = None
     # The mail relay or the outbox (APFLOW_MAIL_*); the outbox is under

@@ -235,6 +235,7 @@ class Close(Action):
     destination: Destination | None = None
     pupil_view: str | None = None
     evaluation: Evaluation | None = None
+    achievements: Annotated[str, Field(max_length=4000)] | None = None  # §3.7, §8.2.3
 
     guard: ClassVar[Guard] = staticmethod(guards.closure)
 
@@ -243,6 +244,7 @@ class Close(Action):
             # The provider's final report may have come in before (record_final_report).
             final_report=self.final_report or (p.closure.final_report if p.closure else None),
             destination=self.destination, pupil_view=self.pupil_view, evaluation=self.evaluation,
+            achievements=self.achievements,
         )
 
 

@@ -159,11 +159,21 @@ class TrustException(Model):
     reason: NonEmpty
 
 
+# A code of the trust's census table (`census/codes.toml`): a setting type or
+# a reason for placement. Its shape is checked here; that the table knows it,
+# by the census check (`domain.census`), as the table is the trust's to edit.
+CensusCode = Annotated[str, Field(pattern=r"^[A-Z0-9_]{1,16}$")]
+
+
 class Provider(Model):
     name: NonEmpty
     provider_type: ProviderType
-    urn: str | None = None
-    ukprn: str | None = None
+    # The school census identifies the AP setting by its URN, its UK provider
+    # reference number (eight digits, starting with 1) or, with neither, its
+    # type of setting: one of the three (`domain.census`).
+    urn: Urn | None = None
+    ukprn: Annotated[str, Field(pattern=r"^1[0-9]{7}$")] | None = None
+    setting_type: CensusCode | None = None
     sites: list[Site] = Field(default_factory=list)
     la_approved: bool = False
     trust_exception: TrustException | None = None
@@ -246,6 +256,9 @@ class Proposal(Model):
     report_to: Person | None = None  # who meets the pupil on day one (§6.6.2)
     suspension_first_day: date | None = None  # suspension cover (§13.2)
     reintegration_plan: ReintegrationPlan | None = None
+    # The primary reason for the placement as the school census codes it
+    # (the trust's table, `census/codes.toml`); `reasons` says it in words.
+    census_reason: CensusCode | None = None
 
 
 # --- records kept along the way ---------------------------------------------
@@ -431,6 +444,9 @@ class Closure(Model):
     final_report: ProviderReport | None = None
     destination: Destination | None = None
     pupil_view: str | None = None
+    # What the pupil achieved (qualifications, accreditations, attainment),
+    # as the trust's register of placements records it (§3.7, §8.2.3).
+    achievements: Annotated[str, Field(max_length=4000)] | None = None
     evaluation: Evaluation | None = None
 
 

@@ -125,14 +125,21 @@ def placements_list(
     )
 
 
-@router.post("/placements/search")
-async def search(principal: FormPrincipal, request: Request):
-    """Placements of a pupil, by part of their name, their UPN or the school's
-    id for them (posted: what is typed is about a pupil, and stays out of URLs)."""
+async def search_terms(request: Request) -> tuple[str, str | None, str | None]:
+    """What a posted search asks: the pupil typed (spaces closed up), the
+    cursor of the page, and the error if what was typed cannot be searched."""
     values = forms.values_of(await request.form())
     pupil = " ".join((values.get("pupil") or [""])[0].split())
     cursor = (values.get("cursor") or [None])[0] or None
     error = None if 2 <= len(pupil) <= 100 else "Enter 2 to 100 characters of the pupil's name, their UPN or school id"
+    return pupil, cursor, error
+
+
+@router.post("/placements/search")
+async def search(principal: FormPrincipal, request: Request):
+    """Placements of a pupil, by part of their name, their UPN or the school's
+    id for them (posted: what is typed is about a pupil, and stays out of URLs)."""
+    pupil, cursor, error = await search_terms(request)
     rows, total, capped, next_cursor = [], 0, False, None
     if error is None:
         f = Filters(school_ids=_schools(principal, None), pupil=pupil)

@@ -7,6 +7,7 @@ from store.tables import Base
 import store.documents  # noqa: F401  (its tables are declared on Base)
 import store.attendance  # noqa: F401  (its tables are on the same Base)
 import store.accounts  # noqa: F401  (so are the accounts and sessions)
+import store.exports  # noqa: F401  (and the record of exports)
 
 config = context.config
 target_metadata = Base.metadata

@@ -1,0 +1,115 @@
+"""The register of every placement ever made (§3.7, §8.2.3), closed and
+terminated ones too, and its downloads: the register itself, the notice to
+the LA (§8.1, §13.4.1), the school census's AP placements and attendance.
+
+Filtered as the placement list is (its form and filters, `placements`), a
+page at a time; the downloads carry the same filters and go through the
+same service as the JSON API (`console.exports`), so a file holds exactly
+the rows the page may show. A pupil is found with a posted form, as on the
+placement list: nothing about a pupil goes into this page's addresses, nor
+into an export.
+"""
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.concurrency import run_in_threadpool
+
+from console import exports, paging
+from console.authority import listing_scope
+from console.exports import CensusRefused, Format, Given
+from console.identity import PrincipalDep
+from console.signin.csrf import FormPrincipal
+from domain.models import PlacementKind, PlacementState
+from store.register import Filters
+
+from .placements import _SEARCH_FIELDS, _filter_fields, _filters, _member, search_terms
+from .rendering import page
+
+router = APIRouter(include_in_schema=False)
+
+PAGE_SIZE = 25
+DOWNLOADS = (("register", "The register"), ("la_notice", "Notice to the LA of placements commissioned"),
+             ("census", "School census: AP placements arranged by schools"))
+
+
+def _given(state: str, school: str, provider: str, kind: str, overdue: str, escalated: str) -> Given:
+    """The filter form's fields (those left alone are sent empty) as the exports' filters."""
+    if school and not (len(school) == 6 and school.isdigit()):
+        raise HTTPException(422, "school: a URN is six digits")
+    return Given(_member(PlacementState, state, "state"), school or None, provider or None,
+                 _member(PlacementKind, kind, "kind"), bool(overdue), bool(escalated))
+
+
+def _address(given: dict) -> str:
+    """The query string of these filters, for the downloads and the first page."""
+    query = urlencode(given)
+    return f"?{query}" if query else ""
+
+
+Provider = Annotated[str, Query(max_length=200)]
+
+
+@router.get("/register")
+def register_page(principal: PrincipalDep, request: Request, state: str = "", school: str = "", provider: Provider = "",
+                  kind: str = "", overdue: str = "", escalated: str = "", cursor: paging.Cursor = None):
+    given = _given(state, school, provider, kind, overdue, escalated)
+    result, entries = exports.register_page(request.app.state.engine, given.filters(principal), PAGE_SIZE, cursor)
+    shown = _filters(given.state and given.state.value, school, provider, given.kind and given.kind.value,
+                     given.overdue, given.escalated)
+    many_schools = principal.school_scope() is None or len(principal.school_scope()) > 1
+    return page(
+        request, "register.html", principal, nav="register", rows=entries, total=result.total, capped=result.capped,
+        next_cursor=paging.encode(result.next_after) if result.next_after else None, given=shown,
+        query=_address(shown), first_page=cursor is None, many_schools=many_schools,
+        filter_fields=_filter_fields(tuple(sorted(shown.items())), many_schools), downloads=DOWNLOADS,
+        search_fields=_SEARCH_FIELDS,
+    )
+
+
+@router.post("/register/search")
+async def search(principal: FormPrincipal, request: Request):
+    """A pupil's placements in the register, by part of their name, their UPN
+    or the school's id for them (posted, as on the placement list)."""
+    pupil, cursor, error = await search_terms(request)
+    rows, total, capped, next_cursor = [], 0, False, None
+    if error is None:
+        filters = Filters(school_ids=listing_scope(principal), pupil=pupil)
+        result, rows = await run_in_threadpool(exports.register_page, request.app.state.engine, filters, PAGE_SIZE, cursor)
+        total, capped = result.total, result.capped
+        next_cursor = paging.encode(result.next_after) if result.next_after else None
+    many_schools = principal.school_scope() is None or len(principal.school_scope()) > 1
+    return page(request, "register_search.html", principal, status=422 if error else 200, nav="register", rows=rows,
+                total=total, capped=capped, next_cursor=next_cursor, pupil=pupil, error=error, many_schools=many_schools,
+                action="/register/search", heading="Find a pupil in the register",
+                back={"href": "/register", "text": "The whole register"})
+
+
+def _download(name: str):
+    def download(principal: PrincipalDep, request: Request, fmt: Format, state: str = "", school: str = "",
+                 provider: Provider = "", kind: str = "", overdue: str = "", escalated: str = ""):
+        given = _given(state, school, provider, kind, overdue, escalated)
+        try:
+            return exports.of(request).placements(request.app.state.engine, principal, name, given, fmt).response()
+        except CensusRefused as e:
+            # Shown, not exported: which placements to put right, and how.
+            return page(request, "census_problems.html", principal, status=409, nav="register", problems=e.problems,
+                        query=_address(_filters(state, school, provider, kind, overdue, escalated)))
+
+    download.__name__ = f"download_{name}"
+    return download
+
+
+for _name, _ in DOWNLOADS:
+    router.get(f"/register/{_name.replace('_', '-')}.{{fmt}}")(_download(_name))
+
+
+@router.get("/register/attendance.{fmt}")
+def download_attendance(principal: PrincipalDep, request: Request, fmt: Format,
+                        first: Annotated[date, Query(alias="from")], last: Annotated[date, Query(alias="to")],
+                        school: Annotated[str, Query(pattern=r"^([0-9]{6})?$")] = ""):
+    return exports.of(request).attendance(request.app.state.engine, principal, fmt, first, last, school or None,
+                                          None).response()

@@ -1,0 +1,103 @@
+"""What the trust's register of placements shows of each one (§3.7, §8.2.3:
+progress, achievements, destination and the pupil's own assessment), and
+what the school tells the local authority of each placement it commissions
+(§8.1, for the LA's record of children not in full-time school, §13.4.1).
+Pure: a placement in, plain values out."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, time
+
+from .census import leaving_date, sessions_per_week
+from .models import Destination, Placement
+
+
+def destination(p: Placement) -> Destination | None:
+    """Where the pupil went: recorded at close, or as the next destination at termination."""
+    if p.closure is not None and p.closure.destination is not None:
+        return p.closure.destination
+    return p.termination.next_destination if p.termination is not None else None
+
+
+def progress(p: Placement) -> str | None:
+    """The latest word on progress: the last review's record, else the provider's last report."""
+    if p.reviews:
+        return p.reviews[-1].record
+    reports = p.progress_reports or ([p.initial_assessment] if p.initial_assessment else [])
+    return reports[-1].summary if reports else None
+
+
+@dataclass(frozen=True)
+class RegisterEntry:
+    placement_id: str
+    school_id: str
+    pupil_name: str
+    state: str
+    kind: str
+    provider_name: str
+    start_date: date
+    end_date: date | None
+    progress: str | None
+    achievements: str | None
+    final_report: str | None
+    destination: str | None
+    pupil_view: str | None
+
+
+def register_entry(p: Placement) -> RegisterEntry:
+    c, d = p.closure, destination(p)
+    return RegisterEntry(
+        placement_id=p.placement_id, school_id=p.school.school_id, pupil_name=p.pupil.name, state=p.state.value,
+        kind=p.kind.value, provider_name=p.provider.name, start_date=p.start_date, end_date=leaving_date(p),
+        progress=progress(p), achievements=c.achievements if c else None,
+        final_report=c.final_report.summary if c and c.final_report else None,
+        destination=f"{d.kind.value}: {d.name} from {d.from_date.isoformat()}" if d else None,
+        pupil_view=c.pupil_view if c else None,
+    )
+
+
+@dataclass(frozen=True)
+class LANotice:
+    """What the school tells the LA of a placement it commissions (§8.1):
+    who, where, from when to when, how much of the week, and why."""
+
+    placement_id: str
+    school_urn: str
+    school_name: str
+    local_authority: str
+    pupil_name: str
+    upn: str | None
+    date_of_birth: date
+    year_group: int
+    ehc_plan: bool
+    looked_after: bool
+    kind: str
+    state: str
+    provider_name: str
+    provider_type: str
+    provider_urn: str | None
+    provider_ukprn: str | None
+    provider_sites: str
+    start_date: date
+    planned_end_date: date | None
+    end_date: date | None
+    full_time: bool
+    days: str
+    sessions_per_week: int
+    reasons: str
+    la_informed_on: date | None
+
+
+def la_notice(p: Placement, boundary: time) -> LANotice:
+    return LANotice(
+        placement_id=p.placement_id, school_urn=p.school.school_id, school_name=p.school.name,
+        local_authority=p.school.local_authority, pupil_name=p.pupil.name, upn=p.pupil.upn,
+        date_of_birth=p.pupil.date_of_birth, year_group=p.pupil.year_group, ehc_plan=p.pupil.ehc_plan,
+        looked_after=p.pupil.looked_after, kind=p.kind.value, state=p.state.value, provider_name=p.provider.name,
+        provider_type=p.provider.provider_type.value, provider_urn=p.provider.urn, provider_ukprn=p.provider.ukprn,
+        provider_sites="; ".join(f"{s.name}, {s.address}, {s.postcode}" for s in p.provider.sites),
+        start_date=p.start_date, planned_end_date=p.planned_end, end_date=leaving_date(p) if p.final else None,
+        full_time=p.pattern.full_time, days=",".join(d.value for d in p.pattern.days),
+        sessions_per_week=sessions_per_week(p, boundary), reasons=p.reasons,
+        la_informed_on=p.la_consultation.informed_on if p.la_consultation else None,
+    )
