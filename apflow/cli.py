@@ -8,8 +8,16 @@ import logging
 import os
 import sys
 
+from pathlib import Path
+
+from pydantic import ValidationError
+
 from . import users_cli
-from .settings import Settings
+from .settings import Settings, refuse_unless_safe
+
+# The commands that serve: each refuses to start outside development with a
+# secret or stand-in that is not fit for it (`Settings.refusals`).
+SERVING = {"up", "worker", "api"}
 
 
 def keep_private(settings: Settings) -> None:
@@ -33,9 +41,29 @@ def main(argv: list[str] | None = None) -> None:
     worker_cmd.add_argument("--ready-fd", type=int, help=argparse.SUPPRESS)  # `apflow up` hears it is polling
     worker_cmd.add_argument("--stop-with-parent", action="store_true", help=argparse.SUPPRESS)
     commands.add_parser("api", help="serve the API alone, against APFLOW_TEMPORAL_ADDRESS and APFLOW_DATABASE_URL")
+    certs = commands.add_parser("certs", help="certificates for Temporal's mutual TLS")
+    certs_make = certs.add_subparsers(dest="certs_command", required=True).add_parser(
+        "make", help="a CA, the Temporal frontend's server certificate and the clients' certificates, in DIR")
+    certs_make.add_argument("dir", type=Path)
+    certs_make.add_argument("--server-name", action="append", dest="server_names", metavar="NAME",
+                            help="a name (or IP address) the frontend is reached by; repeatable "
+                                 "(default: temporal, localhost, 127.0.0.1)")
     users_cli.add_parsers(commands)
     args = parser.parse_args(argv)
-    settings = Settings()
+    if args.command == "certs":  # needs no settings, and may run anywhere
+        from . import certs as certificates
+
+        made = certificates.make(args.dir, tuple(args.server_names) if args.server_names else certificates.SERVER_NAMES)
+        print("\n".join(str(p) for p in made))
+        print(f"Keep {args.dir / 'ca.key'} offline: whoever holds it can let anyone into Temporal.")
+        return
+    try:
+        settings = Settings()
+    except ValidationError as e:
+        raise SystemExit("apflow's settings are not valid:\n" + "\n".join(
+            f"  - {'.'.join(map(str, err['loc'])) or 'settings'}: {err['msg']}" for err in e.errors())) from None
+    if args.command in SERVING:
+        refuse_unless_safe(settings)
     keep_private(settings)
 
     if args.command == "up":
@@ -54,11 +82,26 @@ def main(argv: list[str] | None = None) -> None:
         logging.basicConfig(level=settings.log_level)
         asyncio.run(worker.main(settings, ready_fd=args.ready_fd, stop_with_parent=args.stop_with_parent))
     elif args.command == "api":
-        import uvicorn
+        logging.basicConfig(level=settings.log_level)
+        asyncio.run(serve_api(settings))
 
-        from console.api import create_app
 
-        uvicorn.run(create_app(settings), host=settings.api_host, port=settings.api_port)
+async def serve_api(settings: Settings) -> None:
+    """The API alone, once its database and Temporal answer: it may start
+    before either (each is waited for with backoff, saying what it waits for)."""
+    import uvicorn
+
+    from console.api import create_app
+    from store.db import make_engine, migrate_when_up
+
+    from .temporal import connect_when_up
+
+    engine = make_engine(settings.db_url)
+    await migrate_when_up(engine)
+    client = await connect_when_up(settings)
+    app = create_app(settings, client=client, engine=engine)
+    await uvicorn.Server(uvicorn.Config(app, host=settings.api_host, port=settings.api_port)).serve()
+    engine.dispose()
 
 
 if __name__ == "__main__":
