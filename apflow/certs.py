@@ -1,6 +1,7 @@
 """`apflow certs make DIR`: the trust's own CA for Temporal's mutual TLS, the
 frontend's server certificate (used for internode traffic too) and a client
-certificate for each apflow process that connects (worker, api, ui).
+certificate for each client that connects (the worker, the API, the Web UI
+and the operators' `temporal` CLI).
 
 Temporal's frontend accepts only clients whose certificate this CA signed,
 so a copy of `ca.key` is all it takes to let anyone in: keep it offline, not
@@ -18,7 +19,8 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 CA_DAYS = 3650
 LEAF_DAYS = 825  # the longest a leaf certificate is trusted by common TLS clients
-CLIENTS = ("worker", "api", "ui")
+# The admin certificate is the operators' own (the `temporal` CLI: the namespace, backups).
+CLIENTS = ("worker", "api", "ui", "admin")
 SERVER_NAMES = ("temporal", "localhost", "127.0.0.1")
 
 

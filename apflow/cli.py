@@ -41,6 +41,8 @@ def main(argv: list[str] | None = None) -> None:
     worker_cmd.add_argument("--ready-fd", type=int, help=argparse.SUPPRESS)  # `apflow up` hears it is polling
     worker_cmd.add_argument("--stop-with-parent", action="store_true", help=argparse.SUPPRESS)
     commands.add_parser("api", help="serve the API alone, against APFLOW_TEMPORAL_ADDRESS and APFLOW_DATABASE_URL")
+    commands.add_parser("check", help="whether Temporal (over this process's TLS) and the register answer: "
+                                      "exit 0 when both do (a container's health check)")
     certs = commands.add_parser("certs", help="certificates for Temporal's mutual TLS")
     certs_make = certs.add_subparsers(dest="certs_command", required=True).add_parser(
         "make", help="a CA, the Temporal frontend's server certificate and the clients' certificates, in DIR")
@@ -84,6 +86,41 @@ def main(argv: list[str] | None = None) -> None:
     elif args.command == "api":
         logging.basicConfig(level=settings.log_level)
         asyncio.run(serve_api(settings))
+    elif args.command == "check":
+        sys.exit(asyncio.run(check(settings)))
+
+
+CHECK_WAIT_S = 10
+
+
+async def check(settings: Settings) -> int:
+    """0 when Temporal and the register both answer this process as
+    configured, else 1; one line for each, naming no secret."""
+    from sqlalchemy import text
+
+    from store.db import make_engine
+
+    from .temporal import connect
+
+    ok = True
+    try:
+        client = await asyncio.wait_for(connect(settings), CHECK_WAIT_S)
+        await asyncio.wait_for(client.service_client.check_health(), CHECK_WAIT_S)
+        print(f"Temporal at {settings.temporal_address}: ok" + (" (mutual TLS)" if settings.temporal_tls else ""))
+    except Exception as e:  # noqa: BLE001 - reported, and the exit code says it
+        ok = False
+        print(f"Temporal at {settings.temporal_address}: {type(e).__name__}: {str(e).splitlines()[0][:200] if str(e) else ''}")
+    engine = make_engine(settings.db_url)
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("select 1"))
+        print("register: ok")
+    except Exception as e:  # noqa: BLE001
+        ok = False
+        print(f"register: {type(e).__name__}")
+    finally:
+        engine.dispose()
+    return 0 if ok else 1
 
 
 async def serve_api(settings: Settings) -> None:

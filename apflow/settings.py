@@ -13,7 +13,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 
 from apflow.directory import school_contacts
@@ -158,6 +158,13 @@ class Settings(BaseSettings):
     # var_dir unless APFLOW_MAIL_OUTBOX_DIR says otherwise.
     mail: DeliverySettings = DeliverySettings()
     signin: SignInSettings = SignInSettings()
+
+    @field_validator("temporal_tls_ca_file", "temporal_tls_cert_file", "temporal_tls_key_file",
+                     "temporal_tls_server_name", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: Any) -> Any:
+        # An env file's `NAME=` means none, not the current folder.
+        return None if value == "" else value
 
     @model_validator(mode="after")
     def _client_certificate_whole(self) -> Settings:
