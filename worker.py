@@ -21,7 +21,7 @@ from apflow.directory import school_contacts
 from apflow.settings import Settings
 from apflow.temporal import connect_when_up, register_search_attributes
 from apflow.worker_metrics import ActivityCounts, serve_from
-from store.db import make_engine, migrate
+from store.db import make_engine, migrate_when_up
 from workflows.attendance import AttendanceSweepWorkflow, ensure_schedules
 from workflows.placement import PlacementWorkflow
 from workflows.sandbox import RUNNER
@@ -63,8 +63,8 @@ def build_worker(
 
 
 async def main(settings: Settings | None = None, ready_fd: int | None = None, stop_with_parent: bool = False) -> None:
-    """Runs a worker until SIGINT or SIGTERM. It waits for Temporal however
-    long it takes to answer. `ready_fd`, when given, is written one byte and
+    """Runs a worker until SIGINT or SIGTERM. It waits for Temporal and then
+    the database however long each takes to answer. `ready_fd`, when given, is written one byte and
     closed once the worker polls its task queue (how `apflow up` knows);
     `stop_with_parent` stops it when the process that started it is gone."""
     settings = settings or Settings()
@@ -80,7 +80,10 @@ async def main(settings: Settings | None = None, ready_fd: int | None = None, st
         if client is None:
             return
         engine = make_engine(settings.db_url)
-        migrate(engine)
+        await _unless_stopped(stop, migrate_when_up(engine))
+        if stop.is_set():
+            engine.dispose()
+            return
         await register_search_attributes(client, settings.temporal_namespace)
         await ensure_schedules(client, settings.task_queue, settings.attendance)
         worker = build_worker(client, settings.task_queue, engine, settings=settings)
@@ -117,5 +120,9 @@ async def _parent_gone(stop: asyncio.Event) -> None:
 
 
 if __name__ == "__main__":
+    from apflow.settings import refuse_unless_safe
+
     logging.basicConfig(level=logging.INFO)
-    asyncio.run(main())
+    settings = Settings()
+    refuse_unless_safe(settings)
+    asyncio.run(main(settings))

@@ -9,8 +9,16 @@ import logging
 import os
 import sys
 
+from pathlib import Path
+
+from pydantic import ValidationError
+
 from . import ops_cli, users_cli
-from .settings import Settings
+from .settings import Settings, refuse_unless_safe
+
+# The commands that serve: each refuses to start outside development with a
+# secret or stand-in that is not fit for it (`Settings.refusals`).
+SERVING = {"up", "worker", "api"}
 
 
 def keep_private(settings: Settings) -> None:
@@ -36,10 +44,32 @@ def main(argv: list[str] | None = None) -> None:
     worker_cmd.add_argument("--metrics-port", type=int, metavar="PORT",
                             help="serve this worker's metrics on PORT (default APFLOW_WORKER_METRICS_PORT; 0: off)")
     commands.add_parser("api", help="serve the API alone, against APFLOW_TEMPORAL_ADDRESS and APFLOW_DATABASE_URL")
+    commands.add_parser("check", help="whether Temporal (over this process's TLS) and the register answer: "
+                                      "exit 0 when both do (a container's health check)")
+    certs = commands.add_parser("certs", help="certificates for Temporal's mutual TLS")
+    certs_make = certs.add_subparsers(dest="certs_command", required=True).add_parser(
+        "make", help="a CA, the Temporal frontend's server certificate and the clients' certificates, in DIR")
+    certs_make.add_argument("dir", type=Path)
+    certs_make.add_argument("--server-name", action="append", dest="server_names", metavar="NAME",
+                            help="a name (or IP address) the frontend is reached by; repeatable "
+                                 "(default: temporal, localhost, 127.0.0.1)")
     users_cli.add_parsers(commands)
     ops_cli.add_parsers(commands)
     args = parser.parse_args(argv)
-    settings = Settings()
+    if args.command == "certs":  # needs no settings, and may run anywhere
+        from . import certs as certificates
+
+        made = certificates.make(args.dir, tuple(args.server_names) if args.server_names else certificates.SERVER_NAMES)
+        print("\n".join(str(p) for p in made))
+        print(f"Keep {args.dir / 'ca.key'} offline: whoever holds it can let anyone into Temporal.")
+        return
+    try:
+        settings = Settings()
+    except ValidationError as e:
+        raise SystemExit("apflow's settings are not valid:\n" + "\n".join(
+            f"  - {'.'.join(map(str, err['loc'])) or 'settings'}: {err['msg']}" for err in e.errors())) from None
+    if args.command in SERVING:
+        refuse_unless_safe(settings)
     keep_private(settings)
 
     if args.command == "up":
@@ -62,11 +92,61 @@ def main(argv: list[str] | None = None) -> None:
             settings = Settings(worker_metrics_port=args.metrics_port)
         asyncio.run(worker.main(settings, ready_fd=args.ready_fd, stop_with_parent=args.stop_with_parent))
     elif args.command == "api":
-        import uvicorn
+        logging.basicConfig(level=settings.log_level)
+        asyncio.run(serve_api(settings))
+    elif args.command == "check":
+        sys.exit(asyncio.run(check(settings)))
 
-        from console.api import create_app
 
-        uvicorn.run(create_app(settings), host=settings.api_host, port=settings.api_port)
+CHECK_WAIT_S = 10
+
+
+async def check(settings: Settings) -> int:
+    """0 when Temporal and the register both answer this process as
+    configured, else 1; one line for each, naming no secret."""
+    from sqlalchemy import text
+
+    from store.db import make_engine
+
+    from .temporal import connect
+
+    ok = True
+    try:
+        client = await asyncio.wait_for(connect(settings), CHECK_WAIT_S)
+        await asyncio.wait_for(client.service_client.check_health(), CHECK_WAIT_S)
+        print(f"Temporal at {settings.temporal_address}: ok" + (" (mutual TLS)" if settings.temporal_tls else ""))
+    except Exception as e:  # noqa: BLE001 - reported, and the exit code says it
+        ok = False
+        print(f"Temporal at {settings.temporal_address}: {type(e).__name__}: {str(e).splitlines()[0][:200] if str(e) else ''}")
+    engine = make_engine(settings.db_url)
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("select 1"))
+        print("register: ok")
+    except Exception as e:  # noqa: BLE001
+        ok = False
+        print(f"register: {type(e).__name__}")
+    finally:
+        engine.dispose()
+    return 0 if ok else 1
+
+
+async def serve_api(settings: Settings) -> None:
+    """The API alone, once its database and Temporal answer: it may start
+    before either (each is waited for with backoff, saying what it waits for)."""
+    import uvicorn
+
+    from console.api import create_app
+    from store.db import make_engine, migrate_when_up
+
+    from .temporal import connect_when_up
+
+    engine = make_engine(settings.db_url)
+    await migrate_when_up(engine)
+    client = await connect_when_up(settings)
+    app = create_app(settings, client=client, engine=engine)
+    await uvicorn.Server(uvicorn.Config(app, host=settings.api_host, port=settings.api_port)).serve()
+    engine.dispose()
 
 
 if __name__ == "__main__":

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 
 from apflow.directory import school_contacts
@@ -24,6 +24,9 @@ from domain.models import School
 from domain.settings import PolicySettings
 
 REPOSITORY = Path(__file__).resolve().parent.parent
+
+if TYPE_CHECKING:
+    from temporalio.service import TLSConfig
 
 
 class _MailVariables(EnvSettingsSource):
@@ -80,8 +83,25 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return init_settings, env_settings, _MailVariables(settings_cls), dotenv_settings, file_secret_settings
 
+    # Where this runs. Outside development apflow refuses to serve with a
+    # secret missing, made for development or copied from an example, and
+    # with the embedded register, the outbox or Temporal without mutual TLS
+    # unless each is allowed below (`refusals`).
+    environment: Literal["development", "production"] = "development"
+    allow_embedded_register: bool = False
+    allow_outbox_mail: bool = False
+    allow_plain_temporal: bool = False
     var_dir: Path = Path("var")
     temporal_address: str = "127.0.0.1:7233"
+    # Mutual TLS to Temporal's frontend, for every connection apflow makes:
+    # the CA that signed the frontend's certificate, and this process's own
+    # certificate and key (PEM files; `apflow certs make` makes them all).
+    # The server name is the one in the frontend's certificate, when it is
+    # not the address's host.
+    temporal_tls_ca_file: Path | None = None
+    temporal_tls_cert_file: Path | None = None
+    temporal_tls_key_file: Path | None = None
+    temporal_tls_server_name: str | None = None
     temporal_namespace: str = "default"
     temporal_ui_port: int = 8233
     task_queue: str = "apflow-placements"
@@ -153,6 +173,19 @@ class Settings(BaseSettings):
     mail: DeliverySettings = DeliverySettings()
     signin: SignInSettings = SignInSettings()
 
+    @field_validator("temporal_tls_ca_file", "temporal_tls_cert_file", "temporal_tls_key_file",
+                     "temporal_tls_server_name", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: Any) -> Any:
+        # An env file's `NAME=` means none, not the current folder.
+        return None if value == "" else value
+
+    @model_validator(mode="after")
+    def _client_certificate_whole(self) -> Settings:
+        if (self.temporal_tls_cert_file is None) != (self.temporal_tls_key_file is None):
+            raise ValueError("APFLOW_TEMPORAL_TLS_CERT_FILE and APFLOW_TEMPORAL_TLS_KEY_FILE go together: set both or neither")
+        return self
+
     @model_validator(mode="after")
     def _outbox_under_var_dir(self) -> Settings:
         if "outbox_dir" not in self.mail.model_fields_set:
@@ -203,6 +236,119 @@ class Settings(BaseSettings):
         """The Temporal Web UI's origin, as a browser sends it in `Origin`."""
         host = self.temporal_address.rsplit(":", 1)[0]
         return (self.temporal_ui_origin or f"http://{host}:{self.temporal_ui_port}").rstrip("/").lower()
+
+    @property
+    def temporal_tls(self) -> TLSConfig | bool:
+        """The TLS every Temporal connection uses: False (plain) unless a CA
+        or a client certificate is named; a file that cannot be read is an
+        error naming its variable."""
+        from temporalio.service import TLSConfig
+
+        files = {"CA": self.temporal_tls_ca_file, "CERT": self.temporal_tls_cert_file, "KEY": self.temporal_tls_key_file}
+        if not any(files.values()) and self.temporal_tls_server_name is None:
+            return False
+        pem = {name: _read(f"APFLOW_TEMPORAL_TLS_{name}_FILE", path) for name, path in files.items()}
+        return TLSConfig(server_root_ca_cert=pem["CA"], client_cert=pem["CERT"], client_private_key=pem["KEY"],
+                         domain=self.temporal_tls_server_name)
+
+    def refusals(self) -> list[str]:
+        """Why this process must not serve as configured: nothing in
+        development; elsewhere each secret missing, made for development,
+        copied from an example or too short, and each development stand-in
+        (the embedded register, the outbox, Temporal without mutual TLS) not
+        explicitly allowed, each naming its variable."""
+        if self.environment == "development":
+            return []
+        found = [
+            *_weak_secrets("APFLOW_PAYLOAD_KEY", self.payload_key, self.var_dir / "payload.key", fernet=True),
+            # The sign-in's cookies and forms' tokens are signed with keys
+            # derived from it too (console/signin/keys.py): it is the session secret.
+            *_weak_secrets("APFLOW_LINK_SECRET", self.link_secret, self.var_dir / "link.secret"),
+        ]
+        if self.signin.trusted_proxy_secret is not None:
+            found += _weak_secrets("APFLOW_SIGNIN__TRUSTED_PROXY_SECRET", self.signin.trusted_proxy_secret, None)
+        if self.db_url.startswith("sqlite") and not self.allow_embedded_register:
+            found.append("APFLOW_DATABASE_URL is not set (or is SQLite): the embedded register is for development; "
+                         "set it to the register's PostgreSQL, or APFLOW_ALLOW_EMBEDDED_REGISTER=true")
+        elif _placeholder(_password(self.db_url)):
+            found.append("APFLOW_DATABASE_URL holds the example password from deploy/env.example")
+        if self.mail.mode == "outbox" and not self.allow_outbox_mail:
+            found.append("APFLOW_MAIL_MODE is outbox: letters would stay in a folder; set it to smtp with the relay's "
+                         "APFLOW_MAIL_SMTP_*, or APFLOW_ALLOW_OUTBOX_MAIL=true")
+        if (self.temporal_tls_cert_file is None or self.temporal_tls_ca_file is None) and not self.allow_plain_temporal:
+            found.append("APFLOW_TEMPORAL_TLS_CA_FILE, APFLOW_TEMPORAL_TLS_CERT_FILE and APFLOW_TEMPORAL_TLS_KEY_FILE are "
+                         "needed: Temporal's frontend takes only clients with a certificate of the trust's CA "
+                         "(`apflow certs make`), or APFLOW_ALLOW_PLAIN_TEMPORAL=true")
+        return found
+
+
+# What deploy/env.example holds in place of every secret: never a real one.
+PLACEHOLDER = "change-me"
+# Shorter than this, a secret can be guessed (32 random URL-safe characters are 192 bits).
+MIN_SECRET_CHARS = 32
+
+
+def _placeholder(value: str | None) -> bool:
+    return value is not None and PLACEHOLDER in value.lower()
+
+
+def _password(url: str) -> str | None:
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).password
+    except Exception:  # noqa: BLE001 - a malformed URL fails where it is used, with its own message
+        return None
+
+
+def _weak_secrets(variable: str, value: str | None, dev_file: Path | None, fernet: bool = False) -> list[str]:
+    """What is wrong with a secret (several, comma-separated, when rotating)."""
+    if not value or not value.strip(","):
+        made = f" (apflow made one in {dev_file} for development)" if dev_file is not None and dev_file.exists() else ""
+        return [f"{variable} is not set{made}: set it from the trust's secret store"]
+    dev = dev_file.read_text().strip() if dev_file is not None and dev_file.exists() else None
+    found = []
+    for n, secret in enumerate((s.strip() for s in value.split(",") if s.strip()), start=1):
+        which = f"{variable} (key {n})" if "," in value else variable
+        if _placeholder(secret):
+            found.append(f"{which} is the placeholder from deploy/env.example: make a real one")
+        elif secret == dev:
+            found.append(f"{which} is the development one apflow made in {dev_file}: make a new one for production")
+        elif fernet and not _is_fernet_key(secret):
+            found.append(f"{which} is not a Fernet key (32 bytes in URL-safe base64): make one with "
+                         "`python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'`")
+        elif len(secret) < MIN_SECRET_CHARS:
+            found.append(f"{which} is too short ({len(secret)} characters; at least {MIN_SECRET_CHARS}): make one with "
+                         "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`")
+    return found
+
+
+def _is_fernet_key(value: str) -> bool:
+    from cryptography.fernet import Fernet
+
+    try:
+        Fernet(value.encode())
+    except ValueError:
+        return False
+    return True
+
+
+def _read(variable: str, path: Path | None) -> bytes | None:
+    if path is None:
+        return None
+    try:
+        return path.read_bytes()
+    except OSError as e:
+        raise SystemExit(f"{variable}: cannot read {path}: {e.strerror}") from None
+
+
+def refuse_unless_safe(settings: Settings) -> None:
+    """Stops a serving command (the API, a worker, `apflow up`) before it
+    starts when `settings.refusals()` finds anything, saying all of it."""
+    found = settings.refusals()
+    if found:
+        raise SystemExit(f"apflow will not start in {settings.environment} (APFLOW_ENVIRONMENT):\n"
+                         + "\n".join(f"  - {why}" for why in found))
 
 
 def environment_for_child(**variables: str) -> dict[str, str]:

@@ -105,32 +105,47 @@ def data_converter(keys: bytes | Sequence[bytes]) -> DataConverter:
 
 
 async def connect(settings: Settings) -> Client:
+    """Every Temporal connection apflow makes: its codec, and mutual TLS
+    when the settings name a certificate."""
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
         data_converter=data_converter(settings.codec_keys),
+        tls=settings.temporal_tls,
     )
+
+
+# Retries start quick (a dev server answers within a second of taking its
+# port) and back off to this, so a server down for long is not hammered.
+RETRY_MAX_S = 5.0
 
 
 async def connect_when_up(settings: Settings, wait_s: float | None = None, say_every_s: float = 10) -> Client:
     """A client once Temporal answers. The dev server takes its port a moment
     before its frontend answers ("Frontend is not healthy yet", more often on
-    a busy machine), and a worker may start before its server: retry, for
-    `wait_s` (None: until it answers), saying now and then what it waits for."""
+    a busy machine), and a worker may start before its server: retry with
+    backoff, for `wait_s` (None: until it answers), saying at once and then
+    now and then what it waits for and why."""
     loop = asyncio.get_running_loop()
     started = loop.time()
-    said = started - say_every_s  # say it at the first refusal, then now and then
+    said = None
+    delay = 0.2
     while True:
         try:
-            return await connect(settings)
-        except RuntimeError as e:  # the SDK's "Failed client connect"
+            client = await connect(settings)
+            if said is not None:
+                log.warning("connected to Temporal at %s after %.0f s", settings.temporal_address, loop.time() - started)
+            return client
+        except RuntimeError as e:  # the SDK's "Failed client connect", a refused certificate too
             now = loop.time()
             if wait_s is not None and now - started > wait_s:
                 raise SystemExit(f"could not connect to Temporal at {settings.temporal_address}: {e}") from None
-            if now - said >= say_every_s:
-                log.warning("waiting for Temporal at %s (%.0f s so far)", settings.temporal_address, now - started)
+            if said is None or now - said >= say_every_s:
+                log.warning("waiting for Temporal at %s (%.0f s so far): %s", settings.temporal_address, now - started,
+                            str(e).splitlines()[0][:300])
                 said = now
-            await asyncio.sleep(0.2)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, RETRY_MAX_S)
 
 
 async def register_search_attributes(client: Client, namespace: str) -> None:

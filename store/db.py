@@ -2,15 +2,23 @@
 always made by the Alembic migrations beside this file."""
 from __future__ import annotations
 
+import asyncio
+import logging
+import time
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import sessionmaker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+log = logging.getLogger("apflow")
+# A server that does not answer a connection within this long is taken as not
+# up yet (psycopg alone would wait for as long as the network does).
+CONNECT_TIMEOUT_S = 10
+RETRY_MAX_S = 5.0
 
 
 def make_engine(url: str) -> Engine:
@@ -19,7 +27,8 @@ def make_engine(url: str) -> Engine:
     # hide_parameters: an error's message never carries a pupil's data into a
     # log. A pooled connection to a server is checked before use (it may have
     # been dropped); one to a SQLite file cannot be.
-    engine = create_engine(url, pool_pre_ping=not url.startswith("sqlite"), hide_parameters=True)
+    connect_args = {"connect_timeout": CONNECT_TIMEOUT_S} if url.startswith("postgresql") and "connect_timeout" not in url else {}
+    engine = create_engine(url, pool_pre_ping=not url.startswith("sqlite"), hide_parameters=True, connect_args=connect_args)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     elif engine.dialect.name == "postgresql":
@@ -62,6 +71,38 @@ def migrate(engine: Engine) -> None:
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
+
+
+async def migrate_when_up(engine: Engine, wait_s: float | None = None, say_every_s: float = 10) -> None:
+    """`migrate` once the database answers: a worker or the API may start
+    before its database does (a container restarted, a server rebooting).
+    Retries with backoff, for `wait_s` (None: until it answers), saying at
+    once and then now and then what it waits for; each try runs off the
+    event loop, so a stop signal is heard between tries."""
+    where = engine.url.render_as_string(hide_password=True)
+    started = time.monotonic()
+    said = None
+    delay = 0.2
+    while True:
+        try:
+            await asyncio.to_thread(migrate, engine)
+            if said is not None:
+                log.warning("the database at %s answered after %.0f s", where, time.monotonic() - started)
+            return
+        except OperationalError as e:  # cannot connect (refused, unknown host, starting up, timed out)
+            now = time.monotonic()
+            if wait_s is not None and now - started > wait_s:
+                raise SystemExit(f"could not reach the database at {where}: {_first_line(e)}") from None
+            if said is None or now - said >= say_every_s:
+                log.warning("waiting for the database at %s (%.0f s so far): %s", where, now - started, _first_line(e))
+                said = now
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, RETRY_MAX_S)
+
+
+def _first_line(e: OperationalError) -> str:
+    # The driver's own words (parameters are hidden: hide_parameters above).
+    return str(e.orig).strip().splitlines()[0][:300] if e.orig is not None else type(e).__name__
 
 
 def sessions(engine: Engine) -> sessionmaker:
