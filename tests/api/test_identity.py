@@ -13,6 +13,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import httpx
+import pytest
 import pytest_asyncio
 from fastapi.routing import APIRoute
 
@@ -224,3 +225,15 @@ async def test_a_session_reads_and_changes_only_with_its_csrf_token(http, api_st
 
     accounts.close_session(engine, opened.cookie)
     assert (await http.get(f"/api/placements/{pid}", headers=cookie)).status_code == 401
+
+
+@pytest.mark.parametrize("configured", [None, ""])
+def test_identity_headers_with_no_secret_configured_are_refused_even_with_an_empty_one(configured):
+    from starlette.requests import Request
+
+    from console.identity import NotSignedIn, _proxy_principal
+
+    headers = [(b"x-user", b"intruder"), (b"x-role", b"trust_operations"), (b"x-proxy-secret", b"")]
+    request = Request({"type": "http", "method": "GET", "path": "/api/placements", "headers": headers})
+    with pytest.raises(NotSignedIn):
+        _proxy_principal(request, configured)
