@@ -94,7 +94,7 @@ def _ops(stack: Stack, *args: str) -> subprocess.CompletedProcess:
            "APFLOW_TEMPORAL_ADDRESS": stack.settings.temporal_address, "APFLOW_PAYLOAD_KEY": CODEC_KEY.decode(),
            "APFLOW_POLICY__STUCK__STATE_DAYS": json.dumps(STUCK.state_days)}
     return subprocess.run([sys.executable, "-m", "apflow", "ops", *args], env=env, capture_output=True, text=True,
-                          timeout=60)
+                          timeout=300)  # a bound on a hung command, not a speed test
 
 
 async def test_apflow_ops_lists_and_terminates_as_a_named_account(http, stack, ops_env):
@@ -102,7 +102,7 @@ async def test_apflow_ops_lists_and_terminates_as_a_named_account(http, stack, o
     listed = await asyncio.to_thread(_ops, stack, "stuck", "--as", OPS.email, "--json")
     assert listed.returncode == 0, listed.stderr
     [here] = [s for s in json.loads(listed.stdout) if s["placement_id"] == pid]
-    assert here["reasons"][0]["kind"] == "state_overdue"
+    assert "state_overdue" in {r["kind"] for r in here["reasons"]}, here
     table = await asyncio.to_thread(_ops, stack, "stuck", "--as", OPS.email)
     assert pid in table.stdout and "state_overdue" in table.stdout
 
