@@ -51,7 +51,7 @@ def register_entry(p: Placement) -> RegisterEntry:
         kind=p.kind.value, provider_name=p.provider.name, start_date=p.start_date, end_date=leaving_date(p),
         progress=progress(p), achievements=c.achievements if c else None,
         final_report=c.final_report.summary if c and c.final_report else None,
-        destination=f"{d.kind.value}: {d.name} from {d.from_date.isoformat()}" if d else None,
+        destination=f"{d.kind.value.replace('_', ' ').capitalize()}: {d.name}, from {d.from_date.isoformat()}" if d else None,
         pupil_view=c.pupil_view if c else None,
     )
 

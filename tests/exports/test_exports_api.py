@@ -92,10 +92,10 @@ async def test_the_register_keeps_progress_achievements_destination_and_the_pupi
     assert c["achievements"] == "Entry level 3 certificate in maths"
     assert c["final_report"] == "Good progress against all objectives."
     assert c["pupil_view"] == "It helped me calm down and I want to go back."
-    assert c["destination"].startswith("home_school: Nexus Valley Academy")
+    assert c["destination"].startswith("Home school: Nexus Valley Academy")
     assert c["progress"] == samples.review(world["term"].first).record  # the last review's record
     t = (await api.http.get("/api/register", headers=headers(OTHER_LEAD))).json()["items"][0]
-    assert t["state"] == "terminated" and t["destination"].startswith("another_school: Nexus Dale Academy")
+    assert t["state"] == "terminated" and t["destination"].startswith("Another school: Nexus Dale Academy")
 
 
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])

@@ -39,7 +39,7 @@ async def test_the_register_page_shows_the_schools_placements_and_refuses_anothe
     for key in ("running", "ended", "both"):
         assert made[key] in r.text
     assert made["other"] not in r.text and "another_school" not in r.text
-    assert "home_school: Nexus Valley Academy" in r.text  # the terminated one's destination, kept
+    assert "Home school: Nexus Valley Academy" in r.text  # the terminated one's destination, kept
     r = await http.get("/register", headers=LEAD.headers, params={"school": "137001"})
     assert r.status_code == 403 and "137001" in r.json()["detail"]
     r = await http.get("/register/census.xlsx", headers=LEAD.headers)
@@ -98,7 +98,7 @@ async def test_a_pupil_is_found_in_the_register_by_a_posted_form(console, http):
     mine = csrf_of((await http.get("/register", headers=LEAD.headers)).text)
     r = await http.post("/register/search", headers=LEAD.headers, data={"pupil": "tess ended", "csrf_token": mine})
     assert r.status_code == 200 and made["ended"] in r.text and made["running"] not in r.text, r.text
-    assert "home_school: Nexus Valley Academy" in r.text and "tess" not in str(r.url).lower()
+    assert "Home school: Nexus Valley Academy" in r.text and "tess" not in str(r.url).lower()
     assert "Find a pupil in the register" in r.text and 'action="/register/search"' in r.text
     theirs = csrf_of((await http.get("/register", headers=OTHER_LEAD.headers)).text)
     other = await http.post("/register/search", headers=OTHER_LEAD.headers, data={"pupil": "tess ended", "csrf_token": theirs})
