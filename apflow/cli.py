@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> None:
     elif args.command in ("users", "tokens"):
         sys.exit(users_cli.run(args, settings))
     elif args.command == "ops":
-        sys.exit(ops_cli.run(args, settings))
+        exit_at_once(ops_cli.run(args, settings))
     elif args.command == "worker":
         import worker
 
@@ -95,7 +95,17 @@ def main(argv: list[str] | None = None) -> None:
         logging.basicConfig(level=settings.log_level)
         asyncio.run(serve_api(settings))
     elif args.command == "check":
-        sys.exit(asyncio.run(check(settings)))
+        exit_at_once(asyncio.run(check(settings)))
+
+
+def exit_at_once(code: int) -> None:
+    """Ends a short command that used a Temporal client without the
+    interpreter's teardown, during which the client's own threads can abort
+    the process (temporalio/sdk-python#300): its output is flushed first, and
+    nothing else is left to close."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 CHECK_WAIT_S = 10
