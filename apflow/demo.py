@@ -24,6 +24,14 @@ from . import demo_people, samples
 from .calendars import load_calendar
 from .settings import Settings
 
+# The reason each kind of the demo's placements gives the census (census/codes.toml).
+CENSUS_REASONS = {
+    PlacementKind.off_site_direction: "BEHAVIOUR",
+    PlacementKind.suspension_cover: "SUSPENSION",
+    PlacementKind.ehcp_placement: "SEND",
+    PlacementKind.health_package: "HEALTH",
+}
+
 RETRIES = 5
 # Whose tokens drive the steps: the school's AP lead, headteacher and DSL.
 ACTING = [Role.ap_lead, Role.headteacher, Role.dsl]
@@ -79,6 +87,7 @@ class Demo:
         return self.call("POST", f"/api/placements/{pid}/actions/{action}", headers or self.lead, data)
 
     def propose(self, i: int, start: date, kind=PlacementKind.off_site_direction, **changes) -> str:
+        changes.setdefault("census_reason", CENSUS_REASONS[kind])  # so the demo's census return is whole
         proposal = samples.proposal(start, kind, pupil=_pupil(i, self.run_id), **changes)
         return self.call("POST", "/api/placements", self.lead, proposal.model_dump(mode="json"))["placement"]["placement_id"]
 
