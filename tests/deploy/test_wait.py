@@ -52,3 +52,59 @@ def test_a_worker_started_before_temporal_connects_once_it_starts(tmp_path):
             if proc is not None and proc.poll() is None:
                 proc.kill()
                 proc.wait()
+
+
+async def test_migrations_wait_for_a_database_that_starts_later(caplog):
+    """What the worker and `apflow api` run at start (`migrate_when_up`):
+    it retries while PostgreSQL is not up, and nor is the database in it,
+    then migrates once both are."""
+    import asyncio
+    import shutil
+
+    import pytest
+    from sqlalchemy import inspect
+
+    from store.db import make_engine, migrate_when_up
+    from tests.store.conftest import _free_port, _pg_bin
+
+    bin_dir = _pg_bin()
+    if bin_dir is None:
+        if os.environ.get("APFLOW_REQUIRE_POSTGRES"):
+            pytest.fail("PostgreSQL is required here but no initdb was found (apt-get install postgresql)")
+        pytest.skip("no PostgreSQL binaries on this machine")
+    as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    import tempfile
+
+    data = Path(tempfile.mkdtemp(prefix="apflow-pg-"))  # where PostgreSQL's own user may write
+    if as_user:
+        shutil.chown(data, "postgres")
+
+    def run(*cmd: str) -> None:
+        subprocess.run([*as_user, *cmd], check=True, capture_output=True)
+
+    await asyncio.to_thread(run, str(bin_dir / "initdb"), "-D", str(data / "db"), "-U", "apflow", "--auth=trust")
+    port = _free_port()
+    engine = make_engine(f"postgresql+psycopg://apflow@127.0.0.1:{port}/apflow")
+    caplog.set_level("WARNING", logger="apflow")
+    waiting = asyncio.create_task(migrate_when_up(engine))
+    try:
+        deadline = time.monotonic() + WAIT_S
+        while "waiting for the database" not in caplog.text:
+            assert not waiting.done(), waiting.exception()
+            assert time.monotonic() < deadline, "it never said it waits"
+            await asyncio.sleep(0.1)
+        assert "apflow@127.0.0.1" in caplog.text and "password" not in caplog.text.lower()
+        await asyncio.to_thread(run, str(bin_dir / "pg_ctl"), "-D", str(data / "db"), "-w", "-l", str(data / "log"),
+                                "-o", f"-p {port} -k {data} -c listen_addresses=127.0.0.1 -c fsync=off", "start")
+        await asyncio.sleep(0.5)
+        assert not waiting.done(), "it gave up, or migrated a database that does not exist yet"
+        await asyncio.to_thread(run, str(bin_dir / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "apflow", "apflow")
+        await asyncio.wait_for(waiting, WAIT_S)
+        assert "placements" in await asyncio.to_thread(lambda: inspect(engine).get_table_names())
+        assert "answered after" in caplog.text
+    finally:
+        waiting.cancel()
+        engine.dispose()
+        if (data / "db" / "postmaster.pid").exists():
+            await asyncio.to_thread(run, str(bin_dir / "pg_ctl"), "-D", str(data / "db"), "-m", "immediate", "stop")
+        shutil.rmtree(data, ignore_errors=True)
