@@ -11,6 +11,7 @@ from sqlalchemy import insert
 
 from apflow import samples
 from domain.attendance import PlacementFacts
+from domain.models import PlacementState
 from store import attendance, register
 from store.db import MIGRATIONS, make_engine
 from store.tables import PlacementRow
@@ -22,7 +23,7 @@ START = date(2027, 3, 8)
 
 def test_the_register_projection_keeps_the_expectations(engine):
     p = active_placement(START, dual=True, provider=samples.registered_provider())
-    proposed = p.model_copy(update={"state": "proposed", "history": p.history[:1], "dual_registration_from": None})
+    proposed = p.model_copy(update={"state": PlacementState.proposed, "history": p.history[:1], "dual_registration_from": None})
     register.project(engine, proposed, None)
     assert attendance.expectation(engine, p.placement_id).started_on is None
 
@@ -43,7 +44,7 @@ def test_the_migration_fills_expectations_for_placements_already_registered(tmp_
     ended = active_placement(START)
     ended.history.append(ended.history[-1].model_copy(update={
         "seq": 6, "action": "close", "from_state": "active", "to_state": "closed", "at": ended.history[-1].at + timedelta(days=30)}))
-    ended.state = "closed"
+    ended.state = PlacementState.closed
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "0002")

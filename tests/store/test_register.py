@@ -16,7 +16,7 @@ from apflow import samples
 from domain.calendar import default_calendar
 from domain.guards import Context
 from domain.lifecycle import decide, propose
-from domain.models import Actor, Escalation, Placement, Role
+from domain.models import Actor, Escalation, Placement, PlacementState, Role
 from store import attendance, register
 from store.db import MIGRATIONS, make_engine, migrate
 
@@ -227,7 +227,7 @@ def test_pages_of_escalations_oldest_first_filtered_by_owner_and_school(db):
 
 def test_a_pupils_open_placements_are_found_by_school_and_pupil(db):
     register.project(db, placement("placement-a"), None)
-    closed = placement("placement-b").model_copy(update={"state": "closed"})
+    closed = placement("placement-b").model_copy(update={"state": PlacementState.closed})
     register.project(db, closed, None)
     assert [r.placement_id for r in register.open_placements_of(db, "137000", "P-0001")] == ["placement-a"]
     assert register.open_placements_of(db, "137000", "P-9999") == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timezone
 
+from domain.models import PlacementState
 from store import register
 from store.register import Filters
 
@@ -16,7 +17,7 @@ def put(db, pid: str, *, start=date(2027, 1, 11), next_deadline=None, state=None
     changes = {"start_date": start, "school": p.school.model_copy(update={"school_id": school}),
                "pupil": p.pupil.model_copy(update={"pupil_id": pupil})}
     if state:
-        changes["state"] = state
+        changes["state"] = PlacementState(state)
     if provider:
         changes["provider"] = p.provider.model_copy(update={"name": provider})
     p = p.model_copy(update=changes)
