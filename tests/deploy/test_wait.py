@@ -61,18 +61,12 @@ async def test_migrations_wait_for_a_database_that_starts_later(caplog):
     import asyncio
     import shutil
 
-    import pytest
     from sqlalchemy import inspect
 
     from store.db import make_engine, migrate_when_up
-    from tests.store.conftest import _free_port, _pg_bin
+    from tests.store.conftest import _free_port, pg_binaries
 
-    bin_dir = _pg_bin()
-    if bin_dir is None:
-        if os.environ.get("APFLOW_REQUIRE_POSTGRES"):
-            pytest.fail("PostgreSQL is required here but no initdb was found (apt-get install postgresql)")
-        pytest.skip("no PostgreSQL binaries on this machine")
-    as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    bin_dir, as_user = pg_binaries()
     import tempfile
 
     data = Path(tempfile.mkdtemp(prefix="apflow-pg-"))  # where PostgreSQL's own user may write

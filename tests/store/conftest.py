@@ -26,18 +26,23 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def postgres_url():
-    if url := os.environ.get("APFLOW_TEST_DATABASE_URL"):
-        yield url
-        return
+def pg_binaries() -> tuple[Path, list[str]]:
+    """PostgreSQL's binaries, and the prefix that runs them as its own user
+    (it will not run as root); skipped without them, failed where required."""
     bin_dir = _pg_bin()
     if bin_dir is None:
         if os.environ.get("APFLOW_REQUIRE_POSTGRES"):
             pytest.fail("PostgreSQL is required here but no initdb was found (apt-get install postgresql)")
         pytest.skip("no PostgreSQL binaries on this machine")
-    # PostgreSQL will not run as root: run it as the package's own user.
-    as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    return bin_dir, ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    if url := os.environ.get("APFLOW_TEST_DATABASE_URL"):
+        yield url
+        return
+    bin_dir, as_user = pg_binaries()
     data = Path(tempfile.mkdtemp(prefix="apflow-pg-"))
     if as_user:
         shutil.chown(data, "postgres")
