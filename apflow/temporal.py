@@ -69,8 +69,14 @@ class EncryptionCodec(PayloadCodec):
     async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:
         return [self._decoded(p) for p in payloads]
 
+    @staticmethod
+    def encrypted(p: Payload) -> bool:
+        """Whether `p` claims to be one of apflow's: a reader that merely shows
+        payloads (the Web UI's) passes others through, unrefused and unlogged."""
+        return p.metadata.get("encoding") == _ENCODING
+
     def _decoded(self, p: Payload) -> Payload:
-        if p.metadata.get("encoding") != _ENCODING:
+        if not self.encrypted(p):
             return _refused("not encrypted")
         kid = p.metadata.get(_KEY_ID)
         if kid is None:  # written before payloads named their key

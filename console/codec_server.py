@@ -99,6 +99,8 @@ async def decode(body: PayloadsJSON, staff: OperationsStaff, request: Request) -
 async def _decoded(codec: EncryptionCodec, given: Payload) -> Payload:
     """`given` decrypted; as it came when apflow did not encrypt it, or when
     what a key decrypts is no payload (made by someone else holding the key)."""
+    if not codec.encrypted(given):  # a search attribute, say: nothing to decrypt, nothing to warn of
+        return given
     try:
         [decoded] = await codec.decode([given])
     except (zlib.error, DecodeError):
