@@ -21,6 +21,7 @@ from domain.models import Placement
 from store import documents as sent
 from store import register
 from store.documents import TO_POST, UPLOADED
+from store.stuck import TERMINATED_BY_OPERATIONS
 
 from . import diagram, wording
 from .rendering import NO_STORE, not_found, page
@@ -72,12 +73,11 @@ def step_buttons(principal: Principal, p: Placement, possible: list[str]) -> tup
     return moving, [a for a in allowed if a not in moving]
 
 
-def timeline(request: Request, placement_id: str, docs) -> list[Event]:
-    engine = request.app.state.engine
+def timeline(trail, docs) -> list[Event]:
     events = [
         Event(_aware(e.at), wording.action_title(e.action), f"{e.actor_id} ({wording.words(e.actor_role)})",
               f"{wording.words(e.from_state) if e.from_state else 'new'} → {wording.words(e.to_state)}" + (f": {e.note}" if e.note else ""))
-        for e in register.audit_trail(engine, placement_id)
+        for e in trail
     ]
     events += [
         Event(_aware(d.sent_at or d.created_at), d.subject or wording.words(d.kind), wording.words(d.recipient_role),
@@ -108,13 +108,18 @@ def _placement_page(request: Request, principal, placement_id: str, snap, done: 
             for d in due if d.owner.value != "system"]
     moving, recording = step_buttons(principal, p, snap.possible_actions)
     docs = sent.for_placement(request.app.state.engine, placement_id)
+    trail = register.audit_trail(request.app.state.engine, placement_id)
+    # Trust operations ended its workflow: no step can be taken and no deadline runs any more.
+    ended = next((e for e in trail if e.action == TERMINATED_BY_OPERATIONS), None)
+    if ended is not None:
+        moving, recording, rows = [], [], []
     return page(
         request, "placement.html", principal, nav="placements", p=p, snap=snap, today=today,
         chart=diagram.chart(p.state), deadlines=rows, moving=moving, recording=recording,
         escalations=sorted(p.escalations, key=lambda e: (not e.open, e.raised_at)),
         may_resolve=may_take(principal, p.school.school_id, "resolve_escalation"),
         may_record_delivery=may_take(principal, p.school.school_id, "record_delivery"),
-        timeline=timeline(request, placement_id, docs), documents=docs, TO_POST=TO_POST, UPLOADED=UPLOADED,
+        timeline=timeline(trail, docs), documents=docs, ended_by_operations=ended, TO_POST=TO_POST, UPLOADED=UPLOADED,
         done=wording.action_title(done) if done in {*ACTION_ROLES} else None, new_key=new_key,
     )
 

@@ -144,3 +144,7 @@ async def test_the_console_page_for_trust_operations_and_not_an_ap_lead(http, st
     assert await lead.get_by_role("link", name="Stuck placements").count() == 0
     response = await lead.goto("/operations/stuck")
     assert response.status == 403 and "trust_operations" in await lead.locator("main").inner_text()
+    # The school's own page no longer offers steps its workflow cannot take.
+    await lead.goto(f"/placements/{pid}")
+    assert "Trust operations ended this placement’s workflow" in await lead.locator(".govuk-warning-text").first.inner_text()
+    assert await lead.locator(".apflow-step").count() == 0 and await lead.locator(".apflow-steps").count() == 0
