@@ -20,6 +20,7 @@ from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
 from apflow.calendars import load_calendar
+from apflow.census_codes import proposal_census_problems
 from apflow.settings import Settings
 from apflow.temporal import connect
 from domain.actions import ACTION_MODELS
@@ -171,8 +172,9 @@ def create_app(settings: Settings, client: Client | None = None, engine: Engine 
 
         def read():  # the files and the register, off the event loop
             calendar = load_calendar(proposal.school.school_id, settings.calendars_dir)
-            overlapping = clashes(Span.of(proposal, placement_id), register.open_spans(db(request), proposal))
-            return calendar, overlapping, settings.letters_from(proposal.school)
+            unmet = clashes(Span.of(proposal, placement_id), register.open_spans(db(request), proposal))
+            unmet += proposal_census_problems(proposal, settings.census_codes)
+            return calendar, unmet, settings.letters_from(proposal.school)
 
         calendar, overlapping, directory = await run_in_threadpool(read)
         try:

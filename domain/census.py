@@ -18,7 +18,8 @@ from pydantic import BaseModel, ConfigDict
 
 from .attendance import session_times_expected
 from .clock import uk_date
-from .models import Placement
+from .guards import Unmet
+from .models import Placement, Proposal
 
 CLAUSE = "§8.1, §13.4.1; school census: AP placements arranged by schools"
 TABLES = ("reasons", "setting_types")
@@ -131,4 +132,18 @@ def problems(row: CensusRow, codes: CensusCodes) -> list[str]:
         out.append("no census reason for the placement is recorded (census_reason)")
     elif row.primary_reason not in codes.reasons:
         out.append(f"census reason {row.primary_reason!r} is not in the trust's census codes (reasons)")
+    return out
+
+
+def unknown_codes(proposal: Proposal, codes: CensusCodes) -> list[Unmet]:
+    """A proposal's census codes that the trust's table does not hold, refused
+    when it is made rather than found when the census is returned."""
+    out = []
+    if proposal.census_reason is not None and proposal.census_reason not in codes.reasons:
+        out.append(Unmet(CLAUSE, f"census_reason {proposal.census_reason} is not one of the trust's census reasons: "
+                                 + ", ".join(sorted(codes.reasons))))
+    setting_type = proposal.provider.setting_type
+    if setting_type is not None and setting_type not in codes.setting_types:
+        out.append(Unmet(CLAUSE, f"the provider's setting_type {setting_type} is not one of the trust's AP setting types: "
+                                 + ", ".join(sorted(codes.setting_types))))
     return out

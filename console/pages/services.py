@@ -13,6 +13,7 @@ from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
 from apflow.calendars import load_calendar
+from apflow.census_codes import proposal_census_problems
 from apflow.settings import Settings
 from console.documents import copy_on_file
 from console.identity import Principal
@@ -55,12 +56,13 @@ class Services:
         s = self.settings
         placement_id = placements.proposal_placement_id(actor, key)
         spans = await run_in_threadpool(register.open_spans, self.engine, proposal)
-        overlapping = clashes(Span.of(proposal, placement_id), spans)
+        unmet = clashes(Span.of(proposal, placement_id), spans)
+        unmet += await run_in_threadpool(proposal_census_problems, proposal, s.census_codes)
         calendar = load_calendar(proposal.school.school_id, s.calendars_dir)
         async with self._waiting():
             _, snap = await placements.start_placement(
                 self.client, s.task_queue, proposal, actor, calendar, s.policy, placement_id=placement_id,
-                also_unmet=overlapping, directory=s.letters_from(proposal.school),
+                also_unmet=unmet, directory=s.letters_from(proposal.school),
             )
         return snap
 

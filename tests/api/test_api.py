@@ -242,6 +242,20 @@ async def test_incomplete_proposal_is_422_with_each_unmet_clause(http):
     assert pupil.pupil_id not in {r["pupil_id"] for r in await listed(http)}
 
 
+async def test_a_census_code_the_trust_does_not_hold_is_refused_at_proposal(http):
+    pupil = new_pupil()
+    start = load_calendar(SCHOOL, Settings().calendars_dir).add_school_days(today(), 15)
+    proposal = samples.proposal(start, pupil=pupil, census_reason="NOT_A_REASON",
+                                provider=samples.provider(urn=None, ukprn=None, setting_type="NOT_A_TYPE"))
+    detail = expect(await http.post("/api/placements", headers=LEAD, json=proposal.model_dump(mode="json")), 422)["detail"]
+    messages = [u["message"] for u in detail["unmet"] if "school census" in u["clause"]]
+    assert len(messages) == 2 and "census_reason NOT_A_REASON" in messages[0] and "BEHAVIOUR" in messages[0]
+    assert "setting_type NOT_A_TYPE" in messages[1]
+    assert pupil.pupil_id not in {r["pupil_id"] for r in await listed(http)}
+    # A code the trust's table holds is taken.
+    assert (await propose(http, census_reason="BEHAVIOUR"))["placement"]["census_reason"] == "BEHAVIOUR"
+
+
 async def test_invalid_json_shape_is_422(http):
     r = await http.post("/api/placements", headers=LEAD, json={"pupil": "not a pupil"})
     errors = expect(r, 422)["detail"]
