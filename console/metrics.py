@@ -35,11 +35,9 @@ from store import register
 
 log = logging.getLogger("apflow.metrics")
 
-# How many placements are stuck (a workflow whose task keeps failing, an
-# activity retrying past its due): given the API's Temporal client, the
-# count. Stuck detection wires its own here (`install(app, count_stuck=...)`,
-# or `app.state.count_stuck`); until then the series is absent, not zero,
-# since nothing has looked.
+# How many placements are stuck, given the API's Temporal client: the API
+# passes `operations.stuck.count` (`install(app, count_stuck=...)`). When it
+# fails, or none is given, the series is absent rather than zero: nothing looked.
 StuckCount = Callable[[Client], Awaitable[int]]
 
 
@@ -92,7 +90,7 @@ router = APIRouter(tags=["monitoring"])
 async def metrics(request: Request) -> Response:
     """The register's counts for Prometheus: placements by state and school,
     overdue placements, open escalations by role, letters by status, and
-    stuck placements once stuck detection is wired in."""
+    stuck placements."""
     _authorised(request)
     tallies = await run_in_threadpool(register.tallies, request.app.state.engine, uk_date(datetime.now(UTC)))
     stuck = None
