@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import logging
 import zlib
-from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
@@ -35,9 +34,8 @@ from temporalio.api.common.v1 import Payload, Payloads
 from apflow.temporal import REFUSED_ENCODING, EncryptionCodec
 from domain.access import Principal
 from domain.models import Role
-from store import accounts
 
-from .identity import SESSION_COOKIE
+from .identity import session_principal
 
 PATH = "/temporal-codec"
 # What the UI sends beside the body (its namespace in X-Namespace).
@@ -67,14 +65,12 @@ class PayloadsJSON(BaseModel):
 def operations_staff(request: Request) -> Principal:
     """The signed-in person, from the console's session cookie alone, if they
     hold the trust's operations role; 401 signed out, 403 anyone else."""
-    cookie = request.cookies.get(SESSION_COOKIE)
-    idle = timedelta(minutes=request.app.state.settings.signin.session_idle_minutes)
-    session = accounts.session_holder(request.app.state.engine, cookie, datetime.now(UTC), idle) if cookie else None
-    if session is None:
+    staff = session_principal(request)
+    if staff is None:
         raise HTTPException(401, "sign in to apflow as the trust's operations staff first, in this browser")
-    if not any(g.role is Role.trust_operations for g in session.grants):
+    if not any(g.role is Role.trust_operations for g in staff.grants):
         raise HTTPException(403, "only the trust's operations staff may read decrypted histories")
-    return Principal(user_id=session.user_id, grants=session.grants, name=session.name)
+    return staff
 
 
 OperationsStaff = Annotated[Principal, Depends(operations_staff)]

@@ -77,17 +77,26 @@ def current_principal(request: Request) -> Principal:
         if holder is None:
             raise NotSignedIn("this token is not valid: it may have expired or been revoked")
         return Principal(user_id=holder.user_id, grants=holder.grants, name=holder.name)
-    cookie = request.cookies.get(SESSION_COOKIE)
-    if cookie:
-        session = accounts.session_holder(engine, cookie, _now(), timedelta(minutes=settings.session_idle_minutes))
-        if session is not None:
-            _check_csrf(request, session.csrf_token)
-            return Principal(user_id=session.user_id, grants=session.grants, name=session.name,
-                             csrf_token=session.csrf_token)
+    session = session_principal(request)
+    if session is not None:
+        _check_csrf(request, session.csrf_token)
+        return session
     proxied = _proxy_principal(request, settings.trusted_proxy_secret)
     if proxied is not None:
         return proxied
     raise NotSignedIn()
+
+
+def session_principal(request: Request) -> Principal | None:
+    """The person this browser's session cookie names, while it lasts; None without one."""
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if not cookie:
+        return None
+    idle = timedelta(minutes=request.app.state.settings.signin.session_idle_minutes)
+    session = accounts.session_holder(request.app.state.engine, cookie, _now(), idle)
+    if session is None:
+        return None
+    return Principal(user_id=session.user_id, grants=session.grants, name=session.name, csrf_token=session.csrf_token)
 
 
 def _check_csrf(request: Request, csrf_token: str) -> None:
