@@ -9,9 +9,7 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
-from domain.census import CLAUSE, CensusCodeError, CensusCodes, codes_from_dict, unknown_codes
-from domain.guards import Unmet
-from domain.models import Proposal
+from domain.census import CensusCodeError, CensusCodes, codes_from_dict
 
 SETTING = "APFLOW_CENSUS_CODES"  # named in errors: where the file is set
 
@@ -38,13 +36,3 @@ def load_census_codes(path: Path) -> CensusCodes:
     except CensusCodeError as e:
         raise CensusCodesFileError(where, str(e)) from e
 
-
-def proposal_census_problems(proposal: Proposal, path: Path) -> list[Unmet]:
-    """What a proposal's census codes lack, read against the trust's file as
-    it is now (the trust edits it); a proposal naming none reads nothing."""
-    if proposal.census_reason is None and proposal.provider.setting_type is None:
-        return []
-    try:
-        return unknown_codes(proposal, load_census_codes(path))
-    except CensusCodesFileError as e:
-        return [Unmet(CLAUSE, f"the trust's census codes cannot be read, so the codes cannot be checked: {e}")]

@@ -20,10 +20,10 @@ from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
 from apflow.calendars import load_calendar
-from apflow.census_codes import proposal_census_problems
 from apflow.settings import Settings
 from apflow.temporal import connect
 from domain.actions import ACTION_MODELS
+from domain.census import unknown_codes
 from domain.guards import Unmet
 from domain.lifecycle import Lifecycle, Refused, diagram, possible_actions
 from domain.models import Model, Placement, Proposal
@@ -173,7 +173,7 @@ def create_app(settings: Settings, client: Client | None = None, engine: Engine 
         def read():  # the files and the register, off the event loop
             calendar = load_calendar(proposal.school.school_id, settings.calendars_dir)
             unmet = clashes(Span.of(proposal, placement_id), register.open_spans(db(request), proposal))
-            unmet += proposal_census_problems(proposal, settings.census_codes)
+            unmet += unknown_codes(proposal, request.app.state.exports.codes)  # the codes as the exports read them
             return calendar, unmet, settings.letters_from(proposal.school)
 
         calendar, overlapping, directory = await run_in_threadpool(read)

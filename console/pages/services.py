@@ -13,10 +13,10 @@ from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
 from apflow.calendars import load_calendar
-from apflow.census_codes import proposal_census_problems
 from apflow.settings import Settings
 from console.documents import copy_on_file
 from console.identity import Principal
+from domain.census import CensusCodes, unknown_codes
 from domain.guards import Unmet
 from domain.lifecycle import Refused, possible_actions
 from domain.models import Actor, Model, Placement, Proposal
@@ -44,11 +44,12 @@ class Services:
     settings: Settings
     engine: Engine
     client: Client
+    census: CensusCodes  # the trust's census codes, as the exports read them at start
 
     @classmethod
     def of(cls, request: Request) -> Services:
         s = request.app.state
-        return cls(s.settings, s.engine, s.client)
+        return cls(s.settings, s.engine, s.client, s.exports.codes)
 
     async def propose(self, proposal: Proposal, actor: Actor, key: str) -> Snapshot:
         """Starts the placement (`Refused` with every unmet condition); the
@@ -57,7 +58,7 @@ class Services:
         placement_id = placements.proposal_placement_id(actor, key)
         spans = await run_in_threadpool(register.open_spans, self.engine, proposal)
         unmet = clashes(Span.of(proposal, placement_id), spans)
-        unmet += await run_in_threadpool(proposal_census_problems, proposal, s.census_codes)
+        unmet += unknown_codes(proposal, self.census)
         calendar = load_calendar(proposal.school.school_id, s.calendars_dir)
         async with self._waiting():
             _, snap = await placements.start_placement(
