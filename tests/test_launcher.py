@@ -136,11 +136,12 @@ class Up:
             assert self.proc.poll() is None, f"apflow up exited with {self.proc.returncode}:\n{self.output()}"
             try:
                 r = httpx.get(f"{api}/healthz", timeout=5)
-                if r.status_code == 200:
+                # Ready once it answers and has printed what it started (the lines come after the API is up).
+                if r.status_code == 200 and "Press Ctrl-C to stop." in self.log.read_text(errors="replace"):
                     self.temporal_pids = [p for p in children(self.proc.pid) if "temporal" in cmdline(p)]
                     self.worker_pids = [p for p in children(self.proc.pid) if "apflow worker" in cmdline(p)]
                     return r.json()
-                last = f"{r.status_code} {r.text}"
+                last = f"{r.status_code} {r.text[:200]}"
             except httpx.HTTPError as e:
                 last = type(e).__name__
             time.sleep(0.25)
