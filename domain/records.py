@@ -36,7 +36,8 @@ class RegisterEntry:
     kind: str
     provider_name: str
     start_date: date
-    end_date: date | None
+    end_date: date | None  # the day it ended; while it runs, its planned end
+    planned_end_date: date | None  # as planned, extensions agreed at reviews included
     progress: str | None
     achievements: str | None
     final_report: str | None
@@ -49,7 +50,7 @@ def register_entry(p: Placement) -> RegisterEntry:
     return RegisterEntry(
         placement_id=p.placement_id, school_id=p.school.school_id, pupil_name=p.pupil.name, state=p.state.value,
         kind=p.kind.value, provider_name=p.provider.name, start_date=p.start_date, end_date=leaving_date(p),
-        progress=progress(p), achievements=c.achievements if c else None,
+        planned_end_date=p.planned_end, progress=progress(p), achievements=c.achievements if c else None,
         final_report=c.final_report.summary if c and c.final_report else None,
         destination=f"{d.kind.value.replace('_', ' ').capitalize()}: {d.name}, from {d.from_date.isoformat()}" if d else None,
         pupil_view=c.pupil_view if c else None,

@@ -459,6 +459,15 @@ def marks_for(engine: Engine, placement_id: str, first: date | None = None, last
         return list(s.scalars(q.order_by(AttendanceMark.day, AttendanceMark.session)))
 
 
+def counted_marks(engine: Engine, placement_id: str) -> list[tuple[date, str, str]]:
+    """(day, session, what the mark counts as) for each of a placement's marks."""
+    q = (select(AttendanceMark.day, AttendanceMark.session, AttendanceCodeRow.counts_as)
+         .join(AttendanceCodeRow, AttendanceCodeRow.code == AttendanceMark.code)
+         .where(AttendanceMark.placement_id == placement_id).order_by(AttendanceMark.day, AttendanceMark.session))
+    with engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(q)]
+
+
 def amendments_for(engine: Engine, placement_id: str) -> list[AttendanceAmendment]:
     q = select(AttendanceAmendment).where(AttendanceAmendment.placement_id == placement_id).order_by(AttendanceAmendment.id)
     with Session(engine) as s:

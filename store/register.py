@@ -443,6 +443,17 @@ def open_escalation_counts(engine: Engine, placement_ids: Collection[str]) -> di
         return {pid: n for pid, n in conn.execute(q)}
 
 
+def state_counts(engine: Engine, school_ids: Collection[str] | None) -> list[tuple[str, str, int]]:
+    """(school_id, state, n) for the schools given (all when None): one
+    GROUP BY on the list's (school, state) index."""
+    if school_ids is not None and not school_ids:
+        return []
+    p = PlacementRow
+    q = select(p.school_id, p.state, func.count()).where(*_in(p.school_id, school_ids)).group_by(p.school_id, p.state)
+    with engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(q)]
+
+
 @dataclass(frozen=True)
 class Tallies:
     """What monitoring counts, each a tuple of label values and a count: one

@@ -12,12 +12,16 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 
 from apflow.calendars import load_calendar
+from console import pictures
 from console.identity import Principal, PrincipalDep
+from domain.attendance import CountsAs, expected_sessions
 from domain.access import ACTION_ROLES
 from domain.clock import uk_date
+from domain.census import leaving_date
 from domain.deadlines import deadlines as deadlines_of
-from domain.lifecycle import Lifecycle
+from domain.lifecycle import NOT_STARTED, Lifecycle
 from domain.models import Placement
+from store import attendance as marks
 from store import documents as sent
 from store import register
 from store.documents import TO_POST, UPLOADED
@@ -73,6 +77,26 @@ def step_buttons(principal: Principal, p: Placement, possible: list[str]) -> tup
     return moving, [a for a in allowed if a not in moving]
 
 
+def attendance_weeks(engine, placement_id: str, calendar, boundary, today: date) -> list[pictures.Week]:
+    """Each week since the placement started: its sessions by what their
+    marks count as, and those the pattern owed that have no mark yet."""
+    facts = marks.expectation(engine, placement_id)
+    if facts is None or facts.started_on is None:
+        return []
+    counted = {(day, session): counts for day, session, counts in marks.counted_marks(engine, placement_id)}
+    last = min(filter(None, [today, facts.ended_on]))
+    field = {CountsAs.present: "present", CountsAs.authorised_absence: "authorised",
+             CountsAs.unauthorised_absence: "unauthorised"}
+    weeks: dict[date, dict[str, int]] = {}
+    for day in calendar.iter_school_days(facts.started_on, last):
+        for session in expected_sessions(facts, day, calendar, boundary):
+            week = weeks.setdefault(pictures.monday_of(day), {})
+            name = field.get(counted.get((day, session)), "unmarked")
+            if counted.get((day, session)) != CountsAs.not_counted:
+                week[name] = week.get(name, 0) + 1
+    return [pictures.Week(monday, **counts) for monday, counts in sorted(weeks.items())]
+
+
 def timeline(trail, docs) -> list[Event]:
     events = [
         Event(_aware(e.at), wording.action_title(e.action), f"{e.actor_id} ({wording.words(e.actor_role)})",
@@ -113,6 +137,11 @@ def _placement_page(request: Request, principal, placement_id: str, snap, done: 
     ended = next((e for e in trail if e.action == TERMINATED_BY_OPERATIONS), None)
     if ended is not None:
         moving, recording, rows = [], [], []
+    weeks = attendance_weeks(request.app.state.engine, placement_id, calendar, settings.attendance.session_boundary, today)
+    drawn = [pictures.attendance_by_week(weeks)]
+    if p.state.value not in NOT_STARTED:
+        until = min(today, leaving_date(p) or today) if p.final else today
+        drawn.append(pictures.time_against_plan([pictures.Span("This placement", p.start_date, p.planned_end, until)]))
     return page(
         request, "placement.html", principal, nav="placements", p=p, snap=snap, today=today,
         chart=diagram.chart(p.state), deadlines=rows, moving=moving, recording=recording,
@@ -121,6 +150,7 @@ def _placement_page(request: Request, principal, placement_id: str, snap, done: 
         may_record_delivery=may_take(principal, p.school.school_id, "record_delivery"),
         timeline=timeline(trail, docs), documents=docs, ended_by_operations=ended, TO_POST=TO_POST, UPLOADED=UPLOADED,
         done=wording.action_title(done) if done in {*ACTION_ROLES} else None, new_key=new_key,
+        pictures=[d for d in drawn if d is not None],
     )
 
 

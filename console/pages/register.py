@@ -11,19 +11,23 @@ into an export.
 """
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Annotated
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
 
-from console import exports, paging
+from console import exports, paging, pictures
 from console.authority import listing_scope
 from console.exports import CensusRefused, Format, Given
 from console.identity import PrincipalDep
 from console.signin.csrf import FormPrincipal
+from domain.lifecycle import FINAL_STATES
 from domain.models import PlacementKind, PlacementState
+from domain.clock import uk_date
+from domain.records import RegisterEntry
+from store import register
 from store.register import Filters
 
 from .placements import _SEARCH_FIELDS, _filter_fields, _filters, _member, search_terms
@@ -53,6 +57,18 @@ def _address(given: dict) -> str:
 Provider = Annotated[str, Query(max_length=200)]
 
 
+def _pictures(engine, principal, entries: list[RegisterEntry]) -> list[pictures.Picture]:
+    """Every placement the viewer may see by state, school by school; and
+    this page's placements against their plans."""
+    today = uk_date(datetime.now(UTC))
+    spans = [pictures.Span(e.pupil_name, e.start_date, e.planned_end_date,
+                           min(today, e.end_date) if e.state in FINAL_STATES else today)
+             for e in entries if e.start_date <= today and (e.end_date or today) >= e.start_date]
+    drawn = [pictures.placements_by_state(register.state_counts(engine, listing_scope(principal))),
+             pictures.time_against_plan(spans)]
+    return [d for d in drawn if d is not None]
+
+
 @router.get("/register")
 def register_page(principal: PrincipalDep, request: Request, state: str = "", school: str = "", provider: Provider = "",
                   kind: str = "", overdue: str = "", escalated: str = "", cursor: paging.Cursor = None):
@@ -66,7 +82,7 @@ def register_page(principal: PrincipalDep, request: Request, state: str = "", sc
         next_cursor=paging.encode(result.next_after) if result.next_after else None, given=shown,
         query=_address(shown), first_page=cursor is None, many_schools=many_schools,
         filter_fields=_filter_fields(tuple(sorted(shown.items())), many_schools), downloads=DOWNLOADS,
-        search_fields=_SEARCH_FIELDS,
+        search_fields=_SEARCH_FIELDS, pictures=_pictures(request.app.state.engine, principal, entries),
     )
 
 

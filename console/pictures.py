@@ -1,0 +1,191 @@
+"""Pictures where people would rather look than read: drawn on the server
+as SVG (pygal), so a page shows them with no JavaScript, and each carries
+its figures as a table beside it for screen readers and for anyone who
+would rather read the numbers.
+
+A picture is built from figures the page already has: it never reads
+anything itself, so what it shows is exactly what the viewer may see.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import pygal
+from markupsafe import Markup
+from pygal.style import Style
+
+from domain.models import PlacementState
+
+from .pages import wording
+
+# GOV.UK Design System colours, each state's as its tag shows it.
+BLUE, GREEN, RED, ORANGE, PURPLE, GREY, TURQUOISE, YELLOW = (
+    "#1d70b8", "#00703c", "#d4351c", "#f47738", "#4c2c92", "#505a5f", "#28a197", "#ffdd00")
+STATE_COLOURS = {
+    PlacementState.proposed: GREY, PlacementState.vetted: TURQUOISE, PlacementState.la_consulted: PURPLE,
+    PlacementState.notified: YELLOW, PlacementState.active: BLUE, PlacementState.under_review: ORANGE,
+    PlacementState.reintegrating: GREEN, PlacementState.closed: "#b1b4b6", PlacementState.terminated: RED,
+}
+
+
+def _style(colours: Sequence[str]) -> Style:
+    return Style(
+        background="white", plot_background="white", foreground="#0b0c0c", foreground_strong="#0b0c0c",
+        foreground_subtle="#b1b4b6", colors=tuple(colours), opacity="1", opacity_hover="1", transition="none",
+        font_family="arial, sans-serif", label_font_size=14, major_label_font_size=14, legend_font_size=14,
+        value_font_size=14, tooltip_font_size=14,
+    )
+
+
+@dataclass(frozen=True)
+class Picture:
+    """One picture: its heading, the sentence a screen reader says for the
+    image, the SVG, and the same figures as a table."""
+
+    id: str  # the element's id on its page
+    title: str
+    summary: str
+    svg: Markup
+    key: tuple[tuple[str, str], ...]  # (series, colour), as the image draws them
+    columns: tuple[str, ...]
+    rows: tuple[tuple[object, ...], ...]
+
+
+def _without_scripts(root):
+    """pygal writes its settings into an inline script for its tooltips:
+    a page's policy refuses inline scripts, and the picture needs none."""
+    for parent in list(root.iter()):
+        for child in list(parent):
+            if str(child.tag).rsplit("}", 1)[-1] == "script":
+                parent.remove(child)
+    return root
+
+
+def _draw(chart) -> Markup:
+    # pygal's own markup: its labels and values are escaped by its XML writer.
+    chart.add_xml_filter(_without_scripts)
+    return Markup(chart.render(is_unicode=True))
+
+
+def _chart(kind, colours: Sequence[str], height: int, **config):
+    # The key is the page's own text under the image (`Picture.key`), so it wraps like the page does.
+    return kind(style=_style(colours), js=[], disable_xml_declaration=True, explicit_size=False, width=800,
+                height=height, show_legend=False, print_values=False, margin=10, truncate_label=-1, **config)
+
+
+def placements_by_state(counts: Sequence[tuple[str, str, int]]) -> Picture | None:
+    """Placements in each state at each school, a bar a school, from
+    (school_id, state, n) counts."""
+    if not counts:
+        return None
+    schools = sorted({school for school, _, _ in counts})
+    states = [s for s in PlacementState if any(state == s for _, state, _ in counts)]
+    n = {(school, state): count for school, state, count in counts}
+    chart = _chart(pygal.HorizontalStackedBar, [STATE_COLOURS[s] for s in states], height=110 + 40 * len(schools),
+                   show_y_guides=False, x_title="Placements")
+    top_down = schools[::-1]  # a horizontal chart draws its first row at the bottom
+    chart.x_labels = [f"School {s}" for s in top_down]
+    for s in states:
+        chart.add(wording.words(s.value), [n.get((school, s.value)) or None for school in top_down])
+    total = sum(count for _, _, count in counts)
+    return Picture(
+        "placements-by-state", "Placements by state, school by school",
+        f"A bar for each of {len(schools)} school{'s' if len(schools) != 1 else ''}, split by state: {total} placements in all.",
+        _draw(chart), tuple((wording.words(s.value), STATE_COLOURS[s]) for s in states),
+        ("School", *(wording.words(s.value) for s in states), "All"),
+        tuple((school, *(n.get((school, s.value), 0) for s in states), sum(n.get((school, s.value), 0) for s in states))
+              for school in schools),
+    )
+
+
+@dataclass(frozen=True)
+class Span:
+    """One placement's time so far and its plan, in weeks."""
+
+    label: str  # how the page names the placement
+    start: date
+    planned_end: date | None
+    until: date  # today, or the day it ended
+
+    @property
+    def weeks_so_far(self) -> float:
+        return round(max((self.until - self.start).days, 0) / 7, 1)
+
+    @property
+    def weeks_planned(self) -> float | None:
+        return round((self.planned_end - self.start).days / 7, 1) if self.planned_end else None
+
+    @property
+    def drifting(self) -> bool:
+        """Past its planned end: the drift the policy's reviews are there to stop."""
+        return self.planned_end is not None and self.until > self.planned_end
+
+
+def time_against_plan(spans: Sequence[Span]) -> Picture | None:
+    """For each placement, the weeks planned beside the weeks so far; a
+    placement past its planned end shows red."""
+    spans = [s for s in spans if s.until >= s.start]
+    if not spans:
+        return None
+    chart = _chart(pygal.HorizontalBar, [GREY, BLUE], height=110 + 48 * len(spans), show_y_guides=False,
+                   x_title="Weeks")
+    top_down = spans[::-1]  # a horizontal chart draws its first row at the bottom
+    chart.x_labels = [s.label for s in top_down]
+    chart.add("Planned", [s.weeks_planned for s in top_down])
+    chart.add("So far",
+              [{"value": s.weeks_so_far, "color": RED} if s.drifting else s.weeks_so_far for s in top_down])
+    drifting = sum(s.drifting for s in spans)
+    return Picture(
+        "time-against-plan", "Time in placement against plan",
+        f"Weeks so far beside weeks planned for {len(spans)} placement{'s' if len(spans) != 1 else ''}; "
+        f"{drifting} past {'their' if drifting != 1 else 'its'} planned end.",
+        _draw(chart), (("Planned", GREY), ("So far", BLUE), ("So far, past its planned end", RED)),
+        ("Placement", "Weeks planned", "Weeks so far", "Past its planned end"),
+        tuple((s.label, "no end planned" if s.weeks_planned is None else s.weeks_planned, s.weeks_so_far,
+               "yes" if s.drifting else "no") for s in spans),
+    )
+
+
+ATTENDANCE_COLOURS = (GREEN, ORANGE, RED, "#b1b4b6")
+
+
+@dataclass(frozen=True)
+class Week:
+    """One school week's sessions of a placement, by what their marks count as."""
+
+    monday: date
+    present: int = 0
+    authorised: int = 0
+    unauthorised: int = 0
+    unmarked: int = 0
+
+
+def monday_of(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+def attendance_by_week(weeks: Sequence[Week]) -> Picture | None:
+    """A bar a week: the sessions attended, absent with and without
+    authority, and not yet marked."""
+    weeks = [w for w in weeks if w.present + w.authorised + w.unauthorised + w.unmarked]
+    if not weeks:
+        return None
+    chart = _chart(pygal.StackedBar, ATTENDANCE_COLOURS, height=300, show_x_guides=False,
+                   y_title="Sessions", x_label_rotation=-45 if len(weeks) > 12 else 0)
+    chart.x_labels = [w.monday.strftime("%-d %b") for w in weeks]
+    series = (("Present", "present"), ("Authorised absence", "authorised"),
+              ("Unauthorised absence", "unauthorised"), ("Not marked", "unmarked"))
+    for name, field in series:
+        chart.add(name, [getattr(w, field) or None for w in weeks])
+    present = sum(w.present for w in weeks)
+    possible = sum(w.present + w.authorised + w.unauthorised for w in weeks)
+    share = f"{round(100 * present / possible)}% of the sessions marked were attended" if possible else "no session marked yet"
+    return Picture(
+        "attendance-by-week", "Attendance week by week",
+        f"A bar for each of {len(weeks)} week{'s' if len(weeks) != 1 else ''} of sessions: {share}.",
+        _draw(chart), tuple((name, colour) for (name, _), colour in zip(series, ATTENDANCE_COLOURS)),
+        ("Week from", *(name for name, _ in series)),
+        tuple((w.monday.strftime("%-d %B %Y"), *(getattr(w, field) for _, field in series)) for w in weeks),
+    )

@@ -1,0 +1,105 @@
+"""The pictures: each drawn as SVG with the figures it shows, those
+figures as a table beside it, and on the pages that show them only what the
+viewer may see."""
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from datetime import date, timedelta
+
+import httpx
+
+from apflow import samples
+from apflow.calendars import load_calendar
+from console import pictures
+
+from .conftest import LEAD, OPS
+from .helpers import started_today
+from .test_pages_http import get
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def series(p: pictures.Picture) -> list[str]:
+    """The names in the picture's key, once the image is seen to draw as
+    many series as the key names, each in the key's colour."""
+    root = ET.fromstring(str(p.svg))
+    assert not list(root.iter(f"{SVG}script"))  # the page's policy allows no inline script
+    drawn = {c for g in root.iter(f"{SVG}g") for c in (g.get("class") or "").split() if c.startswith("serie-")}
+    assert len(drawn) == len(p.key)
+    style = "".join(t.text or "" for t in root.iter(f"{SVG}style"))
+    for i, (_, colour) in enumerate(p.key):
+        assert re.search(rf"\.color-{i}[^{{]*{{[^}}]*{colour}", style, re.I), (i, colour)
+    return [name for name, _ in p.key]
+
+
+def test_placements_by_state_draws_a_bar_a_school_and_counts_each_state():
+    p = pictures.placements_by_state([("137000", "active", 3), ("137000", "closed", 1), ("137001", "proposed", 2)])
+    assert series(p) == ["Proposed", "Active", "Closed"]  # the lifecycle's order, only states that occur
+    assert p.columns == ("School", "Proposed", "Active", "Closed", "All")
+    assert p.rows == (("137000", 0, 3, 1, 4), ("137001", 2, 0, 0, 2))
+    assert "2 schools" in p.summary and "6 placements" in p.summary
+    assert pictures.placements_by_state([]) is None
+
+
+def test_time_against_plan_shows_a_placement_past_its_end_in_red():
+    start = date(2026, 9, 7)
+    late = pictures.Span("Late Lee", start, start + timedelta(weeks=6), start + timedelta(weeks=9))
+    on_time = pictures.Span("Prompt Pat", start, start + timedelta(weeks=12), start + timedelta(weeks=3))
+    p = pictures.time_against_plan([late, on_time])
+    assert p.rows == (("Late Lee", 6.0, 9.0, "yes"), ("Prompt Pat", 12.0, 3.0, "no"))
+    assert "1 past its planned end" in p.summary
+    assert str(p.svg).count(pictures.RED) >= 1
+    assert pictures.time_against_plan([pictures.Span("Not yet", start, None, start - timedelta(days=1))]) is None
+
+
+def test_attendance_by_week_stacks_the_sessions_by_what_they_count_as():
+    weeks = [pictures.Week(date(2026, 9, 7), present=6, authorised=2, unauthorised=1, unmarked=1),
+             pictures.Week(date(2026, 9, 14), present=10)]
+    p = pictures.attendance_by_week(weeks)
+    assert series(p) == ["Present", "Authorised absence", "Unauthorised absence", "Not marked"]
+    assert p.rows[0] == ("7 September 2026", 6, 2, 1, 1)
+    assert "84% of the sessions marked were attended" in p.summary  # 16 of 19
+    assert pictures.attendance_by_week([pictures.Week(date(2026, 9, 7))]) is None
+
+
+def figures(html: str, key: str) -> list[list[str]]:
+    """The rows of a picture's table on a page."""
+    figure = re.search(rf'<figure class="apflow-picture" id="{key}">(.*?)</figure>', html, re.S)
+    assert figure, f"no {key} picture on the page"
+    assert "<svg" in figure.group(1) and 'role="img"' in figure.group(1)
+    body = re.search(r"<tbody.*?</tbody>", figure.group(1), re.S).group(0)
+    return [[re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row, re.S)]
+            for row in re.findall(r"<tr.*?</tr>", body, re.S)]
+
+
+async def test_a_placements_page_draws_its_attendance_week_by_week(http, console):
+    cal = load_calendar(samples.SCHOOL.school_id, console.settings.calendars_dir)
+    async with httpx.AsyncClient(base_url=console.url, timeout=30) as api_http:
+        pid = await started_today(api_http, cal, "Wren Weekly")
+        r = await api_http.get(f"/api/placements/{pid}/attendance", headers=LEAD.headers)
+        owed = r.json()["unmarked"]
+        assert owed, "the placement owes no session yet"
+        marks = [{"placement_id": pid, "day": s["day"], "session": s["session"], "code": code}
+                 for s, code in zip(owed, ["B", "I"])]
+        r = await api_http.post("/api/attendance", headers=LEAD.headers, json={"source": "provider", "marks": marks})
+        assert r.status_code == 200, r.text
+    html = await get(http, f"/placements/{pid}", LEAD)
+    monday = date.fromisoformat(owed[0]["day"]) - timedelta(days=date.fromisoformat(owed[0]["day"]).weekday())
+    (week,) = [row for row in figures(html, "attendance-by-week") if row[0] == monday.strftime("%-d %B %Y")]
+    assert week[1:4] == ["1", str(len(marks) - 1), "0"]  # B counts as present, I as authorised absence
+    assert figures(html, "time-against-plan")[0][0] == "This placement"
+
+
+async def test_the_register_counts_only_the_schools_the_viewer_may_see(http, console):
+    async with httpx.AsyncClient(base_url=console.url, timeout=30) as api_http:
+        await started_today(api_http, load_calendar(samples.SCHOOL.school_id, console.settings.calendars_dir), "Ash Counted")
+    html = await get(http, "/register", LEAD)
+    rows = figures(html, "placements-by-state")
+    assert [r[0] for r in rows] == [samples.SCHOOL.school_id]  # the lead's school alone
+    listed = (await http.get("/api/placements", headers=LEAD.headers, params={"limit": 200})).json()
+    assert int(rows[0][-1]) == listed["total"]
+    trust = figures(await get(http, "/register", OPS), "placements-by-state")
+    assert sum(int(r[-1]) for r in trust) >= int(rows[0][-1])
+    # This page's placements against their plans, each named as the table names it.
+    assert "Ash Counted" in [r[0] for r in figures(html, "time-against-plan")]
