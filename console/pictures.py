@@ -34,9 +34,13 @@ def _style(colours: Sequence[str]) -> Style:
     return Style(
         background="white", plot_background="white", foreground="#0b0c0c", foreground_strong="#0b0c0c",
         foreground_subtle="#b1b4b6", colors=tuple(colours), opacity="1", opacity_hover="1", transition="none",
-        font_family="arial, sans-serif", label_font_size=14, major_label_font_size=14, legend_font_size=14,
-        value_font_size=14, tooltip_font_size=14,
+        font_family="arial, sans-serif", label_font_size=16, major_label_font_size=16, legend_font_size=16,
+        value_font_size=16, tooltip_font_size=16, title_font_size=16,
     )
+
+
+def _count(n: int, thing: str) -> str:
+    return f"{n} {thing}{'' if n == 1 else 's'}"
 
 
 @dataclass(frozen=True)
@@ -69,9 +73,12 @@ def _draw(chart) -> Markup:
     return Markup(chart.render(is_unicode=True))
 
 
+WIDTH = 640  # drawn at about the width of the page's main column, so its text reads at the page's size
+
+
 def _chart(kind, colours: Sequence[str], height: int, **config):
     # The key is the page's own text under the image (`Picture.key`), so it wraps like the page does.
-    return kind(style=_style(colours), js=[], disable_xml_declaration=True, explicit_size=False, width=800,
+    return kind(style=_style(colours), js=[], disable_xml_declaration=True, explicit_size=False, width=WIDTH,
                 height=height, show_legend=False, print_values=False, margin=10, truncate_label=-1, **config)
 
 
@@ -92,7 +99,7 @@ def placements_by_state(counts: Sequence[tuple[str, str, int]]) -> Picture | Non
     total = sum(count for _, _, count in counts)
     return Picture(
         "placements-by-state", "Placements by state, school by school",
-        f"A bar for each of {len(schools)} school{'s' if len(schools) != 1 else ''}, split by state: {total} placements in all.",
+        f"{_count(len(schools), 'school')}, each a bar split by state: {_count(total, 'placement')} in all.",
         _draw(chart), tuple((wording.words(s.value), STATE_COLOURS[s]) for s in states),
         ("School", *(wording.words(s.value) for s in states), "All"),
         tuple((school, *(n.get((school, s.value), 0) for s in states), sum(n.get((school, s.value), 0) for s in states))
@@ -139,8 +146,8 @@ def time_against_plan(spans: Sequence[Span]) -> Picture | None:
     drifting = sum(s.drifting for s in spans)
     return Picture(
         "time-against-plan", "Time in placement against plan",
-        f"Weeks so far beside weeks planned for {len(spans)} placement{'s' if len(spans) != 1 else ''}; "
-        f"{drifting} past {'their' if drifting != 1 else 'its'} planned end.",
+        f"Weeks so far beside weeks planned for {_count(len(spans), 'placement')}: "
+        f"{drifting or 'none'} past {'its' if drifting == 1 else 'their'} planned end.",
         _draw(chart), (("Planned", GREY), ("So far", BLUE), ("So far, past its planned end", RED)),
         ("Placement", "Weeks planned", "Weeks so far", "Past its planned end"),
         tuple((s.label, "no end planned" if s.weeks_planned is None else s.weeks_planned, s.weeks_so_far,
@@ -184,7 +191,7 @@ def attendance_by_week(weeks: Sequence[Week]) -> Picture | None:
     share = f"{round(100 * present / possible)}% of the sessions marked were attended" if possible else "no session marked yet"
     return Picture(
         "attendance-by-week", "Attendance week by week",
-        f"A bar for each of {len(weeks)} week{'s' if len(weeks) != 1 else ''} of sessions: {share}.",
+        f"{_count(len(weeks), 'week')} of sessions, each a bar: {share}.",
         _draw(chart), tuple((name, colour) for (name, _), colour in zip(series, ATTENDANCE_COLOURS)),
         ("Week from", *(name for name, _ in series)),
         tuple((w.monday.strftime("%-d %B %Y"), *(getattr(w, field) for _, field in series)) for w in weeks),

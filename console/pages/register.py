@@ -23,7 +23,7 @@ from console.authority import listing_scope
 from console.exports import CensusRefused, Format, Given
 from console.identity import PrincipalDep
 from console.signin.csrf import FormPrincipal
-from domain.lifecycle import FINAL_STATES
+from domain.lifecycle import FINAL_STATES, NOT_STARTED
 from domain.models import PlacementKind, PlacementState
 from domain.clock import uk_date
 from domain.records import RegisterEntry
@@ -63,7 +63,7 @@ def _pictures(engine, principal, entries: list[RegisterEntry]) -> list[pictures.
     today = uk_date(datetime.now(UTC))
     spans = [pictures.Span(e.pupil_name, e.start_date, e.planned_end_date,
                            min(today, e.end_date) if e.state in FINAL_STATES else today)
-             for e in entries if e.start_date <= today and (e.end_date or today) >= e.start_date]
+             for e in entries if e.state not in NOT_STARTED and e.start_date <= today]
     drawn = [pictures.placements_by_state(register.state_counts(engine, listing_scope(principal))),
              pictures.time_against_plan(spans)]
     return [d for d in drawn if d is not None]

@@ -107,11 +107,25 @@ async def test_a_placements_page(browser, console, seeded, pictures):
     await page.screenshot(path=str(pictures / "placement.png"), full_page=True)
 
 
+async def test_the_register_draws_its_pictures(browser, console, seeded, pictures):
+    page = await signed_in(browser, console, LEAD)
+    await page.goto("/register")
+    by_state = page.locator("#placements-by-state")
+    assert await by_state.locator("svg").is_visible()
+    key = await by_state.locator(".apflow-picture__key").inner_text()
+    assert "Proposed" in key and "Active" in key
+    await by_state.get_by_text("The figures").click()
+    assert SCHOOL in await by_state.locator("table").inner_text()
+    drift = page.locator("#time-against-plan")
+    assert "Casey Moor" in await drift.locator("svg").inner_html()
+    await by_state.screenshot(path=str(pictures / "register-by-state.png"))
+
+
 async def test_the_pages_run_their_scripts_under_the_csp(browser, console, seeded):
     """GOV.UK Frontend's script starts (its menu and buttons are enhanced) and
     nothing the pages load is refused."""
     page = await signed_in(browser, console, LEAD)
-    for path in ("/", "/placements", f"/placements/{seeded['Casey Moor']}", "/placements/new"):
+    for path in ("/", "/placements", f"/placements/{seeded['Casey Moor']}", "/placements/new", "/register"):
         await page.goto(path)
         await page.wait_for_load_state("networkidle")
         assert await page.evaluate("document.body.classList.contains('govuk-frontend-supported')"), path
