@@ -39,6 +39,12 @@ def _style(colours: Sequence[str]) -> Style:
     )
 
 
+def _whole(most: int) -> list[int]:
+    """Whole-number marks up the scale of counts, about five of them."""
+    step = max(1, -(-most // 5))
+    return list(range(0, most + step, step))
+
+
 def _count(n: int, thing: str) -> str:
     return f"{n} {thing}{'' if n == 1 else 's'}"
 
@@ -90,8 +96,9 @@ def placements_by_state(counts: Sequence[tuple[str, str, int]]) -> Picture | Non
     schools = sorted({school for school, _, _ in counts})
     states = [s for s in PlacementState if any(state == s for _, state, _ in counts)]
     n = {(school, state): count for school, state, count in counts}
+    most = max(sum(n.get((school, s.value), 0) for s in states) for school in schools)
     chart = _chart(pygal.HorizontalStackedBar, [STATE_COLOURS[s] for s in states], height=110 + 40 * len(schools),
-                   show_y_guides=False, x_title="Placements")
+                   show_y_guides=False, x_title="Placements", y_labels=_whole(most))
     top_down = schools[::-1]  # a horizontal chart draws its first row at the bottom
     chart.x_labels = [f"School {s}" for s in top_down]
     for s in states:
@@ -179,7 +186,8 @@ def attendance_by_week(weeks: Sequence[Week]) -> Picture | None:
     weeks = [w for w in weeks if w.present + w.authorised + w.unauthorised + w.unmarked]
     if not weeks:
         return None
-    chart = _chart(pygal.StackedBar, ATTENDANCE_COLOURS, height=300, show_x_guides=False,
+    most = max(w.present + w.authorised + w.unauthorised + w.unmarked for w in weeks)
+    chart = _chart(pygal.StackedBar, ATTENDANCE_COLOURS, height=300, show_x_guides=False, y_labels=_whole(most),
                    y_title="Sessions", x_label_rotation=-45 if len(weeks) > 12 else 0)
     chart.x_labels = [w.monday.strftime("%-d %b") for w in weeks]
     series = (("Present", "present"), ("Authorised absence", "authorised"),
