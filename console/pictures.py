@@ -204,3 +204,43 @@ def attendance_by_week(weeks: Sequence[Week]) -> Picture | None:
         ("Week from", *(name for name, _ in series)),
         tuple((w.monday.strftime("%-d %B %Y"), *(getattr(w, field) for _, field in series)) for w in weeks),
     )
+
+
+@dataclass(frozen=True)
+class Scored:
+    """One evaluation's total out of 125."""
+
+    placement: str  # how the page names the placement
+    stage: str  # "Mid", "End"
+    on: date
+    total: int
+
+
+def evaluation_totals(scored: Sequence[Scored], title: str = "Evaluation totals over time") -> Picture | None:
+    """Each evaluation's total out of 125 in the order they were made: a line
+    a placement, so one placement's shows its course and a provider's sets
+    its placements side by side."""
+    scored = sorted(scored, key=lambda s: s.on)
+    if not scored:
+        return None
+    placements = list(dict.fromkeys(s.placement for s in scored))
+    days = sorted({s.on for s in scored})
+    colours = [BLUE, GREEN, PURPLE, ORANGE, TURQUOISE, RED, GREY, YELLOW]
+    # Dates on a time axis: each placement's points are joined however the others fall between them.
+    chart = _chart(pygal.DateLine, [colours[i % len(colours)] for i in range(len(placements))], height=320,
+                   range=(0, 125), y_labels=[0, 25, 50, 75, 100, 125], y_title="Total out of 125",
+                   show_x_guides=False, dots_size=5, stroke_style={"width": 3}, margin_right=60,
+                   x_value_formatter=lambda d: d.strftime("%-d %b %Y"),
+                   x_label_rotation=-45 if len(days) > 6 else 0)
+    chart.x_labels = days
+    for name in placements:
+        chart.add(name, [(s.on, s.total) for s in scored if s.placement == name])
+    first, last = scored[0].total, scored[-1].total
+    summary = (f"{_count(len(scored), 'evaluation')} of {_count(len(placements), 'placement')}"
+               + (f": from {first} to {last} out of 125." if len(placements) == 1 else ", each placement a line."))
+    return Picture(
+        "evaluation-totals", title, summary, _draw(chart),
+        tuple((name, colours[i % len(colours)]) for i, name in enumerate(placements)) if len(placements) > 1 else (),
+        ("Evaluation", "Placement", "Total out of 125"),
+        tuple((f"{s.stage}, {s.on.strftime('%-d %B %Y')}", s.placement, s.total) for s in scored),
+    )

@@ -103,3 +103,15 @@ async def test_the_register_counts_only_the_schools_the_viewer_may_see(http, con
     assert sum(int(r[-1]) for r in trust) >= int(rows[0][-1])
     # This page's placements against their plans, each named as the table names it.
     assert "Ash Counted" in [r[0] for r in figures(html, "time-against-plan")]
+
+
+def test_evaluation_totals_draw_a_line_a_placement_in_the_order_they_were_made():
+    one = [pictures.Scored("This placement", "End", date(2026, 12, 10), 98),
+           pictures.Scored("This placement", "Mid", date(2026, 10, 20), 81)]
+    p = pictures.evaluation_totals(one)
+    assert p.rows == (("Mid, 20 October 2026", "This placement", 81), ("End, 10 December 2026", "This placement", 98))
+    assert p.summary == "2 evaluations of 1 placement: from 81 to 98 out of 125."
+    assert p.key == ()  # one line needs no key
+    both = pictures.evaluation_totals([*one, pictures.Scored("Another", "Mid", date(2026, 11, 2), 60)])
+    assert series(both) == ["This placement", "Another"]
+    assert pictures.evaluation_totals([]) is None
