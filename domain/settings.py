@@ -28,6 +28,17 @@ class StuckSettings(BaseModel):
     register_lag_minutes: int = Field(5, ge=0)
 
 
+class ProviderSettings(BaseModel):
+    """The trust's list of providers (APFLOW_POLICY__PROVIDERS__...)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    # How many days before a provider's insurance or a check expires the AP
+    # lead is told (Today, `GET /api/providers/expiring`); once expired, no
+    # new placement is proposed there.
+    warn_days: int = Field(30, ge=0, le=366)
+
+
 class PolicySettings(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -60,3 +71,5 @@ class PolicySettings(BaseModel):
     # What operations are shown as stuck: read by `operations.stuck` from the
     # process's own settings (a workflow's copy in its input is never used).
     stuck: StuckSettings = StuckSettings()
+    # The trust's providers: read by the API from the process's own settings.
+    providers: ProviderSettings = ProviderSettings()
