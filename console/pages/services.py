@@ -51,13 +51,14 @@ class Services:
         s = request.app.state
         return cls(s.settings, s.engine, s.client, s.exports.codes)
 
-    async def propose(self, proposal: Proposal, actor: Actor, key: str) -> Snapshot:
-        """Starts the placement (`Refused` with every unmet condition); the
+    async def propose(self, proposal: Proposal, actor: Actor, key: str, also_unmet: list[Unmet] = ()) -> Snapshot:
+        """Starts the placement (`Refused` with every unmet condition, and
+        `also_unmet`: what the provider's record stands against it); the
         same key from the same person finds the placement the first made."""
         s = self.settings
         placement_id = placements.proposal_placement_id(actor, key)
         spans = await run_in_threadpool(register.open_spans, self.engine, proposal)
-        unmet = clashes(Span.of(proposal, placement_id), spans)
+        unmet = list(also_unmet) + clashes(Span.of(proposal, placement_id), spans)
         unmet += unknown_codes(proposal, self.census)
         calendar = load_calendar(proposal.school.school_id, s.calendars_dir)
         async with self._waiting():

@@ -19,7 +19,7 @@ def record(today: date, name: str = "Bridgeway Learning Centre", **changes) -> P
     """A provider vetted a month ago, its insurance good for a year."""
     seen = today - timedelta(days=30)
     base = dict(
-        provider=ProviderDetails.model_validate({**samples.provider().model_dump(), "name": name}),
+        provider=ProviderDetails.model_validate({**samples.provider().model_dump(exclude_unset=True), "name": name}),
         checklist={k: CheckRecord(status="seen", seen_on=seen) for k in REQUIRED_ITEMS},
         insurance=insurance(today + timedelta(days=365)),
         safeguarding_confirmation_received_on=seen,
