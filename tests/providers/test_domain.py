@@ -97,3 +97,14 @@ def test_malformed_records_are_refused(bad):
         data[k] = {**data[k], **v} if isinstance(data.get(k), dict) else v
     with pytest.raises(ValidationError):
         ProviderIn.model_validate(data)
+
+
+def test_the_warning_days_are_a_setting(monkeypatch):
+    from apflow.settings import Settings
+
+    assert Settings().policy.providers.warn_days == 30
+    monkeypatch.setenv("APFLOW_POLICY__PROVIDERS__WARN_DAYS", "45")
+    assert Settings().policy.providers.warn_days == 45
+    monkeypatch.setenv("APFLOW_POLICY__PROVIDERS__WARN_DAYS", "-1")
+    with pytest.raises(ValidationError):
+        Settings()
