@@ -20,7 +20,7 @@ from pydantic import Field, model_validator
 
 from . import guards
 from .checklist import CHECKLIST, REQUIRED_ITEMS
-from .models import CheckEntry, Insurance, Model, Provider, Site, Vetting
+from .models import CheckEntry, Escalation, Insurance, Model, Provider, Role, Site, Vetting
 from .settings import PolicySettings
 
 # Opaque, made by apflow: never a name, in addresses and in logs.
@@ -216,3 +216,38 @@ def status(record: ProviderRecord, today: date, settings: PolicySettings) -> str
     if gaps(record, settings):
         return "not_vetted"
     return "expiring" if found else "current"
+
+
+# --- the escalation ahead of time ------------------------------------------------
+
+
+class ProviderAlert(Model):
+    """What the daily providers' sweep found on the record of a running
+    placement's provider: a certificate or check expiring, or expired."""
+
+    provider_id: ProviderId
+    what: Annotated[str, Field(min_length=1, max_length=300)]
+    clause: Annotated[str, Field(min_length=1, max_length=100)]
+    expires_on: date
+    expired: bool
+    found_on: date
+
+    @classmethod
+    def of(cls, provider_id: str, problem: Problem, today: date) -> ProviderAlert:
+        return cls(provider_id=provider_id, what=problem.what, clause=problem.clause, expires_on=problem.expires_on,
+                   expired=problem.expired, found_on=today)
+
+
+def provider_escalation(alert: ProviderAlert, at) -> Escalation:
+    """The AP lead's escalation: once ahead of the day (the warning days), and
+    once more when it has passed; a renewed certificate, with its new date, is
+    a new cause only when it too comes near its end."""
+    stage = "expired" if alert.expired else "expiring"
+    problem = Problem(alert.what, alert.clause, alert.expires_on, alert.expired)
+    return Escalation(
+        escalation_id=f"provider_{stage}:{alert.provider_id}:{alert.clause}:{alert.expires_on}",
+        kind=f"provider_{stage}", clause=alert.clause, owner=Role.ap_lead,
+        message=problem.message(alert.found_on) + (
+            "; this placement goes on, but see that the provider is covered" if alert.expired else ""),
+        raised_at=at, due=alert.expires_on,
+    )

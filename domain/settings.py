@@ -2,6 +2,8 @@
 changes them by configuration, never in code."""
 from __future__ import annotations
 
+from datetime import time
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -34,9 +36,12 @@ class ProviderSettings(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     # How many days before a provider's insurance or a check expires the AP
-    # lead is told (Today, `GET /api/providers/expiring`); once expired, no
-    # new placement is proposed there.
+    # lead is told (Today, `GET /api/providers/expiring`, an escalation on
+    # each running placement there); once expired, no new placement is proposed there.
     warn_days: int = Field(30, ge=0, le=366)
+    # When, in UK time on weekdays, the daily sweep escalates them to the AP
+    # lead of each running placement there (`workflows.providers`).
+    sweep_at: time = time(7, 30)
 
 
 class PolicySettings(BaseModel):
