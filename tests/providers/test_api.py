@@ -171,3 +171,38 @@ async def test_providers_of_open_placements_expiring_soon_are_listed_for_their_s
     assert [p["placement_id"] for p in found[soon["provider_id"]]["placements"]] == [placed[soon["provider_id"]]]
     assert {p["clause"] for p in found[soon["provider_id"]]["problems"]} == {"appendix: insurance"}
     assert soon["provider_id"] not in {e["provider_id"] for e in expect(await http.get("/api/providers/expiring", headers=OTHER_LEAD), 200)}
+
+
+async def test_the_providers_page_shows_each_placements_attendance_and_its_evaluation(http):
+    from tests.api.test_api import HEAD, act, last_school_day, upload_copy, wait_for_state
+
+    made = await add(http)
+    cal = load_calendar(SCHOOL, Settings().calendars_dir)
+    start = last_school_day(cal)
+    notice_on = cal.add_school_days(start, -3)
+    body = proposal_by_id(made["provider_id"], pattern=samples.FULL_TIME)
+    body["start_date"] = start.isoformat()
+    pid = expect(await http.post("/api/placements", headers=LEAD, json=body), 201)["placement"]["placement_id"]
+    await act(http, pid, "vet", samples.vet(safeguarding_confirmation_received_on=notice_on))
+    await act(http, pid, "consult_la", samples.consult_la(notice_on))
+    await act(http, pid, "notify", samples.notify(notice_on, await upload_copy(http, pid)), HEAD)
+    await wait_for_state(http, pid, "active")
+    marks = {"source": "provider", "marks": [
+        {"placement_id": pid, "day": start.isoformat(), "session": "am", "code": "B"},
+        {"placement_id": pid, "day": start.isoformat(), "session": "pm", "code": "O", "explained": False}]}
+    expect(await http.post("/api/attendance", headers=LEAD, json=marks), 200)
+
+    def mine(page):
+        (p,) = [p for p in page["placements"] if p["placement_id"] == pid]
+        return p
+
+    shown = mine(expect(await http.get(f"/api/providers/{made['provider_id']}", headers=LEAD), 200))
+    assert (shown["attendance_percent"], shown["sessions_marked"], shown["evaluation_total"]) == (50.0, 2, None)
+
+    d = today()
+    invitation = await upload_copy(http, pid, "invitation_copy")
+    await act(http, pid, "open_review", samples.open_review(d, d - timedelta(days=6), invitation))
+    await act(http, pid, "reintegrate", samples.reintegrate(d))
+    await act(http, pid, "close", samples.close(d), HEAD)
+    shown = mine(expect(await http.get(f"/api/providers/{made['provider_id']}", headers=LEAD), 200))
+    assert shown["state"] == "closed" and shown["evaluation_total"] == 4 * 7 + 4 * 5 + 5 * 6 + 4 * 7
