@@ -49,6 +49,11 @@ def may_manage(principal: Principal) -> bool:
     return any(g.role in PROVIDER_MANAGERS for g in principal.grants)
 
 
+def complete(given: ProviderIn, policy: PolicySettings, provider_id: str = "prov-" + "0" * 32) -> bool:
+    """Whether the record, as given, is a complete vetting (`domain.providers.gaps`)."""
+    return not gaps(ProviderRecord(provider_id=provider_id, **given.model_dump()), policy)
+
+
 # --- a proposal naming a provider ----------------------------------------------
 
 
@@ -221,8 +226,7 @@ def router(policy: PolicySettings) -> APIRouter:
     def add_provider(body: ProviderIn, principal: PrincipalDep, request: Request):
         """Adds a provider to the trust's list; its id is apflow's (prov-…)."""
         actor = manager(principal)
-        probe = ProviderRecord(provider_id="prov-" + "0" * 32, **body.model_dump())
-        record = store.add(db(request), body, actor, datetime.now(UTC), vetted=not gaps(probe, policy))
+        record = store.add(db(request), body, actor, datetime.now(UTC), vetted=complete(body, policy))
         return provider_out(record, policy, today())
 
     @r.get("/api/providers/expiring", response_model=list[ExpiringOut])
@@ -258,10 +262,9 @@ def router(policy: PolicySettings) -> APIRouter:
         what is left out is no longer on it)."""
         actor = manager(principal)
         given = ProviderIn.model_validate(body.model_dump(exclude={"version"}))
-        probe = ProviderRecord(provider_id=provider_id, **given.model_dump())
         try:
             record = store.update(db(request), provider_id, given, actor, datetime.now(UTC),
-                                  vetted=not gaps(probe, policy), expected_version=body.version)
+                                  vetted=complete(given, policy, provider_id), expected_version=body.version)
         except store.Conflict as e:
             return JSONResponse(status_code=409, content={"detail": str(e)})
         if record is None:

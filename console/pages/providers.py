@@ -6,6 +6,7 @@ changing one through a form built from the record's own model
 (`console.providers_api`, `store.providers`)."""
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated
 
@@ -70,8 +71,6 @@ def providers_list(principal: PrincipalDep, request: Request,
 
 
 def _record(request: Request, provider_id: str) -> ProviderRecord | None:
-    import re
-
     if not re.match(PROVIDER_ID_PATTERN, provider_id):
         return None
     return store.get(_engine(request), provider_id)
@@ -96,9 +95,8 @@ async def add_provider(principal: FormPrincipal, request: Request):
     given, problems_ = forms.read(ProviderIn, values)
     if given is None:
         return _form(request, principal, values=values, problems=problems_, status=422, **draw)
-    probe = ProviderRecord(provider_id="prov-" + "0" * 32, **given.model_dump())
     record = await run_in_threadpool(store.add, _engine(request), given, api.manager(principal), datetime.now(UTC),
-                                     not gaps(probe, _policy(request)))
+                                     api.complete(given, _policy(request)))
     return RedirectResponse(f"/providers/{record.provider_id}?done=added", status_code=303)
 
 
@@ -152,10 +150,9 @@ async def edit_provider(provider_id: str, principal: FormPrincipal, request: Req
     given, problems_ = forms.read(ProviderIn, values)
     if given is None:
         return _form(request, principal, values=values, problems=problems_, status=422, **draw)
-    probe = ProviderRecord(provider_id=provider_id, **given.model_dump())
     try:
         await run_in_threadpool(store.update, _engine(request), provider_id, given, api.manager(principal),
-                                datetime.now(UTC), not gaps(probe, _policy(request)), version)
+                                datetime.now(UTC), api.complete(given, _policy(request), provider_id), version)
     except store.Conflict as e:
         return _form(request, principal, values=values, problems=[("", str(e)[:1].upper() + str(e)[1:])], status=409, **draw)
     return RedirectResponse(f"/providers/{provider_id}?done=changed", status_code=303)
