@@ -88,7 +88,9 @@ async def test_expired_insurance_stops_a_proposal_through_the_pages_and_nothing_
     await lead.goto(f"/providers/{provider_id}")
     assert await lead.locator(f'.apflow-provider-placements a[href="/placements/{pid}"]').count() == 1
 
-    # Its vet form opens filled in from the record.
+    # The placement's page links to the record; its vet form opens filled in from it.
+    await lead.goto(f"/placements/{pid}")
+    assert await lead.locator(f'a[href="/providers/{provider_id}"]').count() == 1
     await lead.goto(f"/placements/{pid}/actions/vet")
     assert await lead.locator("#from-record").count() == 1
     assert await lead.locator('input[name="checklist.k.status"][value="seen"]').is_checked()
