@@ -200,8 +200,10 @@ def gaps(record: ProviderRecord, settings: PolicySettings) -> list[guards.Unmet]
     each placement's `vet`."""
     candidate = _Candidate(provider=record.as_provider(), vetting=record.vetting())
     found = guards.vetting(candidate, guards.Context(today=date.min, calendar=None, actor=None, settings=settings))  # type: ignore[arg-type]
+    found += [guards.Unmet(check_clause(k), f"checklist item '{CHECKLIST[k]}' is marked seen without the day it was seen")
+              for k, c in sorted(record.checklist.items()) if c.status.value == "seen" and c.seen_on is None]
     if record.insurance is None:
-        return found
+        return [u for u in found if u.clause != "§7.1"]
     if record.insurance.motor_vehicle and record.insurance.motor_vehicle_expires_on is None:
         found.append(guards.Unmet(INSURANCE, "the motor vehicle insurance's expiry date is not recorded"))
     return [u for u in found if u.clause != "§7.1"]

@@ -108,3 +108,11 @@ def test_the_warning_days_are_a_setting(monkeypatch):
     monkeypatch.setenv("APFLOW_POLICY__PROVIDERS__WARN_DAYS", "-1")
     with pytest.raises(ValidationError):
         Settings()
+
+
+def test_a_check_seen_is_seen_on_a_day():
+    checks = dict(record(TODAY).checklist)
+    checks["c"] = CheckRecord(status="seen")
+    r = stored(record(TODAY, checklist=checks))
+    assert [u.clause for u in gaps(r, POLICY)] == ["appendix checklist (c)"]
+    assert status(r, TODAY, POLICY) == "not_vetted"
