@@ -56,7 +56,7 @@ def list_status(row, today: date, warn_days: int) -> str:
 @router.get("/providers")
 def providers_list(principal: PrincipalDep, request: Request,
                    name: Annotated[str | None, Query(max_length=100)] = None,
-                   cursor: paging.Cursor = None, done: str | None = None):
+                   cursor: paging.Cursor = None):
     today = api.today()
     after = paging.decode(cursor, lambda v: (str(v[0]), str(v[1])))
     found = store.page(_engine(request), limit=PAGE_SIZE, after=after, name=(name or "").strip() or None)
