@@ -20,7 +20,7 @@ from pydantic import Field, model_validator
 
 from . import guards
 from .checklist import CHECKLIST, REQUIRED_ITEMS
-from .models import CheckEntry, Escalation, Insurance, Model, Provider, Role, Site, Vetting
+from .models import CheckEntry, Escalation, Insurance, Model, Person, Provider, Role, Site, TrustException, Vetting
 from .settings import PolicySettings
 
 # Opaque, made by apflow: never a name, in addresses and in logs.
@@ -41,12 +41,34 @@ def check_clause(key: str) -> str:
     return f"appendix checklist ({key})"
 
 
+class SiteDetails(Site):
+    name: Short
+    address: Annotated[str, Field(min_length=1, max_length=500)]
+    postcode: Annotated[str, Field(pattern=r"(?i)^[A-Z]{1,2}[0-9][0-9A-Z]? ?[0-9][A-Z]{2}$")]  # a UK postcode
+
+
+class PersonDetails(Person):
+    name: Short
+    role: Annotated[str, Field(max_length=100)] | None = None
+    phone: Annotated[str, Field(pattern=r"^[0-9+() -]{3,40}$")] | None = None
+
+
+class TrustExceptionDetails(TrustException):
+    approved_by: Short
+    reason: Annotated[str, Field(min_length=1, max_length=2000)]
+
+
 class ProviderDetails(Provider):
     """A provider's details as the trust's list keeps them: a placement's
-    `Provider`, with sizes a list can show."""
+    `Provider`, each part with the sizes and shapes a list can hold."""
 
     name: Short
-    sites: Annotated[list[Site], Field(max_length=20)] = Field(default_factory=list)
+    sites: Annotated[list[SiteDetails], Field(max_length=20)] = Field(default_factory=list)
+    trust_exception: TrustExceptionDetails | None = None
+    dsl: PersonDetails | None = None
+    deputy_dsl: PersonDetails | None = None
+    named_contact: PersonDetails | None = None
+    full_time_pupils_of_compulsory_age: Annotated[int, Field(ge=0, le=100_000)] = 0
 
 
 class CheckRecord(CheckEntry):

@@ -90,6 +90,9 @@ def test_the_record_becomes_a_placements_vetting():
     {"provider": {"name": "x" * 201}},
     {"checklist": {"a": {"status": "seen", "seen_on": "2027-01-10", "expires_on": "2026-01-10"}}},
     {"insurance": {"public_liability": -1}},
+    {"provider": {"sites": [{"name": "Main", "address": "1 Lane", "postcode": "not a postcode"}]}},
+    {"provider": {"dsl": {"name": "Jo", "phone": "call me\nBcc: x"}}},
+    {"provider": {"sites": [{"name": "Main", "address": "1 Lane", "postcode": "HD1 4AB"}] * 21}},
 ])
 def test_malformed_records_are_refused(bad):
     data = record(TODAY).model_dump(mode="json")
