@@ -289,6 +289,9 @@ def _add_action_route(app: FastAPI, name: str, model: type[Model], db, temporal,
         actor = actor_for_action(principal, row.school_id, name)
         if missing_copy:
             return refusal_response(Refused(name, [Unmet("§6.5, §6.8", missing_copy)]), 422)
+        lapsed = await run_in_threadpool(providers_api.vet_blocked, db(request), placement_id, name, providers_api.today())
+        if lapsed:  # the provider's record has expired since the proposal
+            return refusal_response(Refused(name, lapsed), 409)
         try:
             async with asyncio.timeout(settings.api_wait_s):
                 snap = await placements.act(temporal(request), placement_id, actor, body, idempotency_key)

@@ -23,6 +23,7 @@ from domain.models import Actor, Evaluation, Proposal, Provider
 from domain.providers import PROVIDER_ID_PATTERN, ProviderId, ProviderIn, ProviderRecord, blocking, gaps, problems, status
 from domain.settings import PolicySettings
 from store import providers as store
+from store import register
 
 from . import paging
 from .identity import PrincipalDep
@@ -82,6 +83,17 @@ def resolve(engine: Engine, given: ProposalIn, on: date) -> tuple[Proposal | Non
     if record is None:
         return None, [Unmet("providers", NOT_FOUND.format(given.provider_id) + ": pick one from GET /api/providers")]
     return Proposal.model_validate({**data, "provider": record.as_provider().model_dump()}), blocking(record, on)
+
+
+def vet_blocked(engine: Engine, placement_id: str, action: str, on: date) -> list[Unmet]:
+    """A placement picked from the list is not vetted against a record whose
+    insurance or a required check has expired since: the record is renewed first."""
+    if action != "vet":
+        return []
+    row = register.get(engine, placement_id)
+    provider_id = (row.data or {}).get("provider_id") if row is not None else None
+    record = store.get(engine, provider_id) if provider_id else None
+    return blocking(record, on) if record is not None else []
 
 
 # --- what the API answers --------------------------------------------------------

@@ -14,6 +14,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from apflow.calendars import load_calendar
 from apflow.settings import Settings
+from console import providers_api
 from console.documents import copy_on_file
 from console.identity import Principal
 from domain.census import CensusCodes, unknown_codes
@@ -74,6 +75,9 @@ class Services:
         missing_copy = await run_in_threadpool(copy_on_file, self.engine, placement_id, action)
         if missing_copy:
             raise Refused(name, [Unmet("§6.5, §6.8", missing_copy)])
+        lapsed = await run_in_threadpool(providers_api.vet_blocked, self.engine, placement_id, name, providers_api.today())
+        if lapsed:  # the provider's record has expired since the proposal
+            raise Refused(name, lapsed)
         try:
             async with self._waiting():
                 return await placements.act(self.client, placement_id, actor, action, key)

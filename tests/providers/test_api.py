@@ -206,3 +206,21 @@ async def test_the_providers_page_shows_each_placements_attendance_and_its_evalu
     await act(http, pid, "close", samples.close(d), HEAD)
     shown = mine(expect(await http.get(f"/api/providers/{made['provider_id']}", headers=LEAD), 200))
     assert shown["state"] == "closed" and shown["evaluation_total"] == 4 * 7 + 4 * 5 + 5 * 6 + 4 * 7
+
+
+async def test_a_placement_is_not_vetted_against_a_record_expired_since_its_proposal(http):
+    from tests.api.test_api import act, get
+
+    made = await add(http)
+    pid = expect(await http.post("/api/placements", headers=LEAD, json=proposal_by_id(made["provider_id"])), 201)["placement"]["placement_id"]
+    record = {k: made[k] for k in ("provider", "checklist", "insurance", "safeguarding_confirmation_received_on", "other_sections")}
+    record["checklist"]["k"] = {"status": "seen", "seen_on": (today() - timedelta(days=400)).isoformat(),
+                                "expires_on": (today() - timedelta(days=1)).isoformat()}
+    expect(await http.put(f"/api/providers/{made['provider_id']}", headers=LEAD, json=record), 200)
+    refused = await act(http, pid, "vet", samples.vet(), status=409)
+    assert [u["clause"] for u in refused["detail"]["unmet"]] == ["appendix checklist (k)"]
+    assert "Child protection policy and procedures' expired on" in refused["detail"]["unmet"][0]["message"]
+    assert (await get(http, pid))["placement"]["state"] == "proposed"
+    record["checklist"]["k"]["expires_on"] = (today() + timedelta(days=300)).isoformat()  # renewed on the record
+    expect(await http.put(f"/api/providers/{made['provider_id']}", headers=LEAD, json=record), 200)
+    assert (await act(http, pid, "vet", samples.vet()))["placement"]["state"] == "vetted"

@@ -106,3 +106,24 @@ async def test_an_edit_over_a_stale_version_is_refused_and_changes_nothing(web, 
     r = await web.post(post_to, headers=LEAD.headers, data=data)
     assert r.status_code == 409 and "someone changed it meanwhile" in r.text
     assert store.get(console.engine, pid).version == 2 and store.get(console.engine, pid).provider.name != "Renamed Over Theirs"
+
+
+async def test_the_vet_form_opens_from_a_current_record_and_refuses_one_expired_since(web, console):
+    from domain.actions import Vet
+    from tests.console.test_pages_http import keys_of
+
+    pid = await add(web)
+    placement = await place(web, pid)
+    html = (await web.get(f"/placements/{placement}/actions/vet", headers=LEAD.headers)).text
+    assert 'id="from-record"' in html and 'name="checklist.k.status" type="radio" value="seen" checked' in html
+    record = store.get(console.engine, pid).model_dump(mode="json", exclude={"provider_id", "version"})
+    record["insurance"]["employers_liability_expires_on"] = (today() - timedelta(days=2)).isoformat()
+    assert (await web.put(f"/api/providers/{pid}", headers=LEAD.headers, json=record)).status_code == 200
+    html = (await web.get(f"/placements/{placement}/actions/vet", headers=LEAD.headers)).text
+    assert 'id="from-record"' not in html  # an expired record fills in nothing
+    r = await web.post(f"/placements/{placement}/actions/vet", headers=LEAD.headers,
+                       data=form_of(Vet, samples.vet(), **keys_of(html)))
+    assert r.status_code == 409
+    assert "employer&#39;s liability insurance expired on" in r.text and 'href="#insurance' in r.text
+    snap = (await web.get(f"/api/placements/{placement}", headers=LEAD.headers)).json()
+    assert snap["placement"]["state"] == "proposed"
