@@ -17,6 +17,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel
 
+from console import providers_api
 from console.identity import IDEMPOTENCY_KEY, Principal, PrincipalDep
 from console.signin import csrf
 from console.signin.csrf import FormPrincipal
@@ -24,12 +25,10 @@ from domain.access import ACTION_ROLES
 from domain.actions import ACTION_MODELS
 from domain.lifecycle import Refused
 from domain.models import Placement, Proposal, Role
+from domain.providers import PROVIDER_ID_PATTERN
 from store import documents as sent
 from store import register
 from store.tables import PlacementRow
-
-from console import providers_api
-from domain.providers import PROVIDER_ID_PATTERN
 
 from . import forms, preview, providers, refusals, wording
 from .rendering import not_found, page
