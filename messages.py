@@ -73,3 +73,16 @@ class SweepReport(BaseModel):
     not_found: int = 0
     query_seconds: float = 0.0  # finding them, in the database
     signal_seconds: float = 0.0  # telling their workflows and recording it
+
+
+class ProviderSweepRequest(BaseModel):
+    """The day the providers' sweep looks ahead from (`sweep_providers`)."""
+
+    day: date
+
+
+class ProviderSweepReport(BaseModel):
+    day: date
+    providers: int = 0  # providers of running placements with something expiring or expired
+    signalled: int = 0  # placements told
+    not_found: int = 0  # placements with no running workflow

@@ -15,6 +15,7 @@ from temporalio.worker import Worker
 
 from activities.documents import DocumentActivities
 from activities.attendance import AttendanceActivities
+from activities.providers import ProviderActivities
 from activities.register import RegisterActivities
 from apflow.calendars import load_calendar
 from apflow.directory import school_contacts
@@ -24,6 +25,7 @@ from apflow.worker_metrics import ActivityCounts, serve_from
 from store.db import make_engine, migrate_when_up
 from workflows.attendance import AttendanceSweepWorkflow, ensure_schedules
 from workflows.placement import PlacementWorkflow
+from workflows.providers import ProviderSweepWorkflow, ensure_schedule
 from workflows.sandbox import RUNNER
 
 
@@ -45,6 +47,7 @@ def build_worker(
         calendar_for=lambda school_id: load_calendar(school_id, settings.calendars_dir),
         contacts_for=lambda school: school_contacts(school, settings.directory_file),
     )
+    providers = ProviderActivities(engine, client, settings.policy.providers)
     # The activities are synchronous, each on a thread of its own: the pool
     # has a thread for every slot, or a slot would wait for a thread while its
     # timeout runs.
@@ -52,8 +55,9 @@ def build_worker(
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[PlacementWorkflow, AttendanceSweepWorkflow],
-        activities=[register.project_placement, documents.send_document, documents.record_hand_over, sweep.sweep_attendance],
+        workflows=[PlacementWorkflow, AttendanceSweepWorkflow, ProviderSweepWorkflow],
+        activities=[register.project_placement, documents.send_document, documents.record_hand_over, sweep.sweep_attendance,
+                    providers.sweep_providers],
         workflow_runner=RUNNER,
         max_concurrent_activities=activity_slots,
         max_cached_workflows=settings.worker_cache_size,
@@ -86,6 +90,8 @@ async def main(settings: Settings | None = None, ready_fd: int | None = None, st
             return
         await register_search_attributes(client, settings.temporal_namespace)
         await ensure_schedules(client, settings.task_queue, settings.attendance)
+        if settings.attendance.schedules_enabled:  # the same switch for every sweep's schedule
+            await ensure_schedule(client, settings.task_queue, settings.policy.providers)
         worker = build_worker(client, settings.task_queue, engine, settings=settings)
         async with worker:
             log.info("worker running on task queue %s (process %d)", settings.task_queue, os.getpid())

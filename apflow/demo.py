@@ -11,6 +11,7 @@ import time
 import uuid
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
+from urllib.parse import quote
 
 import httpx
 from fpdf import FPDF
@@ -64,6 +65,7 @@ class Demo:
         self.today = uk_date(datetime.now(timezone.utc))
         # The API's own calendar folder, so the dates chosen are school days there.
         self.cal: SchoolCalendar = load_calendar(samples.SCHOOL.school_id, calendars_dir)
+        self.providers: dict[str, str] = {}  # the trust's list: provider id by name
 
     def call(self, method: str, path: str, headers: dict, body=None) -> dict:
         """One request. A write carries an Idempotency-Key and, when its
@@ -86,10 +88,39 @@ class Demo:
         data = body.model_dump(mode="json", exclude_unset=True) if hasattr(body, "model_dump") else body
         return self.call("POST", f"/api/placements/{pid}/actions/{action}", headers or self.lead, data)
 
+    def add_providers(self) -> None:
+        """The trust's list of providers: two vetted and current, one whose
+        employer's liability expires within the warning days, one whose
+        public liability has expired (no new placement there). A second demo
+        finds them on the list and adds none again."""
+        t = self.today
+        year = t + timedelta(days=365)
+        wanted = [
+            (samples.provider(), {}),
+            (samples.registered_provider(), {}),
+            (samples.provider(name="Riverside Outdoor Learning", ukprn="10054321", email="office@riverside.example"),
+             {"employers_liability_expires_on": t + timedelta(days=20)}),
+            (samples.provider(name="Hilltop Skills Hub", ukprn="10067890", email="office@hilltop.example"),
+             {"public_liability_expires_on": t - timedelta(days=3)}),
+        ]
+        for details, cover in wanted:
+            listed = self.call("GET", f"/api/providers?name={quote(details.name)}", self.lead)["items"]
+            same = [p for p in listed if p["name"] == details.name]
+            if same:
+                self.providers[details.name] = same[0]["provider_id"]
+                continue
+            record = samples.provider_record(details, t - timedelta(days=30), year, **cover)
+            made = self.call("POST", "/api/providers", self.lead, record.model_dump(mode="json"))
+            self.providers[details.name] = made["provider_id"]
+
     def propose(self, i: int, start: date, kind=PlacementKind.off_site_direction, **changes) -> str:
         changes.setdefault("census_reason", CENSUS_REASONS[kind])  # so the demo's census return is whole
         proposal = samples.proposal(start, kind, pupil=_pupil(i, self.run_id), **changes)
-        return self.call("POST", "/api/placements", self.lead, proposal.model_dump(mode="json"))["placement"]["placement_id"]
+        body = proposal.model_dump(mode="json")
+        if proposal.provider.name in self.providers:  # picked from the trust's list: its record's details
+            del body["provider"]
+            body["provider_id"] = self.providers[proposal.provider.name]
+        return self.call("POST", "/api/placements", self.lead, body)["placement"]["placement_id"]
 
     def school_day(self, n: int) -> date:
         """The n-th school day from today (n <= 0: on or before today)."""
@@ -152,6 +183,7 @@ class Demo:
 
     def run(self) -> list[tuple[str, str]]:
         t, made = self.today, []
+        self.add_providers()
         made.append((self.propose(0, self.school_day(15)), "proposed: the provider still to be vetted"))
 
         pid = self.propose(1, self.school_day(3), PlacementKind.suspension_cover, suspension_first_day=self.school_day(-2))
@@ -166,7 +198,8 @@ class Demo:
 
         made.append((self.running(3), "active: an off-site direction that started on the last school day"))
 
-        pid = self.running(4, PlacementKind.health_package)
+        pid = self.running(4, PlacementKind.health_package, provider=samples.provider(
+            name="Riverside Outdoor Learning", ukprn="10054321", email="office@riverside.example"))
         self.act(pid, "open_review", samples.open_review(self.school_day(5)))  # apflow invites the parents now
         made.append((pid, "under_review: meeting booked in a week"))
 

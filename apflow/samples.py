@@ -181,3 +181,21 @@ def terminate(on: date, safeguarding: bool = False) -> Terminate:
     )
 
 
+
+
+def provider_record(details: Provider, seen_on: date, insured_until: date, **insurance_changes):
+    """An invented provider's record on the trust's list: every required
+    check seen on `seen_on`, its insurance in force until `insured_until`
+    (one cover's own date changed by `insurance_changes`)."""
+    from domain.checklist import REQUIRED_ITEMS
+    from domain.providers import CheckRecord, InsuranceRecord, ProviderDetails, ProviderIn
+
+    cover = dict(public_liability=5_000_000, employers_liability=10_000_000, professional_negligence=2_000_000,
+                 public_liability_expires_on=insured_until, employers_liability_expires_on=insured_until,
+                 professional_negligence_expires_on=insured_until)
+    return ProviderIn(
+        provider=ProviderDetails.model_validate(details.model_dump(exclude_unset=True)),
+        checklist={k: CheckRecord(status="seen", seen_on=seen_on) for k in REQUIRED_ITEMS},
+        insurance=InsuranceRecord(**{**cover, **insurance_changes}),
+        safeguarding_confirmation_received_on=seen_on,
+    )

@@ -26,7 +26,7 @@ from domain.actions import ACTION_MODELS
 from domain.census import unknown_codes
 from domain.guards import Unmet
 from domain.lifecycle import Lifecycle, Refused, diagram, possible_actions
-from domain.models import Model, Placement, Proposal
+from domain.models import Model, Placement
 from domain.overlaps import Span, clashes
 from operations.stuck import count as count_stuck
 from store import register
@@ -35,6 +35,7 @@ from workflows import client as placements
 from workflows.placement import Snapshot
 
 from . import attendance, codec_server, documents, errors, exports, hardening, metrics, operations, pages, paging, provider, signin, stuck
+from . import providers_api
 from .authority import actor_for_action, listing_scope, visible_placement
 from .identity import IdempotencyKey, PrincipalDep
 
@@ -162,17 +163,22 @@ def create_app(settings: Settings, client: Client | None = None, engine: Engine 
             503: {"model": errors.UnknownOut, "description": errors.UNKNOWN_DESCRIPTION},
         },
     )
-    async def propose(proposal: Proposal, principal: PrincipalDep, request: Request, idempotency_key: IdempotencyKey = None):
+    async def propose(given: providers_api.ProposalIn, principal: PrincipalDep, request: Request, idempotency_key: IdempotencyKey = None):
         """Starts the placement's workflow and answers once the register holds
         it. With an Idempotency-Key, a retried proposal answers with the
         placement the first one made. The proposer acts as the role they hold
-        at the proposal's school."""
-        actor = actor_for_action(principal, proposal.school.school_id, "propose")
+        at the proposal's school. A provider picked from the trust's list
+        (`provider_id`) brings its record's details; an unknown one, or one
+        whose insurance or a required check has expired, is refused (422)."""
+        actor = actor_for_action(principal, given.school.school_id, "propose")
         placement_id = placements.proposal_placement_id(actor, idempotency_key) if idempotency_key else None
+        proposal, on_record = await run_in_threadpool(providers_api.resolve, db(request), given, providers_api.today())
+        if proposal is None:
+            return refusal_response(Refused("propose", on_record), 422)
 
         def read():  # the files and the register, off the event loop
             calendar = load_calendar(proposal.school.school_id, settings.calendars_dir)
-            unmet = clashes(Span.of(proposal, placement_id), register.open_spans(db(request), proposal))
+            unmet = on_record + clashes(Span.of(proposal, placement_id), register.open_spans(db(request), proposal))
             unmet += unknown_codes(proposal, request.app.state.exports.codes)  # the codes as the exports read them
             return calendar, unmet, settings.letters_from(proposal.school)
 
@@ -263,6 +269,7 @@ def create_app(settings: Settings, client: Client | None = None, engine: Engine 
     metrics.install(app, count_stuck=lambda client: count_stuck(client, app.state.engine, settings.policy.stuck))
     app.include_router(documents.router(settings))
     app.include_router(provider.router(settings))
+    app.include_router(providers_api.router(settings.policy))  # the trust's list of providers
     app.include_router(attendance.router_for(settings))
     app.state.attendance_sink = attendance.provider_sink(app, settings)  # marks sent through a provider's link
     exports.install(app, settings)  # the register of every placement and its exports
@@ -282,6 +289,9 @@ def _add_action_route(app: FastAPI, name: str, model: type[Model], db, temporal,
         actor = actor_for_action(principal, row.school_id, name)
         if missing_copy:
             return refusal_response(Refused(name, [Unmet("§6.5, §6.8", missing_copy)]), 422)
+        lapsed = await run_in_threadpool(providers_api.vet_blocked, db(request), placement_id, name, providers_api.today())
+        if lapsed:  # the provider's record has expired since the proposal
+            return refusal_response(Refused(name, lapsed), 409)
         try:
             async with asyncio.timeout(settings.api_wait_s):
                 snap = await placements.act(temporal(request), placement_id, actor, body, idempotency_key)

@@ -25,6 +25,11 @@ OPERATION_ROLES: dict[str, frozenset[Role]] = {
     "reload_directory": STAFF | {Role.trust_operations},
 }
 
+# Who keeps the trust's list of providers (`domain.providers`): the trust's
+# operations staff and every school's AP lead, who vets providers (a
+# provider serves every school). Anyone signed in reads it.
+PROVIDER_MANAGERS = frozenset({Role.ap_lead, Role.trust_operations})
+
 # Who may take each action, as the actions declare it; proposing is the school's staff's.
 ACTION_ROLES: dict[str, frozenset[Role]] = (
     {"propose": STAFF} | {m.name(): m.roles for m in ALL_ACTIONS} | OPERATION_ROLES

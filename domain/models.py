@@ -259,6 +259,9 @@ class Proposal(Model):
     # The primary reason for the placement as the school census codes it
     # (the trust's table, `census/codes.toml`); `reasons` says it in words.
     census_reason: CensusCode | None = None
+    # The trust's record of the provider (`domain.providers`), when it was
+    # picked from the list: `provider` then holds that record's details.
+    provider_id: Annotated[str, Field(pattern=r"^prov-[0-9a-f]{32}$")] | None = None
 
 
 # --- records kept along the way ---------------------------------------------

@@ -2,6 +2,8 @@
 changes them by configuration, never in code."""
 from __future__ import annotations
 
+from datetime import time
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -26,6 +28,20 @@ class StuckSettings(BaseModel):
                                   "under_review": 20, "reintegrating": 40}
     # The register may trail the workflow's search attributes this long (a step under way).
     register_lag_minutes: int = Field(5, ge=0)
+
+
+class ProviderSettings(BaseModel):
+    """The trust's list of providers (APFLOW_POLICY__PROVIDERS__...)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    # How many days before a provider's insurance or a check expires the AP
+    # lead is told (Today, `GET /api/providers/expiring`, an escalation on
+    # each running placement there); once expired, no new placement is proposed there.
+    warn_days: int = Field(30, ge=0, le=366)
+    # When, in UK time on weekdays, the daily sweep escalates them to the AP
+    # lead of each running placement there (`workflows.providers`).
+    sweep_at: time = time(7, 30)
 
 
 class PolicySettings(BaseModel):
@@ -60,3 +76,5 @@ class PolicySettings(BaseModel):
     # What operations are shown as stuck: read by `operations.stuck` from the
     # process's own settings (a workflow's copy in its input is never used).
     stuck: StuckSettings = StuckSettings()
+    # The trust's providers: read by the API from the process's own settings.
+    providers: ProviderSettings = ProviderSettings()

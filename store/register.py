@@ -65,6 +65,7 @@ def project(engine: Engine, placement: Placement, next_deadline: date | None) ->
         kind=placement.kind.value,
         pupil_id=placement.pupil.pupil_id,
         provider_name=placement.provider.name,
+        provider_id=placement.provider_id,
         start_date=placement.start_date,
         planned_end_date=placement.planned_end,
         next_deadline=next_deadline,

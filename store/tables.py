@@ -26,6 +26,8 @@ class PlacementRow(Base):
         # Deadlines soonest first (Today's due list, the overdue filter).
         Index("ix_placements_deadline", "next_deadline", "placement_id"),
         Index("ix_placements_deadline_school", "school_id", "next_deadline", "placement_id"),
+        # A provider's placements, newest start first (its page on the trust's list).
+        Index("ix_placements_provider", "provider_id", "start_date", "placement_id"),
     )
 
     placement_id: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -34,6 +36,7 @@ class PlacementRow(Base):
     kind: Mapped[str] = mapped_column(String(32))
     pupil_id: Mapped[str] = mapped_column(String(64))
     provider_name: Mapped[str] = mapped_column(String(200))
+    provider_id: Mapped[str | None] = mapped_column(String(40))  # the trust's record, when picked from the list
     start_date: Mapped[date] = mapped_column(Date)
     planned_end_date: Mapped[date | None] = mapped_column(Date)
     next_deadline: Mapped[date | None] = mapped_column(Date)

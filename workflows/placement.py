@@ -27,6 +27,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.guards import Context, Unmet
     from domain.lifecycle import Refused, check, decide, possible_actions
     from domain.models import SYSTEM, Actor, Placement
+    from domain.providers import ProviderAlert, provider_escalation
     from domain.settings import PolicySettings
     from workflows.search import NEXT_DEADLINE, PLACEMENT_KIND, PLACEMENT_STATE, SCHOOL_ID
 
@@ -166,6 +167,13 @@ class PlacementWorkflow:
         """From the daily attendance sweep: a missing mark or an unexplained absence."""
         if self.p.state in ("active", "under_review", "reintegrating"):
             await self._escalate(attendance_escalation(alert, workflow.now()))
+
+    @workflow.signal
+    async def provider_alert(self, alert: ProviderAlert) -> None:
+        """From the daily providers' sweep: the provider's insurance or a check
+        expires soon, or has expired; the AP lead is told once for each."""
+        if not self.p.final and self.p.provider_id == alert.provider_id:
+            await self._escalate(provider_escalation(alert, workflow.now()))
 
     @workflow.signal
     def calendar_changed(self, calendar: SchoolCalendar) -> None:

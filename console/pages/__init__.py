@@ -2,7 +2,7 @@
 same app as the JSON API, calling the same services. One module an area:
 `today`, `placements` (the list), `placement` (one), `steps` (every step's
 form, and the proposal's), `register` (every placement, and its exports),
-`stuck` (trust operations' stuck placements),
+`stuck` (trust operations' stuck placements), `providers` (the trust's list),
 with `forms` building a form from a model."""
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from fastapi.staticfiles import StaticFiles
 
 from apflow.settings import Settings
 
-from . import placement, placements, register, steps, stuck, today
+from . import placement, placements, providers, register, steps, stuck, today
 
 log = logging.getLogger(__name__)
 
@@ -34,5 +34,5 @@ def install(app: FastAPI, settings: Settings) -> None:
     else:
         log.warning("GOV.UK Frontend is not installed (%s): run npm ci; the console is served unstyled", GOVUK)
     # `steps` first: /placements/new is not a placement's id.
-    for module in (today, steps, placements, placement, register, stuck):
+    for module in (today, steps, placements, placement, register, stuck, providers):
         app.include_router(module.router)

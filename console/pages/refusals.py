@@ -64,6 +64,8 @@ RULES: list[tuple[frozenset[str] | None, str, str | None, str]] = [
     (frozenset({"propose"}), r"^§13\.2$", r"full-time education must be", "pattern.full_time"),
     (frozenset({"propose"}), r"^§13\.2$", r"sixth school day", "start_date"),
     (frozenset({"propose"}), r"^§13\.2$", None, "suspension_first_day"),
+    # the provider's record (console.providers_api.resolve): expired, unknown, or none picked
+    (frozenset({"propose"}), r"^appendix|^providers$|^§9\.5; RULES: propose$", None, "provider_id"),
 ]
 
 _COMPILED = [(actions, re.compile(clause), re.compile(message) if message else None, target)

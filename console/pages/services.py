@@ -14,6 +14,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from apflow.calendars import load_calendar
 from apflow.settings import Settings
+from console import providers_api
 from console.documents import copy_on_file
 from console.identity import Principal
 from domain.census import CensusCodes, unknown_codes
@@ -51,13 +52,14 @@ class Services:
         s = request.app.state
         return cls(s.settings, s.engine, s.client, s.exports.codes)
 
-    async def propose(self, proposal: Proposal, actor: Actor, key: str) -> Snapshot:
-        """Starts the placement (`Refused` with every unmet condition); the
+    async def propose(self, proposal: Proposal, actor: Actor, key: str, also_unmet: list[Unmet] = ()) -> Snapshot:
+        """Starts the placement (`Refused` with every unmet condition, and
+        `also_unmet`: what the provider's record stands against it); the
         same key from the same person finds the placement the first made."""
         s = self.settings
         placement_id = placements.proposal_placement_id(actor, key)
         spans = await run_in_threadpool(register.open_spans, self.engine, proposal)
-        unmet = clashes(Span.of(proposal, placement_id), spans)
+        unmet = list(also_unmet) + clashes(Span.of(proposal, placement_id), spans)
         unmet += unknown_codes(proposal, self.census)
         calendar = load_calendar(proposal.school.school_id, s.calendars_dir)
         async with self._waiting():
@@ -73,6 +75,9 @@ class Services:
         missing_copy = await run_in_threadpool(copy_on_file, self.engine, placement_id, action)
         if missing_copy:
             raise Refused(name, [Unmet("§6.5, §6.8", missing_copy)])
+        lapsed = await run_in_threadpool(providers_api.vet_blocked, self.engine, placement_id, name, providers_api.today())
+        if lapsed:  # the provider's record has expired since the proposal
+            raise Refused(name, lapsed)
         try:
             async with self._waiting():
                 return await placements.act(self.client, placement_id, actor, action, key)

@@ -17,6 +17,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel
 
+from console import providers_api
 from console.identity import IDEMPOTENCY_KEY, Principal, PrincipalDep
 from console.signin import csrf
 from console.signin.csrf import FormPrincipal
@@ -24,11 +25,12 @@ from domain.access import ACTION_ROLES
 from domain.actions import ACTION_MODELS
 from domain.lifecycle import Refused
 from domain.models import Placement, Proposal, Role
+from domain.providers import PROVIDER_ID_PATTERN
 from store import documents as sent
 from store import register
 from store.tables import PlacementRow
 
-from . import forms, preview, refusals, wording
+from . import forms, preview, providers, refusals, wording
 from .rendering import not_found, page
 from .services import OutcomeUnknown, Services, visible
 
@@ -54,6 +56,8 @@ def _key(values: dict[str, list[str]]) -> str:
 def _draw(request: Request, principal: Principal, *, model: type[BaseModel], values, title: str, post_to: str,
           key: str, problems=(), add: str | None = None, status: int = 200, **context) -> HTMLResponse:
     tree = forms.widgets(model, values, add=add)
+    if model is providers_api.ProposalIn:  # the provider picked from the trust's list
+        tree = providers.proposal_widgets(request, tree)
     errors = forms.place_errors(tree, problems)
     return page(request, "step.html", principal, status=status, title=title, tree=tree, errors=errors,
                 post_to=post_to, idempotency_key=key, **context)
@@ -95,7 +99,10 @@ def step_form(placement_id: str, action: str, principal: PrincipalDep, request: 
     if row is None or action not in ACTION_MODELS:
         return not_found(request, principal, "placement or step")
     ctx = _step_context(row, action)
-    return _draw(request, principal, model=ACTION_MODELS[action], values=initial(action, ctx["placement"], request.query_params),
+    values = initial(action, ctx["placement"], request.query_params)
+    if action == "vet":  # a provider on the trust's list, vetted and current: its record fills the form
+        values, ctx["from_record"] = providers.vet_values(request, ctx["placement"], values)
+    return _draw(request, principal, model=ACTION_MODELS[action], values=values,
                  post_to=request.url.path, key=new_key(), **ctx)
 
 
@@ -189,13 +196,16 @@ def _proposal_start(request: Request, principal: Principal) -> dict[str, list[st
     return forms.flatten(Proposal, {"school": school})
 
 
-PROPOSE = dict(model=Proposal, title=wording.action_title("propose"), post_to="/placements/new", nav="propose",
+PROPOSE = dict(model=providers_api.ProposalIn, title=wording.action_title("propose"), post_to="/placements/new", nav="propose",
                back="/placements", action="propose")
 
 
 @router.get("/placements/new")
 def proposal_form(principal: PrincipalDep, request: Request):
-    return _draw(request, principal, values=_proposal_start(request, principal), key=new_key(), **PROPOSE)
+    values = _proposal_start(request, principal)
+    if re.match(PROVIDER_ID_PATTERN, request.query_params.get("provider_id", "")):  # from the provider's page
+        values["provider_id"] = [request.query_params["provider_id"]]
+    return _draw(request, principal, values=values, key=new_key(), **PROPOSE)
 
 
 @router.post("/placements/new")
@@ -205,15 +215,20 @@ async def propose(principal: FormPrincipal, request: Request):
     add = (values.get("_add") or [None])[0]
     if add:
         return _draw(request, principal, values=values, key=key, add=add, **PROPOSE)
-    proposal, problems = forms.read(Proposal, values)
-    if proposal is None:
+    given, problems = forms.read(providers_api.ProposalIn, values)
+    if given is None:
         return _draw(request, principal, values=values, key=key, problems=problems, status=422, **PROPOSE)
-    actor = principal.actor_at(proposal.school.school_id, "propose")
+    actor = principal.actor_at(given.school.school_id, "propose")
     if actor is None or actor.role not in ACTION_ROLES["propose"]:
         mine = [("school.school_id", "You can propose placements only for a school where you are its AP lead or headteacher")]
         return _draw(request, principal, values=values, key=key, problems=mine, status=409, **PROPOSE)
+    proposal, on_record = await run_in_threadpool(providers_api.resolve, request.app.state.engine, given,
+                                                  providers_api.today())
+    if proposal is None:
+        return _draw(request, principal, values=values, key=key, problems=refusals.problems("propose", on_record),
+                     status=422, **PROPOSE)
     try:
-        snap = await Services.of(request).propose(proposal, actor, key)
+        snap = await Services.of(request).propose(proposal, actor, key, also_unmet=on_record)
     except Refused as e:
         return _draw(request, principal, values=values, key=new_key(), problems=refusals.problems("propose", e.unmet),
                      status=409, refused=True, **PROPOSE)

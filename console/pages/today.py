@@ -2,7 +2,8 @@
 
 Every part is one indexed register query for a short list (open
 escalations, placements whose next deadline falls within the week, starts
-in the next two weeks, letters to post); a listed placement's deadlines are
+in the next two weeks, letters to post, the providers of open placements
+whose insurance or checks expire soon); a listed placement's deadlines are
 worked out from its row (pure, `domain.deadlines`), so no workflow is asked.
 """
 from __future__ import annotations
@@ -22,6 +23,7 @@ from domain.models import Placement, Role
 from store import documents as sent
 from store import register
 
+from . import providers
 from .rendering import page
 
 router = APIRouter(include_in_schema=False)
@@ -105,4 +107,6 @@ def today_page(principal: PrincipalDep, request: Request):
         due_placements=due_placements, count_cap=register.COUNT_CAP, reviews=reviews, review_escalations=review_escalations, starting=starting,
         letters=letters, pupil=lambda pid: names[pid].data["pupil"]["name"] if pid in names else pid,
         shown=SHOWN, horizon=today + DUE_WITHIN,
+        providers_expiring=providers.expiring_for(request, principal)[:SHOWN],
+        warn_days=request.app.state.settings.policy.providers.warn_days,
     )

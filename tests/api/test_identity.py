@@ -29,7 +29,8 @@ from tests.api.test_api import LEAD, OTHER, OTHER_LEAD, SCHOOL, act, expect, his
 from tests.proxy import PROXY_SECRET
 
 # What fills each kind of path parameter in the walk of the routes.
-PATH_VALUES = {"placement_id": f"placement-{uuid.uuid4()}", "school_id": SCHOOL, "document_id": "doc-0", "link_id": "lnk-0", "fmt": "csv", "action": "retry"}
+PATH_VALUES = {"placement_id": f"placement-{uuid.uuid4()}", "school_id": SCHOOL, "document_id": "doc-0", "link_id": "lnk-0", "fmt": "csv", "action": "retry",
+               "provider_id": "prov-" + "0" * 32}
 
 
 def now() -> datetime:

@@ -17,6 +17,7 @@ from domain.attendance import AttendanceSettings
 from domain.clock import uk_date
 from tests.conftest import CODEC_KEY
 from workflows.attendance import ensure_schedules, schedule_id
+from workflows.providers import schedule_id as providers_schedule_id
 
 
 @pytest_asyncio.fixture
@@ -36,7 +37,8 @@ async def _calendar_of(client, sid):
 
 async def test_worker_start_makes_the_schedules(dev_env, tmp_path, schedules_cleanup):
     task_queue = f"tq-{uuid.uuid4()}"
-    schedules_cleanup.extend([schedule_id(task_queue, "am"), schedule_id(task_queue, "pm")])
+    schedules_cleanup.extend([schedule_id(task_queue, "am"), schedule_id(task_queue, "pm"),
+                              providers_schedule_id(task_queue)])  # the providers' sweep's too
     settings = Settings(
         var_dir=tmp_path, task_queue=task_queue, payload_key=CODEC_KEY.decode(),
         temporal_address=dev_env.client.service_client.config.target_host,

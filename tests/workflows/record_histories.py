@@ -211,6 +211,38 @@ async def by_post(env, tq) -> str:
     return handle.id
 
 
+async def provider_alert(env, tq) -> str:
+    """A placement picked from the trust's list of providers: the providers'
+    sweep tells it of insurance expiring, then expired; the AP lead resolves one."""
+    from datetime import date
+
+    from domain.actions import ResolveEscalation
+    from domain.providers import ProviderAlert
+    from workflows.placement import PlacementWorkflow
+
+    provider_id = "prov-" + "5" * 32
+    start = await next_school_day(env, 21)
+    proposal = samples.proposal(start, provider_id=provider_id)
+    handle, _ = await start_placement(env.client, tq, proposal, LEAD, default_calendar("137000", start), now=await env.get_current_time())
+    await act(env.client, handle.id, LEAD, samples.vet())
+    d = await today(env)
+    ahead = ProviderAlert(provider_id=provider_id, what="public liability insurance", clause="appendix: insurance",
+                          expires_on=d + timedelta(days=9), expired=False, found_on=d)
+    await handle.signal(PlacementWorkflow.provider_alert, ahead)
+    await handle.signal(PlacementWorkflow.provider_alert, ahead)  # the same cause again: raised once
+    await handle.signal(PlacementWorkflow.provider_alert, ahead.model_copy(update={"expires_on": date(2020, 1, 1), "expired": True}))
+    await handle.signal(PlacementWorkflow.provider_alert, ahead.model_copy(update={"provider_id": "prov-" + "6" * 32}))  # not its provider
+    for _ in range(100):
+        opened = [e for e in (await snapshot(env.client, handle.id)).placement.escalations if e.kind.startswith("provider_")]
+        if len(opened) == 2:
+            break
+        await asyncio.sleep(0.1)
+    await act(env.client, handle.id, LEAD, ResolveEscalation(escalation_id=opened[0].escalation_id, note="Renewed certificate seen"))
+    await act(env.client, handle.id, LEAD, samples.terminate(await today(env)))
+    await handle.result()
+    return handle.id
+
+
 async def main() -> None:
     import tempfile
 
@@ -225,7 +257,8 @@ async def main() -> None:
     args = parser.parse_args()
     only = set(args.names)
     paths = (("lifecycle", lifecycle), ("terminated", terminated), ("escalations", escalations), ("letters", letters),
-             ("safeguarding", safeguarding), ("extension", extension), ("continued", continued), ("by_post", by_post))
+             ("safeguarding", safeguarding), ("extension", extension), ("continued", continued), ("by_post", by_post),
+             ("provider_alert", provider_alert))
     for name, path in paths:
         if only and name not in only:
             continue

@@ -31,7 +31,7 @@ def test_there_are_histories_to_replay():
         "lifecycle", "terminated", "escalations", "letters", "safeguarding", "extension", "continued", "by_post",
         # register writes as local activities, search attributes upserted when changed
         "lifecycle_local_writes", "letters_local_writes", "escalations_local_writes", "continued_local_writes",
-        "by_post_local_writes",
+        "by_post_local_writes", "provider_alert",
     }
 
 
