@@ -22,6 +22,7 @@ from domain.models import Placement, Role
 from store import documents as sent
 from store import register
 
+from . import today_contacts
 from .rendering import page
 
 router = APIRouter(include_in_schema=False)
@@ -88,6 +89,12 @@ def due_soon(request: Request, principal: Principal, scope, today: date) -> tupl
 
 @router.get("/")
 def today_page(principal: PrincipalDep, request: Request):
+    return render_today(request, principal)
+
+
+def render_today(request: Request, principal: Principal, status: int = 200, extra: dict | None = None):
+    """Today, with the quick contact forms (`today_contacts`); `extra` holds a
+    contact sent back with its problems."""
     engine = request.app.state.engine
     today = uk_date(datetime.now(UTC))
     scope = principal.school_scope()
@@ -104,5 +111,8 @@ def today_page(principal: PrincipalDep, request: Request):
         request, "today.html", principal, nav="today", today=today, escalations=escalations, due=due,
         due_placements=due_placements, count_cap=register.COUNT_CAP, reviews=reviews, review_escalations=review_escalations, starting=starting,
         letters=letters, pupil=lambda pid: names[pid].data["pupil"]["name"] if pid in names else pid,
-        shown=SHOWN, horizon=today + DUE_WITHIN,
+        shown=SHOWN, horizon=today + DUE_WITHIN, status=status,
+        quick_contacts=today_contacts.quick_forms(engine, principal, today, (extra or {}).get("sent_contact")),
+        quick_kinds=today_contacts.KIND_WORDS, contact_done=today_contacts.confirmation(request, principal),
+        contact_problem=(extra or {}).get("contact_problem"),
     )

@@ -1,0 +1,65 @@
+"""What a placement's page shows of its records: every progress visit with
+its whole record (from the register, which keeps what the workflow drops),
+the latest contacts, the reviews as recorded, the parents' written views
+sent before a review (§6.8) and the reintegration plan."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import Engine
+
+from domain.calendar import SchoolCalendar
+from domain.deadlines import half_terms
+from domain.models import RISK_ASSESSMENT_QUESTIONS, VISIT_QUESTIONS, ContactKind, Placement, RecordedContact
+from domain.settings import PolicySettings
+from store import register
+from store import views as written
+
+RECENT_CONTACTS = 10
+
+
+@dataclass
+class VisitsDue:
+    """This half-term's visit (§2.5, §8.2.6): made on a day, or due by its last day."""
+
+    first: date
+    last: date
+    made_on: date | None
+
+
+def this_half_term(p: Placement, calendar: SchoolCalendar, settings: PolicySettings, today: date) -> VisitsDue | None:
+    """The half-term holding today, as the visit deadline counts it (`domain.deadlines`)."""
+    if today < p.start_date:
+        return None
+    terms = half_terms(calendar, p.start_date, today, settings.fallback_half_term_weeks)
+    if not terms:
+        return None
+    first, last = terms[-1]
+    made = sorted(c.on for c in p.contacts if c.kind is ContactKind.visit and first <= c.on <= last)
+    return VisitsDue(first, last, made[0] if made else None)
+
+
+def context(engine: Engine, p: Placement, calendar: SchoolCalendar, settings: PolicySettings, today: date) -> dict:
+    whole = register.with_all_records(engine, p)
+    contacts: list[RecordedContact] = whole.contacts
+    visits = [c for c in contacts if c.kind is ContactKind.visit]
+    views = written.for_placement(engine, p.placement_id)
+    return dict(
+        visits=list(reversed(visits)),
+        recent_contacts=list(reversed(contacts[-RECENT_CONTACTS:])),
+        visit_questions={**VISIT_QUESTIONS, **RISK_ASSESSMENT_QUESTIONS},
+        visits_due=this_half_term(whole, calendar, settings, today) if p.state in ("active", "under_review", "reintegrating") else None,
+        written_views=views,
+        review_views=by_review(p, views),
+    )
+
+
+def by_review(p: Placement, views: list) -> list[list]:
+    """The written views each review had before it: those for a meeting after
+    the review before it, up to the day it was held (one list per review)."""
+    out, since = [], date.min
+    for r in p.reviews:
+        out.append([w for w in views if since < w.meeting_on <= r.held_on])
+        since = r.held_on
+    return out
