@@ -562,7 +562,7 @@ class ContactRecord(Model):
     unannounced: bool = False
     # A visit's whole progress record (`record_visit`). The workflow keeps it
     # only on the contact just recorded; the register keeps every one.
-    visit: VisitRecord | None = None
+    visit: VisitRecord | None = Field(None, json_schema_extra={"form": False})  # the form of `record_visit`
 
     @model_validator(mode="after")
     def _a_visit_record_is_a_visits(self) -> ContactRecord:

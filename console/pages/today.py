@@ -113,6 +113,6 @@ def render_today(request: Request, principal: Principal, status: int = 200, extr
         letters=letters, pupil=lambda pid: names[pid].data["pupil"]["name"] if pid in names else pid,
         shown=SHOWN, horizon=today + DUE_WITHIN, status=status,
         quick_contacts=today_contacts.quick_forms(engine, principal, today, (extra or {}).get("sent_contact")),
-        quick_kinds=today_contacts.KIND_WORDS, contact_done=today_contacts.confirmation(request, principal),
+        new_key=today_contacts.new_key, contact_done=today_contacts.confirmation(request, principal),
         contact_problem=(extra or {}).get("contact_problem"),
     )

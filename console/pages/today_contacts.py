@@ -28,7 +28,7 @@ from store.tables import PlacementRow
 
 from . import forms, refusals
 from .services import OutcomeUnknown, Services, visible
-from .steps import UNKNOWN, _key
+from .steps import UNKNOWN, _key, new_key  # noqa: F401  (new_key: each form's own key)
 
 router = APIRouter(include_in_schema=False)
 
@@ -51,6 +51,9 @@ class QuickForm:
     on: dict = field(default_factory=dict)
     notes: str = ""
     errors: dict[str, str] = field(default_factory=dict)
+
+    def kind_items(self) -> list[dict]:
+        return [{"value": k.value, "text": words, "checked": self.kind == k.value} for k, words in KIND_WORDS.items()]
 
 
 def schools_for_contacts(principal: Principal) -> tuple[bool, set[str]]:
