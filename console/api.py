@@ -35,6 +35,7 @@ from workflows import client as placements
 from workflows.placement import Snapshot
 
 from . import attendance, codec_server, documents, errors, exports, hardening, metrics, operations, pages, paging, provider, signin, stuck
+from . import views_links
 from .authority import actor_for_action, listing_scope, visible_placement
 from .identity import IdempotencyKey, PrincipalDep
 
@@ -263,6 +264,7 @@ def create_app(settings: Settings, client: Client | None = None, engine: Engine 
     metrics.install(app, count_stuck=lambda client: count_stuck(client, app.state.engine, settings.policy.stuck))
     app.include_router(documents.router(settings))
     app.include_router(provider.router(settings))
+    app.include_router(views_links.router(settings))  # parents' written views before a review (§6.8)
     app.include_router(attendance.router_for(settings))
     app.state.attendance_sink = attendance.provider_sink(app, settings)  # marks sent through a provider's link
     exports.install(app, settings)  # the register of every placement and its exports

@@ -5,11 +5,12 @@ sent before a review (§6.8) and the reintegration plan."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 
 from sqlalchemy import Engine
 
 from domain.calendar import SchoolCalendar
+from domain.clock import uk_date
 from domain.deadlines import half_terms
 from domain.models import RISK_ASSESSMENT_QUESTIONS, VISIT_QUESTIONS, ContactKind, Placement, RecordedContact
 from domain.settings import PolicySettings
@@ -56,10 +57,14 @@ def context(engine: Engine, p: Placement, calendar: SchoolCalendar, settings: Po
 
 
 def by_review(p: Placement, views: list) -> list[list]:
-    """The written views each review had before it: those for a meeting after
-    the review before it, up to the day it was held (one list per review)."""
+    """The written views each review had before it: those received after the
+    review before it, up to the day it was held (one list per review)."""
     out, since = [], date.min
     for r in p.reviews:
-        out.append([w for w in views if since < w.meeting_on <= r.held_on])
+        out.append([w for w in views if since < uk_date(_utc(w.received_at)) <= r.held_on])
         since = r.held_on
     return out
+
+
+def _utc(at: datetime) -> datetime:
+    return at if at.tzinfo else at.replace(tzinfo=UTC)  # SQLite hands instants back without their zone
