@@ -115,7 +115,7 @@ async def record_quick_contact(principal: FormPrincipal, request: Request):
                      notes=(values.get("contact.notes") or [""])[0])
     data, problems = forms.read(RecordContact, values)
     if kind and kind not in {k.value for k in QUICK_KINDS}:
-        data, problems = None, {"contact.kind": "Choose a wellbeing contact or an attendance call: a visit is recorded with its progress record"}
+        data, problems = None, {**problems, "contact.kind": "Choose a wellbeing contact or an attendance call: a visit is recorded with its progress record"}
     status = 422
     if data is not None:
         actor = principal.actor_at(row.school_id, "record_contact")
