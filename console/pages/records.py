@@ -56,6 +56,33 @@ def context(engine: Engine, p: Placement, calendar: SchoolCalendar, settings: Po
     )
 
 
+def name_objectives(tree: list, p: Placement) -> None:
+    """A visit form's progress entries, each labelled with its objective (the appendix's "original objective")."""
+    for top in tree:
+        for w in top.walk():
+            if w.name == "visit.objectives_progress":
+                w.children = w.children[:max(1, len(p.objectives))]
+                for i, (child, objective) in enumerate(zip(w.children, p.objectives), 1):
+                    child.label = f"Objective {i}: {objective.description}"
+                w.value = {"addable": False}
+
+
+# Steps that carry a review record, whose parents' view may start from what they wrote (§6.8).
+CARRY_REVIEW = ("record_review", "reintegrate", "terminate")
+
+
+def with_written_views(engine: Engine, action: str, p: Placement, values: dict) -> dict:
+    """A review's form opened with the parents' written views sent since the
+    last review as the start of its parents' view; staff edit it as they record."""
+    if action not in CARRY_REVIEW or values.get("review.parents_view"):
+        return values
+    since = p.reviews[-1].held_on if p.reviews else date.min
+    sent = [w for w in written.for_placement(engine, p.placement_id) if uk_date(_utc(w.received_at)) > since]
+    if sent:
+        values = {**values, "review.parents_view": ["Written views sent before the meeting: " + " / ".join(w.views for w in sent)]}
+    return values
+
+
 def by_review(p: Placement, views: list) -> list[list]:
     """The written views each review had before it: those received after the
     review before it, up to the day it was held (one list per review)."""

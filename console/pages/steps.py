@@ -28,7 +28,7 @@ from store import documents as sent
 from store import register
 from store.tables import PlacementRow
 
-from . import forms, preview, refusals, wording
+from . import forms, preview, records, refusals, wording
 from .rendering import not_found, page
 from .services import OutcomeUnknown, Services, visible
 
@@ -54,6 +54,8 @@ def _key(values: dict[str, list[str]]) -> str:
 def _draw(request: Request, principal: Principal, *, model: type[BaseModel], values, title: str, post_to: str,
           key: str, problems=(), add: str | None = None, status: int = 200, **context) -> HTMLResponse:
     tree = forms.widgets(model, values, add=add)
+    if context.get("action") == "record_visit":
+        records.name_objectives(tree, context["placement"])
     errors = forms.place_errors(tree, problems)
     return page(request, "step.html", principal, status=status, title=title, tree=tree, errors=errors,
                 post_to=post_to, idempotency_key=key, **context)
@@ -95,7 +97,9 @@ def step_form(placement_id: str, action: str, principal: PrincipalDep, request: 
     if row is None or action not in ACTION_MODELS:
         return not_found(request, principal, "placement or step")
     ctx = _step_context(row, action)
-    return _draw(request, principal, model=ACTION_MODELS[action], values=initial(action, ctx["placement"], request.query_params),
+    values = records.with_written_views(request.app.state.engine, action, ctx["placement"],
+                                        initial(action, ctx["placement"], request.query_params))
+    return _draw(request, principal, model=ACTION_MODELS[action], values=values,
                  post_to=request.url.path, key=new_key(), **ctx)
 
 

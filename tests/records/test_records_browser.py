@@ -34,6 +34,9 @@ async def test_a_visit_recorded_in_the_console_meets_the_half_termly_visit(brows
 
     # A "no" with no comments: refused, the reason beside the comments, nothing recorded.
     await lead.locator(f'a[href="/placements/{pid}/actions/record_visit"]').click()
+    # One progress entry for each of the placement's two objectives, named by it.
+    assert await lead.locator('label[for="visit-objectives_progress-0"]').inner_text() == "Objective 1: Attend every directed session"
+    assert await lead.locator('[name="visit.objectives_progress.2"]').count() == 0
     refused = visit(today(), no=("fire_evacuation_information",))
     await fill(lead, ACTION_MODELS["record_visit"], refused)
     await submit(lead, f"/placements/{pid}/actions/record_visit")

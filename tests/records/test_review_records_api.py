@@ -142,6 +142,9 @@ async def test_a_parents_views_link_answers_once_before_the_meeting(console, htt
     # On the placement's page before the meeting, and beside the review recorded after.
     page = await page_as_lead(http, pid)
     assert views in page.text and f"For the review meeting on {meeting:%-d %B %Y}" in page.text
+    # The review's form opens with them as the start of the parents' view.
+    form = await http.get(f"/placements/{pid}/actions/record_review", headers=LEAD.headers)
+    assert f"Written views sent before the meeting: {views}" in form.text.replace("&#39;", "'")
     await api.act(http, pid, "record_review", {"review": samples.review(today()).model_dump(mode="json")})
     page = await page_as_lead(http, pid)
     card = page.text[page.text.index("Review held on"):]
