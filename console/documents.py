@@ -181,6 +181,8 @@ def router(settings: Settings) -> APIRouter:
         row, actor = staff_of(request, placement_id, principal, "manage_links", _LINKS_REFUSED)
         if row.state in FINAL_STATES:
             raise HTTPException(409, f"the placement is {row.state}: its provider is asked for nothing more")
+        if body.purpose is LinkPurpose.review_views:
+            raise HTTPException(422, "a parent's link for written views goes with the review invitation, for that meeting (§6.8): it is not issued by hand")
         now = datetime.now(UTC)
         link_id = f"lnk-{uuid.uuid4().hex[:24]}"
         expires = now + timedelta(days=body.valid_days)

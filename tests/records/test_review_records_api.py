@@ -120,6 +120,9 @@ async def test_a_parents_views_link_answers_once_before_the_meeting(console, htt
     assert page.status_code == 200 and "Your views before the review meeting" in page.text
     assert "Views Link" not in page.text and "Bridgeway" not in page.text
     assert f"{meeting:%-d %B %Y}" in page.text
+    # Staff cannot issue one by hand: it belongs to its meeting's invitation.
+    by_hand = await http.post(f"/api/placements/{pid}/links", headers=LEAD.headers, json={"purpose": "review_views"})
+    assert by_hand.status_code == 422 and "§6.8" in by_hand.text
     # Another purpose's page, a tampered token: refused, never a 500.
     assert (await http.get(f"/provider/{token}")).status_code == 403
     assert (await http.post(f"/views/{token[:-2]}xx", json={"views": "x"})).status_code == 403
