@@ -10,7 +10,7 @@ from apflow.calendars import load_calendar
 from domain.actions import ACTION_MODELS
 from tests.api import test_api as api
 from tests.console.conftest import LEAD, SCHOOL, signed_in
-from tests.console.helpers import pupil, today
+from tests.console.helpers import today
 from tests.console.test_browser import errors, fill, submit
 
 from .placements import half_term_start, running_since
