@@ -44,7 +44,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from documents import DeliverySettings, DocumentIncomplete, OutgoingDocument, Renderer, deliver, issue_link
-from documents.links import provider_url
+from documents.links import link_url
 from domain.clock import uk_date
 from messages import REFUSED_BY_RELAY, HandOver, LetterRequest, LetterResult
 from store import documents as register
@@ -154,7 +154,7 @@ class DocumentActivities:
         if req.link is not None:
             link_id = link_id_for(key)
             token = issue_link(self._secrets, req.placement_id, req.link.purpose, req.link.expires_at, link_id)
-            context["link"] = {"url": provider_url(self._base_url, token), "expires_at": req.link.expires_at,
+            context["link"] = {"url": link_url(self._base_url, req.link.purpose, token), "expires_at": req.link.expires_at,
                                "link_id": link_id}
         if req.kind == "staff_escalation":
             context.setdefault("console_url", f"{self._base_url}/placements/{req.placement_id}")

@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field
 from apflow.directory import school_contacts
 from apflow.settings import Settings
 from documents import LinkPurpose, issue_link
-from documents.links import provider_url
+from documents.links import link_url
 from domain.access import Principal
 from domain.lifecycle import FINAL_STATES
 from domain.models import Placement
@@ -181,13 +181,15 @@ def router(settings: Settings) -> APIRouter:
         row, actor = staff_of(request, placement_id, principal, "manage_links", _LINKS_REFUSED)
         if row.state in FINAL_STATES:
             raise HTTPException(409, f"the placement is {row.state}: its provider is asked for nothing more")
+        if body.purpose is LinkPurpose.review_views:
+            raise HTTPException(422, "a parent's link for written views goes with the review invitation, for that meeting (§6.8): it is not issued by hand")
         now = datetime.now(UTC)
         link_id = f"lnk-{uuid.uuid4().hex[:24]}"
         expires = now + timedelta(days=body.valid_days)
         token = issue_link(settings.link_secrets, placement_id, body.purpose, expires, link_id)
         sent.add_link(request.app.state.engine, link_id, placement_id, body.purpose.value, expires, now, actor.user_id)
         row = sent.get_link(request.app.state.engine, link_id)
-        return IssuedLink(**_link(row), url=provider_url(settings.base_url, token))
+        return IssuedLink(**_link(row), url=link_url(settings.base_url, body.purpose, token))
 
     @r.post("/api/placements/{placement_id}/links/{link_id}/revoke", response_model=LinkOut)
     def revoke(placement_id: str, link_id: str, principal: PrincipalDep, request: Request):

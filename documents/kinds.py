@@ -22,7 +22,9 @@ offsite_direction_notice  to parents, copy to the LA for an EHC plan (§6.5-6.6)
     baseline?, target?}], la {name}? (required when pupil.ehc_plan)
 review_invitation  to parents, sent `review_invitation_days` before the meeting (§6.8)
     pupil {name}, parent_contacts [{name}], review_meeting {meeting_on, time,
-    place, written_views_to}, la {name}? (invited too for an EHC plan, §8.2.8)
+    place, written_views_to}, la {name}? (invited too for an EHC plan, §8.2.8),
+    link {url, expires_at, link_id?}? (a parent's emailed copy: their written
+    views online, until the meeting starts)
 la_placement_notice  to the LA when a placement is commissioned (§8.1)
     la {name, contact?}, pupil {name, date_of_birth, year_group?, ehc_plan?,
     looked_after?}, provider {name, provider_type?, urn?, ukprn?, sites}, kind?,
@@ -267,7 +269,8 @@ _KINDS: tuple[DocumentKind, ...] = (
             Required("review_meeting.written_views_to", "where to send views in writing", "§6.8"),
             Required("signed_by.name", "who sends the invitation", "§6.8"),
         ),
-        optional=_SCHOOL_OPTIONAL + ("pupil.ehc_plan", "la", "signed_by.role"),
+        # A parent's emailed copy carries a link for written views (§6.8).
+        optional=_SCHOOL_OPTIONAL + ("pupil.ehc_plan", "la", "signed_by.role", "link", "link.link_id"),
     ),
     DocumentKind(
         Kind.la_placement_notice,

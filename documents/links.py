@@ -1,5 +1,6 @@
 """Signed, expiring links for providers, who have no accounts (§12: they
-report attendance, the initial assessment, progress and the final report).
+report attendance, the initial assessment, progress and the final report),
+and for parents' written views before a review (§6.8).
 
 A token is scoped to one placement and one purpose, carries its own expiry,
 and a link id the caller can revoke. The claims are signed, not encrypted:
@@ -133,3 +134,13 @@ def verify_link(
 def provider_url(base_url: str, token: str) -> str:
     """Where a provider opens its link: the service's public address and the token."""
     return f"{base_url.rstrip('/')}/provider/{token}"
+
+
+def views_url(base_url: str, token: str) -> str:
+    """Where a parent opens the link for their written views before a review (§6.8)."""
+    return f"{base_url.rstrip('/')}/views/{token}"
+
+
+def link_url(base_url: str, purpose: LinkPurpose | str, token: str) -> str:
+    """The page a link of `purpose` opens: a parent's views, or a provider's answer."""
+    return (views_url if LinkPurpose(purpose) is LinkPurpose.review_views else provider_url)(base_url, token)

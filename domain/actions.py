@@ -15,7 +15,7 @@ from typing import Annotated, ClassVar, Literal, Union
 
 from pydantic import Field
 
-from . import guards
+from . import guards, visits
 from .guards import Context, Guard, Unmet
 
 from .models import (
@@ -23,6 +23,7 @@ from .models import (
     Actor,
     Closure,
     Concern,
+    ContactKind,
     ContactRecord,
     Contact,
     Delivery,
@@ -52,6 +53,8 @@ from .models import (
     ReviewRecord,
     Termination,
     Vetting,
+    VisitArrangement,
+    VisitRecord,
 )
 
 # Flags that stand until a review extends the placement with a reason (RULES, Drift).
@@ -306,6 +309,25 @@ class RecordContact(Action):
         p.contacts.append(RecordedContact(**self.contact.model_dump(), contact_id=f"contact-{p.seq + 1}"))
 
 
+class RecordVisit(Action):
+    """A progress visit to the pupil and the provider, with its whole record
+    (§2.5, §8.2.6, appendix): recorded as a `visit` contact, so it meets the
+    half-termly visit deadline as one does."""
+
+    action: Literal["record_visit"] = "record_visit"
+    visit: VisitRecord
+
+    roles: ClassVar[frozenset[Role]] = STAFF | SAFEGUARDING_LEADS
+    guard: ClassVar[Guard] = staticmethod(visits.visit_record)
+
+    def fold(self, p, ctx, at):
+        p.contacts.append(RecordedContact(
+            kind=ContactKind.visit, on=self.visit.on, notes=visits.summary(self.visit),
+            unannounced=self.visit.arrangement is VisitArrangement.unannounced, visit=self.visit,
+            contact_id=f"contact-{p.seq + 1}",
+        ))
+
+
 class RaiseConcern(Action):
     """A safeguarding concern: the DSL is told at once and the placement reviewed (§9.7)."""
 
@@ -415,7 +437,7 @@ class RecordFinalReport(Action):
 
 ALL_ACTIONS = (
     Vet, ConsultLA, Notify, Start, OpenReview, RecordReview, Reintegrate, Close, Terminate, Amend,
-    RecordContact, RaiseConcern, RequestReview, ResolveEscalation, RecordDelivery,
+    RecordContact, RecordVisit, RaiseConcern, RequestReview, ResolveEscalation, RecordDelivery,
     RecordInitialAssessment, RecordProgressReport, RecordFinalReport,
 )
 

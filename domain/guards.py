@@ -367,6 +367,8 @@ def review_held(p: Placement, review: ReviewRecord, ctx: Context) -> list[Unmet]
     if opened is not None and held < _day_of(opened.at):
         why = "the review meeting was booked" if opened.action == "open_review" else "a safeguarding concern put it under review"
         unmet.append(Unmet(clause, f"{why} on {_day_of(opened.at)}: a review held on {held} is before it"))
+    if review.next_review_on is not None and review.next_review_on <= held:
+        unmet.append(Unmet("§9.6", f"the next review, on {review.next_review_on}, must be after this one, held on {held}"))
     return unmet
 
 

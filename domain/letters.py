@@ -9,7 +9,7 @@ placement and its school's `SchoolContacts`.
 | consult_la                  | notice that a placement is commissioned (§8.1) | the LA              |
 | notify                      | notice of off-site direction (§6.5-6.6), for an off-site direction | each parent, and the LA for an EHC plan |
 | notify                      | request for the initial assessment (§12.1.3), with a link | the provider |
-| open_review                 | invitation to the review (§6.8), for an off-site direction | each parent, and the LA for an EHC plan |
+| open_review                 | invitation to the review (§6.8), for an off-site direction; a parent's by email carries a link for their written views | each parent, and the LA for an EHC plan |
 | open_review                 | request for a progress report before the meeting (§2.6), with a link | the provider |
 | reintegrate                 | request for the final report (§2.6, §8.2.17), with a link | the provider |
 | close                       | record of the pupil's destination (§3.7, §8.2.19) | the AP lead       |
@@ -66,6 +66,7 @@ class LinkPurpose(StrEnum):
     initial_assessment = "initial_assessment"  # §12.1.3
     progress_report = "progress_report"  # §2.6, §12.1.7
     final_report = "final_report"  # §2.6, §8.2.17
+    review_views = "review_views"  # §6.8: a parent's written views before a review meeting
 
 
 class LinkRequest(BaseModel):
@@ -164,6 +165,23 @@ def link_expires(due_by: date, ctx: Context) -> datetime:
     return uk_instant(due_by + timedelta(days=ctx.settings.provider_link_days), time(23, 59))
 
 
+def views_link_expires(meeting_on: date, starts_at: time | None) -> datetime:
+    """A parent's link for written views works until the meeting starts (§6.8: views before the meeting)."""
+    return uk_instant(meeting_on, starts_at or time(0))
+
+
+def with_views_links(letters: list[Letter], meeting_on: date, starts_at: time | None) -> list[Letter]:
+    """The invitations with a link for each parent's written views, on the
+    copies apflow emails (a posted copy's PDF never holds a link: it says
+    where to send views instead). The LA's copy has none: the views are the parents'."""
+    expires = views_link_expires(meeting_on, starts_at)
+    for letter in letters:
+        if letter.role is RecipientRole.parent and letter.delivery is Delivery.email and letter.to:
+            letter.link = LinkRequest(purpose=LinkPurpose.review_views, expires_at=expires)
+            letter.context = {**letter.context, "link": {"url": PENDING_LINK, "expires_at": expires.isoformat()}}
+    return letters
+
+
 def _provider_address(p: Placement) -> str | None:
     named = p.provider.named_contact
     return (named.email if named and named.email else None) or p.provider.email
@@ -196,7 +214,8 @@ class LetterPlan:
         elif action == "open_review":
             meeting = p.review_meetings[-1]
             if meeting.invitation and meeting.invitation[0].document_id is None:
-                out += self._copies(p, Kind.review_invitation, self._invitation(p, ctx), meeting.invitation)
+                out += with_views_links(self._copies(p, Kind.review_invitation, self._invitation(p, ctx), meeting.invitation),
+                                        meeting.meeting_on, meeting.starts_at)
             # The report is wanted before the meeting, so those at it have read it.
             before = meeting.meeting_on - timedelta(days=ctx.settings.progress_report_before_review_days)
             out.append(self._report_request(p, ctx, Kind.provider_progress_report_request,

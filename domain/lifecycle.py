@@ -58,6 +58,11 @@ class Lifecycle(StateMachine):
         | s.under_review.to.itself(cond=JUDGED["record_contact"])
         | s.reintegrating.to.itself(cond=JUDGED["record_contact"])
     )
+    record_visit = (
+        s.active.to.itself(cond=JUDGED["record_visit"])
+        | s.under_review.to.itself(cond=JUDGED["record_visit"])
+        | s.reintegrating.to.itself(cond=JUDGED["record_visit"])
+    )
     # A running placement is reviewed at once (§9.7); before the start the
     # concern is recorded and blocks the start until it is addressed.
     raise_concern = (

@@ -9,7 +9,7 @@ from enum import StrEnum
 from typing import Annotated, Literal, get_args
 
 import email_validator  # noqa: F401  (pydantic loads it on first use: in a workflow that would be mid-run)
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, create_model, model_validator
 
 NonEmpty = Annotated[str, Field(min_length=1, max_length=4000)]
 # One mailbox, checked as an address (email-validator): no display name, no
@@ -229,6 +229,17 @@ class Objective(Model):
     target: str | None = None
 
 
+Short = Annotated[str, Field(min_length=1, max_length=200)]  # a name, a role
+
+
+class Responsibility(Model):
+    """One part of a reintegration plan: who does what, and by when (§6.10)."""
+
+    who: Short
+    what: NonEmpty
+    by: date | None = None
+
+
 class ReintegrationPlan(Model):
     """How the pupil returns, with a support package from both sides (§2.4, §2.7, §6.10)."""
 
@@ -236,6 +247,7 @@ class ReintegrationPlan(Model):
     school_support: NonEmpty
     provider_support: NonEmpty
     planned_return: date | None = None
+    who_does_what: Annotated[list[Responsibility], Field(max_length=10)] = Field(default_factory=list)
 
 
 class Proposal(Model):
@@ -395,14 +407,22 @@ class ReviewMeeting(Model):
 
 
 class ReviewRecord(Model):
-    """A review held and recorded in writing with the parents' view (§6.8)."""
+    """A review held and recorded in writing with the parents' view (§6.8):
+    the views of everyone at it, the support the school and the provider
+    give from now, and when the next review is."""
 
     held_on: date
     record: NonEmpty
     parents_view: NonEmpty
     outcome: ReviewOutcome
     new_end_date: date | None = None
-    extension_reason: str | None = None
+    extension_reason: Annotated[str, Field(max_length=4000)] | None = None
+    pupil_view: Annotated[str, Field(max_length=4000)] | None = None  # §3.7
+    provider_view: Annotated[str, Field(max_length=4000)] | None = None
+    school_view: Annotated[str, Field(max_length=4000)] | None = None
+    school_support: Annotated[str, Field(max_length=4000)] | None = None  # §2.5, §3.4
+    provider_support: Annotated[str, Field(max_length=4000)] | None = None
+    next_review_on: date | None = None  # §9.6: at least half-termly
 
 
 class DestinationKind(StrEnum):
@@ -466,11 +486,92 @@ class ContactKind(StrEnum):
     visit = "visit"  # to the pupil and the provider, half-termly (§2.5, §8.2.6)
 
 
+# --- the progress visit record (policy appendix) -----------------------------
+
+# The appendix's yes/no questions of a progress visit, in its order and its
+# words: the form, the record and the page all read them from here.
+VISIT_QUESTIONS: dict[str, str] = {
+    "identity_checked": "On arrival, was your identity checked?",
+    "safeguarding_information": "On arrival, were you provided with any safeguarding information?",
+    "fire_evacuation_information": "On arrival, were you provided with any fire evacuation information?",
+    "signed_in_effectively": "On arrival, were you signed in effectively?",
+    "site_felt_safe": "Did the site feel safe?",
+    "staff_easy_to_identify": "Was it easy to identify staff (e.g., uniforms/lanyards)?",
+    "pupils_effectively_supported": "Were the pupils on site being effectively supported?",
+    "risk_assessment_followed": "Is the pupil risk assessment being followed?",
+    "risk_assessment_meets_need": "Does the current risk assessment meet need?",
+    "communicates_on_attendance": "Is the AP setting communicating well with the school on attendance?",
+    "communicates_on_engagement": "Is the AP setting communicating well with the school on engagement?",
+    "communicates_on_progress": "Is the AP setting communicating well with the school on progress?",
+    "communicates_on_behaviour": "Is the AP setting communicating well with the school on behaviour?",
+}
+# The appendix's questions about the pupil's risk assessment, also yes or no.
+RISK_ASSESSMENT_QUESTIONS: dict[str, str] = {
+    "risk_assessment_seen": "Most recent risk assessment seen",
+    "school_risk_assessment_updated": "School risk assessment updated",
+    "copy_received": "Copy received",
+}
+
+VisitChecks = create_model(
+    "VisitChecks", __base__=Model, __doc__="Every yes/no visit check of the appendix, each answered.",
+    **{name: (bool, Field(description=question)) for name, question in VISIT_QUESTIONS.items()},
+)
+RiskAssessmentChecks = create_model(
+    "RiskAssessmentChecks", __base__=Model, __doc__="The pupil's risk assessment as the visit found it.",
+    **{name: (bool, Field(description=question)) for name, question in RISK_ASSESSMENT_QUESTIONS.items()},
+)
+LongText = Annotated[str, Field(min_length=1, max_length=4000)]
+
+
+class VisitArrangement(StrEnum):
+    planned = "planned"
+    unannounced = "unannounced"
+
+
+class VisitRecord(Model):
+    """A progress visit to the pupil and the provider, as the appendix's
+    progress record has it (§2.5, §8.2.6): every answer, the progress against
+    each of the placement's objectives (in their order), everyone's views and
+    the actions agreed. General comments are needed when any answer is no."""
+
+    visited_by: Short
+    role: Short
+    on: date
+    at: time
+    arrangement: VisitArrangement
+    checks: VisitChecks  # type: ignore[valid-type]
+    risk_assessment: RiskAssessmentChecks  # type: ignore[valid-type]
+    general_comments: LongText | None = None
+    objectives_progress: Annotated[list[LongText], Field(max_length=3)] = Field(default_factory=list)
+    pupil_views: LongText | None = None
+    parents_views: LongText | None = None
+    provider_views: LongText | None = None
+    actions: Annotated[list[LongText], Field(max_length=3)] = Field(default_factory=list)
+
+    def answers(self) -> dict[str, bool]:
+        """Every yes/no answer, by question name."""
+        return {**self.checks.model_dump(), **self.risk_assessment.model_dump()}
+
+    def answered_no(self) -> list[str]:
+        """The questions answered no, in their words."""
+        words = {**VISIT_QUESTIONS, **RISK_ASSESSMENT_QUESTIONS}
+        return [words[name] for name, yes in self.answers().items() if not yes]
+
+
 class ContactRecord(Model):
     kind: ContactKind
     on: date
     notes: NonEmpty
     unannounced: bool = False
+    # A visit's whole progress record (`record_visit`). The workflow keeps it
+    # only on the contact just recorded; the register keeps every one.
+    visit: VisitRecord | None = Field(None, json_schema_extra={"form": False})  # the form of `record_visit`
+
+    @model_validator(mode="after")
+    def _a_visit_record_is_a_visits(self) -> ContactRecord:
+        if self.visit is not None and (self.kind is not ContactKind.visit or self.visit.on != self.on):
+            raise ValueError("a progress visit record belongs to a visit on its own day")
+        return self
 
 
 class RecordedContact(ContactRecord):

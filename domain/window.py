@@ -13,6 +13,9 @@ What the decisions read, and so is never dropped:
   school's term dates can move any half-term's bounds, so one visit of each
   day there was one is kept (visits are few: one a half-term is the rule).
   The guard judges the contact being recorded, before anything is dropped.
+  A visit's progress record (`record_visit`) is read by no decision: only
+  the contact just recorded keeps it, so the projection that follows its
+  step carries it to the register; the visit stays, as its day.
 - history (`domain.guards`, `domain.deadlines`, `store.attendance`): the
   first step (the vetting deadline counts from the proposal), the first
   `start` (a review cannot be held before it; attendance is expected from
@@ -49,7 +52,9 @@ def needed_contacts(contacts: list[RecordedContact]) -> list[RecordedContact]:
         else:
             visit_days.setdefault(c.on, i)
     keep |= set(latest.values()) | set(visit_days.values())
-    return [c for i, c in enumerate(contacts) if i in keep]
+    last = len(contacts) - 1
+    return [c if i == last or c.visit is None else c.model_copy(update={"visit": None})
+            for i, c in enumerate(contacts) if i in keep]
 
 
 def needed_history(history: list[HistoryEntry], kept: int = HISTORY_KEPT) -> list[HistoryEntry]:
@@ -67,7 +72,7 @@ def needed_history(history: list[HistoryEntry], kept: int = HISTORY_KEPT) -> lis
 def trim(p: Placement, kept: int = HISTORY_KEPT) -> Placement:
     """`p` holding only what its decisions read (in place; `seq` unchanged)."""
     contacts = needed_contacts(p.contacts)
-    if len(contacts) < len(p.contacts):
+    if len(contacts) < len(p.contacts) or any(a.visit is not b.visit for a, b in zip(contacts, p.contacts)):
         p.contacts = contacts
     history = needed_history(p.history, kept)
     if len(history) < len(p.history):

@@ -130,6 +130,7 @@ def contact_values(placement: Placement, c: RecordedContact) -> dict:
         contacted_on=c.on,
         notes=c.notes,
         unannounced=c.unannounced,
+        record=c.visit.model_dump(mode="json") if c.visit is not None else None,
     )
 
 
@@ -147,14 +148,14 @@ def records(engine: Engine, placement_id: str) -> Records:
     c, e = ContactRow, AuditEvent
     with engine.connect() as conn:
         _one_snapshot(conn)
-        contacts = conn.execute(select(c.contact_id, c.kind, c.contacted_on, c.notes, c.unannounced)
+        contacts = conn.execute(select(c.contact_id, c.kind, c.contacted_on, c.notes, c.unannounced, c.record)
                                 .where(c.placement_id == placement_id).order_by(c.seq, c.id)).all()
         events = conn.execute(select(e.seq, e.action, e.actor_id, e.actor_role, e.actor_school_id, e.at,
                                      e.from_state, e.to_state, e.note)
                               .where(e.placement_id == placement_id).order_by(e.seq)).all()
     return Records(
         contacts=[RecordedContact(contact_id=r.contact_id, kind=r.kind, on=r.contacted_on, notes=r.notes,
-                                  unannounced=r.unannounced) for r in contacts],
+                                  unannounced=r.unannounced, visit=r.record) for r in contacts],
         history=[HistoryEntry(seq=r.seq, action=r.action, at=_stored_instant(r.at), from_state=r.from_state,
                               to_state=r.to_state, note=r.note,
                               actor=Actor(user_id=r.actor_id, role=r.actor_role, school_id=r.actor_school_id))
@@ -172,10 +173,15 @@ def with_records(p: Placement, kept: Records) -> Placement:
     and those the workflow holds that their projection has not stored yet
     (it is under way). What people are shown, never what a workflow holds."""
     own = {c.contact_id: c for c in p.contacts}
-    contacts = [own.pop(c.contact_id, c) for c in kept.contacts] + list(own.values())
+    # The workflow drops a visit's record once it is stored: the register's is whole.
+    contacts = [_whole(own.pop(c.contact_id, c), c) for c in kept.contacts] + list(own.values())
     steps = {h.seq: h for h in kept.history} | {h.seq: h for h in p.history}
     history = [steps[seq] for seq in sorted(steps)]
     return p.model_copy(update=dict(contacts=contacts, history=history, trimmed_history=max(0, p.seq - len(history))))
+
+
+def _whole(held: RecordedContact, stored: RecordedContact) -> RecordedContact:
+    return held.model_copy(update={"visit": stored.visit}) if held.visit is None and stored.visit is not None else held
 
 
 def with_all_records(engine: Engine, p: Placement) -> Placement:

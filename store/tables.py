@@ -97,6 +97,7 @@ class ContactRow(Base):
     contacted_on: Mapped[date] = mapped_column(Date)
     notes: Mapped[str] = mapped_column(Text)
     unannounced: Mapped[bool] = mapped_column(Boolean)
+    record: Mapped[dict | None] = mapped_column(JSON)  # a progress visit's whole record (migration 0014)
 
 
 class EscalationRow(Base):

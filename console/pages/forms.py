@@ -83,13 +83,14 @@ def _choices(s: Shape) -> list[str] | None:
 
 
 def shown_fields(model: type[BaseModel]) -> list[tuple[str, FieldInfo]]:
-    """The fields a person fills in: not the action's name (a constant) nor
-    fields kept only for old histories (deprecated)."""
+    """The fields a person fills in: not the action's name (a constant), nor
+    fields kept only for old histories (deprecated), nor those another step's
+    form fills in (`json_schema_extra={"form": False}`)."""
     out = []
     for name, info in model.model_fields.items():
         extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
         choices = _choices(shape_of(info.annotation, info.metadata))
-        if info.deprecated or extra.get("deprecated") or (choices is not None and len(choices) == 1 and info.default is not None and not info.is_required()):
+        if info.deprecated or extra.get("deprecated") or extra.get("form") is False or (choices is not None and len(choices) == 1 and info.default is not None and not info.is_required()):
             continue
         out.append((name, info))
     return out
@@ -243,7 +244,8 @@ def _parse_model(model: type[BaseModel], prefix: str, values: Values, problems: 
         v = _parse(f"{prefix}{name}", name, shape_of(info.annotation, info.metadata), info.is_required(), values, problems)
         if v is not MISSING:
             out[name] = v
-    return out or MISSING
+    # Only required parts left empty ({}): the model was left wholly blank.
+    return out if any(v != {} for v in out.values()) else MISSING
 
 
 def _parse(path: str, name: str, s: Shape, required: bool, values: Values, problems: dict[str, str]):

@@ -27,7 +27,7 @@ from store import register
 from store.documents import TO_POST, UPLOADED
 from store.stuck import TERMINATED_BY_OPERATIONS
 
-from . import diagram, wording
+from . import diagram, records, wording
 from .rendering import NO_STORE, not_found, page
 from .services import Services, visible
 from .steps import new_key
@@ -151,6 +151,7 @@ def _placement_page(request: Request, principal, placement_id: str, snap, done: 
         timeline=timeline(trail, docs), documents=docs, ended_by_operations=ended, TO_POST=TO_POST, UPLOADED=UPLOADED,
         done=wording.action_title(done) if done in {*ACTION_ROLES} else None, new_key=new_key,
         pictures=[d for d in drawn if d is not None],
+        **records.context(request.app.state.engine, p, calendar, settings.policy, today),
     )
 
 

@@ -30,7 +30,7 @@ from store import documents as sent
 from store import register
 from store.tables import PlacementRow
 
-from . import forms, preview, providers, refusals, wording
+from . import forms, preview, providers, records, refusals, wording
 from .rendering import not_found, page
 from .services import OutcomeUnknown, Services, visible
 
@@ -58,6 +58,8 @@ def _draw(request: Request, principal: Principal, *, model: type[BaseModel], val
     tree = forms.widgets(model, values, add=add)
     if model is providers_api.ProposalIn:  # the provider picked from the trust's list
         tree = providers.proposal_widgets(request, tree)
+    if context.get("action") == "record_visit":
+        records.name_objectives(tree, context["placement"])
     errors = forms.place_errors(tree, problems)
     return page(request, "step.html", principal, status=status, title=title, tree=tree, errors=errors,
                 post_to=post_to, idempotency_key=key, **context)
@@ -102,6 +104,8 @@ def step_form(placement_id: str, action: str, principal: PrincipalDep, request: 
     values = initial(action, ctx["placement"], request.query_params)
     if action == "vet":  # a provider on the trust's list, vetted and current: its record fills the form
         values, ctx["from_record"] = providers.vet_values(request, ctx["placement"], values)
+    values = records.with_written_views(request.app.state.engine, action, ctx["placement"],
+                                        initial(action, ctx["placement"], request.query_params))
     return _draw(request, principal, model=ACTION_MODELS[action], values=values,
                  post_to=request.url.path, key=new_key(), **ctx)
 

@@ -23,7 +23,7 @@ from domain.models import Placement, Role
 from store import documents as sent
 from store import register
 
-from . import providers
+from . import providers, today_contacts
 from .rendering import page
 
 router = APIRouter(include_in_schema=False)
@@ -90,6 +90,12 @@ def due_soon(request: Request, principal: Principal, scope, today: date) -> tupl
 
 @router.get("/")
 def today_page(principal: PrincipalDep, request: Request):
+    return render_today(request, principal)
+
+
+def render_today(request: Request, principal: Principal, status: int = 200, extra: dict | None = None):
+    """Today, with the quick contact forms (`today_contacts`); `extra` holds a
+    contact sent back with its problems."""
     engine = request.app.state.engine
     today = uk_date(datetime.now(UTC))
     scope = principal.school_scope()
@@ -109,4 +115,8 @@ def today_page(principal: PrincipalDep, request: Request):
         shown=SHOWN, horizon=today + DUE_WITHIN,
         providers_expiring=providers.expiring_for(request, principal)[:SHOWN],
         warn_days=request.app.state.settings.policy.providers.warn_days,
+        shown=SHOWN, horizon=today + DUE_WITHIN, status=status,
+        quick_contacts=today_contacts.quick_forms(engine, principal, today, (extra or {}).get("sent_contact")),
+        new_key=today_contacts.new_key, contact_done=today_contacts.confirmation(request, principal),
+        contact_problem=(extra or {}).get("contact_problem"),
     )

@@ -4,6 +4,7 @@ what a field means and requires stays in `domain`."""
 from __future__ import annotations
 
 from domain.checklist import CHECKLIST
+from domain.models import RISK_ASSESSMENT_QUESTIONS, VISIT_QUESTIONS
 
 # A field's label is its name in words ("informed_on" → "Informed on") unless named here.
 LABELS = {
@@ -44,6 +45,14 @@ LABELS = {
     "approved_by": "Approved by", "approved_on": "Approved on", "year_group": "Year group",
     "kind": "Kind of placement", "reasons": "Reasons", "start_date": "Start date",
     "assessment": "Initial assessment", "report": "Report", "requested_by": "Requested by",
+    # the progress visit record (the appendix's words), the review record and the reintegration plan
+    **VISIT_QUESTIONS, **RISK_ASSESSMENT_QUESTIONS,
+    "visit": "The progress visit", "visited_by": "Visit completed by", "arrangement": "Was this visit planned or unannounced?",
+    "checks": "Visit procedures", "risk_assessment": "Risk assessment", "general_comments": "General comments",
+    "objectives_progress": "Progress to date against each objective", "pupil_views": "Pupil's views on the placement",
+    "parents_views": "Parents' or carers' views on the placement", "provider_views": "Provider's view on the placement",
+    "actions": "Identified actions", "provider_view": "Provider's view", "school_view": "School's view",
+    "next_review_on": "Next review on", "who_does_what": "Who does what",
 }
 
 # Where a name means something else inside another field: "<field>.<name>".
@@ -53,12 +62,17 @@ IN_CONTEXT = {
     "evaluation.pupil": "Pupil's statements", "evaluation.parent": "Parent's statements",
     "evaluation.provider": "Provider's statements", "evaluation.school": "School's statements",
     "contact.kind": "Kind of contact", "contact.on": "On", "given_outside.on": "Given or posted on",
+    "visit.on": "Date of visit", "visit.at": "Time of visit", "visit.role": "Role of who visited",
+    "review.school_support": "Support package from the school", "review.provider_support": "Support package from the provider",
+    "plan.school_support": "Support package from the school", "plan.provider_support": "Support package from the provider",
+    "plan.planned_return": "Planned return date", "review.pupil_view": "Pupil's view",
     "school.name": "School name", "pupil.name": "Full name", "provider.name": "Provider's name",
 }
 
 # What one entry of a list is called.
 ENTRY = {
     "objectives": "Objective", "parent_contacts": "Parent or carer", "emergency_contacts": "Emergency contact",
+    "objectives_progress": "Objective", "actions": "Action", "who_does_what": "Responsibility",
     "sites": "Site", "pupil": "Statement", "parent": "Statement", "provider": "Statement", "school": "Statement",
 }
 
@@ -78,12 +92,19 @@ HINTS = {
     "departure": "For example, 15:00",
     "new_end_date": "Only when the review extends the placement",
     "attendance_percent": "For example, 92.5",
+    "general_comments": "Needed if any of the answers above are no: give the detail",
+    "objectives_progress": "One for each of the placement's objectives, in their order",
+    "at": "For example, 10:30",
+    "next_review_on": "At least once a half-term (§9.6)",
+    "who_does_what": "Each part of the plan: who does it, what, and by when",
 }
 
 # Free text that may run to sentences.
 LONG_TEXT = {
     "reasons", "summary", "record", "parents_view", "notes", "note", "pupil_view", "reason", "school_support",
     "provider_support", "extension_reason", "address",
+    "general_comments", "objectives_progress", "pupil_views", "parents_views", "provider_views", "actions",
+    "provider_view", "school_view", "what",
 }
 
 # The keys of a mapping field, with their labels: the model says only `dict[str, ...]`.
@@ -97,7 +118,8 @@ KEYS = {
 }
 
 # How many entries a list shows at first (each form has "add another" for more).
-SLOTS = {"objectives": 3, "parent_contacts": 2, "emergency_contacts": 1, "sites": 1}
+SLOTS = {"objectives": 3, "parent_contacts": 2, "emergency_contacts": 1, "sites": 1,
+         "objectives_progress": 3, "actions": 3, "who_does_what": 2}
 
 CHOICES = {
     "not_seen": "Not seen", "not_applicable": "Not applicable", "la_consulted": "LA consulted",
@@ -122,7 +144,7 @@ ACTIONS = {
     "raise_concern": "Raise a safeguarding concern", "request_review": "Record a request for a review",
     "resolve_escalation": "Resolve an escalation", "record_delivery": "Record a letter posted or handed over",
     "record_initial_assessment": "Record the initial assessment", "record_progress_report": "Record a progress report",
-    "record_final_report": "Record the final report",
+    "record_final_report": "Record the final report", "record_visit": "Record a progress visit",
 }
 
 

@@ -13,6 +13,7 @@ from datetime import date, datetime
 import pytest
 
 from apflow import samples
+from tests.records.samples import visit
 from domain.actions import (
     Amend, RaiseConcern, RecordContact, RecordFinalReport, RecordInitialAssessment, RecordProgressReport,
     RecordDelivery, RequestReview, ResolveEscalation, Start,
@@ -167,12 +168,12 @@ CHART: dict[str, dict[str, str]] = {
     "la_consulted": {"amend": "la_consulted", "notify": "notified", "terminate": "terminated"},
     "notified": {"start": "active", "terminate": "terminated", "record_initial_assessment": "notified",
                  "amend": "la_consulted", "record_delivery": "notified"},
-    "active": {"open_review": "under_review", "record_delivery": "active", "terminate": "terminated", "record_contact": "active", "request_review": "active",
+    "active": {"open_review": "under_review", "record_delivery": "active", "terminate": "terminated", "record_contact": "active", "record_visit": "active", "request_review": "active",
                "record_initial_assessment": "active", "record_progress_report": "active", "record_final_report": "active"},
-    "under_review": {"record_review": "active", "record_delivery": "under_review", "reintegrate": "reintegrating", "terminate": "terminated", "record_contact": "under_review",
+    "under_review": {"record_review": "active", "record_delivery": "under_review", "reintegrate": "reintegrating", "terminate": "terminated", "record_contact": "under_review", "record_visit": "under_review",
                      "record_initial_assessment": "under_review", "record_progress_report": "under_review",
                      "record_final_report": "under_review"},
-    "reintegrating": {"close": "closed", "record_delivery": "reintegrating", "terminate": "terminated", "record_contact": "reintegrating",
+    "reintegrating": {"close": "closed", "record_delivery": "reintegrating", "terminate": "terminated", "record_contact": "reintegrating", "record_visit": "reintegrating",
                       "record_progress_report": "reintegrating", "record_final_report": "reintegrating"},
     "closed": {},
     "terminated": {},
@@ -184,7 +185,7 @@ for _state, _moves in CHART.items():
 CHART["active"]["raise_concern"] = CHART["reintegrating"]["raise_concern"] = "under_review"
 ACTIONS = (
     "amend", "vet", "consult_la", "notify", "start", "open_review", "record_review", "reintegrate", "close", "terminate",
-    "record_contact", "raise_concern", "request_review", "resolve_escalation",
+    "record_contact", "record_visit", "raise_concern", "request_review", "resolve_escalation",
     "record_initial_assessment", "record_progress_report", "record_final_report", "record_delivery",
 )
 SAMPLE_ESCALATION = "vetting:2026-09-28"
@@ -206,6 +207,7 @@ def sample_action(name: str, today: date) -> Model:
         "close": samples.close(CLOSE_DAY),
         "terminate": samples.terminate(today, safeguarding=True),
         "record_contact": RecordContact(contact=ContactRecord(kind=ContactKind.wellbeing, on=today, notes="Spoke with the pupil at the provider")),
+        "record_visit": visit(today),
         "raise_concern": RaiseConcern(summary="Pupil reports an adult at the provider made threats"),
         "request_review": RequestReview(requested_by="parent", received_on=today),
         "resolve_escalation": ResolveEscalation(escalation_id=SAMPLE_ESCALATION, note="Provider vetted on the next day"),

@@ -19,7 +19,7 @@ from worker import build_worker
 from workflows.client import act, snapshot, start_placement
 from workflows.placement import PlacementWorkflow
 
-from .conftest import DIRECTORY, FROM, Inbox
+from .conftest import BASE_URL, DIRECTORY, FROM, Inbox
 
 PARENT_2 = Contact(name="Robin Example", relationship="Stepparent", phone="07700 900003", email="robin@family.example")
 SUBJECTS = {
@@ -136,6 +136,7 @@ async def test_each_step_sends_its_documents_once_with_their_content(time_env, e
         await one(inbox, "review_invitation", "robin@family.example")
         await one(inbox, "review_invitation", "ap-placements@kirklees.example")
         text = invitation.pdf_text
+        assert f"{BASE_URL}/views/" in invitation.html and "/views/" not in text  # the link in the email alone
         meeting = d + timedelta(days=7)
         for item in (f"{meeting:%A} {meeting.day} {meeting:%B %Y}", "3:30pm", "Nexus Valley Academy, meeting room 2",
                      "aplead@nexusvalley.example", "Sam Okafor"):
@@ -170,7 +171,8 @@ async def test_each_step_sends_its_documents_once_with_their_content(time_env, e
     keys = {r.idempotency_key for r in rows}
     assert f"{pid}:4:offsite_direction_notice:parent" in keys and f"{pid}:4:offsite_direction_notice:parent.2" in keys
     links = sent.links_for(engine, pid)
-    assert sorted(x.purpose for x in links) == ["final_report", "initial_assessment", "progress_report"]
+    # Each parent emailed an invitation has a link of their own for written views (§6.8); the LA's copy none.
+    assert sorted(x.purpose for x in links) == ["final_report", "initial_assessment", "progress_report", "review_views", "review_views"]
 
 
 async def test_a_step_whose_letter_lacks_an_item_is_refused_naming_it(dev_env, engine, task_queue, documents, inbox):
