@@ -18,6 +18,7 @@ from domain.clock import uk_date
 from domain.deadlines import deadlines as deadlines_of
 from domain.lifecycle import Lifecycle
 from domain.models import Placement
+from store import agreements
 from store import documents as sent
 from store import register
 from store.documents import TO_POST, UPLOADED
@@ -121,6 +122,8 @@ def _placement_page(request: Request, principal, placement_id: str, snap, done: 
         may_record_delivery=may_take(principal, p.school.school_id, "record_delivery"),
         timeline=timeline(trail, docs), documents=docs, ended_by_operations=ended, TO_POST=TO_POST, UPLOADED=UPLOADED,
         done=wording.action_title(done) if done in {*ACTION_ROLES} else None, new_key=new_key,
+        signed_agreements=agreements.signed_copies(request.app.state.engine, placement_id),
+        may_record_agreement=may_take(principal, p.school.school_id, "record_agreement"),
     )
 
 
