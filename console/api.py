@@ -37,6 +37,7 @@ from workflows.placement import Snapshot
 from . import attendance, codec_server, documents, errors, exports, hardening, metrics, operations, pages, paging, provider, signin, stuck
 from .agreement import router as agreement_router
 from .authority import actor_for_action, listing_scope, visible_placement
+from .calendar_feed import router as calendar_feed_router
 from .identity import IdempotencyKey, PrincipalDep
 
 
@@ -264,6 +265,7 @@ def create_app(settings: Settings, client: Client | None = None, engine: Engine 
     metrics.install(app, count_stuck=lambda client: count_stuck(client, app.state.engine, settings.policy.stuck))
     app.include_router(documents.router(settings))
     app.include_router(agreement_router())  # the commissioning agreement, its PDF and signed copy
+    app.include_router(calendar_feed_router())  # each person's deadlines as an iCalendar feed
     app.include_router(provider.router(settings))
     app.include_router(attendance.router_for(settings))
     app.state.attendance_sink = attendance.provider_sink(app, settings)  # marks sent through a provider's link

@@ -83,3 +83,19 @@ def holder(engine: Engine, token: str, now: datetime) -> TokenHolder | None:
         with engine.begin() as c:
             c.execute(update(CalendarFeedRow).where(CalendarFeedRow.feed_id == feed_id).values(last_used_at=now))
     return TokenHolder(row.user_id, name, grants_of(engine, row.user_id))
+
+
+def running_placements(engine: Engine, school_ids, limit: int) -> list:
+    """Running placements at these schools (none: every school), soonest
+    next deadline first, at most `limit`: what a feed's deadlines come from."""
+    from domain.lifecycle import FINAL_STATES
+
+    from .tables import PlacementRow
+
+    t = PlacementRow
+    q = select(t).where(t.state.not_in(sorted(FINAL_STATES)))
+    if school_ids is not None:
+        q = q.where(t.school_id.in_(sorted(school_ids)))
+    q = q.order_by(t.next_deadline.is_(None), t.next_deadline, t.placement_id).limit(limit)
+    with _session(engine) as s:
+        return list(s.scalars(q))
