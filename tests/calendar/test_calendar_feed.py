@@ -160,3 +160,15 @@ async def test_a_feed_refuses_what_is_not_one_of_its_own(http):
     assert r.status_code == 409 and "account" in r.text
     assert (await http.post("/api/me/calendar-feed")).status_code == 401
     assert httpx  # the client the fixtures use
+
+
+def test_a_feeds_token_never_reaches_the_access_log():
+    import logging
+
+    from console.hardening import RedactTokens
+
+    token = "apcal_" + "Q" * 43
+    record = logging.LogRecord("uvicorn.access", logging.INFO, "", 0, '%s - "%s %s HTTP/%s" %d',
+                               ("127.0.0.1:5000", "GET", f"/calendar-feed/{token}.ics", "1.1", 200), None)
+    RedactTokens().filter(record)
+    assert token not in record.getMessage() and "/calendar-feed/…" in record.getMessage()
