@@ -13,7 +13,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from . import ops_cli, users_cli
+from . import calendar_cli, ops_cli, users_cli
 from .settings import Settings, refuse_unless_safe
 
 # The commands that serve: each refuses to start outside development with a
@@ -54,6 +54,7 @@ def main(argv: list[str] | None = None) -> None:
                             help="a name (or IP address) the frontend is reached by; repeatable "
                                  "(default: temporal, localhost, 127.0.0.1)")
     users_cli.add_parsers(commands)
+    calendar_cli.add_parsers(commands)
     ops_cli.add_parsers(commands)
     args = parser.parse_args(argv)
     if args.command == "certs":  # needs no settings, and may run anywhere
@@ -80,7 +81,7 @@ def main(argv: list[str] | None = None) -> None:
         from .demo import run_demo
 
         run_demo(args.api or f"http://{settings.api_host}:{settings.api_port}", settings)
-    elif args.command in ("users", "tokens"):
+    elif args.command in ("users", "tokens", "calendar"):
         sys.exit(users_cli.run(args, settings))
     elif args.command == "ops":
         exit_at_once(ops_cli.run(args, settings))

@@ -35,9 +35,10 @@ from workflows import client as placements
 from workflows.placement import Snapshot
 
 from . import attendance, codec_server, documents, errors, exports, hardening, metrics, operations, pages, paging, provider, signin, stuck
-from . import providers_api
-from . import views_links
+from . import providers_api, views_links
+from .agreement import router as agreement_router
 from .authority import actor_for_action, listing_scope, visible_placement
+from .calendar_feed import router as calendar_feed_router
 from .identity import IdempotencyKey, PrincipalDep
 
 
@@ -269,6 +270,8 @@ def create_app(settings: Settings, client: Client | None = None, engine: Engine 
     # The gauge counts what the register and the server's marks say, with no describe.
     metrics.install(app, count_stuck=lambda client: count_stuck(client, app.state.engine, settings.policy.stuck))
     app.include_router(documents.router(settings))
+    app.include_router(agreement_router())  # the commissioning agreement, its PDF and signed copy
+    app.include_router(calendar_feed_router())  # each person's deadlines as an iCalendar feed
     app.include_router(provider.router(settings))
     app.include_router(providers_api.router(settings.policy))  # the trust's list of providers
     app.include_router(views_links.router(settings))  # parents' written views before a review (§6.8)

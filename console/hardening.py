@@ -24,7 +24,7 @@ UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _DOCS = ("/docs", "/redoc")
 _CSP = "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'"
 _PRIVATE = ("/api/", "/provider/", "/views/")
-_TOKEN = re.compile(r"(/provider/|/views/|/reset-password/)[^\s?\"/]+")
+_TOKEN = re.compile(r"(/provider/|/views/|/reset-password/|/calendar-feed/)[^\s?\"/]+")
 
 
 def _origin(url: str) -> str:

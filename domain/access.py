@@ -21,6 +21,7 @@ OPERATION_ROLES: dict[str, frozenset[Role]] = {
     "upload_copy": STAFF,
     "post_letters": STAFF,
     "manage_links": STAFF,
+    "record_agreement": STAFF,  # the commissioning agreement and its signed copy (policy appendix)
     "reload_calendar": STAFF | {Role.trust_operations},
     "reload_directory": STAFF | {Role.trust_operations},
 }

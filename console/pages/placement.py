@@ -22,6 +22,7 @@ from domain.deadlines import deadlines as deadlines_of
 from domain.lifecycle import NOT_STARTED, Lifecycle
 from domain.models import Placement
 from store import attendance as marks
+from store import agreements
 from store import documents as sent
 from store import register
 from store.documents import TO_POST, UPLOADED
@@ -152,6 +153,8 @@ def _placement_page(request: Request, principal, placement_id: str, snap, done: 
         done=wording.action_title(done) if done in {*ACTION_ROLES} else None, new_key=new_key,
         pictures=[d for d in drawn if d is not None],
         **records.context(request.app.state.engine, p, calendar, settings.policy, today),
+        signed_agreements=agreements.signed_copies(request.app.state.engine, placement_id),
+        may_record_agreement=may_take(principal, p.school.school_id, "record_agreement"),
     )
 
 

@@ -8,6 +8,8 @@ import store.documents  # noqa: F401  (its tables are declared on Base)
 import store.attendance  # noqa: F401  (its tables are on the same Base)
 import store.accounts  # noqa: F401  (so are the accounts and sessions)
 import store.exports  # noqa: F401  (and the record of exports)
+import store.agreements  # noqa: F401  (commissioning agreements and their audit)
+import store.calendar_feeds  # noqa: F401  (calendar feeds)
 
 config = context.config
 target_metadata = Base.metadata
