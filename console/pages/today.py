@@ -112,7 +112,6 @@ def render_today(request: Request, principal: Principal, status: int = 200, extr
         request, "today.html", principal, nav="today", today=today, escalations=escalations, due=due,
         due_placements=due_placements, count_cap=register.COUNT_CAP, reviews=reviews, review_escalations=review_escalations, starting=starting,
         letters=letters, pupil=lambda pid: names[pid].data["pupil"]["name"] if pid in names else pid,
-        shown=SHOWN, horizon=today + DUE_WITHIN,
         providers_expiring=providers.expiring_for(request, principal)[:SHOWN],
         warn_days=request.app.state.settings.policy.providers.warn_days,
         shown=SHOWN, horizon=today + DUE_WITHIN, status=status,
