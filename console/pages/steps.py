@@ -101,11 +101,10 @@ def step_form(placement_id: str, action: str, principal: PrincipalDep, request: 
     if row is None or action not in ACTION_MODELS:
         return not_found(request, principal, "placement or step")
     ctx = _step_context(row, action)
-    values = initial(action, ctx["placement"], request.query_params)
-    if action == "vet":  # a provider on the trust's list, vetted and current: its record fills the form
-        values, ctx["from_record"] = providers.vet_values(request, ctx["placement"], values)
     values = records.with_written_views(request.app.state.engine, action, ctx["placement"],
                                         initial(action, ctx["placement"], request.query_params))
+    if action == "vet":  # a provider on the trust's list, vetted and current: its record fills the form
+        values, ctx["from_record"] = providers.vet_values(request, ctx["placement"], values)
     return _draw(request, principal, model=ACTION_MODELS[action], values=values,
                  post_to=request.url.path, key=new_key(), **ctx)
 
