@@ -40,6 +40,8 @@ async def lifecycle(env, tq) -> str:
     await env.sleep(timedelta(days=7))
     d = await today(env)
     await act(env.client, handle.id, LEAD, samples.reintegrate(d))
+    for part in samples.end_evaluation(d):
+        await act(env.client, handle.id, LEAD, part)
     await act(env.client, handle.id, HEAD, samples.close(d))
     await handle.result()
     return handle.id
@@ -105,6 +107,8 @@ async def letters(env, tq) -> str:
     await env.sleep(timedelta(days=7))
     d = await today(env)
     await act(env.client, handle.id, LEAD, samples.reintegrate(d))
+    for part in samples.end_evaluation(d):
+        await act(env.client, handle.id, LEAD, part)
     await act(env.client, handle.id, HEAD, samples.close(d))
     await handle.result()
     return handle.id
