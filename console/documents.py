@@ -29,6 +29,7 @@ from store import register
 from workflows import client as placements
 
 from .authority import actor_for_operation, visible_placement
+from .evaluation_links import evaluation_url
 from .identity import PrincipalDep, SchoolPath
 
 _LINKS_REFUSED = "the school's AP lead or headteacher manage its providers' links"
@@ -187,7 +188,9 @@ def router(settings: Settings) -> APIRouter:
         token = issue_link(settings.link_secrets, placement_id, body.purpose, expires, link_id)
         sent.add_link(request.app.state.engine, link_id, placement_id, body.purpose.value, expires, now, actor.user_id)
         row = sent.get_link(request.app.state.engine, link_id)
-        return IssuedLink(**_link(row), url=provider_url(settings.base_url, token))
+        # An evaluation's part is answered on a page of its own (console.evaluation_links).
+        url = (evaluation_url if body.purpose.value.startswith("evaluation_") else provider_url)(settings.base_url, token)
+        return IssuedLink(**_link(row), url=url)
 
     @r.post("/api/placements/{placement_id}/links/{link_id}/revoke", response_model=LinkOut)
     def revoke(placement_id: str, link_id: str, principal: PrincipalDep, request: Request):

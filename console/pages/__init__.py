@@ -14,7 +14,7 @@ from fastapi.staticfiles import StaticFiles
 
 from apflow.settings import Settings
 
-from . import placement, placements, register, steps, stuck, today
+from . import evaluations, placement, placements, register, steps, stuck, today
 
 log = logging.getLogger(__name__)
 
@@ -34,5 +34,5 @@ def install(app: FastAPI, settings: Settings) -> None:
     else:
         log.warning("GOV.UK Frontend is not installed (%s): run npm ci; the console is served unstyled", GOVUK)
     # `steps` first: /placements/new is not a placement's id.
-    for module in (today, steps, placements, placement, register, stuck):
+    for module in (today, steps, placements, placement, evaluations, register, stuck):
         app.include_router(module.router)

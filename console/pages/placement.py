@@ -23,7 +23,7 @@ from store import register
 from store.documents import TO_POST, UPLOADED
 from store.stuck import TERMINATED_BY_OPERATIONS
 
-from . import diagram, wording
+from . import diagram, evaluations, wording
 from .rendering import NO_STORE, not_found, page
 from .services import Services, visible
 from .steps import new_key
@@ -31,7 +31,7 @@ from .steps import new_key
 router = APIRouter(include_in_schema=False)
 
 # Steps with a form of their own on the page (beside an escalation, a letter to post).
-INLINE = {"resolve_escalation", "record_delivery"}
+INLINE = {"resolve_escalation", "record_delivery", "record_evaluation"}  # an evaluation's part: its own section
 SET_APART = ("raise_concern", "terminate")  # after the way forward
 
 
@@ -121,6 +121,7 @@ def _placement_page(request: Request, principal, placement_id: str, snap, done: 
         may_record_delivery=may_take(principal, p.school.school_id, "record_delivery"),
         timeline=timeline(trail, docs), documents=docs, ended_by_operations=ended, TO_POST=TO_POST, UPLOADED=UPLOADED,
         done=wording.action_title(done) if done in {*ACTION_ROLES} else None, new_key=new_key,
+        **evaluations.section(request.app.state.engine, p, principal, [] if ended else snap.possible_actions),
     )
 
 

@@ -122,7 +122,7 @@ ACTIONS = {
     "raise_concern": "Raise a safeguarding concern", "request_review": "Record a request for a review",
     "resolve_escalation": "Resolve an escalation", "record_delivery": "Record a letter posted or handed over",
     "record_initial_assessment": "Record the initial assessment", "record_progress_report": "Record a progress report",
-    "record_final_report": "Record the final report",
+    "record_final_report": "Record the final report", "record_evaluation": "Record a part of an evaluation",
 }
 
 
