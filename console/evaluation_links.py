@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import parse_qsl
@@ -31,7 +31,7 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from jinja2 import Environment, FileSystemLoader
-from pydantic import Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from apflow.settings import Settings
@@ -46,6 +46,8 @@ from store import documents as sent
 from store import register
 from workflows import client as placements
 
+from .authority import visible_placement
+from .identity import PrincipalDep
 from .provider import MAX_FORM_FIELDS, LinkUsed, _refusal, _wants_html
 
 log = logging.getLogger(__name__)
@@ -99,8 +101,61 @@ def fields_of(part: EvaluationPart, values: dict[str, Any], errors: dict[str, st
     return out
 
 
+class PartOut(BaseModel):
+    part: EvaluationPart
+    heading: str
+    statements: list[str]
+    scores: list[int] | None  # none until the part is recorded
+    subtotal: int | None
+    comment: str | None
+    signed_by: str | None
+    signed_on: date | None
+    recorded_by: Actor | None
+    on_behalf: bool | None
+
+
+class EvaluationOut(BaseModel):
+    stage: EvaluationStage
+    complete: bool
+    missing: list[EvaluationPart]
+    total: int  # so far; out of `max_score` once complete
+    max_score: int
+    difference: int | None  # since the last complete evaluation; none until this one and it are complete
+    agreed_actions: str | None
+    parts: list[PartOut]
+
+
+def evaluations_of(p: Placement) -> list[EvaluationOut]:
+    out = []
+    for stage in EvaluationStage:
+        e = evaluations.record(p, stage)
+        parts = []
+        for part in EvaluationPart:
+            a = evaluations.answer(e, part)
+            parts.append(PartOut(
+                part=part, heading=evaluations.HEADINGS[part], statements=list(evaluations.STATEMENTS[part]),
+                scores=a.scores if a else None, subtotal=sum(a.scores) if a else None, comment=a.comment if a else None,
+                signed_by=a.signed_by if a else None, signed_on=a.signed_on if a else None,
+                recorded_by=a.recorded_by if a else None, on_behalf=a.on_behalf if a else None,
+            ))
+        out.append(EvaluationOut(
+            stage=stage, complete=evaluations.complete(e), missing=evaluations.missing(e), total=evaluations.total(e),
+            max_score=evaluations.MAX_SCORE, difference=evaluations.difference(p, stage),
+            agreed_actions=e.agreed_actions if e else None, parts=parts,
+        ))
+    return out
+
+
 def router(settings: Settings) -> APIRouter:
     r = APIRouter(tags=["evaluations"])
+
+    @r.get("/api/placements/{placement_id}/evaluations", response_model=list[EvaluationOut])
+    def placement_evaluations(placement_id: str, principal: PrincipalDep, request: Request):
+        """The mid and end evaluations as the register holds them: each part's
+        statements and scores, the score so far (out of 125 once complete), the
+        difference since the last evaluation and the agreed actions."""
+        row = visible_placement(request.app.state.engine, principal, placement_id)
+        return evaluations_of(Placement.model_validate(row.data))
 
     def check(request: Request, token: str) -> tuple[LinkClaims, sent.ProviderLinkRow, Placement]:
         """The link's claims, row and placement if it may be used now; a `LinkError` otherwise."""

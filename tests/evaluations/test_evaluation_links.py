@@ -121,6 +121,12 @@ async def test_the_schools_part_over_the_api_is_judged_and_validated_at_the_edge
     (mid,) = snap["placement"]["evaluations"]
     assert mid["school"]["scores"] == [4] * 7 and mid["agreed_actions"].startswith("Keep the weekly mentor")
     assert mid["school"]["recorded_by"]["user_id"] == LEAD["X-User"]
+    summary = expect(await http.get(f"/api/placements/{pid}/evaluations", headers=LEAD), 200)
+    assert [e["stage"] for e in summary] == ["mid", "end"]
+    assert summary[0]["total"] == 28 and summary[0]["missing"] == ["pupil", "parent", "provider"]
+    assert summary[0]["difference"] is None and summary[0]["max_score"] == 125
+    assert summary[0]["parts"][3]["subtotal"] == 28 and len(summary[0]["parts"][3]["statements"]) == 7
+    expect(await http.get(f"/api/placements/{pid}/evaluations", headers=headers("aplead-137001", Role.ap_lead, "137001")), 404)
     # Typed into close, the scores are refused: close reads the recorded end evaluation.
     typed = {**body(samples.close(today())), "evaluation": {"pupil": [4] * 7, "parent": [4] * 5, "provider": [5] * 6, "school": [4] * 7}}
     detail = expect(await http.post(f"/api/placements/{pid}/actions/close", headers=LEAD, json=typed), 409)["detail"]
