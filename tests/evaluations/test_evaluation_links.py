@@ -116,7 +116,7 @@ async def test_the_schools_part_over_the_api_is_judged_and_validated_at_the_edge
     # The roles that answer through links hold no account: claimed by a request, they act on nothing.
     for role in (Role.parent, Role.pupil, Role.provider):
         expect(await http.post(f"/api/placements/{pid}/actions/record_evaluation", headers=headers("lnk-claimed", role),
-                               json=body(samples.evaluation_part(EvaluationStage.mid, EvaluationPart(role.value), today()))), 403)
+                               json=body(samples.evaluation_part(EvaluationStage.mid, EvaluationPart(role.value), today()))), 404)
         expect(await http.get(f"/api/placements/{pid}", headers=headers("lnk-claimed", role)), 404)
     # Trust operations see, but the school's part is the school's.
     expect(await http.post(f"/api/placements/{pid}/actions/record_evaluation", headers=OPS, json=body(school)), 409)
