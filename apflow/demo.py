@@ -213,6 +213,8 @@ class Demo:
 
         pid = self.reviewed(7)
         self.act(pid, "reintegrate", samples.reintegrate(t))
+        for part in samples.end_evaluation(t):  # the pupil's, parent's and provider's parts entered for them
+            self.act(pid, "record_evaluation", part)
         self.act(pid, "close", samples.close(t))
         made.append((pid, "closed: back at the home school"))
         return made

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date, time
 
-from domain.actions import Close, ConsultLA, Notify, OpenReview, RecordReview, Reintegrate, Terminate, Vet
+from domain.actions import Close, ConsultLA, Notify, OpenReview, RecordEvaluation, RecordReview, Reintegrate, Terminate, Vet
 from domain.checklist import CHECKLIST
 from domain.models import (
     Contact,
@@ -11,7 +11,8 @@ from domain.models import (
     Destination,
     DestinationKind,
     EHCPAgreement,
-    Evaluation,
+    EvaluationPart,
+    EvaluationStage,
     GivenOutside,
     Insurance,
     Objective,
@@ -169,8 +170,37 @@ def close(on: date) -> Close:
         final_report=ProviderReport(received_on=on, summary="Good progress against all objectives.", attendance_percent=92.5),
         destination=home_school(on),
         pupil_view="It helped me calm down and I want to go back.",
-        evaluation=Evaluation(pupil=[4] * 7, parent=[4] * 5, provider=[5] * 6, school=[4] * 7),
     )
+
+
+# A part's scores in the statements' order (`domain.evaluations.STATEMENTS`): 106 of 125 in all.
+SCORES = {EvaluationPart.pupil: [4] * 7, EvaluationPart.parent: [4] * 5, EvaluationPart.provider: [5] * 6,
+          EvaluationPart.school: [4] * 7}
+SIGNED_BY = {EvaluationPart.pupil: "Alex Example", EvaluationPart.parent: "Chris Example",
+             EvaluationPart.provider: "Priya Shah", EvaluationPart.school: "Head Teacher"}
+
+
+def evaluation_part(stage: EvaluationStage, part: EvaluationPart, on: date, scores: list[int] | None = None,
+                    **changes) -> RecordEvaluation:
+    """One part of the mid or end evaluation (appendix), signed on `on`; the
+    school's part comes with the agreed actions."""
+    fields = dict(
+        stage=stage, part=part, scores=scores or SCORES[part], signed_by=SIGNED_BY[part], signed_on=on,
+        comment="Going well; keep the mentoring going.",
+        agreed_actions="Keep the weekly mentor check-in; review attendance at half-term."
+        if part is EvaluationPart.school else None,
+    )
+    return RecordEvaluation(**{**fields, **changes})
+
+
+def evaluation(stage: EvaluationStage, on: date) -> list[RecordEvaluation]:
+    """All four parts of an evaluation, the school's last."""
+    return [evaluation_part(stage, part, on) for part in EvaluationPart]
+
+
+def end_evaluation(on: date) -> list[RecordEvaluation]:
+    """The end evaluation, all four parts: what `close` needs."""
+    return evaluation(EvaluationStage.end, on)
 
 
 def terminate(on: date, safeguarding: bool = False) -> Terminate:

@@ -20,7 +20,7 @@ from sqlalchemy import Engine
 
 from console.signin.credentials import current_code
 from domain.access import TRUST_WIDE, Grant
-from domain.models import EmailAddress, Role
+from domain.models import LINK_ROLES, EmailAddress, Role
 from store import accounts
 from store.db import make_engine, migrate
 
@@ -28,7 +28,7 @@ from .settings import Settings
 
 ACTOR = "cli"
 URN = re.compile(r"^[0-9]{6}$")
-STAFF_ROLES = [r for r in Role if r not in (Role.provider, Role.system)]
+STAFF_ROLES = [r for r in Role if r not in LINK_ROLES and r is not Role.system]
 SCHOOL_ROLES = [r for r in STAFF_ROLES if r not in TRUST_WIDE]
 MAX_TOKEN_DAYS = 366
 _email = TypeAdapter(EmailAddress)

@@ -198,6 +198,8 @@ class Lifecycle(Demo):
     def whole(self) -> str:
         pid = self.reviewed(0)
         self.act(pid, "reintegrate", samples.reintegrate(self.today))
+        for part in samples.end_evaluation(self.today):
+            self.act(pid, "record_evaluation", part)
         snap = self.act(pid, "close", samples.close(self.today))
         if snap["placement"]["state"] != "closed":
             raise SystemExit(f"{pid} ended {snap['placement']['state']}, not closed")

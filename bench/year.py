@@ -365,6 +365,8 @@ async def day_of(env, p: Plan, d: date, directory: dict) -> None:
     if d == p.end:
         if p.state != "reintegrating":
             raise Refusal(f"placement {p.i} is {p.state} on its last day {d}, not reintegrating")
+        for part in samples.end_evaluation(d):
+            await step(env, p, head, part)
         await step(env, p, head, samples.close(d))
 
 

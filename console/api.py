@@ -34,7 +34,7 @@ from store.db import make_engine, migrate
 from workflows import client as placements
 from workflows.placement import Snapshot
 
-from . import attendance, codec_server, documents, errors, exports, hardening, metrics, operations, pages, paging, provider, signin, stuck
+from . import attendance, codec_server, documents, errors, evaluation_links, exports, hardening, metrics, operations, pages, paging, provider, signin, stuck
 from . import providers_api, views_links
 from .agreement import router as agreement_router
 from .authority import actor_for_action, listing_scope, visible_placement
@@ -275,6 +275,7 @@ def create_app(settings: Settings, client: Client | None = None, engine: Engine 
     app.include_router(provider.router(settings))
     app.include_router(providers_api.router(settings.policy))  # the trust's list of providers
     app.include_router(views_links.router(settings))  # parents' written views before a review (§6.8)
+    app.include_router(evaluation_links.router(settings))  # the pupil's, parent's and provider's parts of evaluations
     app.include_router(attendance.router_for(settings))
     app.state.attendance_sink = attendance.provider_sink(app, settings)  # marks sent through a provider's link
     exports.install(app, settings)  # the register of every placement and its exports

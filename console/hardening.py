@@ -23,8 +23,8 @@ UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Scripts and styles of the API's own docs pages are inline.
 _DOCS = ("/docs", "/redoc")
 _CSP = "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'"
-_PRIVATE = ("/api/", "/provider/", "/views/")
-_TOKEN = re.compile(r"(/provider/|/views/|/reset-password/|/calendar-feed/)[^\s?\"/]+")
+_PRIVATE = ("/api/", "/provider/", "/views/", "/evaluation/")
+_TOKEN = re.compile(r"(/provider/|/views/|/evaluation/|/reset-password/|/calendar-feed/)[^\s?\"/]+")
 
 
 def _origin(url: str) -> str:

@@ -161,7 +161,7 @@ def router(settings: Settings) -> APIRouter:
         """The link's claims if it may be used now; raises a `LinkError` otherwise."""
         now = datetime.now(UTC)
         claims = None
-        for purpose in PAGES:  # the purpose is inside the token: try each a provider answers
+        for purpose in PAGES:  # the purpose is inside the token: try each this page answers
             try:
                 claims = verify_link(settings.link_secrets, token, now, purpose=purpose)
                 break

@@ -141,6 +141,15 @@ def views_url(base_url: str, token: str) -> str:
     return f"{base_url.rstrip('/')}/views/{token}"
 
 
+def evaluation_url(base_url: str, token: str) -> str:
+    """Where the pupil, a parent or the provider answers their part of an evaluation."""
+    return f"{base_url.rstrip('/')}/evaluation/{token}"
+
+
 def link_url(base_url: str, purpose: LinkPurpose | str, token: str) -> str:
-    """The page a link of `purpose` opens: a parent's views, or a provider's answer."""
-    return (views_url if LinkPurpose(purpose) is LinkPurpose.review_views else provider_url)(base_url, token)
+    """The page a link of `purpose` opens: a parent's views, a part of an
+    evaluation, or a provider's answer."""
+    purpose = LinkPurpose(purpose)
+    if purpose is LinkPurpose.review_views:
+        return views_url(base_url, token)
+    return (evaluation_url if purpose.value.startswith("evaluation_") else provider_url)(base_url, token)

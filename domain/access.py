@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from .actions import ALL_ACTIONS, STAFF
 from .guards import Unmet
-from .models import Actor, Role
+from .models import LINK_ROLES, Actor, Role
 
 TRUST_WIDE = frozenset({Role.trust_operations, Role.trust_dsl, Role.system})
 
@@ -41,8 +41,8 @@ WATCHERS = frozenset({Role.read_only})
 
 
 def may_see(actor: Actor, school_id: str) -> bool:
-    """Providers see a placement only through the link they were sent for it."""
-    if actor.role is Role.provider:
+    """Providers, pupils and parents see a placement only through the link they were sent for it."""
+    if actor.role in LINK_ROLES:
         return False
     return actor.role in TRUST_WIDE or actor.school_id == school_id
 
@@ -82,7 +82,7 @@ class Principal:
         that may take `action` (or else the first there that acts at all,
         so a refusal names a role that could act; or else the first there);
         none when they hold no role at that school."""
-        here = [g for g in self.grants if g.covers(school_id) and g.role is not Role.provider]
+        here = [g for g in self.grants if g.covers(school_id) and g.role not in LINK_ROLES]
         if not here:
             return None
         fit = [g for g in here if action is None or g.role in ACTION_ROLES.get(action, frozenset())]
@@ -91,13 +91,13 @@ class Principal:
         return Actor(user_id=self.user_id, role=g.role, school_id=g.school_id)
 
     def roles_at(self, school_id: str) -> frozenset[Role]:
-        return frozenset(g.role for g in self.grants if g.covers(school_id) and g.role is not Role.provider)
+        return frozenset(g.role for g in self.grants if g.covers(school_id) and g.role not in LINK_ROLES)
 
     def may_see(self, school_id: str) -> bool:
-        return any(g.covers(school_id) and g.role is not Role.provider for g in self.grants)
+        return any(g.covers(school_id) and g.role not in LINK_ROLES for g in self.grants)
 
     def school_scope(self) -> frozenset[str] | None:
         """The schools whose records this person may list; none means every school."""
         if any(g.role in TRUST_WIDE for g in self.grants):
             return None
-        return frozenset(g.school_id for g in self.grants if g.school_id and g.role is not Role.provider)
+        return frozenset(g.school_id for g in self.grants if g.school_id and g.role not in LINK_ROLES)

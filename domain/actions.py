@@ -15,7 +15,7 @@ from typing import Annotated, ClassVar, Literal, Union
 
 from pydantic import Field
 
-from . import guards, visits
+from . import evaluations, guards, visits
 from .guards import Context, Guard, Unmet
 
 from .models import (
@@ -28,6 +28,9 @@ from .models import (
     Contact,
     Delivery,
     Destination,
+    EvaluationPart,
+    EvaluationStage,
+    Score,
     DocumentId,
     GivenOutside,
     LetterCopy,
@@ -232,12 +235,17 @@ class Reintegrate(Action):
         return held + super().judge(before, candidate, ctx)
 
 
+TYPED_SCORES = "Not accepted: the end evaluation is recorded part by part (`record_evaluation`), and `close` reads it."
+
+
 class Close(Action):
     action: Literal["close"] = "close"
     final_report: ProviderReport | None = None
     destination: Destination | None = None
     pupil_view: str | None = None
-    evaluation: Evaluation | None = None
+    # Older versions took the evaluation's scores here; kept only so their
+    # histories replay: `close` now reads the recorded end evaluation.
+    evaluation: Evaluation | None = Field(None, description=TYPED_SCORES, json_schema_extra={"deprecated": True})
     achievements: Annotated[str, Field(max_length=4000)] | None = None  # §3.7, §8.2.3
 
     guard: ClassVar[Guard] = staticmethod(guards.closure)
@@ -249,6 +257,30 @@ class Close(Action):
             destination=self.destination, pupil_view=self.pupil_view, evaluation=self.evaluation,
             achievements=self.achievements,
         )
+
+
+class RecordEvaluation(Action):
+    """One part of the mid or end evaluation (appendix): its scores in the
+    statements' order (`domain.evaluations.STATEMENTS`), comment and signature."""
+
+    action: Literal["record_evaluation"] = "record_evaluation"
+    stage: EvaluationStage
+    part: EvaluationPart
+    scores: Annotated[list[Score], Field(min_length=1, max_length=7)]
+    comment: Annotated[str, Field(max_length=4000)] | None = None
+    signed_by: Annotated[str, Field(min_length=1, max_length=200)]
+    signed_on: date
+    agreed_actions: Annotated[str, Field(max_length=4000)] | None = None  # with the school's part
+
+    roles: ClassVar[frozenset[Role]] = STAFF | {Role.pupil, Role.parent, Role.provider}  # they through their links
+    guard: ClassVar[Guard] = staticmethod(guards.nothing_more)  # judged with the action: see `judge`
+
+    def fold(self, p, ctx, at):
+        given = evaluations.new_answer(self.scores, self.comment, self.signed_by, self.signed_on, self.part, ctx.actor, at)
+        evaluations.fold(p, self.stage, self.part, given, self.agreed_actions)
+
+    def judge(self, before, candidate, ctx):
+        return evaluations.judge_part(before, self.stage, self.part, self.scores, self.signed_on, self.agreed_actions, ctx)
 
 
 class Terminate(Action):
@@ -438,7 +470,7 @@ class RecordFinalReport(Action):
 ALL_ACTIONS = (
     Vet, ConsultLA, Notify, Start, OpenReview, RecordReview, Reintegrate, Close, Terminate, Amend,
     RecordContact, RecordVisit, RaiseConcern, RequestReview, ResolveEscalation, RecordDelivery,
-    RecordInitialAssessment, RecordProgressReport, RecordFinalReport,
+    RecordInitialAssessment, RecordProgressReport, RecordFinalReport, RecordEvaluation,
 )
 
 AnyAction = Annotated[Union[ALL_ACTIONS], Field(discriminator="action")]  # type: ignore[valid-type]

@@ -391,8 +391,9 @@ def closure(p: Placement, ctx: Context) -> list[Unmet]:
         unmet.append(Unmet("§3.7, §8.2.19", "the pupil's destination must be recorded"))
     if c is None or not c.pupil_view:
         unmet.append(Unmet("§3.7, §8.2.18", "the pupil's own view of the placement must be recorded"))
-    if c is None or c.evaluation is None:
-        unmet.append(Unmet("appendix: evaluation", "the end-of-placement evaluation is needed"))
+    from .evaluations import end_evaluation_unmet  # it judges with these guards' types: imported late
+
+    unmet += end_evaluation_unmet(p)  # the recorded end evaluation, all four parts
     return unmet
 
 

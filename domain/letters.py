@@ -34,6 +34,7 @@ from .clock import uk_date, uk_instant
 from .deadlines import initial_assessment_due, referred_on
 from .directory import SchoolContacts, StaffMember
 from .escalations import Escalation
+from .evaluations import end_total
 from .guards import Context, number_of_days
 from .models import Delivery, LetterCopy, Placement
 
@@ -67,6 +68,13 @@ class LinkPurpose(StrEnum):
     progress_report = "progress_report"  # §2.6, §12.1.7
     final_report = "final_report"  # §2.6, §8.2.17
     review_views = "review_views"  # §6.8: a parent's written views before a review meeting
+    # One part of one evaluation (appendix), answered by the pupil, a parent or the provider.
+    evaluation_mid_pupil = "evaluation_mid_pupil"
+    evaluation_mid_parent = "evaluation_mid_parent"
+    evaluation_mid_provider = "evaluation_mid_provider"
+    evaluation_end_pupil = "evaluation_end_pupil"
+    evaluation_end_parent = "evaluation_end_parent"
+    evaluation_end_provider = "evaluation_end_provider"
 
 
 class LinkRequest(BaseModel):
@@ -351,7 +359,7 @@ class LetterPlan:
             destination=closure.destination.model_dump(mode="json") if closure and closure.destination else None,
             final_report=closure.final_report.model_dump(mode="json") if closure and closure.final_report else None,
             pupil_view=closure.pupil_view if closure else None,
-            evaluation_total=closure.evaluation.total if closure and closure.evaluation else None,
+            evaluation_total=end_total(p),
             termination=None,
             recorded_by={
                 "name": (person.name if person and person.name else None) or ctx.actor.user_id,

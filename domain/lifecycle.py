@@ -93,6 +93,11 @@ class Lifecycle(StateMachine):
         s.active.to.itself(cond=JUDGED["record_final_report"]) | s.under_review.to.itself(cond=JUDGED["record_final_report"])
         | s.reintegrating.to.itself(cond=JUDGED["record_final_report"])
     )
+    # A part of the mid or end evaluation (appendix): staff, or the pupil, parent and provider through their links.
+    record_evaluation = (
+        s.active.to.itself(cond=JUDGED["record_evaluation"]) | s.under_review.to.itself(cond=JUDGED["record_evaluation"])
+        | s.reintegrating.to.itself(cond=JUDGED["record_evaluation"])
+    )
     terminate = (
         s.proposed.to(s.terminated, cond=JUDGED["terminate"])
         | s.vetted.to(s.terminated, cond=JUDGED["terminate"])

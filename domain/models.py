@@ -66,7 +66,13 @@ class Role(StrEnum):
     trust_operations = "trust_operations"
     trust_dsl = "trust_dsl"  # the trust's safeguarding lead: a DSL at every school
     provider = "provider"
+    pupil = "pupil"  # a pupil answering their part of an evaluation through its link
+    parent = "parent"  # a parent or carer answering their part of an evaluation through its link
     system = "system"
+
+
+# Who holds no account and acts only through the signed link they were sent.
+LINK_ROLES = frozenset({Role.provider, Role.pupil, Role.parent})
 
 
 class Actor(Model):
@@ -463,6 +469,50 @@ class Evaluation(Model):
         return sum(self.pupil) + sum(self.parent) + sum(self.provider) + sum(self.school)
 
 
+class EvaluationStage(StrEnum):
+    """The appendix's "Mid and End of Placement Evaluation": one of each."""
+
+    mid = "mid"
+    end = "end"
+
+
+class EvaluationPart(StrEnum):
+    """Whose part of an evaluation: the statements each scores are `domain.evaluations.STATEMENTS`."""
+
+    pupil = "pupil"
+    parent = "parent"
+    provider = "provider"
+    school = "school"
+
+
+Score = Annotated[int, Field(ge=1, le=5)]  # Strongly disagree 1 … Strongly agree 5
+
+
+class EvaluationAnswer(Model):
+    """One part of an evaluation as recorded: its scores in the appendix's
+    order, its general comment and signature, and who recorded it (the person
+    through their link, or staff on their behalf, as `on_behalf` says)."""
+
+    scores: Annotated[list[Score], Field(min_length=1, max_length=7)]
+    comment: Annotated[str, Field(max_length=4000)] | None = None
+    signed_by: Annotated[str, Field(min_length=1, max_length=200)]
+    signed_on: date
+    recorded_by: Actor
+    recorded_at: datetime
+    on_behalf: bool = False
+
+
+class EvaluationRecord(Model):
+    """A mid or end evaluation, part by part as each comes in (appendix)."""
+
+    stage: EvaluationStage
+    pupil: EvaluationAnswer | None = None
+    parent: EvaluationAnswer | None = None
+    provider: EvaluationAnswer | None = None
+    school: EvaluationAnswer | None = None
+    agreed_actions: Annotated[str, Field(max_length=4000)] | None = None  # with the school's part
+
+
 class Closure(Model):
     final_report: ProviderReport | None = None
     destination: Destination | None = None
@@ -470,7 +520,7 @@ class Closure(Model):
     # What the pupil achieved (qualifications, accreditations, attainment),
     # as the trust's register of placements records it (§3.7, §8.2.3).
     achievements: Annotated[str, Field(max_length=4000)] | None = None
-    evaluation: Evaluation | None = None
+    evaluation: Evaluation | None = None  # scores typed in at close, as older versions took them
 
 
 class Termination(Model):
@@ -665,6 +715,7 @@ class Placement(Proposal):
     review_requests: list[ReviewRequest] = Field(default_factory=list)
     concerns: list[Concern] = Field(default_factory=list)
     escalations: list[Escalation] = Field(default_factory=list)
+    evaluations: list[EvaluationRecord] = Field(default_factory=list)  # the mid and end evaluations (appendix)
     # The last steps and those the guards and deadlines read (`domain.window`);
     # the register keeps every one (`audit_events`).
     history: list[HistoryEntry] = Field(default_factory=list)

@@ -23,6 +23,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.clock import uk_date, uk_instant
     from domain.deadlines import Deadline, deadlines, missed, next_check
     from domain.directory import SchoolContacts
+    from domain.evaluations import typed_scores
     from domain.escalations import AttendanceAlert, Escalation, attendance_escalation
     from domain.guards import Context, Unmet
     from domain.lifecycle import Refused, check, decide, possible_actions
@@ -160,6 +161,8 @@ class PlacementWorkflow:
         """The policy's objections to the action, including its letters' gaps."""
         ctx = self._context(request.actor)
         candidate, unmet = check(self.p, request.action, ctx, workflow.now())
+        # Asked of new requests alone: stored histories' closes carry the scores.
+        unmet = typed_scores(request.action) + unmet
         return unmet or self.letters.gaps(candidate, request.action.action, ctx)
 
     @workflow.signal

@@ -14,7 +14,7 @@ from fastapi.staticfiles import StaticFiles
 
 from apflow.settings import Settings
 
-from . import placement, placements, providers, register, steps, stuck, today, today_contacts
+from . import evaluations, placement, placements, providers, register, steps, stuck, today, today_contacts
 
 log = logging.getLogger(__name__)
 
@@ -34,5 +34,5 @@ def install(app: FastAPI, settings: Settings) -> None:
     else:
         log.warning("GOV.UK Frontend is not installed (%s): run npm ci; the console is served unstyled", GOVUK)
     # `steps` first: /placements/new is not a placement's id.
-    for module in (today, steps, placements, placement, register, stuck, providers, today_contacts):
+    for module in (today, today_contacts, steps, placements, placement, evaluations, register, stuck, providers):
         app.include_router(module.router)

@@ -28,7 +28,7 @@ from store import register
 from store.documents import TO_POST, UPLOADED
 from store.stuck import TERMINATED_BY_OPERATIONS
 
-from . import diagram, records, wording
+from . import diagram, evaluations, records, wording
 from .rendering import NO_STORE, not_found, page
 from .services import Services, visible
 from .steps import new_key
@@ -36,7 +36,7 @@ from .steps import new_key
 router = APIRouter(include_in_schema=False)
 
 # Steps with a form of their own on the page (beside an escalation, a letter to post).
-INLINE = {"resolve_escalation", "record_delivery"}
+INLINE = {"resolve_escalation", "record_delivery", "record_evaluation"}  # an evaluation's part: its own section
 SET_APART = ("raise_concern", "terminate")  # after the way forward
 
 
@@ -155,6 +155,7 @@ def _placement_page(request: Request, principal, placement_id: str, snap, done: 
         **records.context(request.app.state.engine, p, calendar, settings.policy, today),
         signed_agreements=agreements.signed_copies(request.app.state.engine, placement_id),
         may_record_agreement=may_take(principal, p.school.school_id, "record_agreement"),
+        **evaluations.section(request.app.state.engine, p, principal, [] if ended else snap.possible_actions),
     )
 
 

@@ -145,6 +145,7 @@ ACTIONS = {
     "resolve_escalation": "Resolve an escalation", "record_delivery": "Record a letter posted or handed over",
     "record_initial_assessment": "Record the initial assessment", "record_progress_report": "Record a progress report",
     "record_final_report": "Record the final report", "record_visit": "Record a progress visit",
+    "record_evaluation": "Record a part of an evaluation",
 }
 
 

@@ -148,6 +148,7 @@ LIFECYCLE = [
     ("record_review", "active", LEAD),
     ("open_review", "under_review", HEAD),
     ("reintegrate", "reintegrating", LEAD),
+    *[("record_evaluation", "reintegrating", LEAD)] * 4,  # the end evaluation's four parts
     ("close", "closed", HEAD),
 ]
 
@@ -180,6 +181,7 @@ async def closed_placement(api_stack) -> dict:
             ("record_review", samples.record_review(d), LEAD),
             ("open_review", samples.open_review(d, d - timedelta(days=6), invitation), HEAD),
             ("reintegrate", samples.reintegrate(d), LEAD),
+            *[("record_evaluation", part, LEAD) for part in samples.end_evaluation(d)],
             ("close", samples.close(d), HEAD),
         ]
         for action, data, who in steps:

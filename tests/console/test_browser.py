@@ -71,6 +71,21 @@ async def upload_copy(page, pid: str, action: str) -> str:
     return await page.input_value("#given_outside-copy_document_id")
 
 
+async def evaluation_part(page, pid: str, part) -> None:
+    """Enters one part of an evaluation through its form, opened from the placement's page."""
+    stage, name = part.stage.value, part.part.value
+    await page.goto(f"/placements/{pid}")
+    await page.locator(f'#evaluation-{stage} a[href="/placements/{pid}/evaluations/{stage}/{name}"]').click()
+    for i, score in enumerate(part.scores):
+        await page.locator(f'[name="scores.{i}"][value="{score}"]').check()
+    for field in ("comment", "signed_by", "agreed_actions"):
+        if getattr(part, field):
+            await page.fill(f'[name="{field}"]', getattr(part, field))
+    for unit in ("day", "month", "year"):
+        await page.fill(f'[name="signed_on.{unit}"]', str(getattr(part.signed_on, unit)))
+    await submit(page, f"/placements/{pid}")
+
+
 async def test_a_placement_from_proposal_to_closed_through_the_pages(browser, console):
     cal = load_calendar(SCHOOL, console.settings.calendars_dir)
     d = today()
@@ -128,12 +143,15 @@ async def test_a_placement_from_proposal_to_closed_through_the_pages(browser, co
     await step(head, pid, "open_review", samples.open_review(meeting, meeting - timedelta(days=6), invitation))
     await step(lead, pid, "reintegrate", samples.reintegrate(d))
     assert await state_of(lead) == "Reintegrating"
+    # The end evaluation's four parts, each through its form (what `close` reads).
+    for part in samples.end_evaluation(d):
+        await evaluation_part(lead, pid, part)
     await step(head, pid, "close", samples.close(d))
     assert await state_of(head) == "Closed"
 
     timeline = await head.locator(".apflow-timeline").inner_text()
     for done in ("Propose a placement", "Vet the provider", "Consult the LA", "Give notice", "Start the placement",
-                 "Book a review", "Record the review", "Reintegrate", "Close the placement"):
+                 "Book a review", "Record the review", "Reintegrate", "Record a part of an evaluation", "Close the placement"):
         assert done in timeline
     letters = head.locator("table").filter(has_text="As sent")
     assert await letters.locator("a", has_text="PDF").count() >= 3

@@ -10,7 +10,7 @@ import pytest
 
 from apflow import samples
 from console.pages import forms, refusals
-from domain.actions import ACTION_MODELS, Amend, Close, Notify, Vet
+from domain.actions import ACTION_MODELS, Amend, Notify, Vet
 from domain.calendar import default_calendar
 from domain.guards import Context, Unmet, vetting
 from domain.models import Actor, CheckEntry, CheckStatus, ContactKind, ContactRecord, Placement, Proposal, Role, Vetting
@@ -92,11 +92,19 @@ def test_problems_stand_beside_their_fields_and_in_the_summary_in_form_order():
     assert widget["pupil.date_of_birth"].value == {"day": "31", "month": "2", "year": "2012"}  # as typed
 
 
-def test_a_fixed_set_of_scores_needs_every_answer():
-    values = forms.flatten(Close, samples.close(DAY).model_dump(mode="json"))
-    values["evaluation.parent.3"] = [""]
-    got, problems = forms.read(Close, values)
-    assert got is None and list(problems) == ["evaluation.parent.3"]
+def test_every_statement_of_an_evaluation_part_needs_its_score():
+    from console.pages import evaluations
+    from domain.models import EvaluationPart, EvaluationStage
+
+    part = samples.evaluation_part(EvaluationStage.mid, EvaluationPart.parent, DAY)
+    values = {f"scores.{i}": [str(v)] for i, v in enumerate(part.scores)} | {
+        "signed_by": [part.signed_by], "signed_on.day": [str(DAY.day)], "signed_on.month": [str(DAY.month)],
+        "signed_on.year": [str(DAY.year)]}
+    got, problems = evaluations.read(EvaluationStage.mid, EvaluationPart.parent, values)
+    assert got is not None and got.scores == part.scores and problems == {}
+    values["scores.3"] = [""]
+    got, problems = evaluations.read(EvaluationStage.mid, EvaluationPart.parent, values)
+    assert got is None and list(problems) == ["scores.3"]
 
 
 def test_add_another_gives_a_list_one_more_entry_up_to_its_most():

@@ -23,8 +23,8 @@ from domain.guards import Context, Unmet
 from domain.lifecycle import Refused, check, decide, propose
 from domain.escalations import Escalation
 from domain.models import (
-    SYSTEM, Actor, ContactKind, ContactRecord, Delivery, LetterCopy, Model, Notice, Person, Placement, PlacementKind,
-    ProviderReport, Role,
+    SYSTEM, Actor, ContactKind, ContactRecord, Delivery, EvaluationPart, EvaluationStage, LetterCopy, Model, Notice, Person,
+    Placement, PlacementKind, ProviderReport, Role,
 )
 from domain.settings import PolicySettings
 
@@ -105,7 +105,17 @@ FORWARD: dict[str, Callable[[Placement], tuple[Model, date]]] = {
 
 def forward(p: Placement, actor: Actor = HEAD) -> Placement:
     action, today = FORWARD[p.state](p)
+    if action.action == "close":  # `close` reads the recorded end evaluation
+        p = with_end_evaluation(p, today)
     return decide(p, action, ctx(today, actor), AT)
+
+
+def with_end_evaluation(p: Placement, on: date) -> Placement:
+    """`p` with the end evaluation's four parts recorded by the headteacher (the
+    pupil's, parent's and provider's on their behalf)."""
+    for part in samples.end_evaluation(on):
+        p = decide(p, part, ctx(on, HEAD), AT)
+    return p
 
 
 def in_state(state: str, start: date = START, kind: PlacementKind = PlacementKind.off_site_direction, **changes) -> Placement:
@@ -169,12 +179,14 @@ CHART: dict[str, dict[str, str]] = {
     "notified": {"start": "active", "terminate": "terminated", "record_initial_assessment": "notified",
                  "amend": "la_consulted", "record_delivery": "notified"},
     "active": {"open_review": "under_review", "record_delivery": "active", "terminate": "terminated", "record_contact": "active", "record_visit": "active", "request_review": "active",
-               "record_initial_assessment": "active", "record_progress_report": "active", "record_final_report": "active"},
+               "record_initial_assessment": "active", "record_progress_report": "active", "record_final_report": "active",
+               "record_evaluation": "active"},
     "under_review": {"record_review": "active", "record_delivery": "under_review", "reintegrate": "reintegrating", "terminate": "terminated", "record_contact": "under_review", "record_visit": "under_review",
                      "record_initial_assessment": "under_review", "record_progress_report": "under_review",
-                     "record_final_report": "under_review"},
+                     "record_final_report": "under_review", "record_evaluation": "under_review"},
     "reintegrating": {"close": "closed", "record_delivery": "reintegrating", "terminate": "terminated", "record_contact": "reintegrating", "record_visit": "reintegrating",
-                      "record_progress_report": "reintegrating", "record_final_report": "reintegrating"},
+                      "record_progress_report": "reintegrating", "record_final_report": "reintegrating",
+                      "record_evaluation": "reintegrating"},
     "closed": {},
     "terminated": {},
 }
@@ -186,7 +198,7 @@ CHART["active"]["raise_concern"] = CHART["reintegrating"]["raise_concern"] = "un
 ACTIONS = (
     "amend", "vet", "consult_la", "notify", "start", "open_review", "record_review", "reintegrate", "close", "terminate",
     "record_contact", "record_visit", "raise_concern", "request_review", "resolve_escalation",
-    "record_initial_assessment", "record_progress_report", "record_final_report", "record_delivery",
+    "record_initial_assessment", "record_progress_report", "record_final_report", "record_delivery", "record_evaluation",
 )
 SAMPLE_ESCALATION = "vetting:2026-09-28"
 SAMPLE_LETTER_TO_POST = "doc-" + "a1" * 16
@@ -218,6 +230,7 @@ def sample_action(name: str, today: date) -> Model:
         "record_final_report": RecordFinalReport(
             report=ProviderReport(received_on=today, summary="Met two of three objectives", attendance_percent=88)),
         "record_delivery": RecordDelivery(document_id=SAMPLE_LETTER_TO_POST, method=Delivery.post),
+        "record_evaluation": samples.evaluation_part(EvaluationStage.mid, EvaluationPart.school, today),
     }[name]
 
 
@@ -236,6 +249,8 @@ def prepared(p: Placement, name: str, today: date) -> tuple[Placement, Model]:
         p = with_escalation(p)
     if name == "record_delivery":
         p = with_letter_to_post(p)
+    if name == "close":
+        p = with_end_evaluation(p, today)
     if name == "amend" and p.state == "notified":
         return p, Amend(start_date=NEW_START)
     return p, sample_action(name, today)

@@ -60,7 +60,9 @@ ROLES = {
 def test_each_action_is_for_the_roles_that_hold_it(action, role):
     actor = {Role.ap_lead: AP_LEAD, Role.headteacher: HEAD, Role.dsl: DSL, Role.trust_operations: TRUST_OPS, Role.provider: PROVIDER, Role.system: SYSTEM,
              Role.read_only: Actor(user_id="governor-1", role=Role.read_only, school_id=SCHOOL_ID),
-             Role.trust_dsl: Actor(user_id="trust-dsl-1", role=Role.trust_dsl)}[role]
+             Role.trust_dsl: Actor(user_id="trust-dsl-1", role=Role.trust_dsl),
+             Role.pupil: Actor(user_id="lnk-pupil", role=Role.pupil, school_id=SCHOOL_ID),
+             Role.parent: Actor(user_id="lnk-parent", role=Role.parent, school_id=SCHOOL_ID)}[role]
 
     denied = access(actor, action, SCHOOL_ID)
 

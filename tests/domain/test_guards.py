@@ -15,6 +15,7 @@ from domain.models import SYSTEM, Delivery, EHCPAgreement, GivenOutside, Objecti
 
 from placement_builders import (
     ACTING_DAY,
+    with_end_evaluation,
     AP_LEAD,
     CALENDAR,
     CLOSE_DAY,
@@ -604,17 +605,19 @@ def test_the_plan_agreed_at_the_start_serves_for_reintegration():
     ],
 )
 def test_closing_needs_each_end_of_placement_record(missing, clause):
-    reintegrating = in_state("reintegrating")
-    action = samples.close(CLOSE_DAY).model_copy(update={missing: None})
-
-    assert only_unmet(reintegrating, action, CLOSE_DAY).clause == clause
+    reintegrating = with_end_evaluation(in_state("reintegrating"), CLOSE_DAY)
+    if missing == "evaluation":  # recorded before, part by part (domain.evaluations)
+        assert only_unmet(in_state("reintegrating"), samples.close(CLOSE_DAY), CLOSE_DAY).clause == clause
+    else:
+        action = samples.close(CLOSE_DAY).model_copy(update={missing: None})
+        assert only_unmet(reintegrating, action, CLOSE_DAY).clause == clause
     assert allowed(reintegrating, samples.close(CLOSE_DAY), CLOSE_DAY).state == "closed"
 
 
 def test_an_empty_pupil_view_is_no_view():
     action = Close(**{**samples.close(CLOSE_DAY).model_dump(), "pupil_view": "   "})
 
-    assert only_unmet(in_state("reintegrating"), action, CLOSE_DAY).clause == "§3.7, §8.2.18"
+    assert only_unmet(with_end_evaluation(in_state("reintegrating"), CLOSE_DAY), action, CLOSE_DAY).clause == "§3.7, §8.2.18"
 
 
 # --- terminate (§9.7, §10.1, §13.4.4) -------------------------------------------------

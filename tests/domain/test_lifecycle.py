@@ -91,9 +91,9 @@ def test_the_whole_happy_path_is_recorded_in_order():
     closed = in_state("closed")
 
     assert [h.action for h in closed.history] == [
-        "propose", "vet", "consult_la", "notify", "start", "open_review", "reintegrate", "close",
+        "propose", "vet", "consult_la", "notify", "start", "open_review", "reintegrate", *["record_evaluation"] * 4, "close",
     ]
-    assert [h.seq for h in closed.history] == list(range(1, 9))
+    assert [h.seq for h in closed.history] == list(range(1, 13))
     assert all(h.to_state == nxt.from_state for h, nxt in zip(closed.history, closed.history[1:]))
 
 

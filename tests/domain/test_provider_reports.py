@@ -13,6 +13,7 @@ from domain.settings import PolicySettings
 
 from placement_builders import (
     CALENDAR, CLOSE_DAY, HEAD, INVITE_DAY, OTHER_SCHOOL_ID, SCHOOL_ID, START, allowed, in_state, only_unmet,
+    with_end_evaluation,
 )
 
 # A provider acts through a link scoped to one placement: its school is the placement's.
@@ -45,7 +46,7 @@ def test_a_final_report_sent_early_is_kept_when_the_placement_closes():
     p = in_state("reintegrating")
     p = allowed(p, RecordFinalReport(report=report(CLOSE_DAY, "Met two of three objectives")), CLOSE_DAY, PROVIDER)
     closing = samples.close(CLOSE_DAY).model_copy(update={"final_report": None})
-    p = allowed(p, closing, CLOSE_DAY, HEAD)
+    p = allowed(with_end_evaluation(p, CLOSE_DAY), closing, CLOSE_DAY, HEAD)
     assert p.state == "closed" and p.closure.final_report.summary == "Met two of three objectives"
 
 

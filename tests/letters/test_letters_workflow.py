@@ -150,6 +150,8 @@ async def test_each_step_sends_its_documents_once_with_their_content(time_env, e
         await act(env.client, pid, LEAD, samples.reintegrate(d))
         final = await one(inbox, "provider_final_report_request", "office@bridgeway.example")
         assert final.link and "final report" in final.pdf_text.lower()
+        for part in samples.end_evaluation(d):
+            await act(env.client, pid, LEAD, part)
         await act(env.client, pid, HEAD, samples.close(d))
         record = await one(inbox, "destination_record", "aplead@nexusvalley.example")
         text = record.pdf_text

@@ -40,6 +40,32 @@ async def lifecycle(env, tq) -> str:
     await env.sleep(timedelta(days=7))
     d = await today(env)
     await act(env.client, handle.id, LEAD, samples.reintegrate(d))
+    for part in samples.end_evaluation(d):
+        await act(env.client, handle.id, LEAD, part)
+    await act(env.client, handle.id, HEAD, samples.close(d))
+    await handle.result()
+    return handle.id
+
+
+async def evaluations(env, tq) -> str:
+    """A mid evaluation with the parent's part through its link, the end
+    evaluation entered by staff, and the close that reads it."""
+    from domain.models import EvaluationPart, EvaluationStage
+
+    start = await next_school_day(env, 21)
+    handle, _ = await start_placement(env.client, tq, samples.proposal(start), LEAD, default_calendar("137000", start), now=await env.get_current_time())
+    await to_notified(env, handle)
+    await env.sleep(timedelta(days=(start - await today(env)).days + 1))
+    d = await today(env)
+    parent = Actor(user_id="lnk-recorded-parent", role=Role.parent, school_id="137000")
+    for part in samples.evaluation(EvaluationStage.mid, d):
+        await act(env.client, handle.id, parent if part.part is EvaluationPart.parent else LEAD, part)
+    await act(env.client, handle.id, LEAD, samples.open_review(d + timedelta(days=7), d))
+    await env.sleep(timedelta(days=7))
+    d = await today(env)
+    await act(env.client, handle.id, LEAD, samples.reintegrate(d))
+    for part in samples.end_evaluation(d):
+        await act(env.client, handle.id, LEAD, part)
     await act(env.client, handle.id, HEAD, samples.close(d))
     await handle.result()
     return handle.id
@@ -105,6 +131,8 @@ async def letters(env, tq) -> str:
     await env.sleep(timedelta(days=7))
     d = await today(env)
     await act(env.client, handle.id, LEAD, samples.reintegrate(d))
+    for part in samples.end_evaluation(d):
+        await act(env.client, handle.id, LEAD, part)
     await act(env.client, handle.id, HEAD, samples.close(d))
     await handle.result()
     return handle.id
@@ -258,7 +286,8 @@ async def main() -> None:
     only = set(args.names)
     paths = (("lifecycle", lifecycle), ("terminated", terminated), ("escalations", escalations), ("letters", letters),
              ("safeguarding", safeguarding), ("extension", extension), ("continued", continued), ("by_post", by_post),
-             ("provider_alert", provider_alert))
+             ("provider_alert", provider_alert),
+             ("evaluations", evaluations))
     for name, path in paths:
         if only and name not in only:
             continue

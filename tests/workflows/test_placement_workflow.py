@@ -84,6 +84,8 @@ async def test_full_lifecycle_from_proposed_to_closed(time_env, engine, task_que
         await env.sleep(timedelta(days=7))
         d = await today(env)
         await act(env.client, handle.id, LEAD, samples.reintegrate(d))
+        for part in samples.end_evaluation(d):  # what `close` reads
+            await act(env.client, handle.id, LEAD, part)
         snap = await act(env.client, handle.id, HEAD, samples.close(d))
         assert snap.placement.state == "closed"
 
@@ -94,7 +96,8 @@ async def test_full_lifecycle_from_proposed_to_closed(time_env, engine, task_que
     assert steps == [
         ("propose", "proposed"), ("vet", "vetted"), ("consult_la", "la_consulted"), ("notify", "notified"),
         ("start", "active"), ("open_review", "under_review"), ("record_review", "active"),
-        ("open_review", "under_review"), ("reintegrate", "reintegrating"), ("close", "closed"),
+        ("open_review", "under_review"), ("reintegrate", "reintegrating"),
+        *[("record_evaluation", "reintegrating")] * 4, ("close", "closed"),
     ]
     row = register.get(engine, handle.id)
     assert row.state == "closed"

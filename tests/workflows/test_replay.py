@@ -32,6 +32,7 @@ def test_there_are_histories_to_replay():
         # register writes as local activities, search attributes upserted when changed
         "lifecycle_local_writes", "letters_local_writes", "escalations_local_writes", "continued_local_writes",
         "by_post_local_writes", "provider_alert",
+        "evaluations",  # a mid evaluation with a part through its link, the end evaluation, and the close that reads it
     }
 
 

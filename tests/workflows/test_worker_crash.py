@@ -46,7 +46,8 @@ STEP_WAIT_S = 30
 STEPS = [
     ("propose", "proposed"), ("vet", "vetted"), ("consult_la", "la_consulted"), ("notify", "notified"),
     ("start", "active"), ("open_review", "under_review"), ("record_review", "active"),
-    ("open_review", "under_review"), ("reintegrate", "reintegrating"), ("close", "closed"),
+    ("open_review", "under_review"), ("reintegrate", "reintegrating"), *[("record_evaluation", "reintegrating")] * 4,
+    ("close", "closed"),
 ]
 
 
@@ -167,6 +168,8 @@ async def test_worker_killed_mid_update_loses_nothing(dev_env, tmp_path):
         await act(client, pid, LEAD, samples.record_review(d))
         await act(client, pid, LEAD, samples.open_review(d, d - timedelta(days=6)))
         await act(client, pid, LEAD, samples.reintegrate(d))
+        for part in samples.end_evaluation(d):
+            await act(client, pid, LEAD, part)
         await act(client, pid, HEAD, samples.close(d))
         result = await asyncio.wait_for(handle.result(), STEP_WAIT_S)
     finally:
