@@ -19,7 +19,8 @@ from sqlalchemy import Engine
 from domain.access import PROVIDER_MANAGERS, Principal
 from domain.clock import uk_date
 from domain.guards import Unmet
-from domain.models import Actor, Evaluation, Proposal, Provider
+from domain import evaluations
+from domain.models import Actor, Placement, Proposal, Provider
 from domain.providers import PROVIDER_ID_PATTERN, ProviderId, ProviderIn, ProviderRecord, blocking, gaps, problems, status
 from domain.settings import PolicySettings
 from store import providers as store
@@ -182,8 +183,11 @@ def provider_out(record: ProviderRecord, policy: PolicySettings, on: date) -> Pr
 
 
 def evaluation_total(data: dict) -> int | None:
-    e = (data.get("closure") or {}).get("evaluation")
-    return Evaluation.model_validate(e).total if e else None
+    """The end evaluation's score out of 125, once all four parts are in (or
+    the scores an older close took)."""
+    if not data.get("evaluations") and not (data.get("closure") or {}).get("evaluation"):
+        return None
+    return evaluations.end_total(Placement.model_validate(data))
 
 
 def placements_of(engine: Engine, principal: Principal, provider_id: str, limit: int = 100):

@@ -203,6 +203,8 @@ async def test_the_providers_page_shows_each_placements_attendance_and_its_evalu
     invitation = await upload_copy(http, pid, "invitation_copy")
     await act(http, pid, "open_review", samples.open_review(d, d - timedelta(days=6), invitation))
     await act(http, pid, "reintegrate", samples.reintegrate(d))
+    for part in samples.end_evaluation(d):
+        await act(http, pid, "record_evaluation", part)
     await act(http, pid, "close", samples.close(d), HEAD)
     shown = mine(expect(await http.get(f"/api/providers/{made['provider_id']}", headers=LEAD), 200))
     assert shown["state"] == "closed" and shown["evaluation_total"] == 4 * 7 + 4 * 5 + 5 * 6 + 4 * 7
