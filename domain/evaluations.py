@@ -145,6 +145,16 @@ def signed(n: int | None) -> str:
     return "" if n is None else f"{n:+d}" if n else "0"
 
 
+def completed(p: Placement) -> list[tuple[EvaluationStage, object, int]]:
+    """(stage, the day its last part was signed, its score) of each complete
+    evaluation, the mid first."""
+    out = []
+    for e in sorted(p.evaluations, key=lambda e: list(EvaluationStage).index(e.stage)):
+        if complete(e):
+            out.append((e.stage, max(answer(e, part).signed_on for part in EvaluationPart), total(e)))
+    return out
+
+
 def end_total(p: Placement) -> int | None:
     """The end-of-placement score: the recorded end evaluation's, or the
     scores older versions took at close."""

@@ -19,6 +19,7 @@ from domain.access import ACTION_ROLES
 from domain.clock import uk_date
 from domain.census import leaving_date
 from domain.deadlines import deadlines as deadlines_of
+from domain.evaluations import completed as evaluation_scores
 from domain.lifecycle import NOT_STARTED, Lifecycle
 from domain.models import Placement
 from store import attendance as marks
@@ -139,7 +140,9 @@ def _placement_page(request: Request, principal, placement_id: str, snap, done: 
     if ended is not None:
         moving, recording, rows = [], [], []
     weeks = attendance_weeks(request.app.state.engine, placement_id, calendar, settings.attendance.session_boundary, today)
-    drawn = [pictures.attendance_by_week(weeks)]
+    drawn = [pictures.attendance_by_week(weeks), pictures.evaluation_totals(
+        [pictures.Scored("This placement", stage.value.capitalize(), on, score)
+         for stage, on, score in evaluation_scores(p)])]
     if p.state.value not in NOT_STARTED:
         until = min(today, leaving_date(p) or today) if p.final else today
         drawn.append(pictures.time_against_plan([pictures.Span("This placement", p.start_date, p.planned_end, until)]))

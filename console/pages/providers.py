@@ -14,12 +14,13 @@ from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse
 
-from console import paging
+from console import paging, pictures
 from console import providers_api as api
 from console.identity import Principal, PrincipalDep
 from console.signin.csrf import FormPrincipal
 from domain.actions import Vet
 from domain.checklist import CHECKLIST
+from domain.evaluations import completed as evaluation_scores
 from domain.models import Placement
 from domain.providers import PROVIDER_ID_PATTERN, ProviderIn, ProviderRecord, gaps, problems, status
 from store import providers as store
@@ -111,7 +112,12 @@ def provider_page(provider_id: str, principal: PrincipalDep, request: Request, d
                        pupil_name=r.pupil_name or r.data["pupil"]["name"], start_date=r.start_date,
                        attendance=marks.get(r.placement_id), evaluation=api.evaluation_total(r.data))
                   for r in found.rows]
+    scored = [pictures.Scored(f"{row['pupil_name']} ({row['school_id']})", stage.value.capitalize(), on, score)
+              for r, row in zip(found.rows, placements) if r.data.get("evaluations")
+              for stage, on, score in evaluation_scores(Placement.model_validate(r.data))]
+    drawn = [pictures.evaluation_totals(scored, "Evaluation totals across this provider's placements")]
     return page(request, "provider_record.html", principal, nav="providers", r=record, today=today,
+                pictures=[d for d in drawn if d is not None],
                 standing=STATUS[status(record, today, policy)], problems=problems(record, today, policy.providers.warn_days),
                 gaps=gaps(record, policy), placements=placements, placements_total=found.total, CHECKLIST=CHECKLIST,
                 may_manage=api.may_manage(principal), events=store.events(_engine(request), provider_id),

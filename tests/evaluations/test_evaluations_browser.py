@@ -123,6 +123,11 @@ async def test_mid_with_the_parents_link_then_end_evaluation_and_close(browser, 
     assert difference.startswith(f"{end_total - mid_total:+d}") and "since the mid evaluation" in difference
     for part in EvaluationPart:
         assert (await lead.locator(f"#evaluation-end-{part.value}-subtotal").inner_text()) == str(sum(END[part]))
+    # The two totals drawn over time, with the same figures in the picture's table.
+    drawn = lead.locator("#evaluation-totals")
+    assert await drawn.locator("svg").count() == 1
+    totals = await drawn.locator("tbody tr td:last-child").all_text_contents()  # under "The figures", closed
+    assert [t.strip() for t in totals] == [str(mid_total), str(end_total)]
 
     await step(head, pid, "close", samples.close(d))
     assert await state_of(head) == "Closed"

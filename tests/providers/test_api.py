@@ -208,6 +208,10 @@ async def test_the_providers_page_shows_each_placements_attendance_and_its_evalu
     await act(http, pid, "close", samples.close(d), HEAD)
     shown = mine(expect(await http.get(f"/api/providers/{made['provider_id']}", headers=LEAD), 200))
     assert shown["state"] == "closed" and shown["evaluation_total"] == 4 * 7 + 4 * 5 + 5 * 6 + 4 * 7
+    # The provider's page draws its placements' evaluation totals, the figures beside the picture.
+    html = (await http.get(f"/providers/{made['provider_id']}", headers=LEAD)).text
+    drawn = html[html.index('id="evaluation-totals"'):]
+    assert "<svg" in drawn and f"<td class=\"govuk-table__cell govuk-table__cell--numeric\">{shown['evaluation_total']}</td>" in drawn
 
 
 async def test_a_placement_is_not_vetted_against_a_record_expired_since_its_proposal(http):
