@@ -236,8 +236,12 @@ def evaluation_totals(scored: Sequence[Scored], title: str = "Evaluation totals 
     for name in placements:
         chart.add(name, [(s.on, s.total) for s in scored if s.placement == name])
     first, last = scored[0].total, scored[-1].total
-    summary = (f"{_count(len(scored), 'evaluation')} of {_count(len(placements), 'placement')}"
-               + (f": from {first} to {last} out of 125." if len(placements) == 1 else ", each placement a line."))
+    if len(scored) == 1:
+        summary = f"1 evaluation: {first} out of 125."
+    elif len(placements) == 1:
+        summary = f"{len(scored)} evaluations of 1 placement: from {first} to {last} out of 125."
+    else:
+        summary = f"{len(scored)} evaluations of {len(placements)} placements, each placement a line."
     return Picture(
         "evaluation-totals", title, summary, _draw(chart),
         tuple((name, colours[i % len(colours)]) for i, name in enumerate(placements)) if len(placements) > 1 else (),
