@@ -25,7 +25,6 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
@@ -35,7 +34,7 @@ from pydantic import BaseModel, Field, ValidationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from apflow.settings import Settings
-from documents import LinkClaims, LinkError, LinkPurpose, LinkRevoked, LinkTampered, LinkWrongPurpose, issue_link, verify_link
+from documents import LinkClaims, LinkError, LinkPurpose, LinkRevoked, issue_link
 from documents.formatting import date_time
 from documents.links import evaluation_url
 from domain import evaluations
@@ -49,7 +48,8 @@ from workflows import client as placements
 
 from .authority import visible_placement
 from .identity import PrincipalDep
-from .provider import MAX_FORM_FIELDS, LinkUsed, _refusal, _wants_html
+from .link_pages import LinkUsed, open_link, read_answer, refusal, wants_html
+from .provider import MAX_FORM_FIELDS
 
 log = logging.getLogger(__name__)
 _pages = Environment(loader=FileSystemLoader(str(Path(__file__).parent / "templates")), autoescape=True)
@@ -156,19 +156,7 @@ def router(settings: Settings) -> APIRouter:
 
     def check(request: Request, token: str) -> tuple[LinkClaims, sent.ProviderLinkRow, Placement]:
         """The link's claims, row and placement if it may be used now; a `LinkError` otherwise."""
-        now = datetime.now(UTC)
-        claims = None
-        for purpose in SCOPES:  # the purpose is inside the token: try each
-            try:
-                claims = verify_link(settings.link_secrets, token, now, purpose=purpose)
-                break
-            except LinkWrongPurpose:
-                continue
-        if claims is None:
-            raise LinkTampered("link is not genuine")
-        row = sent.get_link(request.app.state.engine, claims.link_id)
-        if row is None or row.placement_id != claims.placement_id or row.revoked_at is not None:
-            raise LinkRevoked("link has been withdrawn")
+        claims, row = open_link(settings, request.app.state.engine, token, SCOPES)
         if row.used_at is not None:
             raise LinkUsed("answered already")
         placement = register.get(request.app.state.engine, claims.placement_id)
@@ -192,9 +180,9 @@ def router(settings: Settings) -> APIRouter:
                     provider_name=p.provider.name, scale=evaluations.SCALE)
 
     def refused(request: Request, e: LinkError) -> Response:
-        status, code, message = _refusal(e)
+        status, code, message = refusal(e)
         log.info("evaluation link refused: %s", code)
-        if _wants_html(request):
+        if wants_html(request):
             return page(status, outcome="refused", title="You cannot use this link", message=message, school_name=None)
         return JSONResponse(status_code=status, content={"detail": {"error": code, "message": message}})
 
@@ -207,7 +195,7 @@ def router(settings: Settings) -> APIRouter:
             return refused(request, e)
         info = about(claims, p)
         stage, part = SCOPES[claims.purpose]
-        if not _wants_html(request):
+        if not wants_html(request):
             return JSONResponse({"placement_id": claims.placement_id, "stage": stage.value, "part": part.value,
                                  "title": info["title"], "statements": list(evaluations.STATEMENTS[part]),
                                  "scale": [{"score": v, "words": w} for v, w in evaluations.SCALE],
@@ -217,30 +205,22 @@ def router(settings: Settings) -> APIRouter:
     @r.post("/evaluation/{token}")
     async def answer(token: str, request: Request):
         """The answer, as form fields or JSON; recorded once."""
-        html = _wants_html(request)
+        html = wants_html(request)
         try:
             claims, _, p = await run_in_threadpool(check, request, token)
         except LinkError as e:
             return refused(request, e)
         stage, part = SCOPES[claims.purpose]
         engine = request.app.state.engine
+        answered = await read_answer(request, html, MAX_FORM_FIELDS)
+        if isinstance(answered, JSONResponse):
+            return answered
         if html:
-            try:
-                pairs = parse_qsl((await request.body()).decode("utf-8", "replace"), keep_blank_values=True,
-                                  max_num_fields=MAX_FORM_FIELDS)
-            except ValueError:
-                return JSONResponse(status_code=413, content={"detail": {"error": "invalid", "message": "The form has more fields than it asks for."}})
-            values = {k: v.strip() for k, v in pairs}
+            values = {k: v.strip() for k, v in answered}
             raw: dict[str, Any] = {k: v for k, v in values.items() if k in ("comment", "signed_by") and v}
             raw["scores"] = [values.get(f"scores.{i}") or None for i in range(len(evaluations.STATEMENTS[part]))]
         else:
-            try:
-                raw = await request.json()
-            except (ValueError, RecursionError):
-                return JSONResponse(status_code=400, content={"detail": {"error": "invalid", "message": "The body is not valid JSON."}})
-            if not isinstance(raw, dict):
-                return JSONResponse(status_code=422, content={"detail": {"error": "invalid", "message": "Send an object."}})
-            values = {}
+            raw, values = answered, {}
         need = len(evaluations.STATEMENTS[part])
         errors: dict[str, str] = {}
         try:

@@ -25,12 +25,10 @@ records it in the attendance register with every check a register has.
 """
 from __future__ import annotations
 
-import json
 import logging
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
-from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
@@ -43,12 +41,9 @@ from apflow.settings import Settings
 from documents import (
     LinkClaims,
     LinkError,
-    LinkExpired,
     LinkPurpose,
     LinkRevoked,
-    LinkTampered,
     LinkWrongPurpose,
-    verify_link,
 )
 from documents.formatting import date_time
 from domain.actions import RecordFinalReport, RecordInitialAssessment, RecordProgressReport
@@ -58,6 +53,8 @@ from domain.models import Actor, Model, NonEmpty, ProviderReport, Role
 from store import documents as sent
 from store import register
 from workflows import client as placements
+
+from .link_pages import LinkUsed, open_link, read_answer, refusal, wants_html
 
 log = logging.getLogger(__name__)
 MAX_FORM_FIELDS = 20  # the longest form asks for a handful
@@ -127,31 +124,6 @@ ACTIONS = {
     "progress_report": lambda r: RecordProgressReport(report=r),
     "final_report": lambda r: RecordFinalReport(report=r),
 }
-REFUSALS: list[tuple[type[LinkError], int, str]] = [
-    (LinkTampered, 403, "This link is not valid. Check that it was copied in full."),
-    (LinkWrongPurpose, 403, "This link is for a different request."),
-    (LinkExpired, 410, "This link has expired."),
-    (LinkRevoked, 410, "This link has been withdrawn."),
-]
-
-
-class LinkUsed(LinkError):
-    pass
-
-
-def _refusal(e: LinkError) -> tuple[int, str, str]:
-    if isinstance(e, LinkUsed):
-        return 410, "used", "This request has been answered already."
-    for kind, status, message in REFUSALS:
-        if isinstance(e, kind):
-            return status, kind.__name__.removeprefix("Link").lower(), message
-    return 403, "refused", "This link cannot be used."
-
-
-def _wants_html(request: Request) -> bool:
-    if request.method == "GET":
-        return "application/json" not in request.headers.get("accept", "")
-    return request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded")
 
 
 def router(settings: Settings) -> APIRouter:
@@ -159,20 +131,7 @@ def router(settings: Settings) -> APIRouter:
 
     def check(request: Request, token: str) -> tuple[LinkClaims, sent.ProviderLinkRow]:
         """The link's claims if it may be used now; raises a `LinkError` otherwise."""
-        now = datetime.now(UTC)
-        claims = None
-        for purpose in PAGES:  # the purpose is inside the token: try each this page answers
-            try:
-                claims = verify_link(settings.link_secrets, token, now, purpose=purpose)
-                break
-            except LinkWrongPurpose:
-                continue
-        if claims is None:
-            raise LinkTampered("link is not genuine")
-        row = sent.get_link(request.app.state.engine, claims.link_id)
-        if row is None or row.placement_id != claims.placement_id or row.revoked_at is not None:
-            raise LinkRevoked("link has been withdrawn")
-        return claims, row
+        return open_link(settings, request.app.state.engine, token, PAGES)
 
     def page(request: Request, status: int, **values) -> HTMLResponse:
         return HTMLResponse(_pages.get_template("provider.html.j2").render(**values), status_code=status)
@@ -188,9 +147,9 @@ def router(settings: Settings) -> APIRouter:
         )
 
     def refused(request: Request, e: LinkError) -> Response:
-        status, code, message = _refusal(e)
+        status, code, message = refusal(e)
         log.info("provider link refused: %s", code)
-        if _wants_html(request):
+        if wants_html(request):
             return page(request, status, outcome="refused", title="You cannot use this link", message=message, school_name=None)
         return JSONResponse(status_code=status, content={"detail": {"error": code, "message": message}})
 
@@ -208,7 +167,7 @@ def router(settings: Settings) -> APIRouter:
         except LinkError as e:
             return refused(request, e)
         info = about(claims, request.app.state.engine)
-        if not _wants_html(request):
+        if not wants_html(request):
             return JSONResponse({k: info[k] for k in ("placement_id", "purpose", "title", "intro")} | {"expires_at": claims.expires_at.isoformat()})
         return page(request, 200, outcome=None, errors=[], fields=form(claims, {}, {}), **info)
 
@@ -216,7 +175,7 @@ def router(settings: Settings) -> APIRouter:
     async def answer(token: str, request: Request):
         """The provider's answer, as JSON or form fields. It awaits the body and
         the workflow, so its every use of the register goes to a thread."""
-        html = _wants_html(request)
+        html = wants_html(request)
         try:
             claims, row = await run_in_threadpool(check, request, token)
             if row.used_at is not None and claims.purpose is not LinkPurpose.attendance:
@@ -224,21 +183,11 @@ def router(settings: Settings) -> APIRouter:
         except LinkError as e:
             return refused(request, e)
         engine = request.app.state.engine
+        raw = await read_answer(request, html, MAX_FORM_FIELDS)
+        if isinstance(raw, JSONResponse):
+            return raw
         if html:
-            # The page's form is urlencoded; parsed here rather than with another dependency.
-            try:
-                fields = parse_qsl((await request.body()).decode("utf-8", "replace"), keep_blank_values=True,
-                                   max_num_fields=MAX_FORM_FIELDS)
-            except ValueError:
-                return JSONResponse(status_code=413, content={"detail": {"error": "invalid", "message": "The form has more fields than it asks for."}})
-            raw = {k: v.strip() for k, v in fields if v.strip() != "" or k == "summary"}
-        else:
-            try:
-                raw = await request.json()
-            except (ValueError, RecursionError):  # not JSON, not UTF-8, nested or numbered past sense
-                return JSONResponse(status_code=400, content={"detail": {"error": "invalid", "message": "The body is not valid JSON."}})
-            if not isinstance(raw, dict):
-                return JSONResponse(status_code=422, content={"detail": {"error": "invalid", "message": "Send an object."}})
+            raw = {k: v.strip() for k, v in raw if v.strip() != "" or k == "summary"}
         if raw.get("purpose", claims.purpose.value) != claims.purpose.value:
             return refused(request, LinkWrongPurpose("link is for another purpose"))
         raw.setdefault("purpose", claims.purpose.value)

@@ -19,7 +19,6 @@ import logging
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
-from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
@@ -28,13 +27,15 @@ from jinja2 import Environment, FileSystemLoader
 from pydantic import Field, ValidationError
 
 from apflow.settings import Settings
-from documents import LinkClaims, LinkError, LinkExpired, LinkPurpose, LinkRevoked, LinkTampered, LinkWrongPurpose, verify_link
+from documents import LinkClaims, LinkError, LinkExpired, LinkPurpose, LinkWrongPurpose
 from documents.formatting import date_time
 from domain.clock import uk_date
 from domain.models import Model
 from store import documents as sent
 from store import register
 from store import views as written
+
+from .link_pages import LinkUsed, open_link, read_answer, refusal, wants_html
 
 log = logging.getLogger(__name__)
 MAX_VIEWS = 4000
@@ -46,30 +47,10 @@ class ViewsAnswer(Model):
     views: Annotated[str, Field(min_length=1, max_length=MAX_VIEWS)]
 
 
-class LinkAnswered(LinkError):
-    pass
-
-
-REFUSALS: list[tuple[type[LinkError], int, str, str]] = [
-    (LinkTampered, 403, "tampered", "This link is not valid. Check that it was copied in full."),
-    (LinkWrongPurpose, 403, "wrongpurpose", "This link is for something else."),
-    (LinkExpired, 410, "expired", "This link has expired: the review meeting has started."),
-    (LinkRevoked, 410, "revoked", "This link has been withdrawn."),
-    (LinkAnswered, 410, "used", "Your views have been sent already: the link takes one answer."),
-]
-
-
-def _refusal(e: LinkError) -> tuple[int, str, str]:
-    for kind, status, code, message in REFUSALS:
-        if isinstance(e, kind):
-            return status, code, message
-    return 403, "refused", "This link cannot be used."
-
-
-def _wants_html(request: Request) -> bool:
-    if request.method == "GET":
-        return "application/json" not in request.headers.get("accept", "")
-    return request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded")
+# What this page says of a refusal, in a parent's terms (the rest as every link page says it).
+SAID = {LinkWrongPurpose: "This link is for something else.",
+        LinkExpired: "This link has expired: the review meeting has started.",
+        LinkUsed: "Your views have been sent already: the link takes one answer."}
 
 
 def meeting_of(claims: LinkClaims) -> datetime:
@@ -82,12 +63,9 @@ def router(settings: Settings) -> APIRouter:
 
     def check(request: Request, token: str) -> tuple[LinkClaims, sent.ProviderLinkRow]:
         """The link's claims if it may be answered now; a `LinkError` otherwise."""
-        claims = verify_link(settings.link_secrets, token, datetime.now(UTC), purpose=LinkPurpose.review_views)
-        row = sent.get_link(request.app.state.engine, claims.link_id)
-        if row is None or row.placement_id != claims.placement_id or row.revoked_at is not None:
-            raise LinkRevoked("link has been withdrawn")
+        claims, row = open_link(settings, request.app.state.engine, token, [LinkPurpose.review_views])
         if row.used_at is not None:
-            raise LinkAnswered("answered already")
+            raise LinkUsed("answered already")
         return claims, row
 
     def about(engine, claims: LinkClaims) -> dict:
@@ -100,9 +78,9 @@ def router(settings: Settings) -> APIRouter:
         return HTMLResponse(_pages.get_template("views.html.j2").render(**values), status_code=status)
 
     def refused(request: Request, e: LinkError) -> Response:
-        status, code, message = _refusal(e)
+        status, code, message = refusal(e, SAID)
         log.info("views link refused: %s", code)
-        if _wants_html(request):
+        if wants_html(request):
             return page(status, outcome="refused", title="You cannot use this link", message=message, school_name=None)
         return JSONResponse(status_code=status, content={"detail": {"error": code, "message": message}})
 
@@ -113,33 +91,24 @@ def router(settings: Settings) -> APIRouter:
         except LinkError as e:
             return refused(request, e)
         info = about(request.app.state.engine, claims)
-        if not _wants_html(request):
+        if not wants_html(request):
             return JSONResponse({"placement_id": claims.placement_id, "meeting": meeting_of(claims).isoformat(),
                                  "expires_at": claims.expires_at.isoformat()})
         return page(200, outcome=None, **info)
 
     @r.post("/views/{token}")
     async def answer(token: str, request: Request):
-        html = _wants_html(request)
+        html = wants_html(request)
         engine = request.app.state.engine
         try:
             claims, _ = await run_in_threadpool(check, request, token)
         except LinkError as e:
             return refused(request, e)
+        raw = await read_answer(request, html, MAX_FORM_FIELDS)
+        if isinstance(raw, JSONResponse):
+            return raw
         if html:
-            try:
-                fields = parse_qsl((await request.body()).decode("utf-8", "replace"), keep_blank_values=True,
-                                   max_num_fields=MAX_FORM_FIELDS)
-            except ValueError:
-                return JSONResponse(status_code=413, content={"detail": {"error": "invalid", "message": "The form has more fields than it asks for."}})
-            raw = {k: v for k, v in fields if k == "views"}
-        else:
-            try:
-                raw = await request.json()
-            except (ValueError, RecursionError):
-                return JSONResponse(status_code=400, content={"detail": {"error": "invalid", "message": "The body is not valid JSON."}})
-            if not isinstance(raw, dict):
-                return JSONResponse(status_code=422, content={"detail": {"error": "invalid", "message": "Send an object with your views."}})
+            raw = {k: v for k, v in raw if k == "views"}
         try:
             submitted = ViewsAnswer.model_validate(raw)
         except ValidationError as e:
@@ -156,7 +125,7 @@ def router(settings: Settings) -> APIRouter:
         # Claimed before it is kept, in one conditional update: of answers sent
         # at once, one is kept and the others are refused, recording nothing.
         if not await run_in_threadpool(sent.mark_link_used, engine, claims.link_id, now):
-            return refused(request, LinkAnswered("answered already"))
+            return refused(request, LinkUsed("answered already"))
         kept = False
         try:
             kept = await run_in_threadpool(written.add, engine, claims.link_id, claims.placement_id,

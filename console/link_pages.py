@@ -1,0 +1,84 @@
+"""What every page behind a signed link shares (the provider's requests,
+the parts of an evaluation, a parent's views before a review): opening the
+link, saying why one is refused, and reading the answer as a form or as
+JSON. Nobody answering one has an account: the link is all they hold."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qsl
+
+from fastapi import Request
+from fastapi.responses import JSONResponse
+
+from apflow.settings import Settings
+from documents import LinkClaims, LinkError, LinkExpired, LinkPurpose, LinkRevoked, LinkTampered, LinkWrongPurpose, verify_link
+from store import documents as sent
+
+
+class LinkUsed(LinkError):
+    """Answered already: a link takes one answer."""
+
+
+# Each refusal's status, code and what the page says; a page may say it in its own words.
+REFUSALS: list[tuple[type[LinkError], int, str, str]] = [
+    (LinkTampered, 403, "tampered", "This link is not valid. Check that it was copied in full."),
+    (LinkWrongPurpose, 403, "wrongpurpose", "This link is for a different request."),
+    (LinkExpired, 410, "expired", "This link has expired."),
+    (LinkRevoked, 410, "revoked", "This link has been withdrawn."),
+    (LinkUsed, 410, "used", "This request has been answered already."),
+]
+
+
+def refusal(e: LinkError, said: dict[type[LinkError], str] | None = None) -> tuple[int, str, str]:
+    for kind, status, code, message in REFUSALS:
+        if isinstance(e, kind):
+            return status, code, (said or {}).get(kind, message)
+    return 403, "refused", "This link cannot be used."
+
+
+def wants_html(request: Request) -> bool:
+    """A person at the page (its form, urlencoded), or a program (JSON)."""
+    if request.method == "GET":
+        return "application/json" not in request.headers.get("accept", "")
+    return request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded")
+
+
+def open_link(settings: Settings, engine, token: str, purposes: Iterable[LinkPurpose]) -> tuple[LinkClaims, sent.ProviderLinkRow]:
+    """The link's claims and row if it is genuine, for one of `purposes`,
+    current and not withdrawn; a `LinkError` otherwise. Whether it was
+    answered is the page's to judge (an attendance link answers every day)."""
+    now, claims = datetime.now(UTC), None
+    for purpose in purposes:  # the purpose is inside the token: try each this page answers
+        try:
+            claims = verify_link(settings.link_secrets, token, now, purpose=purpose)
+            break
+        except LinkWrongPurpose:
+            continue
+    if claims is None:
+        raise LinkTampered("link is not genuine")
+    row = sent.get_link(engine, claims.link_id)
+    if row is None or row.placement_id != claims.placement_id or row.revoked_at is not None:
+        raise LinkRevoked("link has been withdrawn")
+    return claims, row
+
+
+def invalid(status: int, message: str) -> JSONResponse:
+    return JSONResponse(status_code=status, content={"detail": {"error": "invalid", "message": message}})
+
+
+async def read_answer(request: Request, html: bool, max_fields: int) -> list[tuple[str, str]] | dict[str, Any] | JSONResponse:
+    """The posted form's fields (name, value), or the JSON object sent; or
+    the answer refusing a body that is neither."""
+    if html:
+        try:
+            return parse_qsl((await request.body()).decode("utf-8", "replace"), keep_blank_values=True,
+                             max_num_fields=max_fields)
+        except ValueError:
+            return invalid(413, "The form has more fields than it asks for.")
+    try:
+        raw = await request.json()
+    except (ValueError, RecursionError):  # not JSON, not UTF-8, nested or numbered past sense
+        return invalid(400, "The body is not valid JSON.")
+    return raw if isinstance(raw, dict) else invalid(422, "Send an object.")
