@@ -18,7 +18,7 @@ from fpdf import FPDF
 
 from domain.calendar import SchoolCalendar
 from domain.clock import uk_date
-from domain.models import PlacementKind, Pupil, Role
+from domain.models import EvaluationStage, PlacementKind, Pupil, Role
 from store.db import make_engine, migrate
 
 from . import demo_people, samples
@@ -196,7 +196,9 @@ class Demo:
         self.to_notified(pid, t if self.cal.is_school_day(t) else self.school_day(0), ehcp=True)
         made.append((pid, "notified: an EHCP placement that starts by itself in two weeks"))
 
-        made.append((self.running(3), "active: an off-site direction that started on the last school day"))
+        pid = self.running(3)
+        self.act(pid, "record_visit", samples.visit(self.school_day(0)))  # the half-term's visit, made on the first day
+        made.append((pid, "active: an off-site direction that started on the last school day, visited"))
 
         pid = self.running(4, PlacementKind.health_package, provider=samples.provider(
             name="Riverside Outdoor Learning", ukprn="10054321", email="office@riverside.example"))
@@ -213,7 +215,11 @@ class Demo:
 
         pid = self.reviewed(7)
         self.act(pid, "reintegrate", samples.reintegrate(t))
-        for part in samples.end_evaluation(t):  # the pupil's, parent's and provider's parts entered for them
+        # The mid evaluation a little lower than the end, so the page shows the difference; the
+        # pupil's, parent's and provider's parts entered for them, as from their paper forms.
+        for part in samples.evaluation(EvaluationStage.mid, t):
+            self.act(pid, "record_evaluation", part.model_copy(update={"scores": [3] * len(part.scores)}))
+        for part in samples.end_evaluation(t):
             self.act(pid, "record_evaluation", part)
         self.act(pid, "close", samples.close(t))
         made.append((pid, "closed: back at the home school"))

@@ -13,7 +13,7 @@ from datetime import date, datetime
 import pytest
 
 from apflow import samples
-from tests.records.samples import visit
+from apflow.samples import visit
 from domain.actions import (
     Amend, RaiseConcern, RecordContact, RecordFinalReport, RecordInitialAssessment, RecordProgressReport,
     RecordDelivery, RequestReview, ResolveEscalation, Start,

@@ -31,6 +31,13 @@ async def test_the_demo_proposes_its_placements_from_the_providers_it_lists(api_
     soon = expect(await http.get("/api/providers/expiring", headers=LEAD), 200)
     assert [e["name"] for e in soon] == ["Riverside Outdoor Learning"]
 
+    # The closed one has both evaluations, so its page shows the difference; the active one its visit.
+    by_state = {p["state"]: p["placement_id"] for p in placements}
+    closed = expect(await http.get(f"/api/placements/{by_state['closed']}/evaluations", headers=LEAD), 200)
+    assert [(e["stage"], e["difference"]) for e in closed] == [("mid", None), ("end", 106 - 75)]
+    active = expect(await http.get(f"/api/placements/{by_state['active']}", headers=LEAD), 200)["placement"]
+    assert "visit" in [c["kind"] for c in active["contacts"]]
+
     await asyncio.to_thread(run.add_providers)  # a second demo finds them listed
     assert len(await pages(http, "/api/providers", LEAD)) == len(listed)
     demo_people.revoke(api_stack.engine, tokens, datetime.now(UTC))

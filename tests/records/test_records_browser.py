@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from apflow.calendars import load_calendar
+from apflow.samples import visit
 from domain.actions import ACTION_MODELS
 from tests.api import test_api as api
 from tests.console.conftest import LEAD, SCHOOL, signed_in
@@ -14,7 +15,6 @@ from tests.console.helpers import today
 from tests.console.test_browser import errors, fill, submit
 
 from .placements import half_term_start, running_since
-from .samples import visit
 
 VISIT_DUE = "Visit the pupil and the provider this half-term"
 

@@ -9,6 +9,7 @@ from datetime import date, timedelta
 import pytest
 from pydantic import ValidationError
 
+from apflow.samples import visit, visit_record
 from domain.actions import RecordContact
 from domain.deadlines import deadlines
 from domain.lifecycle import Refused, decide
@@ -18,7 +19,6 @@ from store import register
 from tests.store.test_register import db  # noqa: F401  (SQLite and PostgreSQL)
 from tests.store.test_register_records import CAL, HEAD, START, at, ctx, running
 
-from .samples import visit, visit_record
 
 DAY = date(2027, 1, 13)  # a school day in the placement's first half-term
 
