@@ -52,6 +52,9 @@ provider_final_report_request  (§2.6, §8.2.17)
 staff_escalation  by email to staff; the template sees ONLY placement_id,
     issued_on, escalation {what, clause, who_should_act, due, raised_at?} and
     console_url?, so no pupil data can reach it even if a caller passes some.
+evaluation_request  (appendix: evaluation) to the provider or a parent:
+    pupil, provider, parent_contacts, stage ("mid" | "end"), part ("pupil" |
+    "parent" | "provider"), due_by, link {url, expires_at}
 destination_record  the register's record of the outcome (§3.7, §8.2.3,
     §8.2.17-8.2.19)
     pupil {name, date_of_birth?}, provider {name}, start_date, ended_on,
@@ -339,6 +342,22 @@ _KINDS: tuple[DocumentKind, ...] = (
         + (Required("objectives.*.description", "objectives to report against", "§8.2.6"),),
         optional=_PROVIDER_OPTIONAL + ("period_start", "period_end"),
         checks=(_link_outlives_due_date("§12.1.7"),),
+    ),
+    DocumentKind(
+        Kind.evaluation_request,
+        "evaluation_request.html.j2",
+        required=_letter("appendix: evaluation")
+        + (
+            Required("pupil.name", "pupil's name", "appendix: evaluation"),
+            Required("provider.name", "provider", "appendix: evaluation"),
+            Required("stage", "which evaluation", "appendix: evaluation"),
+            Required("part", "whose part", "appendix: evaluation"),
+            Required("due_by", "date to reply by", "appendix: evaluation"),
+            Required("link.url", "link for the answer", "appendix: evaluation"),
+            Required("link.expires_at", "when the link expires", "appendix: evaluation"),
+            Required("signed_by.name", "who sends the request", "§3.4"),
+        ),
+        optional=_PROVIDER_OPTIONAL + ("parent_contacts", "objectives"),
     ),
     DocumentKind(
         Kind.provider_final_report_request,

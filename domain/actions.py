@@ -29,6 +29,7 @@ from .models import (
     Delivery,
     Destination,
     EvaluationPart,
+    EvaluationRequest,
     EvaluationStage,
     Score,
     DocumentId,
@@ -283,6 +284,23 @@ class RecordEvaluation(Action):
         return evaluations.judge_part(before, self.stage, self.part, self.scores, self.signed_on, self.agreed_actions, ctx)
 
 
+class RequestEvaluation(Action):
+    """Ask the pupil (through their parents), a parent or the provider for their
+    part of the mid or end evaluation: apflow emails them its link."""
+
+    action: Literal["request_evaluation"] = "request_evaluation"
+    stage: EvaluationStage
+    part: EvaluationPart
+
+    guard: ClassVar[Guard] = staticmethod(guards.nothing_more)  # judged with the action: see `judge`
+
+    def fold(self, p, ctx, at):
+        p.evaluation_requests.append(EvaluationRequest(stage=self.stage, part=self.part, on=ctx.today))
+
+    def judge(self, before, candidate, ctx):
+        return evaluations.judge_request(before, self.stage, self.part)
+
+
 class Terminate(Action):
     action: Literal["terminate"] = "terminate"
     reason: str | None = None
@@ -471,6 +489,7 @@ ALL_ACTIONS = (
     Vet, ConsultLA, Notify, Start, OpenReview, RecordReview, Reintegrate, Close, Terminate, Amend,
     RecordContact, RecordVisit, RaiseConcern, RequestReview, ResolveEscalation, RecordDelivery,
     RecordInitialAssessment, RecordProgressReport, RecordFinalReport, RecordEvaluation,
+    RequestEvaluation,
 )
 
 AnyAction = Annotated[Union[ALL_ACTIONS], Field(discriminator="action")]  # type: ignore[valid-type]

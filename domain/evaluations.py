@@ -180,6 +180,21 @@ def fold(p: Placement, stage: EvaluationStage, part: EvaluationPart, given: Eval
             e.agreed_actions = agreed_actions
 
 
+def judge_request(before: Placement, stage: EvaluationStage, part: EvaluationPart) -> list[Unmet]:
+    """What asking for this part by email leaves unmet: a part answered through
+    a link (not the school's), not recorded yet, and the mid not once the end has begun."""
+    whose, what = WHOSE[part], STAGES[stage]
+    if part not in ANSWERED_BY:
+        return [Unmet(CLAUSE, "the school's part is completed by its staff: it is not sent for")]
+    unmet = []
+    done = answer(record(before, stage), part)
+    if done is not None:
+        unmet.append(Unmet(CLAUSE, f"{whose} part of the {what} was recorded already, on {done.signed_on}"))
+    if stage is EvaluationStage.mid and record(before, EvaluationStage.end) is not None:
+        unmet.append(Unmet(CLAUSE, "the end evaluation has begun: the mid evaluation can no longer be added to"))
+    return unmet
+
+
 def judge_part(before: Placement, stage: EvaluationStage, part: EvaluationPart, scores: list[int],
                signed_on, agreed_actions: str | None, ctx: Context) -> list[Unmet]:
     """What recording this part leaves unmet: who may give it, that it is

@@ -36,7 +36,7 @@ from .directory import SchoolContacts, StaffMember
 from .escalations import Escalation
 from .evaluations import end_total
 from .guards import Context, number_of_days
-from .models import Delivery, LetterCopy, Placement
+from .models import Delivery, EvaluationPart, EvaluationRequest, LetterCopy, Placement
 
 
 class Kind(StrEnum):
@@ -50,6 +50,7 @@ class Kind(StrEnum):
     provider_attendance_chase = "provider_attendance_chase"
     staff_escalation = "staff_escalation"
     destination_record = "destination_record"
+    evaluation_request = "evaluation_request"
 
 
 class RecipientRole(StrEnum):
@@ -96,6 +97,7 @@ TITLES = {
     Kind.provider_final_report_request: "request for the provider's final report",
     Kind.staff_escalation: "escalation message",
     Kind.destination_record: "record of the pupil's destination",
+    Kind.evaluation_request: "request for a part of the placement's evaluation",
 }
 CLAUSES = {
     Kind.offsite_direction_notice: "§6.5-6.6",
@@ -107,6 +109,7 @@ CLAUSES = {
     Kind.provider_final_report_request: "§2.6, §8.2.17",
     Kind.staff_escalation: "escalation record",
     Kind.destination_record: "§3.7, §8.2.19",
+    Kind.evaluation_request: "appendix: evaluation",
 }
 ROLE_TITLES = {
     "ap_lead": "Alternative provision lead",
@@ -232,6 +235,8 @@ class LetterPlan:
             out.append(self._report_request(p, ctx, Kind.provider_final_report_request, self._provider_reply_by(ctx)))
         elif action == "close":
             out.append(self._destination_record(p, ctx))
+        elif action == "request_evaluation":
+            out += self._evaluation_request(p, ctx, p.evaluation_requests[-1])
         return out
 
     def for_escalation(self, p: Placement, escalation: Escalation, ctx: Context) -> list[Letter]:
@@ -333,6 +338,29 @@ class LetterPlan:
         c.update(_pick(p, "pupil", "provider", "objectives"))
         c.update(referred_on=referred.isoformat(), due_by=due.isoformat(), link=link_ctx)
         return self._to_provider(p, Kind.provider_initial_assessment_request, c, link)
+
+    def _evaluation_request(self, p: Placement, ctx: Context, asked: EvaluationRequest) -> list[Letter]:
+        """The part's link to whoever answers it: the provider, or each parent
+        with an email address (the pupil's part too, for them to fill in with
+        their child). Each letter has a link of its own; the part takes one answer."""
+        due = self._provider_reply_by(ctx)
+        d = self.contacts
+        c = _letter(p, d, ctx.today, d.ap_lead, "ap_lead")
+        c.update(_pick(p, "pupil", "provider", "parent_contacts", "objectives"))
+        c.update(stage=asked.stage.value, part=asked.part.value, due_by=due.isoformat())
+        purpose = LinkPurpose(f"evaluation_{asked.stage.value}_{asked.part.value}")
+
+        def letter(role: RecipientRole, to: str | None, who: str, where: str) -> Letter:
+            link, link_ctx = self._link(purpose, due, ctx)
+            return Letter(Kind.evaluation_request, role, to, who, where, {**c, "link": link_ctx}, link)
+
+        if asked.part is EvaluationPart.provider:
+            return [letter(RecipientRole.provider, _provider_address(p), "the provider", "add it to the provider's details")]
+        emailed = [contact for contact in p.parent_contacts if contact.email]
+        if not emailed:  # a link cannot go by post: the school hands it over itself
+            return [letter(RecipientRole.parent, None, "the parents", "add a parent's email address, or make a link to hand over")]
+        return [letter(RecipientRole.parent, contact.email, f"parent or carer {i}", "") for i, contact in
+                enumerate(p.parent_contacts, 1) if contact.email]
 
     def _report_request(self, p: Placement, ctx: Context, kind: Kind, due: date) -> Letter:
         purpose = LinkPurpose.progress_report if kind is Kind.provider_progress_report_request else LinkPurpose.final_report

@@ -98,6 +98,11 @@ class Lifecycle(StateMachine):
         s.active.to.itself(cond=JUDGED["record_evaluation"]) | s.under_review.to.itself(cond=JUDGED["record_evaluation"])
         | s.reintegrating.to.itself(cond=JUDGED["record_evaluation"])
     )
+    # A part of an evaluation asked for by email with its link.
+    request_evaluation = (
+        s.active.to.itself(cond=JUDGED["request_evaluation"]) | s.under_review.to.itself(cond=JUDGED["request_evaluation"])
+        | s.reintegrating.to.itself(cond=JUDGED["request_evaluation"])
+    )
     terminate = (
         s.proposed.to(s.terminated, cond=JUDGED["terminate"])
         | s.vetted.to(s.terminated, cond=JUDGED["terminate"])

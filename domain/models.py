@@ -513,6 +513,14 @@ class EvaluationRecord(Model):
     agreed_actions: Annotated[str, Field(max_length=4000)] | None = None  # with the school's part
 
 
+class EvaluationRequest(Model):
+    """A part of an evaluation asked for by email, with its link (`request_evaluation`)."""
+
+    stage: EvaluationStage
+    part: EvaluationPart
+    on: date
+
+
 class Closure(Model):
     final_report: ProviderReport | None = None
     destination: Destination | None = None
@@ -715,7 +723,8 @@ class Placement(Proposal):
     review_requests: list[ReviewRequest] = Field(default_factory=list)
     concerns: list[Concern] = Field(default_factory=list)
     escalations: list[Escalation] = Field(default_factory=list)
-    evaluations: list[EvaluationRecord] = Field(default_factory=list)  # the mid and end evaluations (appendix)
+    evaluations: list[EvaluationRecord] = Field(default_factory=list)
+    evaluation_requests: list[EvaluationRequest] = Field(default_factory=list)  # the last is the one just sent  # the mid and end evaluations (appendix)
     # The last steps and those the guards and deadlines read (`domain.window`);
     # the register keeps every one (`audit_events`).
     history: list[HistoryEntry] = Field(default_factory=list)

@@ -37,6 +37,7 @@ from .steps import UNKNOWN, _key, new_key
 
 router = APIRouter(include_in_schema=False)
 ACTION = "record_evaluation"
+SEND = "request_evaluation"
 RUNNING = ("active", "under_review", "reintegrating")
 
 
@@ -53,6 +54,8 @@ class PartView:
     out_of: int
     open_links: list[Any] = field(default_factory=list)
     may_link: bool = False
+    may_send: bool = False  # ask for it by email, with its link (`request_evaluation`)
+    asked_on: list[Any] = field(default_factory=list)  # the days it was asked for by email
 
 
 @dataclass
@@ -81,6 +84,7 @@ def section(engine, p: Placement, principal: Principal, possible: list[str]) -> 
              and (x.expires_at if x.expires_at.tzinfo else x.expires_at.replace(tzinfo=UTC)) > now]
     may_record = ACTION in possible and _may(principal, p.school.school_id, ACTION)
     may_link = ACTION in possible and _may(principal, p.school.school_id, "manage_links")
+    may_send = SEND in possible and _may(principal, p.school.school_id, SEND)
     views = []
     for stage in EvaluationStage:
         e = ev.record(p, stage)
@@ -94,6 +98,8 @@ def section(engine, p: Placement, principal: Principal, possible: list[str]) -> 
                 subtotal=sum(a.scores) if a else None, out_of=5 * len(ev.STATEMENTS[part]),
                 open_links=[x for x in links if purpose and x.purpose == purpose.value],
                 may_link=may_link and purpose is not None and a is None,
+                may_send=may_send and purpose is not None and a is None,
+                asked_on=[r.on for r in p.evaluation_requests if (r.stage, r.part) == (stage, part)],
             ))
         before = ev.previous(p, stage)
         views.append(EvaluationView(

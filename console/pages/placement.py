@@ -37,7 +37,7 @@ from .steps import new_key
 router = APIRouter(include_in_schema=False)
 
 # Steps with a form of their own on the page (beside an escalation, a letter to post).
-INLINE = {"resolve_escalation", "record_delivery", "record_evaluation"}  # an evaluation's part: its own section
+INLINE = {"resolve_escalation", "record_delivery", "record_evaluation", "request_evaluation"}  # an evaluation's part: its own section
 SET_APART = ("raise_concern", "terminate")  # after the way forward
 
 

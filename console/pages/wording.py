@@ -146,6 +146,7 @@ ACTIONS = {
     "record_initial_assessment": "Record the initial assessment", "record_progress_report": "Record a progress report",
     "record_final_report": "Record the final report", "record_visit": "Record a progress visit",
     "record_evaluation": "Record a part of an evaluation",
+    "request_evaluation": "Ask for a part of an evaluation by email",
 }
 
 

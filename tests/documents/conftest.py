@@ -120,6 +120,17 @@ def _contexts() -> dict[str, dict[str, Any]]:
             "link": LINK,
             "signed_by": {"name": "Sam Okafor", "role": "AP lead"},
         },
+        "evaluation_request": letter
+        | {
+            "provider": PROVIDER,
+            "pupil": PUPIL,
+            "parent_contacts": [{"name": "Chris Example", "relationship": "Parent", "email": "parent@family.example"}],
+            "stage": "mid",
+            "part": "parent",
+            "due_by": date(2026, 3, 20),
+            "link": LINK,
+            "signed_by": {"name": "Sam Okafor", "role": "AP lead"},
+        },
         "provider_final_report_request": letter
         | {
             "provider": PROVIDER,

@@ -15,6 +15,7 @@ import pytest
 from apflow import samples
 from apflow.samples import visit
 from domain.actions import (
+    RequestEvaluation,
     Amend, RaiseConcern, RecordContact, RecordFinalReport, RecordInitialAssessment, RecordProgressReport,
     RecordDelivery, RequestReview, ResolveEscalation, Start,
 )
@@ -180,13 +181,13 @@ CHART: dict[str, dict[str, str]] = {
                  "amend": "la_consulted", "record_delivery": "notified"},
     "active": {"open_review": "under_review", "record_delivery": "active", "terminate": "terminated", "record_contact": "active", "record_visit": "active", "request_review": "active",
                "record_initial_assessment": "active", "record_progress_report": "active", "record_final_report": "active",
-               "record_evaluation": "active"},
+               "record_evaluation": "active", "request_evaluation": "active"},
     "under_review": {"record_review": "active", "record_delivery": "under_review", "reintegrate": "reintegrating", "terminate": "terminated", "record_contact": "under_review", "record_visit": "under_review",
                      "record_initial_assessment": "under_review", "record_progress_report": "under_review",
-                     "record_final_report": "under_review", "record_evaluation": "under_review"},
+                     "record_final_report": "under_review", "record_evaluation": "under_review", "request_evaluation": "under_review"},
     "reintegrating": {"close": "closed", "record_delivery": "reintegrating", "terminate": "terminated", "record_contact": "reintegrating", "record_visit": "reintegrating",
                       "record_progress_report": "reintegrating", "record_final_report": "reintegrating",
-                      "record_evaluation": "reintegrating"},
+                      "record_evaluation": "reintegrating", "request_evaluation": "reintegrating"},
     "closed": {},
     "terminated": {},
 }
@@ -198,7 +199,7 @@ CHART["active"]["raise_concern"] = CHART["reintegrating"]["raise_concern"] = "un
 ACTIONS = (
     "amend", "vet", "consult_la", "notify", "start", "open_review", "record_review", "reintegrate", "close", "terminate",
     "record_contact", "record_visit", "raise_concern", "request_review", "resolve_escalation",
-    "record_initial_assessment", "record_progress_report", "record_final_report", "record_delivery", "record_evaluation",
+    "record_initial_assessment", "record_progress_report", "record_final_report", "record_delivery", "record_evaluation", "request_evaluation",
 )
 SAMPLE_ESCALATION = "vetting:2026-09-28"
 SAMPLE_LETTER_TO_POST = "doc-" + "a1" * 16
@@ -231,6 +232,7 @@ def sample_action(name: str, today: date) -> Model:
             report=ProviderReport(received_on=today, summary="Met two of three objectives", attendance_percent=88)),
         "record_delivery": RecordDelivery(document_id=SAMPLE_LETTER_TO_POST, method=Delivery.post),
         "record_evaluation": samples.evaluation_part(EvaluationStage.mid, EvaluationPart.school, today),
+        "request_evaluation": RequestEvaluation(stage=EvaluationStage.mid, part=EvaluationPart.parent),
     }[name]
 
 
