@@ -198,9 +198,20 @@ def decide(placement: Placement, action: Action, ctx: Context, at: datetime, not
             note=note,
         )
     )
+    if candidate.state in FINAL_STATES:
+        _settle_escalations(candidate, ctx.actor, at)
     # Judged and recorded: what the decisions no longer read goes (the
     # register keeps it), so the placement does not grow with every contact.
     return trim(candidate)
+
+
+def _settle_escalations(p: Placement, actor, at: datetime) -> None:
+    """An ended placement takes no more steps, so nobody could resolve what is
+    still open on it: each is resolved by whoever ended it, saying so."""
+    for e in p.escalations:
+        if e.open:
+            e.resolved_at, e.resolved_by = at, actor
+            e.resolution = f"The placement was {p.state.replace('_', ' ')}: nothing more can be done on it."
 
 
 def propose(placement: Placement, ctx: Context, at: datetime) -> Placement:

@@ -37,6 +37,7 @@ from placement_builders import (
     refusal,
     prepared,
     sample_action,
+    with_escalation,
 )
 
 NOT_ALLOWED = [(state, action) for state in NON_FINAL for action in ACTIONS if action not in CHART[state]]
@@ -245,6 +246,21 @@ def test_a_dsl_can_record_a_safeguarding_termination_from_under_review():
 
     assert after.state == "terminated"
     assert after.termination.safeguarding and after.termination.on == MEETING_DAY
+
+
+def test_ending_a_placement_resolves_what_was_still_open_on_it_as_the_one_who_ended_it():
+    """An ended placement takes no more steps: an escalation left open could
+    never be resolved, and would sit on Today and the stuck report for ever."""
+    placement = with_escalation(in_state("under_review"))
+    assert placement.escalations[0].open
+
+    after = decide(placement, samples.terminate(MEETING_DAY, safeguarding=True), ctx(MEETING_DAY, DSL), AT)
+
+    (e,) = after.escalations
+    assert not e.open and e.resolved_at == AT and e.resolved_by == DSL
+    assert e.resolution == "The placement was terminated: nothing more can be done on it."
+    running = decide(placement, sample_action("record_contact", MEETING_DAY), ctx(MEETING_DAY), AT)
+    assert running.escalations[0].open  # a step that does not end it leaves it open
 
 
 def test_the_diagram_is_drawn_from_the_chart_with_the_current_state_marked():
