@@ -20,7 +20,6 @@ now (409, the policy's reasons).
 """
 from __future__ import annotations
 
-import logging
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -31,7 +30,6 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from jinja2 import Environment, FileSystemLoader
 from pydantic import BaseModel, Field, ValidationError
-from temporalio.service import RPCError, RPCStatusCode
 
 from apflow.settings import Settings
 from documents import LinkClaims, LinkError, LinkPurpose, LinkRevoked, issue_link
@@ -44,14 +42,13 @@ from domain.lifecycle import Refused
 from domain.models import Actor, EvaluationPart, EvaluationStage, Model, Placement, Score
 from store import documents as sent
 from store import register
-from workflows import client as placements
 
 from .authority import visible_placement
 from .identity import PrincipalDep
-from .link_pages import LinkUsed, open_link, read_answer, refusal, wants_html
+from . import link_pages
+from .link_pages import LinkUsed, open_link, read_answer, wants_html
 from .provider import MAX_FORM_FIELDS
 
-log = logging.getLogger(__name__)
 _pages = Environment(loader=FileSystemLoader(str(Path(__file__).parent / "templates")), autoescape=True)
 
 # Each link's purpose names its evaluation and part; the school's part has no link.
@@ -180,11 +177,7 @@ def router(settings: Settings) -> APIRouter:
                     provider_name=p.provider.name, scale=evaluations.SCALE)
 
     def refused(request: Request, e: LinkError) -> Response:
-        status, code, message = refusal(e)
-        log.info("evaluation link refused: %s", code)
-        if wants_html(request):
-            return page(status, outcome="refused", title="You cannot use this link", message=message, school_name=None)
-        return JSONResponse(status_code=status, content={"detail": {"error": code, "message": message}})
+        return link_pages.refused(request, e, page, "evaluation")
 
     @r.get("/evaluation/{token}", response_class=HTMLResponse)
     def show(token: str, request: Request):
@@ -211,7 +204,6 @@ def router(settings: Settings) -> APIRouter:
         except LinkError as e:
             return refused(request, e)
         stage, part = SCOPES[claims.purpose]
-        engine = request.app.state.engine
         answered = await read_answer(request, html, MAX_FORM_FIELDS)
         if isinstance(answered, JSONResponse):
             return answered
@@ -243,28 +235,12 @@ def router(settings: Settings) -> APIRouter:
         actor = Actor(user_id=claims.link_id, role=role, school_id=p.school.school_id)
         action = RecordEvaluation(stage=stage, part=part, scores=given.scores, comment=given.comment,
                                   signed_by=given.signed_by, signed_on=uk_date(datetime.now(UTC)))
-        # Claimed before it is acted on, in one conditional update: of answers
-        # sent at once, one goes ahead and the others are refused, recording nothing.
-        if not await run_in_threadpool(sent.mark_link_used, engine, claims.link_id, datetime.now(UTC)):
-            return refused(request, LinkUsed("answered already"))
-        spent = False
         try:
-            await placements.act(request.app.state.client, claims.placement_id, actor, action, idempotency_key=claims.link_id)
-            spent = True
+            await link_pages.act_once(request, claims, actor, action)
+        except LinkError as e:
+            return refused(request, e)
         except Refused as e:
-            message = "The school cannot take this answer now: " + "; ".join(u.message for u in e.unmet)
-            if html:
-                return page(409, outcome="refused", title="Not recorded", message=message, school_name=None)
-            return JSONResponse(status_code=409, content={"detail": {
-                "error": "refused", "message": message, "unmet": [{"clause": u.clause, "message": u.message} for u in e.unmet]}})
-        except RPCError as e:
-            if e.status is not RPCStatusCode.NOT_FOUND:
-                raise  # outcome unknown: answered 503, safe to send again
-            spent = True
-            return refused(request, LinkRevoked("the placement has ended"))
-        finally:
-            if not spent:  # not taken: the link may answer again
-                await run_in_threadpool(sent.release_link, engine, claims.link_id)
+            return link_pages.not_taken(e, html, page)
         if html:
             return page(200, outcome="received", **(about(claims, p) | {"title": f"Thank you: {ASKED[part]} has been sent"}))
         return JSONResponse({"received": claims.purpose.value, "placement_id": claims.placement_id})

@@ -4,17 +4,26 @@ link, saying why one is refused, and reading the answer as a form or as
 JSON. Nobody answering one has an account: the link is all they hold."""
 from __future__ import annotations
 
-from collections.abc import Iterable
+import logging
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
 from fastapi import Request
-from fastapi.responses import JSONResponse
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse, Response
+from temporalio.service import RPCError, RPCStatusCode
 
 from apflow.settings import Settings
 from documents import LinkClaims, LinkError, LinkExpired, LinkPurpose, LinkRevoked, LinkTampered, LinkWrongPurpose, verify_link
+from domain.lifecycle import Refused
+from domain.models import Actor
 from store import documents as sent
+from workflows import client as placements
+
+log = logging.getLogger(__name__)
+Page = Callable[..., Response]  # a link page's template drawn: page(status, **values)
 
 
 class LinkUsed(LinkError):
@@ -36,6 +45,16 @@ def refusal(e: LinkError, said: dict[type[LinkError], str] | None = None) -> tup
         if isinstance(e, kind):
             return status, code, (said or {}).get(kind, message)
     return 403, "refused", "This link cannot be used."
+
+
+def refused(request: Request, e: LinkError, page: Page, what: str,
+            said: dict[type[LinkError], str] | None = None) -> Response:
+    """A link that cannot be used, as the page says it or as JSON; logged by its code, never its token."""
+    status, code, message = refusal(e, said)
+    log.info("%s link refused: %s", what, code)
+    if wants_html(request):
+        return page(status, outcome="refused", title="You cannot use this link", message=message, school_name=None)
+    return JSONResponse(status_code=status, content={"detail": {"error": code, "message": message}})
 
 
 def wants_html(request: Request) -> bool:
@@ -82,3 +101,37 @@ async def read_answer(request: Request, html: bool, max_fields: int) -> list[tup
     except (ValueError, RecursionError):  # not JSON, not UTF-8, nested or numbered past sense
         return invalid(400, "The body is not valid JSON.")
     return raw if isinstance(raw, dict) else invalid(422, "Send an object.")
+
+
+async def act_once(request: Request, claims: LinkClaims, actor: Actor, action) -> None:
+    """The answer taken as `action` on the placement, once. The link is
+    claimed first, in one conditional update, so of answers sent at once one
+    goes ahead and the others are refused (`LinkUsed`), recording nothing;
+    the step is keyed by the link, so one retried after a lost reply is
+    recorded once. The placement refusing it (`Refused`), or Temporal not
+    answering (503, safe to send again), gives the link back; a placement
+    whose workflow has ended keeps it used (`LinkRevoked`)."""
+    engine = request.app.state.engine
+    if not await run_in_threadpool(sent.mark_link_used, engine, claims.link_id, datetime.now(UTC)):
+        raise LinkUsed("answered already")
+    spent = False
+    try:
+        await placements.act(request.app.state.client, claims.placement_id, actor, action, idempotency_key=claims.link_id)
+        spent = True
+    except RPCError as e:
+        if e.status is not RPCStatusCode.NOT_FOUND:
+            raise
+        spent = True
+        raise LinkRevoked("the placement has ended") from None
+    finally:
+        if not spent:
+            await run_in_threadpool(sent.release_link, engine, claims.link_id)
+
+
+def not_taken(e: Refused, html: bool, page: Page) -> Response:
+    """The placement could not take the answer now: nothing was recorded."""
+    message = "The school cannot take this answer now: " + "; ".join(u.message for u in e.unmet)
+    if html:
+        return page(409, outcome="refused", title="Not recorded", message=message, school_name=None)
+    return JSONResponse(status_code=409, content={"detail": {
+        "error": "refused", "message": message, "unmet": [{"clause": u.clause, "message": u.message} for u in e.unmet]}})

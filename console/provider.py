@@ -25,7 +25,6 @@ records it in the attendance register with every check a register has.
 """
 from __future__ import annotations
 
-import logging
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
@@ -54,9 +53,9 @@ from store import documents as sent
 from store import register
 from workflows import client as placements
 
-from .link_pages import LinkUsed, open_link, read_answer, refusal, wants_html
+from . import link_pages
+from .link_pages import LinkUsed, open_link, read_answer, wants_html
 
-log = logging.getLogger(__name__)
 MAX_FORM_FIELDS = 20  # the longest form asks for a handful
 _pages = Environment(loader=FileSystemLoader(str(Path(__file__).parent / "templates")), autoescape=True)
 
@@ -147,11 +146,7 @@ def router(settings: Settings) -> APIRouter:
         )
 
     def refused(request: Request, e: LinkError) -> Response:
-        status, code, message = refusal(e)
-        log.info("provider link refused: %s", code)
-        if wants_html(request):
-            return page(request, status, outcome="refused", title="You cannot use this link", message=message, school_name=None)
-        return JSONResponse(status_code=status, content={"detail": {"error": code, "message": message}})
+        return link_pages.refused(request, e, lambda status, **values: page(request, status, **values), "provider")
 
     def form(claims: LinkClaims, values: dict[str, Any], errors: dict[str, str]) -> list[dict[str, Any]]:
         return [dict(f, value=values.get(f["name"]), error=errors.get(f["name"])) for f in PAGES[claims.purpose]["fields"]]
@@ -219,6 +214,20 @@ def router(settings: Settings) -> APIRouter:
                 return page(request, e.status_code, outcome="refused", title="Not recorded",
                             message=e.detail["message"], school_name=None)
             return await run_in_threadpool(_received, request, html, page, claims, engine)
+
+        placement = await run_in_threadpool(register.get, engine, claims.placement_id)
+        if placement is None:
+            return refused(request, LinkRevoked("no such placement"))
+        actor = Actor(user_id=claims.link_id, role=Role.provider, school_id=placement.school_id)
+        report = ProviderReport(received_on=uk_date(datetime.now(UTC)), summary=submitted.summary,
+                                attendance_percent=submitted.attendance_percent)
+        try:
+            await link_pages.act_once(request, claims, actor, ACTIONS[submitted.purpose](report))
+        except LinkError as e:
+            return refused(request, e)
+        except Refused as e:
+            return link_pages.not_taken(e, html, lambda status, **values: page(request, status, **values))
+        return await run_in_threadpool(_received, request, html, page, claims, engine)
 
         placement = await run_in_threadpool(register.get, engine, claims.placement_id)
         if placement is None:

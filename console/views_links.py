@@ -15,7 +15,6 @@ placement's page and beside the review recorded after them.
 """
 from __future__ import annotations
 
-import logging
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -35,9 +34,9 @@ from store import documents as sent
 from store import register
 from store import views as written
 
-from .link_pages import LinkUsed, open_link, read_answer, refusal, wants_html
+from . import link_pages
+from .link_pages import LinkUsed, open_link, read_answer, wants_html
 
-log = logging.getLogger(__name__)
 MAX_VIEWS = 4000
 MAX_FORM_FIELDS = 5
 _pages = Environment(loader=FileSystemLoader(str(Path(__file__).parent / "templates")), autoescape=True)
@@ -78,11 +77,7 @@ def router(settings: Settings) -> APIRouter:
         return HTMLResponse(_pages.get_template("views.html.j2").render(**values), status_code=status)
 
     def refused(request: Request, e: LinkError) -> Response:
-        status, code, message = refusal(e, SAID)
-        log.info("views link refused: %s", code)
-        if wants_html(request):
-            return page(status, outcome="refused", title="You cannot use this link", message=message, school_name=None)
-        return JSONResponse(status_code=status, content={"detail": {"error": code, "message": message}})
+        return link_pages.refused(request, e, page, "views", SAID)
 
     @r.get("/views/{token}", response_class=HTMLResponse)
     def show(token: str, request: Request):
