@@ -14,34 +14,21 @@ school day, so holidays, INSET days and bank holidays are never chased.
 """
 from __future__ import annotations
 
-from datetime import date, time, timedelta
+from datetime import date, timedelta
 from typing import Literal
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributeKey
+from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from pydantic import BaseModel
-    from temporalio.client import (
-        Client,
-        Schedule,
-        ScheduleActionStartWorkflow,
-        ScheduleAlreadyRunningError,
-        ScheduleCalendarSpec,
-        ScheduleOverlapPolicy,
-        SchedulePolicy,
-        ScheduleRange,
-        ScheduleSpec,
-        ScheduleUpdate,
-    )
+    from temporalio.client import Client, Schedule
 
-    from messages import SweepReport, SweepRequest
     from domain.attendance import AttendanceSettings
-    from domain.clock import uk_date
+    from messages import SweepReport, SweepRequest
+    from workflows import schedules as weekday
 
 SWEEP_TIMEOUT = timedelta(minutes=30)
-UK_ZONE = "Europe/London"
-SCHEDULED_START = SearchAttributeKey.for_datetime("TemporalScheduledStartTime")
 
 
 class SweepInput(BaseModel):
@@ -53,10 +40,7 @@ class SweepInput(BaseModel):
 class AttendanceSweepWorkflow:
     @workflow.run
     async def run(self, inp: SweepInput) -> SweepReport:
-        # The day the schedule meant (a run delayed past midnight still checks
-        # the day it was for), else today.
-        scheduled = workflow.info().typed_search_attributes.get(SCHEDULED_START)
-        day = inp.day or uk_date(scheduled or workflow.now())
+        day = weekday.scheduled_day(inp.day)
         return await workflow.execute_activity(
             "sweep_attendance",
             SweepRequest(day=day, sessions=inp.sessions),
@@ -74,27 +58,10 @@ def schedule_id(task_queue: str, check: str) -> str:
     return f"attendance-sweep-{check}-{task_queue}"
 
 
-def _schedule(task_queue: str, check: str, at: time, sessions: list[str]) -> Schedule:
-    return Schedule(
-        action=ScheduleActionStartWorkflow(
-            AttendanceSweepWorkflow.run,
-            SweepInput(sessions=sessions),
-            id=f"attendance-sweep-{check}",  # the server appends the scheduled time
-            task_queue=task_queue,
-            execution_timeout=timedelta(hours=3),
-        ),
-        spec=ScheduleSpec(
-            calendars=[ScheduleCalendarSpec(
-                hour=[ScheduleRange(at.hour)],
-                minute=[ScheduleRange(at.minute)],
-                day_of_week=[ScheduleRange(1, 5)],  # Monday to Friday; calendars decide the rest
-            )],
-            time_zone_name=UK_ZONE,
-        ),
-        # A sweep missed while the service was down still runs when it is back
-        # the same day; never twice at once.
-        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP, catchup_window=timedelta(hours=3)),
-    )
+def _schedule(task_queue: str, check: str, at, sessions: list[str]) -> Schedule:
+    return weekday.weekdays_at(AttendanceSweepWorkflow.run, SweepInput(sessions=sessions),
+                               workflow_id=f"attendance-sweep-{check}", task_queue=task_queue, at=at,
+                               catchup=timedelta(hours=3))
 
 
 def schedules(task_queue: str, settings: AttendanceSettings) -> dict[str, Schedule]:
@@ -110,8 +77,5 @@ async def ensure_schedules(client: Client, task_queue: str, settings: Attendance
     if not settings.schedules_enabled:
         return []
     for sid, schedule in schedules(task_queue, settings).items():
-        try:
-            await client.create_schedule(sid, schedule)
-        except ScheduleAlreadyRunningError:
-            await client.get_schedule_handle(sid).update(lambda _, s=schedule: ScheduleUpdate(schedule=s))
+        await weekday.ensure(client, sid, schedule)
     return list(schedules(task_queue, settings))

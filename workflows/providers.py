@@ -14,23 +14,11 @@ from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from pydantic import BaseModel
-    from temporalio.client import (
-        Client,
-        Schedule,
-        ScheduleActionStartWorkflow,
-        ScheduleAlreadyRunningError,
-        ScheduleCalendarSpec,
-        ScheduleOverlapPolicy,
-        SchedulePolicy,
-        ScheduleRange,
-        ScheduleSpec,
-        ScheduleUpdate,
-    )
+    from temporalio.client import Client, Schedule
 
-    from domain.clock import uk_date
     from domain.settings import ProviderSettings
     from messages import ProviderSweepReport, ProviderSweepRequest
-    from workflows.attendance import SCHEDULED_START, UK_ZONE
+    from workflows import schedules as weekday
 
 SWEEP_TIMEOUT = timedelta(minutes=30)
 
@@ -43,8 +31,7 @@ class ProviderSweepInput(BaseModel):
 class ProviderSweepWorkflow:
     @workflow.run
     async def run(self, inp: ProviderSweepInput) -> ProviderSweepReport:
-        scheduled = workflow.info().typed_search_attributes.get(SCHEDULED_START)
-        day = inp.day or uk_date(scheduled or workflow.now())
+        day = weekday.scheduled_day(inp.day)
         return await workflow.execute_activity(
             "sweep_providers",
             ProviderSweepRequest(day=day),
@@ -60,27 +47,13 @@ def schedule_id(task_queue: str) -> str:
 
 
 def schedule(task_queue: str, settings: ProviderSettings) -> Schedule:
-    return Schedule(
-        action=ScheduleActionStartWorkflow(
-            ProviderSweepWorkflow.run, ProviderSweepInput(), id="providers-sweep",  # the server appends the time
-            task_queue=task_queue, execution_timeout=timedelta(hours=3),
-        ),
-        spec=ScheduleSpec(
-            calendars=[ScheduleCalendarSpec(hour=[ScheduleRange(settings.sweep_at.hour)],
-                                            minute=[ScheduleRange(settings.sweep_at.minute)],
-                                            day_of_week=[ScheduleRange(1, 5)])],  # Monday to Friday
-            time_zone_name=UK_ZONE,
-        ),
-        # Missed while the service was down, it still runs when it is back that day; never twice at once.
-        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP, catchup_window=timedelta(hours=12)),
-    )
+    # A morning missed while the service was down is still swept when it is back that day.
+    return weekday.weekdays_at(ProviderSweepWorkflow.run, ProviderSweepInput(), workflow_id="providers-sweep",
+                               task_queue=task_queue, at=settings.sweep_at, catchup=timedelta(hours=12))
 
 
 async def ensure_schedule(client: Client, task_queue: str, settings: ProviderSettings) -> str:
     """Creates the sweep's schedule, or brings it to the settings' time: safe at every worker start."""
-    sid, s = schedule_id(task_queue), schedule(task_queue, settings)
-    try:
-        await client.create_schedule(sid, s)
-    except ScheduleAlreadyRunningError:
-        await client.get_schedule_handle(sid).update(lambda _: ScheduleUpdate(schedule=s))
+    sid = schedule_id(task_queue)
+    await weekday.ensure(client, sid, schedule(task_queue, settings))
     return sid
