@@ -35,7 +35,7 @@ from .authority import actor_for_operation, visible_placement
 from .identity import Principal, PrincipalDep
 from .pages import forms, wording
 from .pages.rendering import not_found, page
-from .pages.services import visible
+from .pages.services import posted_file, visible
 from .pages.steps import new_key
 from .signin import csrf
 
@@ -233,15 +233,10 @@ def router() -> APIRouter:
     @r.post("/placements/{placement_id}/agreement/documents", include_in_schema=False)
     async def upload_signed_form(placement_id: str, principal: PrincipalDep, request: Request):
         settings = request.app.state.settings
-        # Read first with room for the copy; the form's CSRF check then reads the same form.
-        form = await request.form(max_files=1, max_part_size=settings.max_upload_bytes)
-        await csrf.signed_in_form(request, principal)
-        row = await run_in_threadpool(visible, request, principal, placement_id)
+        row, _, body = await posted_file(request, principal, placement_id, "signed_copy")
         if row is None:
             return not_found(request, principal, "placement")
         actor = principal.actor_at(row.school_id, OPERATION)
-        upload = form.get("signed_copy")
-        body = await upload.read() if upload is not None and hasattr(upload, "read") else b""
         if actor is None or actor.role not in RECORDERS:
             problem = "The school's AP lead or headteacher keep its signed agreements"
         else:

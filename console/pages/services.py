@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from fastapi import Request
+from starlette.datastructures import FormData
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import Engine
 from temporalio.client import Client
@@ -17,6 +18,7 @@ from apflow.settings import Settings
 from console import providers_api
 from console.documents import copy_on_file
 from console.identity import Principal
+from console.signin import csrf
 from domain.census import CensusCodes, unknown_codes
 from domain.guards import Unmet
 from domain.lifecycle import Refused, possible_actions
@@ -33,6 +35,20 @@ def visible(request: Request, principal: Principal, placement_id: str) -> Placem
     school's is no more there than one that does not exist."""
     row = register.get(request.app.state.engine, placement_id)
     return row if row is not None and principal.may_see(row.school_id) else None
+
+
+async def posted_file(request: Request, principal: Principal, placement_id: str,
+                      field: str) -> tuple[PlacementRow | None, FormData, bytes]:
+    """A form that posts one file to a placement: read with room for the file
+    (the form's CSRF check then reads the same form), the placement if this
+    person may see it, and the file's bytes (empty when none was chosen)."""
+    settings = request.app.state.settings
+    form = await request.form(max_files=1, max_part_size=settings.max_upload_bytes)
+    await csrf.signed_in_form(request, principal)
+    row = await run_in_threadpool(visible, request, principal, placement_id)
+    upload = form.get(field)
+    body = await upload.read() if row is not None and upload is not None and hasattr(upload, "read") else b""
+    return row, form, body
 
 
 class OutcomeUnknown(Exception):

@@ -19,7 +19,6 @@ from pydantic import BaseModel
 
 from console import providers_api
 from console.identity import IDEMPOTENCY_KEY, Principal, PrincipalDep
-from console.signin import csrf
 from console.signin.csrf import FormPrincipal
 from domain.access import ACTION_ROLES
 from domain.actions import ACTION_MODELS
@@ -32,7 +31,7 @@ from store.tables import PlacementRow
 
 from . import forms, preview, providers, records, refusals, wording
 from .rendering import not_found, page
-from .services import OutcomeUnknown, Services, visible
+from .services import OutcomeUnknown, Services, posted_file, visible
 
 router = APIRouter(include_in_schema=False)
 
@@ -156,18 +155,12 @@ def notice_preview(placement_id: str, principal: PrincipalDep, request: Request,
 async def upload_copy(placement_id: str, principal: PrincipalDep, request: Request):
     """Keeps the copy of a notice or invitation the school gave itself, then
     opens the step's form again with the copy's id filled in."""
-    settings = request.app.state.settings
-    # Read first with room for the copy; the form's CSRF check then reads the same form.
-    form = await request.form(max_files=1, max_part_size=settings.max_upload_bytes)
-    await csrf.signed_in_form(request, principal)
-    row = await run_in_threadpool(visible, request, principal, placement_id)
+    row, form, body = await posted_file(request, principal, placement_id, "copy")
     if row is None:
         return not_found(request, principal, "placement")
     kind = form.get("kind")
     step = "notify" if kind == "notice_copy" else "open_review"
-    upload = form.get("copy")
     actor = principal.actor_at(row.school_id, step)
-    body = await upload.read() if upload is not None and hasattr(upload, "read") else b""
     problem = None
     if kind not in sent.COPY_KINDS:
         problem = "Choose which letter this is a copy of"
