@@ -182,12 +182,15 @@ def provider_out(record: ProviderRecord, policy: PolicySettings, on: date) -> Pr
     )
 
 
+def evaluated(data: dict) -> bool:
+    """Whether a placement's stored data holds any evaluation (read without validating the rest)."""
+    return bool(data.get("evaluations") or (data.get("closure") or {}).get("evaluation"))
+
+
 def evaluation_total(data: dict) -> int | None:
     """The end evaluation's score out of 125, once all four parts are in (or
     the scores an older close took)."""
-    if not data.get("evaluations") and not (data.get("closure") or {}).get("evaluation"):
-        return None
-    return evaluations.end_total(Placement.model_validate(data))
+    return evaluations.end_total(Placement.model_validate(data)) if evaluated(data) else None
 
 
 def placements_of(engine: Engine, principal: Principal, provider_id: str, limit: int = 100):

@@ -21,6 +21,7 @@ from console.signin.csrf import FormPrincipal
 from domain.actions import Vet
 from domain.checklist import CHECKLIST
 from domain.evaluations import completed as evaluation_scores
+from domain.evaluations import end_total
 from domain.models import Placement
 from domain.providers import PROVIDER_ID_PATTERN, ProviderIn, ProviderRecord, gaps, problems, status
 from store import providers as store
@@ -108,13 +109,15 @@ def provider_page(provider_id: str, principal: PrincipalDep, request: Request, d
         return not_found(request, principal, "provider")
     today, policy = api.today(), _policy(request)
     found, marks = api.placements_of(_engine(request), principal, provider_id)
+    evaluated = {r.placement_id: Placement.model_validate(r.data) for r in found.rows if api.evaluated(r.data)}
     placements = [dict(placement_id=r.placement_id, school_id=r.school_id, state=r.state, kind=r.kind,
                        pupil_name=r.pupil_name or r.data["pupil"]["name"], start_date=r.start_date,
-                       attendance=marks.get(r.placement_id), evaluation=api.evaluation_total(r.data))
+                       attendance=marks.get(r.placement_id),
+                       evaluation=end_total(evaluated[r.placement_id]) if r.placement_id in evaluated else None)
                   for r in found.rows]
     scored = [pictures.Scored(f"{row['pupil_name']} ({row['school_id']})", stage.value.capitalize(), on, score)
-              for r, row in zip(found.rows, placements) if r.data.get("evaluations")
-              for stage, on, score in evaluation_scores(Placement.model_validate(r.data))]
+              for row in placements if row["placement_id"] in evaluated
+              for stage, on, score in evaluation_scores(evaluated[row["placement_id"]])]
     drawn = [pictures.evaluation_totals(scored, "Evaluation totals across this provider's placements")]
     return page(request, "provider_record.html", principal, nav="providers", r=record, today=today,
                 pictures=[d for d in drawn if d is not None],
