@@ -1,16 +1,22 @@
-"""`apflow users` and `apflow tokens` as an operator runs them: the real
-command in a process of its own, against a register in a temporary folder,
-read back through the store."""
+"""`apflow users` and `apflow tokens` as an operator runs them, against a
+register in a temporary folder, read back through the store. The commands
+run through the command's own `main` in this process (a process each would
+pay the service's imports every time); one test runs the installed command
+as a process of its own."""
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import subprocess
 import sys
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from apflow.cli import main
 from console.signin.credentials import code_matches, new_totp_secret
 from domain.access import Grant
 from domain.models import Role
@@ -20,13 +26,34 @@ from store.db import make_engine
 APFLOW = Path(sys.executable).parent / "apflow"
 
 
+@dataclass
+class Done:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
 class Cli:
-    def __init__(self, var: Path):
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith("APFLOW_")} | {"APFLOW_VAR_DIR": str(var)}
+    def __init__(self, var: Path, monkeypatch: pytest.MonkeyPatch):
+        for name in [k for k in os.environ if k.startswith("APFLOW_")]:
+            monkeypatch.delenv(name)
+        monkeypatch.setenv("APFLOW_VAR_DIR", str(var))
         self.engine = make_engine(f"sqlite:///{(var / 'apflow.db').resolve()}")
 
-    def __call__(self, *args: str, code: int = 0) -> subprocess.CompletedProcess:
-        done = subprocess.run([str(APFLOW), *args], env=self.env, capture_output=True, text=True, timeout=60)
+    def __call__(self, *args: str, code: int = 0) -> Done:
+        out, err = io.StringIO(), io.StringIO()
+        umask = os.umask(0o077)  # the command narrows it for the process: given back below
+        try:
+            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+                main(list(args))
+            returncode = 0
+        except SystemExit as e:  # as the interpreter ends a process with it
+            returncode = e.code if isinstance(e.code, int) else 0 if e.code is None else 1
+            if isinstance(e.code, str):
+                err.write(e.code + "\n")
+        finally:
+            os.umask(umask)
+        done = Done(returncode, out.getvalue(), err.getvalue())
         assert done.returncode == code, f"apflow {' '.join(args)} -> {done.returncode}:\n{done.stdout}\n{done.stderr}"
         return done
 
@@ -35,10 +62,25 @@ class Cli:
 
 
 @pytest.fixture
-def cli(tmp_path):
-    c = Cli(tmp_path / "var")
+def cli(tmp_path, monkeypatch):
+    c = Cli(tmp_path / "var", monkeypatch)
     yield c
     c.engine.dispose()
+
+
+def test_the_installed_command_adds_an_account_in_a_process_of_its_own(tmp_path):
+    var = tmp_path / "var"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("APFLOW_")} | {"APFLOW_VAR_DIR": str(var)}
+    done = subprocess.run([str(APFLOW), "users", "add", "ann@nexus-valley.example", "--role", "dsl", "--school", "137000"],
+                          env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and done.stdout.startswith("added ann@nexus-valley.example"), done.stderr
+    refused = subprocess.run([str(APFLOW), "users", "add", "not-an-address", "--role", "dsl", "--school", "137000"],
+                             env=env, capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 2 and "is not an email address" in refused.stderr
+    engine = make_engine(f"sqlite:///{(var / 'apflow.db').resolve()}")
+    assert [a.user.email for a in accounts.accounts(engine)] == ["ann@nexus-valley.example"]
+    assert (var / "apflow.db").stat().st_mode & 0o077 == 0  # the register is its own user's alone
+    engine.dispose()
 
 
 def test_an_account_is_added_given_roles_listed_and_disabled_each_change_audited(cli):
