@@ -12,6 +12,7 @@ import email_validator  # noqa: F401  (pydantic loads it on first use: in a work
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, create_model, model_validator
 
 NonEmpty = Annotated[str, Field(min_length=1, max_length=4000)]
+Short = Annotated[str, Field(min_length=1, max_length=200)]  # a name, a role
 # One mailbox, checked as an address (email-validator): no display name, no
 # second recipient after a comma, no line break that could start a header.
 EmailAddress = Annotated[EmailStr, Field(max_length=254)]
@@ -94,7 +95,7 @@ SAFEGUARDING_LEADS = frozenset({Role.dsl, Role.trust_dsl})
 
 class Pupil(Model):
     pupil_id: Annotated[str, Field(min_length=1, max_length=64)]  # the school's pseudonymous id
-    name: NonEmpty
+    name: Short  # the register's column holds 200
     # The DfE's unique pupil number: 13 characters, a letter then 11 digits,
     # then a digit (a letter for a temporary UPN).
     upn: Annotated[str | None, Field(pattern=r"^[A-Z][0-9]{11}[0-9A-Z]$")] = None
@@ -172,7 +173,7 @@ CensusCode = Annotated[str, Field(pattern=r"^[A-Z0-9_]{1,16}$")]
 
 
 class Provider(Model):
-    name: NonEmpty
+    name: Short  # the register's column holds 200
     provider_type: ProviderType
     # The school census identifies the AP setting by its URN, its UK provider
     # reference number (eight digits, starting with 1) or, with neither, its
@@ -233,9 +234,6 @@ class Objective(Model):
     description: NonEmpty
     baseline: NonEmpty
     target: str | None = None
-
-
-Short = Annotated[str, Field(min_length=1, max_length=200)]  # a name, a role
 
 
 class Responsibility(Model):

@@ -174,3 +174,11 @@ async def test_health_says_the_database_is_degraded_at_once_when_it_does_not_ans
             held.close()
         assert (await client.get("/healthz")).json()["database"] == "ok"
     engine.dispose()
+
+
+async def test_a_pupils_or_providers_name_longer_than_the_register_holds_is_refused_at_proposal(http):
+    for where in ("pupil", "provider"):
+        proposal = samples.proposal(today()).model_dump(mode="json")
+        proposal[where]["name"] = "N" * 201
+        r = await http.post("/api/placements", headers={**LEAD, "X-School": SCHOOL}, json=proposal)
+        assert r.status_code == 422 and "200 characters" in r.text and where in r.text, (where, r.text[:300])
