@@ -46,12 +46,12 @@ async def consulted(http, start: date, name: str, **changes) -> str:
     return pid
 
 
-async def started_today(http, cal, name: str) -> str:
+async def started_today(http, cal, name: str, **changes) -> str:
     """A placement recorded after the fact: started on the last school day,
     its notice handed over with a copy three school days before. Its late
     notice is escalated to the headteacher (§6.5)."""
     start = school_day_on_or_before(cal, today())
-    pid = await consulted(http, start, name)
+    pid = await consulted(http, start, name, **changes)
     copy = await api.upload_copy(http, pid)
     await api.act(http, pid, "notify", samples.notify(cal.add_school_days(start, -3), copy), api.HEAD)
     await api.wait_for_state(http, pid, "active")

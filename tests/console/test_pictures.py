@@ -11,6 +11,7 @@ import httpx
 
 from apflow import samples
 from apflow.calendars import load_calendar
+from domain.models import Weekday
 from console import pictures
 
 from .conftest import LEAD, OPS
@@ -76,7 +77,9 @@ def figures(html: str, key: str) -> list[list[str]]:
 async def test_a_placements_page_draws_its_attendance_week_by_week(http, console):
     cal = load_calendar(samples.SCHOOL.school_id, console.settings.calendars_dir)
     async with httpx.AsyncClient(base_url=console.url, timeout=30) as api_http:
-        pid = await started_today(api_http, cal, "Wren Weekly")
+        # Every weekday, so that the day it starts owes sessions whatever day that is.
+        every_day = samples.proposal(date.today()).pattern.model_copy(update={"days": list(Weekday)})
+        pid = await started_today(api_http, cal, "Wren Weekly", pattern=every_day)
         r = await api_http.get(f"/api/placements/{pid}/attendance", headers=LEAD.headers)
         owed = r.json()["unmarked"]
         assert owed, "the placement owes no session yet"

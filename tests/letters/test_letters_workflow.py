@@ -14,7 +14,7 @@ from domain.escalations import AttendanceAlert
 from domain.lifecycle import Refused
 from domain.models import Contact
 from store import documents as sent
-from tests.workflows.test_placement_workflow import HEAD, LEAD, history_length, next_school_day, today
+from tests.workflows.test_placement_workflow import HEAD, LEAD, history_length, next_school_day, school_day_after, today
 from worker import build_worker
 from workflows.client import act, snapshot, start_placement
 from workflows.placement import PlacementWorkflow
@@ -131,13 +131,13 @@ async def test_each_step_sends_its_documents_once_with_their_content(time_env, e
         # Booking a review invites the parents (and the LA) in writing, with the
         # date, time, place and where to send views (§6.8); the provider is asked for a report.
         d = await today(env)
-        await act(env.client, pid, LEAD, samples.open_review(d + timedelta(days=7)))
+        meeting = school_day_after(d, 7)
+        await act(env.client, pid, LEAD, samples.open_review(meeting))
         invitation = await one(inbox, "review_invitation", "parent@family.example")
         await one(inbox, "review_invitation", "robin@family.example")
         await one(inbox, "review_invitation", "ap-placements@kirklees.example")
         text = invitation.pdf_text
         assert f"{BASE_URL}/views/" in invitation.html and "/views/" not in text  # the link in the email alone
-        meeting = d + timedelta(days=7)
         for item in (f"{meeting:%A} {meeting.day} {meeting:%B %Y}", "3:30pm", "Nexus Valley Academy, meeting room 2",
                      "aplead@nexusvalley.example", "Sam Okafor"):
             assert item in text, item
@@ -220,7 +220,7 @@ async def test_a_review_booked_without_a_time_is_refused(time_env, engine, task_
         await act(env.client, handle.id, HEAD, samples.notify())
         await env.sleep(timedelta(days=(start - await today(env)).days + 1))
         d = await today(env)
-        booking = samples.open_review(d + timedelta(days=7)).model_copy(update={"starts_at": None})
+        booking = samples.open_review(school_day_after(d, 7)).model_copy(update={"starts_at": None})
         with pytest.raises(Refused) as refused:
             await act(env.client, handle.id, LEAD, booking)
         assert [(u.clause, u.message) for u in refused.value.unmet] == [

@@ -21,7 +21,7 @@ from apflow.temporal import data_converter, register_search_attributes
 from domain.calendar import default_calendar
 from store.db import make_engine, migrate
 from tests.conftest import BIN, CODEC_KEY
-from tests.workflows.test_placement_workflow import HEAD, LEAD, next_school_day, to_notified, today
+from tests.workflows.test_placement_workflow import HEAD, LEAD, next_school_day, school_day_after, to_notified, today
 from worker import build_worker
 from domain.actions import RecordReview
 from domain.models import Actor, Role
@@ -36,8 +36,9 @@ async def lifecycle(env, tq) -> str:
     await to_notified(env, handle)
     await env.sleep(timedelta(days=(start - await today(env)).days + 1))
     d = await today(env)
-    await act(env.client, handle.id, LEAD, samples.open_review(d + timedelta(days=7), d))
-    await env.sleep(timedelta(days=7))
+    meeting = school_day_after(d, 7)
+    await act(env.client, handle.id, LEAD, samples.open_review(meeting, d))
+    await env.sleep(timedelta(days=(meeting - d).days))
     d = await today(env)
     await act(env.client, handle.id, LEAD, samples.reintegrate(d))
     for part in samples.end_evaluation(d):
@@ -60,8 +61,9 @@ async def evaluations(env, tq) -> str:
     parent = Actor(user_id="lnk-recorded-parent", role=Role.parent, school_id="137000")
     for part in samples.evaluation(EvaluationStage.mid, d):
         await act(env.client, handle.id, parent if part.part is EvaluationPart.parent else LEAD, part)
-    await act(env.client, handle.id, LEAD, samples.open_review(d + timedelta(days=7), d))
-    await env.sleep(timedelta(days=7))
+    meeting = school_day_after(d, 7)
+    await act(env.client, handle.id, LEAD, samples.open_review(meeting, d))
+    await env.sleep(timedelta(days=(meeting - d).days))
     d = await today(env)
     await act(env.client, handle.id, LEAD, samples.reintegrate(d))
     for part in samples.end_evaluation(d):
@@ -127,8 +129,9 @@ async def letters(env, tq) -> str:
     await env.sleep(timedelta(days=(start - await today(env)).days + 1))
     await handle.signal(PlacementWorkflow.attendance_alert, AttendanceAlert(day=start, session="am", problem="unexplained_absence"))
     d = await today(env)
-    await act(env.client, handle.id, LEAD, samples.open_review(d + timedelta(days=7), d))
-    await env.sleep(timedelta(days=7))
+    meeting = school_day_after(d, 7)
+    await act(env.client, handle.id, LEAD, samples.open_review(meeting, d))
+    await env.sleep(timedelta(days=(meeting - d).days))
     d = await today(env)
     await act(env.client, handle.id, LEAD, samples.reintegrate(d))
     for part in samples.end_evaluation(d):

@@ -52,12 +52,18 @@ async def history_length(handle) -> int:
         await asyncio.sleep(0.3)
 
 
-async def next_school_day(env, after_days: int) -> date:
-    d = await today(env) + timedelta(days=after_days)
+def school_day_after(day: date, days: int) -> date:
+    """The first school day at least `days` after `day` in the calendar these
+    placements start with: a date booked `days` ahead may fall in a holiday."""
+    d = day + timedelta(days=days)
     cal = default_calendar("137000", d)
     while not cal.is_school_day(d):
         d += timedelta(days=1)
     return d
+
+
+async def next_school_day(env, after_days: int) -> date:
+    return school_day_after(await today(env), after_days)
 
 
 async def test_full_lifecycle_from_proposed_to_closed(time_env, engine, task_queue):
@@ -76,12 +82,14 @@ async def test_full_lifecycle_from_proposed_to_closed(time_env, engine, task_que
         assert snap.placement.history[-1].actor.role is Role.system
 
         d = await today(env)
-        await act(env.client, handle.id, LEAD, samples.open_review(d + timedelta(days=7), d))
-        await env.sleep(timedelta(days=7))
+        meeting = school_day_after(d, 7)
+        await act(env.client, handle.id, LEAD, samples.open_review(meeting, d))
+        await env.sleep(timedelta(days=(meeting - d).days))
         d = await today(env)
         await act(env.client, handle.id, LEAD, samples.record_review(d))
-        await act(env.client, handle.id, LEAD, samples.open_review(d + timedelta(days=7), d))
-        await env.sleep(timedelta(days=7))
+        meeting = school_day_after(d, 7)
+        await act(env.client, handle.id, LEAD, samples.open_review(meeting, d))
+        await env.sleep(timedelta(days=(meeting - d).days))
         d = await today(env)
         await act(env.client, handle.id, LEAD, samples.reintegrate(d))
         for part in samples.end_evaluation(d):  # what `close` reads
