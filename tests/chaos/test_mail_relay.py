@@ -29,22 +29,14 @@ from tests.workflows.test_placement_workflow import LEAD
 from worker import build_worker
 from workflows.client import act, snapshot, start_placement
 
+from . import waiting
+
 SMTP_TIMEOUT_S = 1.0  # how long a hung relay is waited for, each attempt
 WAIT_S = 20
 
 
-async def until(check, what: str, wait_s: float = WAIT_S):
-    """`check()`'s value once it is truthy (letters and retries follow their step)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + wait_s
-    while not (found := await _value(check())):
-        assert loop.time() < deadline, f"not within {wait_s} s: {what}"
-        await asyncio.sleep(0.05)
-    return found
-
-
-async def _value(found):
-    return await found if asyncio.iscoroutine(found) else found
+async def until(check, what: str):
+    return await waiting.until(check, what, WAIT_S)
 
 
 @contextlib.asynccontextmanager

@@ -5,12 +5,15 @@ frontend does, and relays the plain bytes behind it), or a network that
 fails under a running service: `down()` drops what is open and refuses what
 comes, `hang()` holds every byte (new connections are accepted and hear
 nothing), `cut()` drops what is open, `cut_when()` drops one connection at a
-chosen point of what the client sends, and `restore()` lets bytes pass again."""
+chosen point of what the client sends, and `restore()` lets bytes pass again.
+`Threaded` runs one on a loop of its own, beside a service that blocks its own."""
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import ssl
+import threading
+import time
 from dataclasses import dataclass
 
 
@@ -49,6 +52,7 @@ class Relay:
         self.target_port, self.tls, self.up = target_port, tls, up
         self.port = 0
         self.refused = 0  # connections closed at once while not up
+        self.refused_at: list[float] = []  # when each was (time.monotonic())
         self.accepted = 0  # connections relayed (or held, while hanging)
         self.cuts = 0  # connections cut by `cut`, `down` or a fault
         self._flowing = asyncio.Event()
@@ -110,6 +114,7 @@ class Relay:
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         if not self.up:
             self.refused += 1
+            self.refused_at.append(time.monotonic())
             writer.close()
             return
         self.accepted += 1
@@ -193,3 +198,53 @@ class Relay:
         self.cuts += 1
         self._links.discard(link)
         link.close()
+
+
+class Threaded:
+    """A relay on an event loop of its own thread, for a service whose own
+    loop may block on the very connection relayed (a synchronous migration
+    at start-up): each way of failing is done there and waited for."""
+
+    def __init__(self, relay: Relay):
+        self.relay = relay
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="relay", daemon=True)
+
+    def __enter__(self) -> Threaded:
+        self._thread.start()
+        self._run(self.relay.__aenter__())
+        return self
+
+    def __exit__(self, *exc) -> None:
+        try:
+            self._run(self.relay.__aexit__(None, None, None))
+        finally:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(5)
+            self._loop.close()
+
+    def _run(self, coro):
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(10)
+
+    def _call(self, fn, *args) -> None:
+        async def call():
+            fn(*args)
+        self._run(call())
+
+    def down(self) -> None:
+        self._call(self.relay.down)
+
+    def hang(self) -> None:
+        self._call(self.relay.hang)
+
+    def cut(self) -> None:
+        self._call(self.relay.cut)
+
+    def cut_when(self, fault: Fault) -> None:
+        self._call(self.relay.cut_when, fault)
+
+    def restore(self) -> None:
+        self._call(self.relay.restore)
+
+    def __getattr__(self, name: str):  # its counters and port, read as they are
+        return getattr(self.relay, name)
