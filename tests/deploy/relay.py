@@ -99,10 +99,6 @@ class Relay:
         self.up = True
         self._flowing.set()
 
-    @property
-    def open(self) -> int:
-        return len(self._links)
-
     def _cut_all(self) -> None:
         for link in list(self._links):
             self.cuts += 1
@@ -165,11 +161,12 @@ class Relay:
         """What of the client's `data` goes on to the server; None once the
         link is done (its server side closed, the rest swallowed)."""
         fault = link.fault
-        if link.server is None or link.server.is_closing():  # swallowing the rest
-            link.seen = (link.seen + data)[-len(fault.swallow_until or b"x"):]
-            if fault.swallow_until and fault.swallow_until in link.seen.lower():
+        if link.server.is_closing():  # swallowing the rest
+            seen = link.seen + data
+            if fault.swallow_until and fault.swallow_until.lower() in seen.lower():
                 self._finish(link)
                 return None
+            link.seen = seen[-len(fault.swallow_until or b"x"):]
             return b""
         before = len(link.seen)
         link.seen += data
