@@ -9,10 +9,11 @@ one the relay refuses, hangs on or drops before the message's end has gone
 is tried again and arrives once. One whose whole message went to the relay
 but whose answer never came may have been accepted: it is never sent again,
 its row is `unconfirmed` and the AP lead is told to check. One that keeps
-failing past its bound is `letter_failed`, escalated to the AP lead."""
+failing past its bound is `letter_failed`, escalated to the AP lead. Each
+test takes a few seconds: the relay misbehaves for an attempt or two, and
+a hung relay is waited for SMTP_TIMEOUT_S (the setting's default is 30 s)."""
 from __future__ import annotations
 
-import asyncio
 import contextlib
 
 from temporalio.api.enums.v1 import EventType
