@@ -13,6 +13,8 @@ sends it with the register as its memory:
    so it simply delivers again. Over SMTP there is no way to ask whether the
    message went: it is not sent a second time, the row becomes
    `unconfirmed` and the workflow tells staff to check with the recipient.
+   So does an attempt whose connection the relay lost after the whole
+   message had gone to it, before its answer came.
 
 Rendering is deterministic (the PDF's date is the letter's), and the link id
 is derived from the key, so every attempt produces the same document, link
@@ -43,7 +45,7 @@ from sqlalchemy import Engine
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from documents import DeliverySettings, DocumentIncomplete, OutgoingDocument, Renderer, deliver, issue_link
+from documents import AcceptanceUnknown, DeliverySettings, DocumentIncomplete, OutgoingDocument, Renderer, deliver, issue_link
 from documents.links import link_url
 from domain.clock import uk_date
 from messages import REFUSED_BY_RELAY, HandOver, LetterRequest, LetterResult
@@ -198,6 +200,10 @@ class DocumentActivities:
         try:
             with _heartbeating():
                 sent = deliver(message, self._delivery)
+        except AcceptanceUnknown:  # the relay may hold it: sending it again could deliver it twice
+            register.mark_unconfirmed(self._engine, key)
+            log.warning("document %s went to the relay, whose answer was lost; not sent again", row.document_id)
+            return LetterResult(document_id=row.document_id, status="unconfirmed", sha256=row.sha256)
         except Exception as e:
             reason = refusal_reason(e)
             register.mark_failed(self._engine, key, reason or f"not sent: {type(e).__name__}")

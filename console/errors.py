@@ -3,9 +3,11 @@
 Temporal unreachable or too slow, or the database gone, mid-request: the
 write may or may not have happened. That is 503 with a message saying so; a
 client that sent an Idempotency-Key retries with the same key and gets the
-first answer, or the write made now. Anything else unexpected is a 500 with
-a reference and no traceback; the log line names the request's route and the
-exception's type, never its message (which may hold a pupil's details).
+first answer, or the write made now. A person at a console page (a browser
+asking for HTML) gets the same 503 as a page in the console's layout saying
+so. Anything else unexpected is a 500 with a reference and no traceback; the
+log line names the request's route and the exception's type, never its
+message (which may hold a pupil's details).
 """
 from __future__ import annotations
 
@@ -15,13 +17,16 @@ import traceback
 import uuid
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as NoConnection  # every connection of the pool busy past its wait
 from starlette.types import ASGIApp, Receive, Scope, Send
 from temporalio.client import WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.service import RPCError, RPCStatusCode
+
+from console.signin import pages
+from console.signin.redirects import wants_page
 
 log = logging.getLogger("apflow.api")
 
@@ -40,8 +45,22 @@ class UnknownOut(BaseModel):
     detail: UnknownDetail
 
 
+UNAVAILABLE_TITLE = "Sorry, the service is unavailable"
+UNAVAILABLE_PAGE = ("apflow could not reach its database or Temporal in time, so it cannot say whether anything "
+                    "changed. It is safe to try again in a moment: a step or form sent again is taken once.")
+
+
 def unknown_outcome() -> JSONResponse:
     return JSONResponse(status_code=503, content={"detail": {"message": UNKNOWN}}, headers={"Retry-After": "1"})
+
+
+def _unknown_answer(request: Request) -> Response:
+    """The 503 as JSON, or as a page for a person at the console."""
+    if not wants_page(request):
+        return unknown_outcome()
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    again = pages.local_path(here, "/") if request.method == "GET" else None
+    return pages.refusal(request, 503, UNAVAILABLE_TITLE, UNAVAILABLE_PAGE, again=again, headers={"Retry-After": "1"})
 
 
 def _route(scope: Scope) -> str:
@@ -84,7 +103,7 @@ class _NoTracebacks:
                 raise
             if _unknown(e):
                 log.warning("outcome unknown: %s on %s %s", type(e).__name__, scope.get("method"), _route(scope))
-                await unknown_outcome()(scope, receive, send)
+                await _unknown_answer(Request(scope))(scope, receive, send)
             else:
                 await _internal(scope, e)(scope, receive, send)
 
@@ -99,10 +118,10 @@ def _unknown(e: BaseException) -> bool:
 
 
 def install(app: FastAPI) -> None:
-    async def handle(request: Request, e: Exception) -> JSONResponse:
+    async def handle(request: Request, e: Exception) -> Response:
         if _unknown(e):
             log.warning("outcome unknown: %s on %s %s", type(e).__name__, request.method, _route(request.scope))
-            return unknown_outcome()
+            return _unknown_answer(request)
         return _internal(request.scope, e)
 
     for kind in (RPCError, asyncio.TimeoutError, OperationalError, NoConnection, WorkflowUpdateRPCTimeoutOrCancelledError):

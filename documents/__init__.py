@@ -1,6 +1,6 @@
 """The policy's letters and messages: templates, rendering to HTML and PDF,
 delivery (outbox or SMTP) and signed links for providers."""
-from .delivery import Delivery, DeliverySettings, OutgoingDocument, RecipientRole, deliver
+from .delivery import AcceptanceUnknown, Delivery, DeliverySettings, OutgoingDocument, RecipientRole, deliver
 from .kinds import KINDS, Kind, MissingItem
 from .links import (
     LinkClaims,
@@ -18,6 +18,7 @@ from .render import DocumentIncomplete, RenderedDocument, Renderer, UnknownDocum
 
 __all__ = [
     "KINDS",
+    "AcceptanceUnknown",
     "Delivery",
     "DeliverySettings",
     "DocumentIncomplete",

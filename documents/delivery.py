@@ -5,7 +5,10 @@ Exactly-once is the caller's: it records each idempotency key in the
 database. What this module adds is that a repeated call is harmless and
 recognisable: the outbox never holds two files for one key, and over SMTP
 the Message-ID is derived from the key, so a resend after a lost reply is
-the same message to every mail system that de-duplicates on it.
+the same message to every mail system that de-duplicates on it. A connection
+lost once the whole message has gone to the relay, before its answer, is
+`AcceptanceUnknown`: the relay may have taken it, so it is not the caller's
+to send again; a failure before then is safe to retry.
 
 Log lines name the message id and mode only, never an address or a subject.
 """
@@ -35,6 +38,34 @@ from domain.letters import RecipientRole
 log = logging.getLogger(__name__)
 
 
+class AcceptanceUnknown(Exception):
+    """The message's last byte went to the relay and its answer never came:
+    whether the relay accepted it cannot be known."""
+
+
+class _Tracked:
+    """An SMTP connection that knows when the message's end (the lone dot
+    after DATA) has been handed to the relay."""
+
+    handed_over = False
+    _in_data = False
+
+    def data(self, msg):
+        self._in_data = True
+        return super().data(msg)
+
+    def send(self, s):
+        super().send(s)
+        if self._in_data and isinstance(s, bytes) and s.endswith(b"\r\n.\r\n"):
+            self.handed_over = True
+
+
+class _SMTP(_Tracked, smtplib.SMTP):
+    pass
+
+
+class _SMTP_SSL(_Tracked, smtplib.SMTP_SSL):
+    pass
 
 
 class DeliverySettings(BaseModel):
@@ -215,18 +246,25 @@ def _to_outbox(message: OutgoingDocument, settings: DeliverySettings) -> Deliver
 def _by_smtp(message: OutgoingDocument, settings: DeliverySettings) -> Delivery:
     msg = build_message(message, settings)
     context = ssl.create_default_context(cafile=str(settings.smtp_ca_file) if settings.smtp_ca_file else None)
-    smtp: smtplib.SMTP
+    smtp: _SMTP | _SMTP_SSL
     if settings.smtp_security == "ssl":
-        smtp = smtplib.SMTP_SSL(settings.smtp_host, settings.smtp_port, timeout=settings.smtp_timeout, context=context)
+        smtp = _SMTP_SSL(settings.smtp_host, settings.smtp_port, timeout=settings.smtp_timeout, context=context)
     else:
-        smtp = smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=settings.smtp_timeout)
-    with smtp:
-        if settings.smtp_security == "starttls":
-            smtp.starttls(context=context)
-        if settings.smtp_username:
-            password = settings.smtp_password.get_secret_value() if settings.smtp_password else ""
-            smtp.login(settings.smtp_username, password)
-        smtp.send_message(msg, from_addr=settings.from_address, to_addrs=[message.to])
+        smtp = _SMTP(settings.smtp_host, settings.smtp_port, timeout=settings.smtp_timeout)
+    try:
+        with smtp:
+            if settings.smtp_security == "starttls":
+                smtp.starttls(context=context)
+            if settings.smtp_username:
+                password = settings.smtp_password.get_secret_value() if settings.smtp_password else ""
+                smtp.login(settings.smtp_username, password)
+            smtp.send_message(msg, from_addr=settings.from_address, to_addrs=[message.to])
+    except smtplib.SMTPResponseException:
+        raise  # the relay answered: its answer says what became of the message
+    except OSError as e:  # smtplib's own errors among them
+        if smtp.handed_over:  # a timeout or a drop while waiting for the relay's answer
+            raise AcceptanceUnknown(type(e).__name__) from e
+        raise
     log.info("document sent by smtp message_id=%s", msg["Message-ID"])
     return Delivery(message.idempotency_key, str(msg["Message-ID"]), "smtp")
 

@@ -167,7 +167,7 @@ class Letters:
         kind = Kind(request.kind)
         recipient = request.role.value.replace("_", " ")
         if result is not None:
-            what = f"may not have been delivered: the sender stopped while sending it; check with the {recipient} and send it again from the placement's documents"
+            what = f"may not have been delivered: sending it was cut off before the mail relay confirmed it; check with the {recipient} and send it again from the placement's documents"
         else:
             what = f"could not be sent: {sent.failure}; hand it over or post it, and record that on the placement"
         return Escalation(
