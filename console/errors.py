@@ -3,11 +3,15 @@
 Temporal unreachable or too slow, or the database gone, mid-request: the
 write may or may not have happened. That is 503 with a message saying so; a
 client that sent an Idempotency-Key retries with the same key and gets the
-first answer, or the write made now. A person at a console page (a browser
-asking for HTML) gets the same 503 as a page in the console's layout saying
-so. Anything else unexpected is a 500 with a reference and no traceback; the
-log line names the request's route and the exception's type, never its
-message (which may hold a pupil's details).
+first answer, or the write made now. Temporal saying the workflow is not
+ready (its workflow task failing, as one cut off by a server restart or a
+dying worker does for a while) refused the request before anything
+happened: the same 503, as the retry is as safe and will succeed once the
+task does. A person at a console page (a browser asking for HTML) gets the
+same 503 as a page in the console's layout saying so. Anything else
+unexpected is a 500 with a reference and no traceback; the log line names
+the request's route and the exception's type, never its message (which may
+hold a pupil's details).
 """
 from __future__ import annotations
 
@@ -22,6 +26,7 @@ from pydantic import BaseModel
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as NoConnection  # every connection of the pool busy past its wait
 from starlette.types import ASGIApp, Receive, Scope, Send
+from temporalio.api.errordetails.v1 import MultiOperationExecutionFailure, WorkflowNotReadyFailure
 from temporalio.client import WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -108,9 +113,22 @@ class _NoTracebacks:
                 await _internal(scope, e)(scope, receive, send)
 
 
+def _not_ready(e: RPCError) -> bool:
+    """FAILED_PRECONDITION carrying `WorkflowNotReadyFailure`, on its own or,
+    for an update-with-start, inside the failed operation's status."""
+    if e.status is not RPCStatusCode.FAILED_PRECONDITION:
+        return False
+    details = list(e.grpc_status.details)
+    multi = MultiOperationExecutionFailure()
+    for detail in list(details):
+        if detail.Unpack(multi):
+            details += [d for status in multi.statuses for d in status.details]
+    return any(d.Is(WorkflowNotReadyFailure.DESCRIPTOR) for d in details)
+
+
 def _unknown(e: BaseException) -> bool:
     if isinstance(e, RPCError):
-        return e.status in UNKNOWN_STATUSES
+        return e.status in UNKNOWN_STATUSES or _not_ready(e)
     if isinstance(e, RuntimeError) and str(e).startswith("Failed client connect"):
         return True  # a client that never reached Temporal
     return isinstance(e, (asyncio.TimeoutError, TimeoutError, OperationalError, NoConnection,
