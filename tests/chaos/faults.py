@@ -42,12 +42,12 @@ async def kill_worker(stack: Stack, tally: Tally, rng: random.Random, after_acti
 async def restart_server(stack: Stack, tally: Tally, rng: random.Random, after_actions: int,
                          kill: bool = False) -> Fault:
     """Stops the Temporal dev server, keeps it down until the API has said
-    503 at least once, and starts it again on its file."""
+    503 to a write at least once, and starts it again on its file."""
     await _moment(tally, rng, after_actions)
     loop = asyncio.get_running_loop()
-    at, before = loop.time(), tally.unknown
+    at, before, writes = loop.time(), tally.unknown, tally.unknown_writes
     stack.server.stop(kill=kill)
-    await tally.until(lambda: tally.unknown > before, OUTAGE_503_S)
+    await tally.until(lambda: tally.unknown_writes > writes, OUTAGE_503_S)
     await asyncio.sleep(rng.uniform(0, 1.0))
     await stack.server.start()
     return Fault("server_restart", after_actions, at, loop.time(), tally.unknown - before)

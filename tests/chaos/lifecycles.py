@@ -94,6 +94,7 @@ class Tally:
 
     statuses: Counter = field(default_factory=Counter)
     unknown: int = 0  # 503 "outcome unknown: safe to retry"
+    unknown_writes: int = 0  # of those, answers to a write, sent again with its key
     unexpected: list[str] = field(default_factory=list)
     actions: list[Action] = field(default_factory=list)
     done: int = 0
@@ -155,6 +156,7 @@ class Driver:
             self.tally.statuses[r.status_code] += 1
             if r.status_code == 503 and _unknown(r):
                 self.tally.unknown += 1
+                self.tally.unknown_writes += method == "POST"
                 self.tally.note()
                 retries += 1
                 assert loop.time() < deadline, f"{method} {path}: still 503 after {RETRY_FOR_S} s"
