@@ -162,15 +162,21 @@ class ApflowUp:
         """The sample school's AP lead, headteacher and DSL, each a staff account with a token."""
         engine = make_engine(f"sqlite:///{(self.var / 'apflow.db').resolve()}")
         try:
-            now = datetime.now(timezone.utc)
-            made = {}
-            for role in ACTING:
-                user = accounts.add_user(engine, f"bench-{role.value}-{uuid.uuid4().hex[:6]}@trust.example", "Benchmark", now)
-                accounts.add_grant(engine, user.user_id, Grant(role, samples.SCHOOL.school_id))
-                made[role] = accounts.create_token(engine, user.user_id, "bench", now, timedelta(hours=6)).token
-            return made
+            return {role: token for role, (_, token) in staff_accounts(engine).items()}
         finally:
             engine.dispose()
+
+
+def staff_accounts(engine, roles=ACTING) -> dict[Role, tuple[str, str]]:
+    """The sample school's staff in `roles`, each a new account in the
+    register `engine` with a personal API token: (user id, token)."""
+    now = datetime.now(timezone.utc)
+    made = {}
+    for role in roles:
+        user = accounts.add_user(engine, f"bench-{role.value}-{uuid.uuid4().hex[:6]}@trust.example", "Benchmark", now)
+        accounts.add_grant(engine, user.user_id, Grant(role, samples.SCHOOL.school_id))
+        made[role] = (user.user_id, accounts.create_token(engine, user.user_id, "bench", now, timedelta(hours=6)).token)
+    return made
 
 
 class Lifecycle(Demo):

@@ -23,7 +23,7 @@ from store import register
 from tests.letters.conftest import FROM
 from workflows.placement import PlacementWorkflow
 
-from .lifecycles import ACTOR_IDS, STEP_LETTERS, Placement
+from .lifecycles import PROXIED, STEP_LETTERS, Placement, Staff
 from .stack import Stack
 
 SETTLE_S = 150  # a letter cut off by the last kill is retried after its heartbeat timeout
@@ -60,7 +60,7 @@ async def settle(stack: Stack, placements: list[Placement], timeout: float = SET
     return dict(zip((p.placement_id for p in started), results))
 
 
-def check(stack: Stack, placements: list[Placement], results: dict[str, object]) -> Figures:
+def check(stack: Stack, placements: list[Placement], results: dict[str, object], staff: Staff = PROXIED) -> Figures:
     f = Figures()
     received = _received(stack)
     known: set[str] = set()
@@ -91,7 +91,7 @@ def check(stack: Stack, placements: list[Placement], results: dict[str, object])
             f.problems.append(f"{pid}: register row {(row.state, row.seq) if row else None}")
         trail = [(e.seq, e.action, e.to_state, e.actor_id) for e in register.audit_trail(stack.engine, pid)]
         f.audit_found += len(trail)
-        expected_trail = [(i, s.action, s.to_state, ACTOR_IDS[s.who]) for i, s in enumerate(p.steps, start=1)]
+        expected_trail = [(i, s.action, s.to_state, staff.ids[s.who]) for i, s in enumerate(p.steps, start=1)]
         if trail != expected_trail:
             f.problems.append(f"{pid}: audit trail {trail}, expected {expected_trail}")
 

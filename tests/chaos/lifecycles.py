@@ -31,8 +31,19 @@ from tests.api.test_api import HEAD, LEAD, last_school_day, new_pupil, today
 # is down for seconds; this is far past both on a slow machine.
 RETRY_FOR_S = 150
 RETRY_EVERY_S = 0.25
-ACTORS = {"lead": LEAD, "head": HEAD}
-ACTOR_IDS = {"lead": LEAD["X-User"], "head": HEAD["X-User"], "system": "apflow"}
+
+
+@dataclass(frozen=True)
+class Staff:
+    """Who acts: the headers of each one's requests, and the user id the
+    audit trail names them by (`system` is the workflow's own start)."""
+
+    headers: dict[str, dict[str, str]]
+    ids: dict[str, str]
+
+
+# The school's AP lead and headteacher through the trusted proxy, as the API tests ask.
+PROXIED = Staff({"lead": LEAD, "head": HEAD}, {"lead": LEAD["X-User"], "head": HEAD["X-User"], "system": "apflow"})
 
 
 @dataclass(frozen=True)
@@ -138,9 +149,11 @@ class Placement:
 class Driver:
     """Drives placements over one HTTP client, recording into `tally`."""
 
-    def __init__(self, http: httpx.AsyncClient, tally: Tally, run: str | None = None):
+    def __init__(self, http: httpx.AsyncClient, tally: Tally, staff: Staff = PROXIED, run: str | None = None):
         self.http = http
         self.tally = tally
+        self.staff = staff
+        self.lead = staff.headers["lead"]
         self.run = run or uuid.uuid4().hex[:8]
         self.cal = load_calendar(samples.SCHOOL.school_id, Settings().calendars_dir)
         self.start = last_school_day(self.cal)  # starts by itself once notified
@@ -171,7 +184,7 @@ class Driver:
     async def write(self, p: Placement, step: Step, path: str, body: dict, expect: int = 200) -> dict:
         action = Action(p.index, step.action, asyncio.get_running_loop().time())
         self.tally.actions.append(action)
-        headers = {**ACTORS[step.who], "Idempotency-Key": f"chaos:{self.run}:{p.index}:{len(self.tally.actions)}"}
+        headers = {**self.staff.headers[step.who], "Idempotency-Key": f"chaos:{self.run}:{p.index}:{len(self.tally.actions)}"}
         snap, action.retries = await self.call("POST", path, headers, expect, json=body)
         action.finished = asyncio.get_running_loop().time()
         self.tally.done += 1
@@ -182,7 +195,7 @@ class Driver:
 
     async def upload_copy(self, pid: str, kind: str) -> str:
         pdf = b"%PDF-1.4\n% the copy staff scanned of the letter they handed over\n%%EOF\n"
-        out, _ = await self.call("POST", f"/api/placements/{pid}/documents", {**LEAD, "Content-Type": "application/pdf"},
+        out, _ = await self.call("POST", f"/api/placements/{pid}/documents", {**self.lead, "Content-Type": "application/pdf"},
                                  201, params={"kind": kind}, content=pdf)
         return out["document_id"]
 
@@ -192,7 +205,7 @@ class Driver:
         self.tally.actions.append(action)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + RETRY_FOR_S
-        while (await self.call("GET", f"/api/placements/{p.placement_id}", LEAD, 200))[0]["placement"]["state"] != step.to_state:
+        while (await self.call("GET", f"/api/placements/{p.placement_id}", self.lead, 200))[0]["placement"]["state"] != step.to_state:
             assert loop.time() < deadline, f"placement {p.index} not {step.to_state} after {RETRY_FOR_S} s"
             await asyncio.sleep(0.2)
         action.finished = loop.time()

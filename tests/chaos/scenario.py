@@ -11,7 +11,7 @@ import httpx
 
 from . import checks
 from .faults import Fault, kill_worker, moments, restart_server
-from .lifecycles import Driver, Placement, Tally, choose_paths
+from .lifecycles import PROXIED, Driver, Placement, Staff, Tally, choose_paths
 from .stack import Stack
 
 
@@ -24,7 +24,10 @@ class Outcome:
     seconds: float
 
 
-async def play(stack: Stack, rng: random.Random, placements: int, kills: int = 0, restarts: int = 0) -> Outcome:
+async def play(stack: Stack, rng: random.Random, placements: int, kills: int = 0, restarts: int = 0,
+               at_once: int | None = None, staff: Staff = PROXIED) -> Outcome:
+    """`placements` driven (at most `at_once` at a time), with `kills` worker
+    kills and `restarts` server restarts in a seeded order at seeded moments."""
     t0 = time.perf_counter()
     driven = [Placement(i, path) for i, path in enumerate(choose_paths(rng, placements))]
     kinds = ["worker_kill"] * kills + ["server_restart"] * restarts
@@ -33,8 +36,14 @@ async def play(stack: Stack, rng: random.Random, placements: int, kills: int = 0
     tally = Tally()
     faults: list[Fault] = []
     async with httpx.AsyncClient(base_url=stack.url, timeout=60) as http:
-        driver = Driver(http, tally)
-        drives = [asyncio.create_task(driver.drive(p)) for p in driven]
+        driver = Driver(http, tally, staff)
+        turns = asyncio.Semaphore(at_once or placements)
+
+        async def drive(p: Placement) -> None:
+            async with turns:
+                await driver.drive(p)
+
+        drives = [asyncio.create_task(drive(p)) for p in driven]
         try:
             for kind, point in zip(kinds, points):
                 fault = kill_worker if kind == "worker_kill" else restart_server
@@ -45,7 +54,7 @@ async def play(stack: Stack, rng: random.Random, placements: int, kills: int = 0
                 d.cancel()
             await asyncio.gather(*drives, return_exceptions=True)
     results = await checks.settle(stack, driven)
-    figures = checks.check(stack, driven, results)
+    figures = checks.check(stack, driven, results, staff)
     # Nothing but 503 "safe to retry" may be a 5xx.
     figures.problems += [f"answered {status} {n} times" for status, n in sorted(tally.statuses.items())
                          if status >= 500 and status != 503]
