@@ -26,8 +26,10 @@ started again on its file.
 
 Printed: placements by final state; letters expected from the steps,
 recorded in all (escalations' messages too), sent and received once,
-unconfirmed (a send cut off by a kill: not sent again, staff told) and
-received twice; audit events expected and found; every problem the checks
+unconfirmed (a send cut off by a kill: not sent again, staff told),
+received twice, and left half-written in the outbox's private folder by a
+killed write (out of sight; nothing half-written in sight is a problem the
+checks report); audit events expected and found; every problem the checks
 found (none is the result wanted); for each fault when it came, how long
 the service was down, the 503s answered meanwhile and the recovery (from
 the fault until every action waiting on it was answered), with the p50 and
@@ -78,6 +80,7 @@ def figures_rows(f: Figures) -> list[tuple[str, object]]:
         ("  unconfirmed", f.unconfirmed),
         ("    of which had arrived (once)", f.unconfirmed_received),
         ("  received twice or more", f.duplicates),
+        ("  half-written, out of sight", f.partial_out_of_sight),
         ("audit events expected", f.audit_expected),
         ("audit events found", f.audit_found),
         ("problems found", len(f.problems)),

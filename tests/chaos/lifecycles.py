@@ -109,6 +109,7 @@ class Tally:
     unexpected: list[str] = field(default_factory=list)
     actions: list[Action] = field(default_factory=list)
     done: int = 0
+    over: bool = False  # every placement driven as far as it goes
     changed: asyncio.Event = field(default_factory=asyncio.Event)
 
     def note(self) -> None:

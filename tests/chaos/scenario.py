@@ -43,16 +43,22 @@ async def play(stack: Stack, rng: random.Random, placements: int, kills: int = 0
             async with turns:
                 await driver.drive(p)
 
-        drives = [asyncio.create_task(drive(p)) for p in driven]
+        async def drive_all() -> None:
+            try:
+                await asyncio.gather(*(drive(p) for p in driven))
+            finally:
+                tally.over = True
+                tally.note()
+
+        driving = asyncio.create_task(drive_all())
         try:
             for kind, point in zip(kinds, points):
                 fault = kill_worker if kind == "worker_kill" else restart_server
                 faults.append(await fault(stack, tally, rng, point))
-            await asyncio.gather(*drives)
+            await driving
         finally:
-            for d in drives:
-                d.cancel()
-            await asyncio.gather(*drives, return_exceptions=True)
+            driving.cancel()
+            await asyncio.gather(driving, return_exceptions=True)
     results = await checks.settle(stack, driven)
     figures = checks.check(stack, driven, results, staff)
     # Nothing but 503 "safe to retry" may be a 5xx.

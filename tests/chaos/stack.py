@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Literal
 
 from aiosmtpd.controller import Controller
+from sqlalchemy import Engine
 from temporalio.client import Client
 
 from apflow.launcher import temporal_command
@@ -41,7 +42,6 @@ from tests.workflows.test_worker_crash import WorkerProcess, worker_env
 Mail = Literal["smtp", "outbox"]
 SERVER_START_S = 60
 SERVER_STOP_S = 15
-CONNECT_WAIT_S = 30
 # The API's wait for Temporal before answering 503 "safe to retry": short,
 # so a client sees (and retries) it while a worker or the server is down.
 API_WAIT_S = 5.0
@@ -68,10 +68,6 @@ class TemporalServer:
                             temporal_ui_port=free_port())
         return [*temporal_command(settings), "--headless"]  # the UI is not wanted here
 
-    @property
-    def db(self) -> Path:
-        return self.folder / "temporal.db"
-
     async def start(self) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
         self.starts += 1
@@ -92,14 +88,11 @@ class TemporalServer:
                 assert loop.time() < deadline, f"the Temporal dev server did not answer within {SERVER_START_S} s"
                 await asyncio.sleep(0.2)
 
-    def stop(self, kill: bool = False) -> None:
-        """Stops the server (SIGTERM, or SIGKILL with `kill`) and waits for it."""
+    def stop(self) -> None:
+        """Stops the server as `apflow up` does (SIGTERM) and waits for it."""
         if self.proc is None or self.proc.poll() is not None:
             return
-        if kill:
-            self.proc.kill()
-        else:
-            self.proc.terminate()
+        self.proc.terminate()
         try:
             self.proc.wait(timeout=SERVER_STOP_S)
         except subprocess.TimeoutExpired:
@@ -112,7 +105,7 @@ class Stack:
     folder: Path
     server: TemporalServer
     client: Client
-    engine: object
+    engine: Engine
     url: str
     env: dict[str, str]
     mail: Mail
@@ -162,7 +155,6 @@ async def running(folder: Path, mail: Mail = "smtp") -> AsyncIterator[Stack]:
     """The stack in `folder`, its first worker polling; stopped on the way out."""
     folder.mkdir(parents=True, exist_ok=True)
     server = TemporalServer(folder / "temporal")
-    await server.start()
     db = folder / "register.db"
     engine = make_engine(f"sqlite:///{db}")
     migrate(engine)
@@ -177,6 +169,7 @@ async def running(folder: Path, mail: Mail = "smtp") -> AsyncIterator[Stack]:
             mail_env = dict(mail_mode="outbox", mail_outbox_dir=str(outbox), mail_from_address=FROM)
         stack: Stack | None = None
         try:
+            await server.start()
             client = await Client.connect(server.address, namespace=server.namespace,
                                           data_converter=data_converter(CODEC_KEY))
             await register_search_attributes(client, server.namespace)
