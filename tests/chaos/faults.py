@@ -41,9 +41,12 @@ async def kill_worker(stack: Stack, tally: Tally, rng: random.Random, after_acti
 
 
 async def restart_server(stack: Stack, tally: Tally, rng: random.Random, after_actions: int) -> Fault:
-    """Stops the Temporal dev server, keeps it down until the API has said
-    503 to a write at least once, and starts it again on its file."""
+    """Stops the Temporal dev server while a write awaits its answer, keeps it
+    down until the API has said 503 to a write, and starts it again on its file."""
     await _moment(tally, rng, after_actions)
+    # Stopped with a write in flight, so the outage meets a write (a placement
+    # waiting for its start only reads).
+    await tally.until(lambda: tally.writing() or tally.over, REACH_S)
     loop = asyncio.get_running_loop()
     at, before, writes = loop.time(), tally.unknown, tally.unknown_writes
     stack.server.stop()

@@ -128,6 +128,10 @@ class Tally:
             except TimeoutError:
                 pass
 
+    def writing(self) -> bool:
+        """Whether a write (any step but the workflow's own start) awaits its answer."""
+        return any(a.finished is None and a.step != "start" for a in self.actions)
+
     def spanning(self, at: float) -> list[Action]:
         return [a for a in self.actions if a.started <= at and (a.finished is None or a.finished > at)]
 
