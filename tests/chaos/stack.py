@@ -112,7 +112,6 @@ class Stack:
     inbox: Inbox | None
     outbox: Path
     workers: list[WorkerProcess] = field(default_factory=list)
-    kills: int = 0
 
     @property
     def task_queue(self) -> str:
@@ -131,7 +130,6 @@ class Stack:
     def kill_worker(self) -> None:
         """SIGKILL: nothing of the worker's own runs after it."""
         self.worker.kill()
-        self.kills += 1
 
     def stop_workers(self) -> None:
         for w in self.workers:
