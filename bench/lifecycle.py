@@ -11,9 +11,12 @@ server runs exactly as `apflow up` starts it: same flags, same SQLite file),
 in a fresh var dir on free ports, without the demo. Then, alternating in one
 run, at each concurrency:
 
-(a) bare: a workflow defined in `bench.bare` that takes 8 updates, each
-    running one activity, and completes. Its worker runs in this process, on
-    its own task queue of the same server. Letters off, every activity is a
+(a) bare: a workflow defined in `bench.bare` that takes as many updates as
+    apflow's lifecycle makes POSTs (counted in the warm-up: 12 now that the
+    end evaluation's four parts come before `close`; the issue's bare
+    lifecycle took 8, `--bare-steps 8`), each running one activity, and
+    completes. Its worker runs in this process, on its own task queue of
+    the same server. Letters off, every activity is a
     no-op. Letters on, as many of them as apflow sends letters a lifecycle
     (counted in the warm-up) send one: `bench.letters`' mix of letters (a
     parent's notice, the LA's notice, a provider's chase with its signed
@@ -261,19 +264,21 @@ class BareLetters:
         return len(list(self.outbox.glob("*.eml"))) if self.outbox.exists() else 0
 
 
-async def run_bare(client: Client, n: int, concurrency: int, letters: int = 0, outbox: BareLetters | None = None) -> Result:
+async def run_bare(client: Client, n: int, concurrency: int, steps: int, letters: int = 0,
+                   outbox: BareLetters | None = None) -> Result:
     result = Result("bare", concurrency, n, 0.0)
     left = iter(range(n))
     sent = outbox.sent() if outbox else 0
 
     async def one() -> None:
-        handle = await client.start_workflow(BareLifecycle.run, letters, id=f"bench-bare-{uuid.uuid4()}", task_queue=BARE_QUEUE)
-        for step in range(STEPS):
+        handle = await client.start_workflow(BareLifecycle.run, args=[letters, steps], id=f"bench-bare-{uuid.uuid4()}",
+                                             task_queue=BARE_QUEUE)
+        for step in range(steps):
             t0 = time.perf_counter()
             await handle.execute_update(BareLifecycle.step, f"step-{step}")
             result.latencies.append(time.perf_counter() - t0)
             result.actions += 1
-        assert await handle.result() == STEPS
+        assert await handle.result() == steps
         result.sample = handle.id
 
     async def loop() -> None:
@@ -325,15 +330,18 @@ async def compare(args, tmp: Path, letters: bool) -> list[str]:
                               workflow_runner=RUNNER):
                 print(f"Warming up ({args.warmup} of each) ...", flush=True)
                 before = up.letters()
-                await asyncio.to_thread(run_apflow, up, token, args.warmup, min(args.warmup, 5))
+                warm = await asyncio.to_thread(run_apflow, up, token, args.warmup, min(args.warmup, 5))
                 await asyncio.sleep(5)  # a step's letters follow it
-                # The bare lifecycle sends as many letters as apflow's does.
-                per_lifecycle = min(STEPS, round((up.letters() - before) / args.warmup))
-                await run_bare(client, args.warmup, min(args.warmup, 5), per_lifecycle, bare_letters)
+                # The bare lifecycle takes as many updates as apflow's makes POSTs
+                # (`--bare-steps` for another number), and sends as many letters.
+                steps = args.bare_steps or round(warm.actions / warm.lifecycles)
+                per_lifecycle = min(steps, round((up.letters() - before) / args.warmup))
+                print(f"The bare lifecycle takes {steps} updates, {per_lifecycle} of them sending a letter", flush=True)
+                await run_bare(client, args.warmup, min(args.warmup, 5), steps, per_lifecycle, bare_letters)
                 results: dict[tuple[str, int], list[Result]] = {}
                 for rnd in range(args.rounds):
                     for c in args.concurrency:
-                        for r in (await run_bare(client, args.lifecycles, c, per_lifecycle, bare_letters),
+                        for r in (await run_bare(client, args.lifecycles, c, steps, per_lifecycle, bare_letters),
                                   await asyncio.to_thread(run_apflow, up, token, args.lifecycles, c)):
                             print(f"letters {label}, round {rnd + 1}: {line(r)}", flush=True)
                             results.setdefault((r.kind, c), []).append(r)
@@ -356,6 +364,8 @@ async def main() -> None:
     parser.add_argument("--lifecycles", type=int, default=40, help="lifecycles of each kind at each concurrency (40)")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[10, 20], help="placements at once (10 20)")
     parser.add_argument("--rounds", type=int, default=1, help="times to alternate bare and apflow (1)")
+    parser.add_argument("--bare-steps", type=int, help=f"updates the bare lifecycle takes (default: as many as apflow's "
+                                                       f"lifecycle makes POSTs; the issue's was {STEPS})")
     parser.add_argument("--workers", type=int, help="worker processes apflow up starts (its default)")
     parser.add_argument("--warmup", type=int, default=5, help="lifecycles of each kind before measuring (5)")
     parser.add_argument("--letters", choices=["off", "on"], nargs="+", default=["off", "on"],
