@@ -51,14 +51,9 @@ def escalation_values(placement: Placement, e: Escalation) -> dict:
     )
 
 
-def project(engine: Engine, placement: Placement, next_deadline: date | None) -> bool:
-    """Upserts the placement's row and, only if this projection is newer than
-    it (`attendance.newer`), its attendance expectations and escalations; adds
-    the audit events and contacts it does not have yet (the placement holds
-    only its last few: each step's projection carries the step and its
-    contact, so the register has every one). One transaction. Returns whether
-    the projection was newer (and so applied)."""
-    row = dict(
+def placement_values(placement: Placement, next_deadline: date | None) -> dict:
+    """The placement's register row (`project` upserts it; the benchmarks write it in bulk)."""
+    return dict(
         placement_id=placement.placement_id,
         school_id=placement.school.school_id,
         state=placement.state,
@@ -77,13 +72,11 @@ def project(engine: Engine, placement: Placement, next_deadline: date | None) ->
         data=placement.model_dump(mode="json"),
         updated_at=datetime.now(timezone.utc),
     )
-    upsert = _insert(engine, PlacementRow).values(**row)
-    upsert = upsert.on_conflict_do_update(
-        index_elements=[PlacementRow.placement_id],
-        set_={k: upsert.excluded[k] for k in row if k != "placement_id"},
-        where=attendance.newer(PlacementRow, upsert.excluded),
-    ).returning(PlacementRow.placement_id)  # a row back only when inserted or updated
-    events = [
+
+
+def audit_values(placement: Placement) -> list[dict]:
+    """An audit event for each step the placement holds."""
+    return [
         dict(
             placement_id=placement.placement_id,
             seq=h.seq,
@@ -98,6 +91,23 @@ def project(engine: Engine, placement: Placement, next_deadline: date | None) ->
         )
         for h in placement.history
     ]
+
+
+def project(engine: Engine, placement: Placement, next_deadline: date | None) -> bool:
+    """Upserts the placement's row and, only if this projection is newer than
+    it (`attendance.newer`), its attendance expectations and escalations; adds
+    the audit events and contacts it does not have yet (the placement holds
+    only its last few: each step's projection carries the step and its
+    contact, so the register has every one). One transaction. Returns whether
+    the projection was newer (and so applied)."""
+    row = placement_values(placement, next_deadline)
+    upsert = _insert(engine, PlacementRow).values(**row)
+    upsert = upsert.on_conflict_do_update(
+        index_elements=[PlacementRow.placement_id],
+        set_={k: upsert.excluded[k] for k in row if k != "placement_id"},
+        where=attendance.newer(PlacementRow, upsert.excluded),
+    ).returning(PlacementRow.placement_id)  # a row back only when inserted or updated
+    events = audit_values(placement)
     contacts = [contact_values(placement, c) for c in placement.contacts]
     escalations = [escalation_values(placement, e) for e in placement.escalations]
     with engine.begin() as conn:
