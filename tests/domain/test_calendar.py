@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -332,6 +333,16 @@ def test_load_school_file(tmp_path: Path) -> None:
     assert calendar.closures == {d("2026-09-01")}
     assert d("2026-12-25") in calendar.bank_holidays  # bank holidays come from the package
     assert load_calendar("137000", tmp_path, years=range(2026, 2027)).bank_holidays == england_bank_holidays([2026])
+
+
+def test_a_file_is_read_once_until_it_changes(tmp_path: Path) -> None:
+    write(tmp_path, "137000", GOOD)
+    first = load_calendar("137000", tmp_path)
+    assert load_calendar("137000", tmp_path) is first  # the same file: not parsed again
+    path = write(tmp_path, "137000", GOOD.replace("2026-09-01,  # INSET", "2026-09-02,  # INSET"))
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 1_000_000))  # the edit's new time, surely
+    changed = load_calendar("137000", tmp_path)
+    assert changed.closures == {d("2026-09-02")} and first.closures == {d("2026-09-01")}
 
 
 def test_default_file_when_the_school_has_none(tmp_path: Path) -> None:
