@@ -28,6 +28,8 @@ class PlacementRow(Base):
         Index("ix_placements_deadline_school", "school_id", "next_deadline", "placement_id"),
         # A provider's placements, newest start first (its page on the trust's list).
         Index("ix_placements_provider", "provider_id", "start_date", "placement_id"),
+        # Whether a provider has a running placement at these schools (its lapsing record on Today).
+        Index("ix_placements_provider_school_state", "provider_id", "school_id", "state"),
     )
 
     placement_id: Mapped[str] = mapped_column(String(64), primary_key=True)

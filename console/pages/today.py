@@ -105,13 +105,13 @@ def render_today(request: Request, principal: Principal, status: int = 200, extr
     due, reviews, due_placements = due_soon(request, principal, scope, today)
     starting = register.starting_between(engine, scope, NOT_STARTED, today, today + STARTING_WITHIN, limit=SHOWN)
     posting = sorted({g.school_id for g in principal.grants if g.role in POSTS_LETTERS and g.school_id})
-    letters = [d for school in posting for d in sent.to_post(engine, school)][:SHOWN]
-    names = register.by_ids(engine, {e.placement_id for e in escalations.rows + review_escalations.rows}
-                            | {d.placement_id for d in letters})
+    letters, letters_waiting = sent.to_post_first(engine, posting, SHOWN)
+    names = register.pupil_names(engine, {e.placement_id for e in escalations.rows + review_escalations.rows})
+    names |= {d.placement_id: d.pupil_name for d in letters if d.pupil_name}
     return page(
         request, "today.html", principal, nav="today", today=today, escalations=escalations, due=due,
         due_placements=due_placements, count_cap=register.COUNT_CAP, reviews=reviews, review_escalations=review_escalations, starting=starting,
-        letters=letters, pupil=lambda pid: names[pid].data["pupil"]["name"] if pid in names else pid,
+        letters=letters, letters_waiting=letters_waiting, pupil=lambda pid: names.get(pid, pid),
         providers_expiring=providers.expiring_for(request, principal)[:SHOWN],
         warn_days=request.app.state.settings.policy.providers.warn_days,
         shown=SHOWN, horizon=today + DUE_WITHIN, status=status,

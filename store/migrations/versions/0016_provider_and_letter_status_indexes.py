@@ -1,0 +1,26 @@
+"""indexes: a provider's running placements by school and state, and letters by status and kind
+
+Revision ID: 0016
+Revises: 0015
+Create Date: 2026-12-03 06:00:00
+"""
+from alembic import op
+
+revision = '0016'
+down_revision = '0015'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    # Whether a provider has a running placement at the schools asked about
+    # (Today's and the API's providers lapsing): one probe a provider.
+    op.create_index("ix_placements_provider_school_state", "placements", ["provider_id", "school_id", "state"])
+    # /metrics counts letters by kind and status: from this index alone, never
+    # the rows, whose HTML and PDF lie before the status.
+    op.create_index("ix_documents_status_kind", "documents", ["status", "kind"])
+
+
+def downgrade() -> None:
+    op.drop_index("ix_documents_status_kind", "documents")
+    op.drop_index("ix_placements_provider_school_state", "placements")
