@@ -13,7 +13,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Boolean, Date, DateTime, Engine, ForeignKey, Index, Integer, String, UniqueConstraint, and_, func, or_, select
+from sqlalchemy import JSON, Boolean, Date, DateTime, Engine, ForeignKey, Index, Integer, String, UniqueConstraint, and_, exists, func, or_, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from domain.lifecycle import FINAL_STATES
@@ -220,18 +220,36 @@ def attendance_of(engine: Engine, placement_ids: Collection[str]) -> dict[str, A
     return out
 
 
-def open_placements_at_providers(engine: Engine, school_ids: Collection[str] | None) -> dict[str, list]:
-    """The running placements at `school_ids` (none: every school) made at a
-    provider on the list, by provider id."""
+def open_placements_at_providers(engine: Engine, school_ids: Collection[str] | None,
+                                 provider_ids: Collection[str] | None = None) -> dict[str, list]:
+    """The running placements at `school_ids` (none: every school) made at
+    these providers (none: any on the list), by provider id."""
+    if provider_ids is not None and not provider_ids:
+        return {}
     t = PlacementRow
+    at = [t.provider_id.in_(sorted(provider_ids))] if provider_ids is not None else [t.provider_id.is_not(None)]
     q = (select(t.provider_id, t.placement_id, t.school_id, t.pupil_name)
-         .where(t.provider_id.is_not(None), t.state.not_in(FINAL_STATES), *_in(t.school_id, school_ids))
+         .where(*at, t.state.not_in(FINAL_STATES), *_in(t.school_id, school_ids))
          .order_by(t.provider_id, t.start_date))
     out: dict[str, list] = {}
     with engine.connect() as conn:
         for r in conn.execute(q):
             out.setdefault(r.provider_id, []).append(r)
     return out
+
+
+def with_open_placements(engine: Engine, school_ids: Collection[str] | None) -> dict[str, ProviderRecord]:
+    """The records of the providers with a running placement at `school_ids`
+    (none: every school): one probe of ix_placements_provider_school_state a
+    provider on the list, so what is read grows with the list, not with the
+    placements made there."""
+    if school_ids is not None and not school_ids:
+        return {}
+    t, p = ProviderRow, PlacementRow
+    there = (exists().where(p.provider_id == t.provider_id, p.state.not_in(FINAL_STATES), *_in(p.school_id, school_ids))
+             .correlate(t))
+    with engine.connect() as conn:
+        return {r.data["provider_id"]: ProviderRecord.model_validate(r.data) for r in conn.execute(select(t.data).where(there))}
 
 
 def by_ids(engine: Engine, provider_ids: Collection[str]) -> dict[str, ProviderRecord]:
