@@ -8,7 +8,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import Engine, and_, exists, func, insert, select
+from sqlalchemy import Engine, and_, exists, func, insert, select, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
@@ -85,12 +85,20 @@ def deadlines_not_escalated(engine: Engine, before: date, limit: int = LIMIT) ->
         return list(conn.execute(q))
 
 
-def escalations_open_since(engine: Engine, before: datetime, limit: int = LIMIT) -> list:
-    """Open escalations raised before `before`, oldest first (ix_escalations_open)."""
+def escalations_open_too_long(engine: Engine, before: datetime, before_by_kind: dict[str, datetime],
+                              limit: int = LIMIT) -> list:
+    """Open escalations raised before their kind's limit (`before_by_kind`,
+    else `before`), oldest first: those kinds by ix_escalations_open_kind, the
+    rest by ix_escalations_open, so only escalations already too old are read."""
     e = EscalationRow
-    q = (select(e.placement_id, e.school_id, e.escalation_id, e.kind, e.owner_role, e.clause, e.raised_at)
-         .join(PlacementRow, PlacementRow.placement_id == e.placement_id)
-         .where(e.resolved_at.is_(None), e.raised_at < before, _running()).order_by(e.raised_at, e.placement_id).limit(limit))
+    columns = (e.placement_id, e.school_id, e.escalation_id, e.kind, e.owner_role, e.clause, e.raised_at)
+    named = sorted(before_by_kind)
+    parts = [select(*columns).where(e.resolved_at.is_(None), e.kind == kind, e.raised_at < at)
+             for kind, at in sorted(before_by_kind.items())]
+    parts.append(select(*columns).where(e.resolved_at.is_(None), e.raised_at < before, *([e.kind.not_in(named)] if named else [])))
+    late = union_all(*parts).subquery() if len(parts) > 1 else parts[0].subquery()
+    q = (select(*late.c).join(PlacementRow, PlacementRow.placement_id == late.c.placement_id)
+         .where(_running()).order_by(late.c.raised_at, late.c.placement_id, late.c.escalation_id).limit(limit))
     with engine.connect() as conn:
         return list(conn.execute(q))
 

@@ -119,6 +119,9 @@ class EscalationRow(Base):
               sqlite_where=text("resolved_at IS NULL"), postgresql_where=text("resolved_at IS NULL")),
         Index("ix_escalations_open", "raised_at", "placement_id", "escalation_id",
               sqlite_where=text("resolved_at IS NULL"), postgresql_where=text("resolved_at IS NULL")),
+        # Open ones of a kind with a shorter limit than the rest (the stuck report).
+        Index("ix_escalations_open_kind", "kind", "raised_at", "placement_id", "escalation_id",
+              sqlite_where=text("resolved_at IS NULL"), postgresql_where=text("resolved_at IS NULL")),
         # Resolved ones too (open=false): by school, and trust-wide.
         Index("ix_escalations_school", "school_id", "raised_at", "placement_id", "escalation_id"),
         Index("ix_escalations_raised", "raised_at", "placement_id", "escalation_id"),

@@ -1,9 +1,11 @@
-"""indexes: a provider's running placements by school and state, and letters by status and kind
+"""indexes: a provider's running placements by school and state, letters by status and kind,
+and open escalations by kind
 
 Revision ID: 0016
 Revises: 0015
 Create Date: 2026-12-03 06:00:00
 """
+import sqlalchemy as sa
 from alembic import op
 
 revision = '0016'
@@ -19,8 +21,12 @@ def upgrade() -> None:
     # /metrics counts letters by kind and status: from this index alone, never
     # the rows, whose HTML and PDF lie before the status.
     op.create_index("ix_documents_status_kind", "documents", ["status", "kind"])
+    # The stuck report's open escalations of a kind with a limit of its own.
+    op.create_index("ix_escalations_open_kind", "escalations", ["kind", "raised_at", "placement_id", "escalation_id"],
+                    sqlite_where=sa.text("resolved_at IS NULL"), postgresql_where=sa.text("resolved_at IS NULL"))
 
 
 def downgrade() -> None:
+    op.drop_index("ix_escalations_open_kind", "escalations")
     op.drop_index("ix_documents_status_kind", "documents")
     op.drop_index("ix_placements_provider_school_state", "placements")
