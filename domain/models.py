@@ -10,13 +10,25 @@ from functools import cache
 from typing import Annotated, Literal, get_args
 
 import email_validator  # noqa: F401  (pydantic loads it on first use: in a workflow that would be mid-run)
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, create_model, model_validator
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationInfo, WrapValidator, create_model, model_validator
 
 NonEmpty = Annotated[str, Field(min_length=1, max_length=4000)]
 Short = Annotated[str, Field(min_length=1, max_length=200)]  # a name, a role
+# Validation context for a record read back from the register, which stored
+# it from a model already checked: its addresses are not checked again.
+STORED = {"stored": True}
+
+
+def _mailbox(value, check, info: ValidationInfo):
+    if isinstance(value, str) and info.context is not None and info.context.get("stored"):
+        return value
+    return check(value)
+
+
 # One mailbox, checked as an address (email-validator): no display name, no
 # second recipient after a comma, no line break that could start a header.
-EmailAddress = Annotated[EmailStr, Field(max_length=254)]
+# (Not again when read back from the register: `STORED`.)
+EmailAddress = Annotated[EmailStr, WrapValidator(_mailbox), Field(max_length=254)]
 
 
 class Model(BaseModel):

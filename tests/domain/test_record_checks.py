@@ -1,6 +1,7 @@
-"""A day is written as a day: a number where a date or an instant belongs is
-refused, at any depth, however many records are read (the fields that hold
-days are found once a model, and still every one of them is checked)."""
+"""What a record's checks hold to, however many records are read: a number
+where a day belongs is refused at any depth (the fields that hold days are
+found once a model, and still every one is checked), and an address is
+checked when given, not again when read back from the register."""
 from __future__ import annotations
 
 from datetime import date
@@ -27,3 +28,18 @@ def test_a_number_is_refused_for_a_nested_record_s_day_and_taken_where_a_number_
     with pytest.raises(ValidationError, match="YYYY-MM-DD"):
         Placement.model_validate({**data, "pupil": pupil})
     assert Placement.model_validate({**data, "version": 3}).version == 3
+
+
+def test_an_address_is_checked_when_given_and_read_back_as_stored_from_the_register():
+    from domain.models import STORED
+
+    data = samples.proposal(date(2027, 1, 11)).model_dump(mode="json")
+    contact = {**data["parent_contacts"][0], "email": "not an address"}
+    given = {**data, "parent_contacts": [contact]}
+    with pytest.raises(ValidationError, match="email"):
+        Proposal.model_validate(given)
+    with pytest.raises(ValidationError, match="email"):
+        Proposal.model_validate(given, context={"other": True})
+    # The register stored it from a model already checked: read back, it is taken as stored.
+    assert Proposal.model_validate(given, context=STORED).parent_contacts[0].email == "not an address"
+    assert Proposal.model_validate(data, context=STORED) == Proposal.model_validate(data)
