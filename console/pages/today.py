@@ -79,12 +79,12 @@ def due_soon(request: Request, principal: Principal, scope, today: date) -> tupl
         for d in deadlines(p, cal, settings.policy, today):
             if d.owner is Role.system or (mine is not None and d.owner.value not in mine):
                 continue
+            review = d.kind in REVIEW_DEADLINES and d.due <= today + REVIEWS_WITHIN
+            if not review and d.due > today + DUE_WITHIN:
+                continue  # not shown: its school days left (counted a day at a time) are not needed
             item = Due(p.placement_id, p.pupil.name, d.description, d.due, cal.school_days_between(today, d.due),
                        d.due < today, d.owner.value, d.clause)
-            if d.kind in REVIEW_DEADLINES and d.due <= today + REVIEWS_WITHIN:
-                reviews.append(item)
-            elif d.due <= today + DUE_WITHIN:
-                due.append(item)
+            (reviews if review else due).append(item)
     return sorted(due, key=lambda d: d.due), reviews, page_.total
 
 
