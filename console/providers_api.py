@@ -8,7 +8,7 @@ Anyone signed in reads the list; trust operations and AP leads keep it
 reader may see, decided here from their grants."""
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request
@@ -206,7 +206,7 @@ def expiring(engine: Engine, principal: Principal, policy: PolicySettings, on: d
     insurance or checks have expired or expire within the warning days,
     soonest first, each with those placements."""
     scope = principal.school_scope()
-    records = store.with_open_placements(engine, scope)
+    records = store.with_open_placements(engine, scope, on + timedelta(days=policy.providers.warn_days))
     lapsing = {pid: found for pid, record in records.items() if (found := problem_out(record, on, policy.providers.warn_days))}
     at = store.open_placements_at_providers(engine, scope, lapsing)  # of those providers alone
     out = []

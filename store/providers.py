@@ -17,8 +17,8 @@ from sqlalchemy import JSON, Boolean, Date, DateTime, Engine, ForeignKey, Index,
 from sqlalchemy.orm import Mapped, mapped_column
 
 from domain.lifecycle import FINAL_STATES
-from domain.models import Actor
-from domain.providers import ProviderIn, ProviderRecord, next_expiry
+from domain.models import STORED, Actor
+from domain.providers import ProviderIn, ProviderRecord, next_expiry, next_warning
 
 from .attendance import AttendanceCodeRow, AttendanceMark
 from .register import Page, _count, _in, _page
@@ -42,6 +42,9 @@ class ProviderRow(Base):
     trust_exception: Mapped[bool] = mapped_column(Boolean)
     vetted: Mapped[bool] = mapped_column(Boolean)  # the record was a complete vetting when saved
     next_expiry: Mapped[date | None] = mapped_column(Date)
+    # The first day anything on the record lapses, blocking or only warning
+    # (migration 0016; none on a record not saved since: read it to know).
+    next_warning: Mapped[date | None] = mapped_column(Date)
     version: Mapped[int] = mapped_column(Integer)
     data: Mapped[dict] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
@@ -79,6 +82,7 @@ def _columns(record: ProviderRecord, vetted: bool) -> dict:
     return dict(
         name=p.name, provider_type=p.provider_type.value, urn=p.urn, ukprn=p.ukprn, la_approved=p.la_approved,
         trust_exception=p.trust_exception is not None, vetted=vetted, next_expiry=next_expiry(record),
+        next_warning=next_warning(record),
         version=record.version, data=record.model_dump(mode="json"),
     )
 
@@ -238,18 +242,22 @@ def open_placements_at_providers(engine: Engine, school_ids: Collection[str] | N
     return out
 
 
-def with_open_placements(engine: Engine, school_ids: Collection[str] | None) -> dict[str, ProviderRecord]:
+def with_open_placements(engine: Engine, school_ids: Collection[str] | None,
+                         lapsing_by: date | None = None) -> dict[str, ProviderRecord]:
     """The records of the providers with a running placement at `school_ids`
-    (none: every school): one probe of ix_placements_provider_school_state a
-    provider on the list, so what is read grows with the list, not with the
-    placements made there."""
+    (none: every school), and with something lapsing by `lapsing_by` (or not
+    known yet: a record not saved since migration 0016): one probe of
+    ix_placements_provider_school_state a provider, so what is read grows
+    with the list, never with the placements made there."""
     if school_ids is not None and not school_ids:
         return {}
     t, p = ProviderRow, PlacementRow
     there = (exists().where(p.provider_id == t.provider_id, p.state.not_in(FINAL_STATES), *_in(p.school_id, school_ids))
              .correlate(t))
+    lapsing = [or_(t.next_warning.is_(None), t.next_warning <= lapsing_by)] if lapsing_by is not None else []
     with engine.connect() as conn:
-        return {r.data["provider_id"]: ProviderRecord.model_validate(r.data) for r in conn.execute(select(t.data).where(there))}
+        return {r.data["provider_id"]: ProviderRecord.model_validate(r.data, context=STORED)
+                for r in conn.execute(select(t.data).where(there, *lapsing))}
 
 
 def by_ids(engine: Engine, provider_ids: Collection[str]) -> dict[str, ProviderRecord]:

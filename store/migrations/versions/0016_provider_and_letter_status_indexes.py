@@ -1,5 +1,5 @@
-"""indexes: a provider's running placements by school and state, letters by status and kind,
-and open escalations by kind
+"""providers: the first day anything on a record lapses; indexes on a provider's running
+placements by school and state, letters by status and kind, and open escalations by kind
 
 Revision ID: 0016
 Revises: 0015
@@ -15,6 +15,10 @@ depends_on = None
 
 
 def upgrade() -> None:
+    # Left empty on the records already there: each is read until it is next
+    # saved (`store.providers.with_open_placements`), as before this column.
+    with op.batch_alter_table("providers") as batch:
+        batch.add_column(sa.Column("next_warning", sa.Date(), nullable=True))
     # Whether a provider has a running placement at the schools asked about
     # (Today's and the API's providers lapsing): one probe a provider.
     op.create_index("ix_placements_provider_school_state", "placements", ["provider_id", "school_id", "state"])
@@ -30,3 +34,5 @@ def downgrade() -> None:
     op.drop_index("ix_escalations_open_kind", "escalations")
     op.drop_index("ix_documents_status_kind", "documents")
     op.drop_index("ix_placements_provider_school_state", "placements")
+    with op.batch_alter_table("providers") as batch:
+        batch.drop_column("next_warning")
