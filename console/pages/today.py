@@ -19,7 +19,7 @@ from console.identity import Principal, PrincipalDep
 from domain.clock import uk_date
 from domain.deadlines import deadlines
 from domain.lifecycle import NOT_STARTED
-from domain.models import Placement, Role
+from domain.models import STORED, Placement, Role
 from store import documents as sent
 from store import register
 
@@ -74,7 +74,7 @@ def due_soon(request: Request, principal: Principal, scope, today: date) -> tupl
 
     due, reviews = [], []
     for row in page_.rows:
-        p = Placement.model_validate(row.data)
+        p = Placement.model_validate(row.data, context=STORED)  # the register's own, checked when stored
         cal = calendar(row.school_id)
         for d in deadlines(p, cal, settings.policy, today):
             if d.owner is Role.system or (mine is not None and d.owner.value not in mine):
