@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timezone
 from typing import Generic, TypeVar
 
-from sqlalchemy import Engine, and_, exists, func, literal, or_, select
+from sqlalchemy import Engine, and_, case, exists, func, literal, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -64,6 +64,7 @@ def placement_values(placement: Placement, next_deadline: date | None) -> dict:
         start_date=placement.start_date,
         planned_end_date=placement.planned_end,
         next_deadline=next_deadline,
+        state_since=entered(placement),
         pattern_days=",".join(d.value for d in placement.pattern.days),
         pupil_search=pupil_search(placement.pupil),
         pupil_name=placement.pupil.name,
@@ -72,6 +73,15 @@ def placement_values(placement: Placement, next_deadline: date | None) -> dict:
         data=placement.model_dump(mode="json"),
         updated_at=datetime.now(timezone.utc),
     )
+
+
+def entered(placement: Placement) -> datetime | None:
+    """When the placement moved into its state, by the last such step it
+    holds. The step that moves it is always held when it is projected
+    (`domain.window`), so the row learns the time then and keeps it
+    (`project`), though later projections may no longer hold that step."""
+    return next((h.at for h in reversed(placement.history)
+                 if h.to_state == placement.state and h.from_state != h.to_state and h.seq > 0), None)
 
 
 def audit_values(placement: Placement) -> list[dict]:
@@ -102,9 +112,13 @@ def project(engine: Engine, placement: Placement, next_deadline: date | None) ->
     the projection was newer (and so applied)."""
     row = placement_values(placement, next_deadline)
     upsert = _insert(engine, PlacementRow).values(**row)
+    t, new = PlacementRow, upsert.excluded
+    # In the same state, the time it was entered stays as stored: the step
+    # into it may have left the placement's window since.
+    since = case((t.state == new.state, func.coalesce(t.state_since, new.state_since)), else_=new.state_since)
     upsert = upsert.on_conflict_do_update(
         index_elements=[PlacementRow.placement_id],
-        set_={k: upsert.excluded[k] for k in row if k != "placement_id"},
+        set_={k: since if k == "state_since" else upsert.excluded[k] for k in row if k != "placement_id"},
         where=attendance.newer(PlacementRow, upsert.excluded),
     ).returning(PlacementRow.placement_id)  # a row back only when inserted or updated
     events = audit_values(placement)

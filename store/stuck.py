@@ -104,15 +104,11 @@ def escalations_open_too_long(engine: Engine, before: datetime, before_by_kind: 
 
 
 def in_state_since(engine: Engine, state: str, before: datetime, limit: int = LIMIT) -> list:
-    """Placements in `state` that entered it before `before`: the last step
-    into it, from the audit events of the placements in that state alone
-    (ix_placements_list_state, then the audit events' placement index)."""
-    p, a = PlacementRow, AuditEvent
-    entered = func.max(a.at).label("entered")
-    q = (select(p.placement_id, p.school_id, entered)
-         .join(a, and_(a.placement_id == p.placement_id, a.to_state == state, a.from_state != a.to_state, a.seq > 0))
-         .where(p.state == state, _running()).group_by(p.placement_id, p.school_id).having(entered < before)
-         .order_by(entered).limit(limit))
+    """Placements in `state` that entered it before `before`, longest first
+    (ix_placements_state_since: only those already too long are read)."""
+    p = PlacementRow
+    q = (select(p.placement_id, p.school_id, p.state_since.label("entered"))
+         .where(p.state == state, p.state_since < before, _running()).order_by(p.state_since, p.placement_id).limit(limit))
     with engine.connect() as conn:
         return list(conn.execute(q))
 

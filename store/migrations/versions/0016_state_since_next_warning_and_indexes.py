@@ -1,4 +1,5 @@
-"""providers: the first day anything on a record lapses; indexes on a provider's running
+"""placements: when each entered its state; providers: the first day anything on a record
+lapses; indexes on placements by state and when they entered it, a provider's running
 placements by school and state, letters by status and kind, and open escalations by kind
 
 Revision ID: 0016
@@ -15,6 +16,15 @@ depends_on = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("placements") as batch:
+        batch.add_column(sa.Column("state_since", sa.DateTime(timezone=True), nullable=True))
+    # From the audit trail, as the stuck report read it before: the last step into the state.
+    op.execute(
+        "UPDATE placements SET state_since = (SELECT max(a.at) FROM audit_events a "
+        "WHERE a.placement_id = placements.placement_id AND a.to_state = placements.state "
+        "AND a.from_state != a.to_state AND a.seq > 0)"
+    )
+    op.create_index("ix_placements_state_since", "placements", ["state", "state_since", "placement_id"])
     # Left empty on the records already there: each is read until it is next
     # saved (`store.providers.with_open_placements`), as before this column.
     with op.batch_alter_table("providers") as batch:
@@ -36,3 +46,6 @@ def downgrade() -> None:
     op.drop_index("ix_placements_provider_school_state", "placements")
     with op.batch_alter_table("providers") as batch:
         batch.drop_column("next_warning")
+    op.drop_index("ix_placements_state_since", "placements")
+    with op.batch_alter_table("placements") as batch:
+        batch.drop_column("state_since")
