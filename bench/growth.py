@@ -49,6 +49,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
+import shutil
 import tempfile
 import time as clock
 import uuid
@@ -312,9 +313,9 @@ def plain_today(engine, school: str | None, owners: list[str] | None, today: dat
          f"WHERE start_date >= :today AND start_date <= :until AND state IN ({not_started}){_scope(school)} "
          "ORDER BY start_date, placement_id LIMIT 21", s),
         *letters,
-        (f"SELECT provider_id, name, next_expiry FROM providers pr WHERE next_expiry <= :warn AND EXISTS "
+        (f"SELECT provider_id, name, data FROM providers pr WHERE next_warning <= :warn AND EXISTS "
          f"(SELECT 1 FROM placements p WHERE p.provider_id = pr.provider_id AND p.state NOT IN ({final})"
-         f"{_scope(school, 'p.school_id')}) ORDER BY next_expiry LIMIT 21", s),
+         f"{_scope(school, 'p.school_id')}) ORDER BY next_warning LIMIT 21", s),
         (f"SELECT placement_id, pupil_name, provider_name, next_deadline FROM placements WHERE state IN ({running})"
          f"{_scope(school)} ORDER BY next_deadline, placement_id LIMIT 20", s),
     ])
@@ -362,10 +363,8 @@ def plain_stuck(engine, now: datetime, stuck_days: dict[str, int]):
     ]
     for state, days in stuck_days.items():
         statements.append((
-            "SELECT p.placement_id, p.school_id, max(a.at) AS entered FROM placements p JOIN audit_events a "
-            "ON a.placement_id = p.placement_id AND a.to_state = :state AND a.from_state != a.to_state AND a.seq > 0 "
-            "WHERE p.state = :state GROUP BY p.placement_id, p.school_id HAVING max(a.at) < :since ORDER BY entered LIMIT 1000",
-            {"state": state, "since": now - timedelta(days=days)}))
+            "SELECT placement_id, school_id, state_since FROM placements WHERE state = :state AND state_since < :since "
+            "ORDER BY state_since, placement_id LIMIT 1000", {"state": state, "since": now - timedelta(days=days)}))
     return _run(engine, statements)
 
 
@@ -429,6 +428,7 @@ async def one_size(n: int, rounds: int, marks_for: float) -> dict[str, Figures]:
             print(f"\n  the stuck report lists {len(found)} placements")
     finally:
         engine.dispose()
+        shutil.rmtree(tmp, ignore_errors=True)  # a 10,000 register with its marks is most of a gigabyte
     return out
 
 
