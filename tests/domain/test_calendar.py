@@ -86,6 +86,16 @@ def school_day_on_or_after(calendar: SchoolCalendar, day: date) -> date:
 # -- properties ------------------------------------------------------------------
 
 
+@given(calendars, st.dates(date(2020, 1, 1), date(2034, 12, 31)), st.dates(date(2020, 1, 1), date(2034, 12, 31)))
+def test_school_days_between_counts_what_a_walk_counts(calendar: SchoolCalendar, a: date, b: date) -> None:
+    """Long counts come from running totals built once a calendar: the same
+    answer as walking the days, inside the totals' years and beyond them."""
+    lo, hi = min(a, b), max(a, b)
+    walked = sum(naive_is_school_day(calendar, lo + timedelta(days=n)) for n in range(1, (hi - lo).days + 1))
+    assert calendar.school_days_between(lo, hi) == walked
+    assert calendar.school_days_between(hi, lo) == -walked
+
+
 @given(calendars, days)
 def test_is_school_day_matches_the_definition(calendar: SchoolCalendar, day: date) -> None:
     assert calendar.is_school_day(day) == naive_is_school_day(calendar, day)
@@ -274,8 +284,10 @@ def test_real_calendar_json_round_trip() -> None:
 
 def test_copy_with_changes_forgets_derived_lookups() -> None:
     assert DEFAULT.is_school_day(d("2026-10-22"))
+    before = DEFAULT.school_days_between(d("2026-09-01"), d("2026-12-01"))
     closed = DEFAULT.model_copy(update={"closures": DEFAULT.closures | {d("2026-10-22")}})
     assert not closed.is_school_day(d("2026-10-22"))
+    assert closed.school_days_between(d("2026-09-01"), d("2026-12-01")) == before - 1
 
 
 def test_model_rejects_overlapping_or_backwards_half_terms() -> None:
