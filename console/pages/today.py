@@ -116,6 +116,7 @@ def render_today(request: Request, principal: Principal, status: int = 200, extr
         warn_days=request.app.state.settings.policy.providers.warn_days,
         shown=SHOWN, horizon=today + DUE_WITHIN, status=status,
         quick_contacts=today_contacts.quick_forms(engine, principal, today, (extra or {}).get("sent_contact")),
-        new_key=today_contacts.new_key, contact_done=today_contacts.confirmation(request, principal),
+        new_key=today_contacts.new_key, quick_fields=today_contacts.quick_fields,
+        contact_done=today_contacts.confirmation(request, principal),
         contact_problem=(extra or {}).get("contact_problem"),
     )
