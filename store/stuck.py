@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
+from functools import cache
 from datetime import date, datetime
 
 from sqlalchemy import Engine, and_, exists, func, insert, select, union_all
@@ -34,6 +35,7 @@ class Placed:
 TERMINATED_BY_OPERATIONS = "ops_terminate"
 
 
+@cache  # one clause for every check: building its alias costs more than running a check
 def _running():
     """A placement whose workflow should run: not in a final state, and not
     ended by operations (the school then takes it on by hand)."""
