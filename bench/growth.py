@@ -261,7 +261,6 @@ class Fill:
         try:
             cur = raw.cursor()
             cur.executemany(sql, rows())
-            self.marks = cur.rowcount if cur.rowcount and cur.rowcount > 0 else 0
             raw.commit()
             cur.execute("SELECT count(*) FROM attendance_marks")
             self.marks = cur.fetchone()[0]
