@@ -1,6 +1,7 @@
 """placements: when each entered its state; providers: the first day anything on a record
 lapses; indexes on placements by state and when they entered it, a provider's running
-placements by school and state, letters by status and kind, and open escalations by kind
+placements by school and state, letters by status and kind, and open escalations by kind;
+the state in a school's deadlines' index
 
 Revision ID: 0016
 Revises: 0015
@@ -29,6 +30,10 @@ def upgrade() -> None:
     # saved (`store.providers.with_open_placements`), as before this column.
     with op.batch_alter_table("providers") as batch:
         batch.add_column(sa.Column("next_warning", sa.Date(), nullable=True))
+    # /metrics counts each school's overdue running placements: with the
+    # state in it, from this index alone rather than every placement's row.
+    op.drop_index("ix_placements_deadline_school", "placements")
+    op.create_index("ix_placements_deadline_school", "placements", ["school_id", "next_deadline", "placement_id", "state"])
     # Whether a provider has a running placement at the schools asked about
     # (Today's and the API's providers lapsing): one probe a provider.
     op.create_index("ix_placements_provider_school_state", "placements", ["provider_id", "school_id", "state"])
@@ -44,6 +49,8 @@ def downgrade() -> None:
     op.drop_index("ix_escalations_open_kind", "escalations")
     op.drop_index("ix_documents_status_kind", "documents")
     op.drop_index("ix_placements_provider_school_state", "placements")
+    op.drop_index("ix_placements_deadline_school", "placements")
+    op.create_index("ix_placements_deadline_school", "placements", ["school_id", "next_deadline", "placement_id"])
     with op.batch_alter_table("providers") as batch:
         batch.drop_column("next_warning")
     op.drop_index("ix_placements_state_since", "placements")
