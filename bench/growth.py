@@ -374,7 +374,7 @@ def plain_metrics(engine, today: date):
         (f"SELECT school_id, count(*) FROM placements WHERE next_deadline < :today AND state NOT IN ({final}) "
          "GROUP BY school_id", {"today": today}),
         ("SELECT owner_role, school_id, count(*) FROM escalations WHERE resolved_at IS NULL GROUP BY owner_role, school_id", {}),
-        ("SELECT kind, status, count(*) FROM documents GROUP BY kind, status", {}),
+        ("SELECT kind, status, count(*) FROM documents GROUP BY status, kind", {}),
     ])
 
 
