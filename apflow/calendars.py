@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import tomllib
 from datetime import date
+from functools import lru_cache
 from pathlib import Path
 
 from domain.calendar import (
@@ -76,6 +77,17 @@ def load_calendar(school_id: str, folder: Path, years: range | None = None) -> S
         return default_calendar(school_id, date.today()) if years is None else SchoolCalendar(
             school_id=school_id, bank_holidays=england_bank_holidays(years)
         )
+    # Read again only once the file has changed: parsing it and working out
+    # the bank holidays costs milliseconds, and pages ask for a calendar at
+    # every request (Today for every school it lists).
+    stat = path.stat()
+    return _read(school_id, path, stat.st_mtime_ns, stat.st_size, years)
+
+
+@lru_cache(maxsize=512)
+def _read(school_id: str, path: Path, _mtime_ns: int, _size: int, years: range | None) -> SchoolCalendar:
+    """The calendar in `path` as it is at that modification time and size (a
+    frozen model, so one copy serves every caller)."""
     text = path.read_text(encoding="utf-8")
     try:
         data = tomllib.loads(text)

@@ -28,33 +28,25 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
-import statistics
-import sys
 import tempfile
-import time as clock
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-import httpx
-from sqlalchemy import insert, text
-from temporalio.testing import WorkflowEnvironment
+from sqlalchemy import text
 
 from apflow import samples
-from apflow.settings import Settings
-from apflow.temporal import data_converter, register_search_attributes
-from console.api import create_app
 from domain.access import Grant
 from domain.models import SYSTEM, Escalation, HistoryEntry, Placement, PlacementKind, PlacementState, Role, School
-from store import accounts
 from store.db import make_engine, migrate
 from store.register import escalation_values, pupil_search
 from store.tables import EscalationRow, PlacementRow
 
+from .served import Ask, compare, served, token, write
+
 SCHOOLS = 20
 SEED = 20261201
 PAGE = 50
-BIN = Path(sys.executable).parent
 STATES = [PlacementState.active] * 5 + [PlacementState.closed] * 3 + [PlacementState.proposed, PlacementState.under_review]
 KINDS = list(PlacementKind)
 
@@ -116,41 +108,6 @@ def plain_escalations(engine, school_id: str | None):
     return run
 
 
-def percentiles(samples_ms: list[float]) -> tuple[float, float]:
-    q = statistics.quantiles(samples_ms, n=100, method="inclusive")
-    return statistics.median(samples_ms), q[98]
-
-
-async def compare(http: httpx.AsyncClient, auth: dict, rounds: int, title: str, ways: dict) -> None:
-    """Each way in turn, `rounds` times, then p50/p99 beside the plain query's
-    p50. A way is a plain query to call, or a (path, params) to ask."""
-    def ask(way):  # (path, params), or (path, params, status) for an answer other than 200
-        return http.get(way[0], params=way[1], headers=auth if len(way) == 2 else {})
-
-    for name, way in list(ways.items()):  # warm, and check the answer is the one meant
-        if isinstance(way, tuple):
-            r = await ask(way)
-            if r.status_code != (way[2] if len(way) > 2 else 200):
-                print(f"  {way[0]}: {r.status_code} (left out)")
-                del ways[name]
-    timings: dict[str, list[float]] = {k: [] for k in ways}
-    for _ in range(rounds):
-        for name, way in ways.items():
-            t0 = clock.perf_counter()
-            if isinstance(way, tuple):
-                if (await ask(way)).status_code != (way[2] if len(way) > 2 else 200):
-                    raise SystemExit(f"{way[0]}: the answer changed during the run")
-            else:
-                await asyncio.to_thread(way)
-            timings[name].append((clock.perf_counter() - t0) * 1000)
-    floor = statistics.median(timings["plain SQL"])
-    print(f"\n{title}, {rounds} requests each, alternating")
-    print(f"  {'':24} {'p50 ms':>8} {'p99 ms':>8} {'p50 / plain':>12}")
-    for name in ways:
-        p50, p99 = percentiles(timings[name])
-        print(f"  {name:24} {p50:8.2f} {p99:8.2f} {p50 / floor:11.1f}x")
-
-
 async def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("-n", type=int, default=10_000, help="placements in the register")
@@ -162,46 +119,28 @@ async def main() -> None:
     migrate(engine)
     print(f"setup: {args.n:,} placements across {SCHOOLS} schools (written straight into the register)")
     rows, escalations = invented_placements(args.n)
-    with engine.begin() as c:
-        for i in range(0, len(rows), 500):
-            c.execute(insert(PlacementRow), rows[i:i + 500])
-        for i in range(0, len(escalations), 500):
-            c.execute(insert(EscalationRow), escalations[i:i + 500])
+    write(engine, PlacementRow, rows)
+    write(engine, EscalationRow, escalations)
     print(f"       {len(escalations):,} escalations, {sum(e['resolved_at'] is None for e in escalations):,} open")
-    now = datetime.now(UTC)
-    lead = accounts.add_user(engine, "lead@140000.example", "AP lead", now)
-    accounts.add_grant(engine, lead.user_id, Grant(Role.ap_lead, "140000"))
-    ops = accounts.add_user(engine, "ops@trust.example", "Operations", now)
-    accounts.add_grant(engine, ops.user_id, Grant(Role.trust_operations))
-    tokens = {who: accounts.create_token(engine, u.user_id, "bench", now, timedelta(days=1)).token
-              for who, u in (("one school", lead), ("trust-wide", ops))}
-
-    env = await WorkflowEnvironment.start_local(dev_server_existing_path=str(BIN / "temporal"),
-                                                data_converter=data_converter(b"A" * 43 + b"="), ui=False)
-    await register_search_attributes(env.client, env.client.namespace)
-    settings = Settings(var_dir=tmp / "var", log_level="ERROR")
-    app = create_app(settings, client=env.client, engine=engine)
-    from tests.api.conftest import serving  # the test suite's loopback server
-
+    tokens = {"one school": token(engine, "lead@140000.example", "AP lead", Grant(Role.ap_lead, "140000")),
+              "trust-wide": token(engine, "ops@trust.example", "Operations", Grant(Role.trust_operations))}
     try:
-        async with serving(app) as url, httpx.AsyncClient(base_url=url, timeout=30) as http:
-            for who, token in tokens.items():
+        async with served(engine, tmp / "var") as s:
+            for who, auth in tokens.items():
                 school = "140000" if who == "one school" else None
-                auth = {"Authorization": f"Bearer {token}"}
                 active = {"state": "active", "limit": PAGE}
-                await compare(http, auth, args.rounds, f"{who}: first page of active placements ({PAGE} rows)", {
+                await compare(s.http, auth, args.rounds, f"{who}: first page of active placements ({PAGE} rows)", {
                     "plain SQL": plain_query(engine, school),
-                    "JSON /api/placements": ("/api/placements", active),
-                    "page /placements": ("/placements", active),
+                    "JSON /api/placements": Ask("/api/placements", active),
+                    "page /placements": Ask("/placements", active),
                     # the web layer alone: refused before any route or register
-                    "no token: 401": ("/api/placements", active, 401),
+                    "no token: 401": Ask("/api/placements", active, headers={}, status=401),
                 })
-                await compare(http, auth, args.rounds, f"{who}: first page of open escalations ({PAGE} rows)", {
+                await compare(s.http, auth, args.rounds, f"{who}: first page of open escalations ({PAGE} rows)", {
                     "plain SQL": plain_escalations(engine, school),
-                    "JSON /api/escalations": ("/api/escalations", {"limit": PAGE}),
+                    "JSON /api/escalations": Ask("/api/escalations", {"limit": PAGE}),
                 })
     finally:
-        await env.shutdown()
         engine.dispose()
 
 

@@ -8,7 +8,7 @@ Anyone signed in reads the list; trust operations and AP leads keep it
 reader may see, decided here from their grants."""
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request
@@ -205,15 +205,15 @@ def expiring(engine: Engine, principal: Principal, policy: PolicySettings, on: d
     """The providers of the open placements this person may see whose
     insurance or checks have expired or expire within the warning days,
     soonest first, each with those placements."""
-    at = store.open_placements_at_providers(engine, principal.school_scope())
-    records = store.by_ids(engine, at)
+    scope = principal.school_scope()
+    records = store.with_open_placements(engine, scope, on + timedelta(days=policy.providers.warn_days))
+    lapsing = {pid: found for pid, record in records.items() if (found := problem_out(record, on, policy.providers.warn_days))}
+    at = store.open_placements_at_providers(engine, scope, lapsing)  # of those providers alone
     out = []
-    for pid, record in records.items():
-        found = problem_out(record, on, policy.providers.warn_days)
-        if found:
-            out.append(ExpiringOut(provider_id=pid, name=record.provider.name, problems=found,
-                                   placements=[ExpiringPlacementOut(placement_id=r.placement_id, school_id=r.school_id)
-                                               for r in at[pid]]))
+    for pid, found in lapsing.items():
+        out.append(ExpiringOut(provider_id=pid, name=records[pid].provider.name, problems=found,
+                               placements=[ExpiringPlacementOut(placement_id=r.placement_id, school_id=r.school_id)
+                                           for r in at.get(pid, [])]))
     return sorted(out, key=lambda e: (e.problems[0].expires_on, e.name))
 
 

@@ -45,6 +45,11 @@ def academic_year_bounds(start_year: int) -> tuple[date, date]:
     return date(start_year, _YEAR_START_MONTH, 1), date(start_year + 1, _YEAR_START_MONTH, 1) - _ONE_DAY
 
 
+# Counts over more days than this come from running totals (`_counted`):
+# a short one walks the days, and builds nothing.
+_WALKED_DAYS = 31
+
+
 class CalendarError(ValueError):
     """A calendar's data is wrong.
 
@@ -142,9 +147,26 @@ class SchoolCalendar(BaseModel):
             covered_years=frozenset(covered),
         )
 
+    @cached_property
+    def _counted(self) -> tuple[int, tuple[int, ...]]:
+        """(first day's ordinal, school days from it up to each day): a year
+        before the recorded term dates (or the bank holidays known) to two
+        after, so a count within them is one subtraction, not a walk."""
+        known = [h.start for h in self.half_terms] + [h.end for h in self.half_terms] or sorted(self.bank_holidays)
+        if not known:
+            return 0, ()
+        first = date(academic_year(min(known)) - 1, _YEAR_START_MONTH, 1)
+        last = date(academic_year(max(known)) + 3, _YEAR_START_MONTH, 1) - _ONE_DAY
+        running, counts = 0, []
+        for n in range((last - first).days + 1):
+            running += self.is_school_day(first + timedelta(days=n))
+            counts.append(running)
+        return first.toordinal(), tuple(counts)
+
     def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> SchoolCalendar:
         copy = super().model_copy(update=update, deep=deep)
-        copy.__dict__.pop("_index", None)  # derived from the fields, which may have changed
+        for derived in ("_index", "_counted"):  # derived from the fields, which may have changed
+            copy.__dict__.pop(derived, None)
         return copy
 
     # -- what kind of day is it -------------------------------------------------
@@ -238,6 +260,11 @@ class SchoolCalendar(BaseModel):
         """
         if b < a:
             return -self.school_days_between(b, a)
+        if (b - a).days > _WALKED_DAYS:  # a long count: from the running totals, built once a calendar
+            first, counts = self._counted
+            i, j = a.toordinal() - first, b.toordinal() - first
+            if 0 <= i and j < len(counts):
+                return counts[j] - counts[i]
         return sum(1 for _ in self.iter_school_days(a + _ONE_DAY, b))
 
     def clear_school_days(self, given: date, start: date) -> int:

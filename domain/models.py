@@ -6,16 +6,29 @@ from __future__ import annotations
 
 from datetime import date, datetime, time
 from enum import StrEnum
+from functools import cache
 from typing import Annotated, Literal, get_args
 
 import email_validator  # noqa: F401  (pydantic loads it on first use: in a workflow that would be mid-run)
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, create_model, model_validator
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationInfo, WrapValidator, create_model, model_validator
 
 NonEmpty = Annotated[str, Field(min_length=1, max_length=4000)]
 Short = Annotated[str, Field(min_length=1, max_length=200)]  # a name, a role
+# Validation context for a record read back from the register, which stored
+# it from a model already checked: its addresses are not checked again.
+STORED = {"stored": True}
+
+
+def _mailbox(value, check, info: ValidationInfo):
+    if isinstance(value, str) and info.context is not None and info.context.get("stored"):
+        return value
+    return check(value)
+
+
 # One mailbox, checked as an address (email-validator): no display name, no
 # second recipient after a comma, no line break that could start a header.
-EmailAddress = Annotated[EmailStr, Field(max_length=254)]
+# (Not again when read back from the register: `STORED`.)
+EmailAddress = Annotated[EmailStr, WrapValidator(_mailbox), Field(max_length=254)]
 
 
 class Model(BaseModel):
@@ -27,15 +40,22 @@ class Model(BaseModel):
         # Lax pydantic reads a number as a date (0 is 1 January 1970): a day
         # must be written as one ("2026-12-01"), never guessed from a number.
         if isinstance(data, dict):
-            for name, field in cls.model_fields.items():
+            for name in _day_fields(cls):
                 value = data.get(name)
-                if isinstance(value, (int, float)) and not isinstance(value, bool) and _is_day(field.annotation):
+                if isinstance(value, (int, float)) and not isinstance(value, bool):
                     raise ValueError(f"{name}: a date is written as YYYY-MM-DD, not as a number")
         return data
 
 
 def _is_day(annotation) -> bool:
     return annotation in (date, datetime) or any(a in (date, datetime) for a in get_args(annotation))
+
+
+@cache
+def _day_fields(cls) -> tuple[str, ...]:
+    """A model's fields that hold a day or an instant: worked out once a
+    class, not for every record read (a register export reads thousands)."""
+    return tuple(name for name, field in cls.model_fields.items() if _is_day(field.annotation))
 
 
 class PlacementState(StrEnum):

@@ -193,6 +193,15 @@ def next_expiry(record: ProviderIn) -> date | None:
     return min(days, default=None)
 
 
+def next_warning(record: ProviderIn) -> date | None:
+    """The first day anything on the record `problems` would name lapses
+    after, blocking or not: `problems` finds none while it is beyond the
+    warning days."""
+    days = [d for _, d in record.insurance.expiries()] if record.insurance else []
+    days += [c.expires_on for c in record.checklist.values() if c.expires_on and c.status.value != "not_applicable"]
+    return min(days, default=None)
+
+
 @dataclass(frozen=True)
 class _Plan:
     full_time: bool = False

@@ -201,17 +201,16 @@ def _from_register(engine: Engine, settings: StuckSettings, now: datetime, found
             details={"due": r.next_deadline.isoformat(), "state": r.state},
         ))
     limits = settings.escalation_open_days_by_kind
-    shortest = min([settings.escalation_open_days, *limits.values()])
-    for r in register.escalations_open_since(engine, now - timedelta(days=shortest)):
+    for r in register.escalations_open_too_long(engine, now - timedelta(days=settings.escalation_open_days),
+                                                {k: now - timedelta(days=d) for k, d in limits.items()}):
         days = limits.get(r.kind, settings.escalation_open_days)
         raised = _utc(r.raised_at)
-        if raised < now - timedelta(days=days):
-            found.add(r.placement_id, Reason(
-                kind=Kind.escalation_overdue, since=raised,
-                message=f"its escalation '{r.kind}' ({r.clause}) for the {r.owner_role.replace('_', ' ')} has been "
-                        f"open more than {days} days: ask them to act on it and resolve it",
-                details={"escalation_id": r.escalation_id, "owner": r.owner_role, "limit_days": str(days)},
-            ))
+        found.add(r.placement_id, Reason(
+            kind=Kind.escalation_overdue, since=raised,
+            message=f"its escalation '{r.kind}' ({r.clause}) for the {r.owner_role.replace('_', ' ')} has been "
+                    f"open more than {days} days: ask them to act on it and resolve it",
+            details={"escalation_id": r.escalation_id, "owner": r.owner_role, "limit_days": str(days)},
+        ))
     for state, days in settings.state_days.items():
         for r in register.in_state_since(engine, state, now - timedelta(days=days)):
             found.add(r.placement_id, Reason(

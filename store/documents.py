@@ -21,15 +21,17 @@ HTML names it where the email held its URL), since the URL is a credential.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Collection
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
-from sqlalchemy import DateTime, Engine, LargeBinary, String, Text, UniqueConstraint, select, update
+from sqlalchemy import DateTime, Engine, Index, LargeBinary, String, Text, UniqueConstraint, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from documents.delivery import document_id
 
+from .register import COUNT_CAP
 from .tables import Base, PlacementRow
 
 SENDING, SENT, FAILED, UNCONFIRMED = "sending", "sent", "failed", "unconfirmed"
@@ -41,7 +43,11 @@ DONE = (SENT, UNCONFIRMED, TO_POST, POSTED, HANDED_OVER)  # never sent (or liste
 
 class DocumentRow(Base):
     __tablename__ = "documents"
-    __table_args__ = (UniqueConstraint("idempotency_key", name="uq_documents_idempotency_key"),)
+    __table_args__ = (
+        UniqueConstraint("idempotency_key", name="uq_documents_idempotency_key"),
+        # Letters by status and kind (/metrics) without reading a row's HTML or PDF.
+        Index("ix_documents_status_kind", "status", "kind"),
+    )
 
     document_id: Mapped[str] = mapped_column(String(40), primary_key=True)
     idempotency_key: Mapped[str] = mapped_column(String(400))
@@ -154,6 +160,22 @@ def to_post(engine: Engine, school_id: str) -> list[DocumentRow]:
          .where(DocumentRow.status == TO_POST, PlacementRow.school_id == school_id).order_by(DocumentRow.created_at))
     with Session(engine) as s:
         return list(s.scalars(q))
+
+
+def to_post_first(engine: Engine, school_ids: Collection[str], limit: int) -> tuple[list, int]:
+    """The oldest `limit` letters waiting to be posted at these schools (the
+    columns a list shows, with the pupil's name), and how many wait in all,
+    counted to one past `COUNT_CAP` at most: never every letter's HTML and PDF."""
+    if not school_ids:
+        return [], 0
+    d, p = DocumentRow, PlacementRow
+    where = [d.status == TO_POST, p.school_id.in_(sorted(school_ids))]
+    q = (select(d.document_id, d.placement_id, d.kind, d.subject, d.created_at, p.pupil_name)
+         .join(p, p.placement_id == d.placement_id).where(*where).order_by(d.created_at, d.document_id).limit(limit))
+    waiting = (select(func.count()).select_from(select(d.document_id).join(p, p.placement_id == d.placement_id)
+                                                .where(*where).limit(COUNT_CAP + 1).subquery()))
+    with engine.connect() as conn:
+        return list(conn.execute(q)), conn.scalar(waiting)
 
 
 UPLOADED = "uploaded"

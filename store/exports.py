@@ -14,7 +14,7 @@ from datetime import date, datetime
 from sqlalchemy import JSON, DateTime, Engine, Integer, String, and_, or_, select
 from sqlalchemy.orm import Mapped, mapped_column
 
-from domain.models import Actor, Placement
+from domain.models import STORED, Actor, Placement
 
 from .attendance import AttendanceCodeRow, AttendanceMark
 from .register import Filters, _in, _placement_filters
@@ -71,7 +71,7 @@ def placements(engine: Engine, filters: Filters, page: int = PAGE) -> Iterator[P
         with engine.connect() as conn:
             rows = list(conn.execute(q.order_by(t.start_date.desc(), t.placement_id.desc()).limit(page)))
         for r in rows:
-            yield Placement.model_validate(r.data)
+            yield Placement.model_validate(r.data, context=STORED)
         if len(rows) < page:
             return
         after = (rows[-1].start_date, rows[-1].placement_id)

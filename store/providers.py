@@ -13,12 +13,12 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Boolean, Date, DateTime, Engine, ForeignKey, Index, Integer, String, UniqueConstraint, and_, func, or_, select
+from sqlalchemy import JSON, Boolean, Date, DateTime, Engine, ForeignKey, Index, Integer, String, UniqueConstraint, and_, exists, func, or_, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from domain.lifecycle import FINAL_STATES
-from domain.models import Actor
-from domain.providers import ProviderIn, ProviderRecord, next_expiry
+from domain.models import STORED, Actor
+from domain.providers import ProviderIn, ProviderRecord, next_expiry, next_warning
 
 from .attendance import AttendanceCodeRow, AttendanceMark
 from .register import Page, _count, _in, _page
@@ -42,6 +42,9 @@ class ProviderRow(Base):
     trust_exception: Mapped[bool] = mapped_column(Boolean)
     vetted: Mapped[bool] = mapped_column(Boolean)  # the record was a complete vetting when saved
     next_expiry: Mapped[date | None] = mapped_column(Date)
+    # The first day anything on the record lapses, blocking or only warning
+    # (migration 0016; none on a record not saved since: read it to know).
+    next_warning: Mapped[date | None] = mapped_column(Date)
     version: Mapped[int] = mapped_column(Integer)
     data: Mapped[dict] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
@@ -79,6 +82,7 @@ def _columns(record: ProviderRecord, vetted: bool) -> dict:
     return dict(
         name=p.name, provider_type=p.provider_type.value, urn=p.urn, ukprn=p.ukprn, la_approved=p.la_approved,
         trust_exception=p.trust_exception is not None, vetted=vetted, next_expiry=next_expiry(record),
+        next_warning=next_warning(record),
         version=record.version, data=record.model_dump(mode="json"),
     )
 
@@ -220,18 +224,40 @@ def attendance_of(engine: Engine, placement_ids: Collection[str]) -> dict[str, A
     return out
 
 
-def open_placements_at_providers(engine: Engine, school_ids: Collection[str] | None) -> dict[str, list]:
-    """The running placements at `school_ids` (none: every school) made at a
-    provider on the list, by provider id."""
+def open_placements_at_providers(engine: Engine, school_ids: Collection[str] | None,
+                                 provider_ids: Collection[str] | None = None) -> dict[str, list]:
+    """The running placements at `school_ids` (none: every school) made at
+    these providers (none: any on the list), by provider id."""
+    if provider_ids is not None and not provider_ids:
+        return {}
     t = PlacementRow
+    at = [t.provider_id.in_(sorted(provider_ids))] if provider_ids is not None else [t.provider_id.is_not(None)]
     q = (select(t.provider_id, t.placement_id, t.school_id, t.pupil_name)
-         .where(t.provider_id.is_not(None), t.state.not_in(FINAL_STATES), *_in(t.school_id, school_ids))
+         .where(*at, t.state.not_in(FINAL_STATES), *_in(t.school_id, school_ids))
          .order_by(t.provider_id, t.start_date))
     out: dict[str, list] = {}
     with engine.connect() as conn:
         for r in conn.execute(q):
             out.setdefault(r.provider_id, []).append(r)
     return out
+
+
+def with_open_placements(engine: Engine, school_ids: Collection[str] | None,
+                         lapsing_by: date | None = None) -> dict[str, ProviderRecord]:
+    """The records of the providers with a running placement at `school_ids`
+    (none: every school), and with something lapsing by `lapsing_by` (or not
+    known yet: a record not saved since migration 0016): one probe of
+    ix_placements_provider_school_state a provider, so what is read grows
+    with the list, never with the placements made there."""
+    if school_ids is not None and not school_ids:
+        return {}
+    t, p = ProviderRow, PlacementRow
+    there = (exists().where(p.provider_id == t.provider_id, p.state.not_in(FINAL_STATES), *_in(p.school_id, school_ids))
+             .correlate(t))
+    lapsing = [or_(t.next_warning.is_(None), t.next_warning <= lapsing_by)] if lapsing_by is not None else []
+    with engine.connect() as conn:
+        return {r.data["provider_id"]: ProviderRecord.model_validate(r.data, context=STORED)
+                for r in conn.execute(select(t.data).where(there, *lapsing))}
 
 
 def by_ids(engine: Engine, provider_ids: Collection[str]) -> dict[str, ProviderRecord]:

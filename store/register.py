@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timezone
 from typing import Generic, TypeVar
 
-from sqlalchemy import Engine, and_, exists, func, literal, or_, select
+from sqlalchemy import Engine, and_, case, exists, func, literal, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -51,14 +51,9 @@ def escalation_values(placement: Placement, e: Escalation) -> dict:
     )
 
 
-def project(engine: Engine, placement: Placement, next_deadline: date | None) -> bool:
-    """Upserts the placement's row and, only if this projection is newer than
-    it (`attendance.newer`), its attendance expectations and escalations; adds
-    the audit events and contacts it does not have yet (the placement holds
-    only its last few: each step's projection carries the step and its
-    contact, so the register has every one). One transaction. Returns whether
-    the projection was newer (and so applied)."""
-    row = dict(
+def placement_values(placement: Placement, next_deadline: date | None) -> dict:
+    """The placement's register row (`project` upserts it; the benchmarks write it in bulk)."""
+    return dict(
         placement_id=placement.placement_id,
         school_id=placement.school.school_id,
         state=placement.state,
@@ -69,6 +64,7 @@ def project(engine: Engine, placement: Placement, next_deadline: date | None) ->
         start_date=placement.start_date,
         planned_end_date=placement.planned_end,
         next_deadline=next_deadline,
+        state_since=entered(placement),
         pattern_days=",".join(d.value for d in placement.pattern.days),
         pupil_search=pupil_search(placement.pupil),
         pupil_name=placement.pupil.name,
@@ -77,13 +73,20 @@ def project(engine: Engine, placement: Placement, next_deadline: date | None) ->
         data=placement.model_dump(mode="json"),
         updated_at=datetime.now(timezone.utc),
     )
-    upsert = _insert(engine, PlacementRow).values(**row)
-    upsert = upsert.on_conflict_do_update(
-        index_elements=[PlacementRow.placement_id],
-        set_={k: upsert.excluded[k] for k in row if k != "placement_id"},
-        where=attendance.newer(PlacementRow, upsert.excluded),
-    ).returning(PlacementRow.placement_id)  # a row back only when inserted or updated
-    events = [
+
+
+def entered(placement: Placement) -> datetime | None:
+    """When the placement moved into its state, by the last such step it
+    holds. The step that moves it is always held when it is projected
+    (`domain.window`), so the row learns the time then and keeps it
+    (`project`), though later projections may no longer hold that step."""
+    return next((h.at for h in reversed(placement.history)
+                 if h.to_state == placement.state and h.from_state != h.to_state and h.seq > 0), None)
+
+
+def audit_values(placement: Placement) -> list[dict]:
+    """An audit event for each step the placement holds."""
+    return [
         dict(
             placement_id=placement.placement_id,
             seq=h.seq,
@@ -98,6 +101,27 @@ def project(engine: Engine, placement: Placement, next_deadline: date | None) ->
         )
         for h in placement.history
     ]
+
+
+def project(engine: Engine, placement: Placement, next_deadline: date | None) -> bool:
+    """Upserts the placement's row and, only if this projection is newer than
+    it (`attendance.newer`), its attendance expectations and escalations; adds
+    the audit events and contacts it does not have yet (the placement holds
+    only its last few: each step's projection carries the step and its
+    contact, so the register has every one). One transaction. Returns whether
+    the projection was newer (and so applied)."""
+    row = placement_values(placement, next_deadline)
+    upsert = _insert(engine, PlacementRow).values(**row)
+    t, new = PlacementRow, upsert.excluded
+    # In the same state, the time it was entered stays as stored: the step
+    # into it may have left the placement's window since.
+    since = case((t.state == new.state, func.coalesce(t.state_since, new.state_since)), else_=new.state_since)
+    upsert = upsert.on_conflict_do_update(
+        index_elements=[PlacementRow.placement_id],
+        set_={k: since if k == "state_since" else upsert.excluded[k] for k in row if k != "placement_id"},
+        where=attendance.newer(PlacementRow, upsert.excluded),
+    ).returning(PlacementRow.placement_id)  # a row back only when inserted or updated
+    events = audit_values(placement)
     contacts = [contact_values(placement, c) for c in placement.contacts]
     escalations = [escalation_values(placement, e) for e in placement.escalations]
     with engine.begin() as conn:
@@ -439,6 +463,20 @@ def by_ids(engine: Engine, placement_ids: Collection[str]) -> dict[str, Placemen
         return {r.placement_id: r for r in s.scalars(q)}
 
 
+def pupil_names(engine: Engine, placement_ids: Collection[str]) -> dict[str, str]:
+    """Each placement's pupil's name, from its column (the JSON only for a
+    row written before the column was)."""
+    if not placement_ids:
+        return {}
+    t = PlacementRow
+    with engine.connect() as conn:
+        rows = list(conn.execute(select(t.placement_id, t.pupil_name).where(t.placement_id.in_(sorted(set(placement_ids))))))
+        missing = [r.placement_id for r in rows if r.pupil_name is None]
+        older = conn.execute(select(t.placement_id, t.data).where(t.placement_id.in_(missing))) if missing else []
+        return {r.placement_id: r.pupil_name for r in rows if r.pupil_name is not None} | {
+            r.placement_id: r.data["pupil"]["name"] for r in older}
+
+
 def open_escalation_counts(engine: Engine, placement_ids: Collection[str]) -> dict[str, int]:
     """How many open escalations each of a page's placements has, in one query."""
     if not placement_ids:
@@ -487,6 +525,7 @@ def tallies(engine: Engine, today: date) -> Tallies:
         escalations = conn.execute(
             select(e.owner_role, e.school_id, func.count())
             .where(e.resolved_at.is_(None)).group_by(e.owner_role, e.school_id)).all()
-        letters = conn.execute(select(d.kind, d.status, func.count()).group_by(d.kind, d.status)).all()
+        # In the order of ix_documents_status_kind: counted from the index alone.
+        letters = conn.execute(select(d.kind, d.status, func.count()).group_by(d.status, d.kind)).all()
     return Tallies([tuple(r) for r in placements], [tuple(r) for r in overdue],
                    [tuple(r) for r in escalations], [tuple(r) for r in letters])

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
+from functools import cache
 from datetime import date, datetime
 
-from sqlalchemy import Engine, and_, exists, func, insert, select
+from sqlalchemy import Engine, and_, exists, func, insert, select, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
@@ -34,6 +35,7 @@ class Placed:
 TERMINATED_BY_OPERATIONS = "ops_terminate"
 
 
+@cache  # one clause for every check: building its alias costs more than running a check
 def _running():
     """A placement whose workflow should run: not in a final state, and not
     ended by operations (the school then takes it on by hand)."""
@@ -85,26 +87,30 @@ def deadlines_not_escalated(engine: Engine, before: date, limit: int = LIMIT) ->
         return list(conn.execute(q))
 
 
-def escalations_open_since(engine: Engine, before: datetime, limit: int = LIMIT) -> list:
-    """Open escalations raised before `before`, oldest first (ix_escalations_open)."""
+def escalations_open_too_long(engine: Engine, before: datetime, before_by_kind: dict[str, datetime],
+                              limit: int = LIMIT) -> list:
+    """Open escalations raised before their kind's limit (`before_by_kind`,
+    else `before`), oldest first: those kinds by ix_escalations_open_kind, the
+    rest by ix_escalations_open, so only escalations already too old are read."""
     e = EscalationRow
-    q = (select(e.placement_id, e.school_id, e.escalation_id, e.kind, e.owner_role, e.clause, e.raised_at)
-         .join(PlacementRow, PlacementRow.placement_id == e.placement_id)
-         .where(e.resolved_at.is_(None), e.raised_at < before, _running()).order_by(e.raised_at, e.placement_id).limit(limit))
+    columns = (e.placement_id, e.school_id, e.escalation_id, e.kind, e.owner_role, e.clause, e.raised_at)
+    named = sorted(before_by_kind)
+    parts = [select(*columns).where(e.resolved_at.is_(None), e.kind == kind, e.raised_at < at)
+             for kind, at in sorted(before_by_kind.items())]
+    parts.append(select(*columns).where(e.resolved_at.is_(None), e.raised_at < before, *([e.kind.not_in(named)] if named else [])))
+    late = union_all(*parts).subquery() if len(parts) > 1 else parts[0].subquery()
+    q = (select(*late.c).join(PlacementRow, PlacementRow.placement_id == late.c.placement_id)
+         .where(_running()).order_by(late.c.raised_at, late.c.placement_id, late.c.escalation_id).limit(limit))
     with engine.connect() as conn:
         return list(conn.execute(q))
 
 
 def in_state_since(engine: Engine, state: str, before: datetime, limit: int = LIMIT) -> list:
-    """Placements in `state` that entered it before `before`: the last step
-    into it, from the audit events of the placements in that state alone
-    (ix_placements_list_state, then the audit events' placement index)."""
-    p, a = PlacementRow, AuditEvent
-    entered = func.max(a.at).label("entered")
-    q = (select(p.placement_id, p.school_id, entered)
-         .join(a, and_(a.placement_id == p.placement_id, a.to_state == state, a.from_state != a.to_state, a.seq > 0))
-         .where(p.state == state, _running()).group_by(p.placement_id, p.school_id).having(entered < before)
-         .order_by(entered).limit(limit))
+    """Placements in `state` that entered it before `before`, longest first
+    (ix_placements_state_since: only those already too long are read)."""
+    p = PlacementRow
+    q = (select(p.placement_id, p.school_id, p.state_since.label("entered"))
+         .where(p.state == state, p.state_since < before, _running()).order_by(p.state_since, p.placement_id).limit(limit))
     with engine.connect() as conn:
         return list(conn.execute(q))
 

@@ -25,9 +25,14 @@ class PlacementRow(Base):
         Index("ix_placements_pupil", "school_id", "pupil_id"),
         # Deadlines soonest first (Today's due list, the overdue filter).
         Index("ix_placements_deadline", "next_deadline", "placement_id"),
-        Index("ix_placements_deadline_school", "school_id", "next_deadline", "placement_id"),
+        # With the state, so /metrics counts a school's overdue placements from the index alone.
+        Index("ix_placements_deadline_school", "school_id", "next_deadline", "placement_id", "state"),
         # A provider's placements, newest start first (its page on the trust's list).
         Index("ix_placements_provider", "provider_id", "start_date", "placement_id"),
+        # Placements in a state since before a day (the stuck report's states held too long).
+        Index("ix_placements_state_since", "state", "state_since", "placement_id"),
+        # Whether a provider has a running placement at these schools (its lapsing record on Today).
+        Index("ix_placements_provider_school_state", "provider_id", "school_id", "state"),
     )
 
     placement_id: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -40,6 +45,9 @@ class PlacementRow(Base):
     start_date: Mapped[date] = mapped_column(Date)
     planned_end_date: Mapped[date | None] = mapped_column(Date)
     next_deadline: Mapped[date | None] = mapped_column(Date)
+    # When the placement last moved into its state (the step's time, UTC);
+    # none without such a step (a placement written outside a workflow).
+    state_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     pattern_days: Mapped[str | None] = mapped_column(String(24))  # "mon,wed": the weekdays attended
     # What staff search a pupil by: the name and UPN, lower case. Personal
     # data like the row's JSON; searched only by a form, never from a URL.
@@ -116,6 +124,9 @@ class EscalationRow(Base):
         Index("ix_escalations_open_owner", "owner_role", "raised_at", "placement_id", "escalation_id",
               sqlite_where=text("resolved_at IS NULL"), postgresql_where=text("resolved_at IS NULL")),
         Index("ix_escalations_open", "raised_at", "placement_id", "escalation_id",
+              sqlite_where=text("resolved_at IS NULL"), postgresql_where=text("resolved_at IS NULL")),
+        # Open ones of a kind with a shorter limit than the rest (the stuck report).
+        Index("ix_escalations_open_kind", "kind", "raised_at", "placement_id", "escalation_id",
               sqlite_where=text("resolved_at IS NULL"), postgresql_where=text("resolved_at IS NULL")),
         # Resolved ones too (open=false): by school, and trust-wide.
         Index("ix_escalations_school", "school_id", "raised_at", "placement_id", "escalation_id"),

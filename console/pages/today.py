@@ -19,7 +19,7 @@ from console.identity import Principal, PrincipalDep
 from domain.clock import uk_date
 from domain.deadlines import deadlines
 from domain.lifecycle import NOT_STARTED
-from domain.models import Placement, Role
+from domain.models import STORED, Placement, Role
 from store import documents as sent
 from store import register
 
@@ -74,17 +74,17 @@ def due_soon(request: Request, principal: Principal, scope, today: date) -> tupl
 
     due, reviews = [], []
     for row in page_.rows:
-        p = Placement.model_validate(row.data)
+        p = Placement.model_validate(row.data, context=STORED)  # the register's own, checked when stored
         cal = calendar(row.school_id)
         for d in deadlines(p, cal, settings.policy, today):
             if d.owner is Role.system or (mine is not None and d.owner.value not in mine):
                 continue
+            review = d.kind in REVIEW_DEADLINES and d.due <= today + REVIEWS_WITHIN
+            if not review and d.due > today + DUE_WITHIN:
+                continue  # not shown: its school days left (counted a day at a time) are not needed
             item = Due(p.placement_id, p.pupil.name, d.description, d.due, cal.school_days_between(today, d.due),
                        d.due < today, d.owner.value, d.clause)
-            if d.kind in REVIEW_DEADLINES and d.due <= today + REVIEWS_WITHIN:
-                reviews.append(item)
-            elif d.due <= today + DUE_WITHIN:
-                due.append(item)
+            (reviews if review else due).append(item)
     return sorted(due, key=lambda d: d.due), reviews, page_.total
 
 
@@ -105,17 +105,18 @@ def render_today(request: Request, principal: Principal, status: int = 200, extr
     due, reviews, due_placements = due_soon(request, principal, scope, today)
     starting = register.starting_between(engine, scope, NOT_STARTED, today, today + STARTING_WITHIN, limit=SHOWN)
     posting = sorted({g.school_id for g in principal.grants if g.role in POSTS_LETTERS and g.school_id})
-    letters = [d for school in posting for d in sent.to_post(engine, school)][:SHOWN]
-    names = register.by_ids(engine, {e.placement_id for e in escalations.rows + review_escalations.rows}
-                            | {d.placement_id for d in letters})
+    letters, letters_waiting = sent.to_post_first(engine, posting, SHOWN)
+    names = register.pupil_names(engine, {e.placement_id for e in escalations.rows + review_escalations.rows})
+    names |= {d.placement_id: d.pupil_name for d in letters if d.pupil_name}
     return page(
         request, "today.html", principal, nav="today", today=today, escalations=escalations, due=due,
         due_placements=due_placements, count_cap=register.COUNT_CAP, reviews=reviews, review_escalations=review_escalations, starting=starting,
-        letters=letters, pupil=lambda pid: names[pid].data["pupil"]["name"] if pid in names else pid,
+        letters=letters, letters_waiting=letters_waiting, pupil=lambda pid: names.get(pid, pid),
         providers_expiring=providers.expiring_for(request, principal)[:SHOWN],
         warn_days=request.app.state.settings.policy.providers.warn_days,
         shown=SHOWN, horizon=today + DUE_WITHIN, status=status,
         quick_contacts=today_contacts.quick_forms(engine, principal, today, (extra or {}).get("sent_contact")),
-        new_key=today_contacts.new_key, contact_done=today_contacts.confirmation(request, principal),
+        new_key=today_contacts.new_key, quick_fields=today_contacts.quick_fields,
+        contact_done=today_contacts.confirmation(request, principal),
         contact_problem=(extra or {}).get("contact_problem"),
     )

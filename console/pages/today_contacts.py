@@ -12,10 +12,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse
+from markupsafe import Markup
 from sqlalchemy import Engine, select
 
 from console.identity import Principal
@@ -27,6 +29,7 @@ from domain.models import ContactKind
 from store.tables import PlacementRow
 
 from . import forms, refusals
+from .rendering import env
 from .services import OutcomeUnknown, Services, visible
 from .steps import UNKNOWN, _key, new_key  # noqa: F401  (new_key: each form's own key)
 
@@ -74,6 +77,25 @@ def open_placements(engine: Engine, principal: Principal, limit: int = SHOWN) ->
     q = q.order_by(t.next_deadline, t.placement_id).limit(limit)
     with engine.connect() as conn:
         return list(conn.execute(q))
+
+
+_FIELDS = env.get_template("_quick_contact_fields.html")
+
+
+@lru_cache(maxsize=64)
+def _blank_fields(n: int, kind: str, on: tuple[tuple[str, str], ...]) -> Markup:
+    """The n-th form's fields as nobody has typed into them: the same for
+    every placement on a day, so rendered once (the macros are most of Today's
+    rendering time)."""
+    return _FIELDS.module.fields(n, QuickForm("", "", "", kind=kind, on=dict(on)))
+
+
+def quick_fields(n: int, form: QuickForm) -> Markup:
+    """The n-th form's fields; one sent back with what was typed and its
+    problems is rendered as it is, and kept nowhere."""
+    if form.errors or form.notes:
+        return _FIELDS.module.fields(n, form)
+    return _blank_fields(n, form.kind, tuple(sorted(form.on.items())))
 
 
 def quick_forms(engine: Engine, principal: Principal, today: date, sent: QuickForm | None = None) -> list[QuickForm]:

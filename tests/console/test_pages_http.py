@@ -284,6 +284,25 @@ async def test_a_letter_to_post_is_recorded_posted_from_today(http, console):
     assert "Quinn Hart" not in (await get(http, "/", HEAD)).split('aria-labelledby="letters"')[1]
 
 
+async def test_today_lists_the_oldest_letters_to_post_and_says_how_many_wait(http, console):
+    """A school with more letters waiting than Today lists: the oldest are
+    listed with their pupil, and the page says how many wait in all."""
+    from domain.models import Placement
+
+    p = Placement(placement_id=f"placement-{uuid.uuid4()}", **proposal(pupil={"name": "Rowan Letterwait"}).model_dump())
+    register.project(console.engine, p, None)
+    made = datetime(2026, 1, 5, 9, tzinfo=UTC)  # before any letter the other tests send
+    for n in range(23):
+        sent.claim(console.engine, sent.NewDocument(
+            idempotency_key=f"{p.placement_id}:{n}", placement_id=p.placement_id, event=str(n), kind="placement_notice",
+            recipient_role="parent", recipient="", subject=f"Letter {n}", html="<p>as sent</p>", pdf=b"%PDF",
+            sha256="0" * 64, delivery_mode="post", link_id=None, created_at=made.replace(minute=n)), status=sent.TO_POST)
+    letters = (await get(http, "/", HEAD)).split('aria-labelledby="letters"')[1]
+    assert letters.count("Rowan Letterwait") == 20 and "Letter 19" in letters and "Letter 20" not in letters
+    (waiting,) = re.findall(r"The oldest 20 of (\d+) waiting are here", letters)
+    assert int(waiting) >= 23
+
+
 async def test_every_posted_form_carries_the_sessions_csrf_field(http):
     """The sign-in's CSRF check reads `csrf_token` from every form posted."""
     pid = await propose(http, proposal())

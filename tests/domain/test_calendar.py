@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -83,6 +84,16 @@ def school_day_on_or_after(calendar: SchoolCalendar, day: date) -> date:
 
 
 # -- properties ------------------------------------------------------------------
+
+
+@given(calendars, st.dates(date(2020, 1, 1), date(2034, 12, 31)), st.dates(date(2020, 1, 1), date(2034, 12, 31)))
+def test_school_days_between_counts_what_a_walk_counts(calendar: SchoolCalendar, a: date, b: date) -> None:
+    """Long counts come from running totals built once a calendar: the same
+    answer as walking the days, inside the totals' years and beyond them."""
+    lo, hi = min(a, b), max(a, b)
+    walked = sum(naive_is_school_day(calendar, lo + timedelta(days=n)) for n in range(1, (hi - lo).days + 1))
+    assert calendar.school_days_between(lo, hi) == walked
+    assert calendar.school_days_between(hi, lo) == -walked
 
 
 @given(calendars, days)
@@ -273,8 +284,10 @@ def test_real_calendar_json_round_trip() -> None:
 
 def test_copy_with_changes_forgets_derived_lookups() -> None:
     assert DEFAULT.is_school_day(d("2026-10-22"))
+    before = DEFAULT.school_days_between(d("2026-09-01"), d("2026-12-01"))
     closed = DEFAULT.model_copy(update={"closures": DEFAULT.closures | {d("2026-10-22")}})
     assert not closed.is_school_day(d("2026-10-22"))
+    assert closed.school_days_between(d("2026-09-01"), d("2026-12-01")) == before - 1
 
 
 def test_model_rejects_overlapping_or_backwards_half_terms() -> None:
@@ -332,6 +345,16 @@ def test_load_school_file(tmp_path: Path) -> None:
     assert calendar.closures == {d("2026-09-01")}
     assert d("2026-12-25") in calendar.bank_holidays  # bank holidays come from the package
     assert load_calendar("137000", tmp_path, years=range(2026, 2027)).bank_holidays == england_bank_holidays([2026])
+
+
+def test_a_file_is_read_once_until_it_changes(tmp_path: Path) -> None:
+    write(tmp_path, "137000", GOOD)
+    first = load_calendar("137000", tmp_path)
+    assert load_calendar("137000", tmp_path) is first  # the same file: not parsed again
+    path = write(tmp_path, "137000", GOOD.replace("2026-09-01,  # INSET", "2026-09-02,  # INSET"))
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 1_000_000))  # the edit's new time, surely
+    changed = load_calendar("137000", tmp_path)
+    assert changed.closures == {d("2026-09-02")} and first.closures == {d("2026-09-01")}
 
 
 def test_default_file_when_the_school_has_none(tmp_path: Path) -> None:

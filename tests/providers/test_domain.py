@@ -119,3 +119,24 @@ def test_a_check_seen_is_seen_on_a_day():
     r = stored(record(TODAY, checklist=checks))
     assert [u.clause for u in gaps(r, POLICY)] == ["appendix checklist (c)"]
     assert status(r, TODAY, POLICY) == "not_vetted"
+
+
+@pytest.mark.parametrize("days", [-5, 0, 10, 29, 30, 31, 200])
+@pytest.mark.parametrize("item", ["insurance", "a", "q", "not_applicable"])
+def test_the_next_warning_is_within_the_warning_days_exactly_when_a_problem_is_named(days, item):
+    """The register finds the providers lapsing by this day alone (Today),
+    so it must agree with `problems` whatever lapses: cover, a required
+    check, the trust's own "other" check, or one not applicable."""
+    from domain.providers import next_warning
+
+    on = TODAY + timedelta(days=days)
+    base = record(TODAY)
+    if item == "insurance":
+        given = record(TODAY, insurance=insurance(TODAY + timedelta(days=400), professional_negligence_expires_on=on))
+    else:
+        status_ = "not_applicable" if item == "not_applicable" else "seen"
+        check = CheckRecord(status=status_, seen_on=TODAY - timedelta(days=30), expires_on=on, note="none here" if status_ == "not_applicable" else None)
+        given = base.model_copy(update={"checklist": {**base.checklist, "a" if item == "not_applicable" else item: check}})
+    found = bool(problems(given, TODAY, 30))
+    warning = next_warning(given)
+    assert found == (warning is not None and warning <= TODAY + timedelta(days=30))

@@ -70,6 +70,51 @@ def test_a_placement_picked_from_the_list_is_found_at_its_provider_and_its_schoo
     assert store.attendance_of(db, ["placement-at"]) == {}
 
 
+def test_only_providers_with_a_running_placement_at_the_schools_asked_are_read(db):  # noqa: F811
+    """Today's providers lapsing: the records of providers with a running
+    placement at the person's schools, then the placements of those alone."""
+    alder, birch, cedar, _unused = (store.add(db, record(TODAY, name=n), LEAD, AT, vetted=True).provider_id
+                                    for n in ("Alder", "Birch", "Cedar", "Damson"))
+    for pid, provider_id, school, state in (("placement-a", alder, samples.SCHOOL, PlacementState.active),
+                                            ("placement-b", birch, samples.SCHOOL, PlacementState.closed),
+                                            ("placement-c", cedar, samples.OTHER_SCHOOL, PlacementState.proposed)):
+        register.project(db, Placement(placement_id=pid, state=state, **samples.proposal(
+            TODAY, school=school, provider_id=provider_id).model_dump()), None)
+    assert set(store.with_open_placements(db, {"137000"})) == {alder}
+    assert set(store.with_open_placements(db, None)) == {alder, cedar}
+    assert store.with_open_placements(db, set()) == {}
+    assert store.with_open_placements(db, None)[cedar].provider.name == "Cedar"
+    assert {k: [r.placement_id for r in v] for k, v in store.open_placements_at_providers(db, None, [cedar]).items()} == {
+        cedar: ["placement-c"]}
+    assert store.open_placements_at_providers(db, None, []) == {}
+
+
+def test_only_records_with_something_lapsing_by_the_day_asked_or_not_yet_known_are_read(db):  # noqa: F811
+    """What lapses is known from a column, warning items too (the trust's own
+    "other" check, which never blocks); a record saved before the column is
+    read to find out."""
+    from domain.providers import CheckRecord, problems
+
+    soon = TODAY + timedelta(days=20)
+    lapsing = record(TODAY, name="Alder", insurance=insurance(soon))
+    other_only = record(TODAY, name="Birch")
+    other_only = other_only.model_copy(update={"checklist": {**other_only.checklist, "q": CheckRecord(
+        status="seen", seen_on=TODAY, expires_on=soon)}})
+    made = {r.provider.name: store.add(db, r, LEAD, AT, vetted=True).provider_id
+            for r in (lapsing, other_only, record(TODAY, name="Cedar"), record(TODAY, name="Damson"))}
+    assert problems(other_only, TODAY, 30) and not problems(record(TODAY), TODAY, 30)
+    with db.begin() as conn:  # saved before migration 0016
+        conn.execute(store.ProviderRow.__table__.update().where(store.ProviderRow.provider_id == made["Damson"])
+                     .values(next_warning=None))
+    for name, provider_id in made.items():
+        register.project(db, Placement(placement_id=f"placement-{name.lower()}", state=PlacementState.active, **samples.proposal(
+            TODAY, provider_id=provider_id).model_dump()), None)
+    read = store.with_open_placements(db, {"137000"}, TODAY + timedelta(days=30))
+    assert {r.provider.name for r in read.values()} == {"Alder", "Birch", "Damson"}
+    assert set(store.with_open_placements(db, {"137000"}, TODAY + timedelta(days=10))) == {made["Damson"]}
+    assert len(store.with_open_placements(db, {"137000"})) == 4
+
+
 def test_the_migration_adds_the_list_and_leaves_earlier_placements_unnamed(db):  # noqa: F811
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))

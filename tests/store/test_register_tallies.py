@@ -55,3 +55,22 @@ def test_each_series_is_one_aggregate_of_what_the_register_holds(db):
     counts = [s for s in statements if "count(" in s.lower()]
     assert len(counts) == 4 and all("group by" in s.lower() for s in counts), statements
     assert not any("placements.data" in s for s in statements), statements
+
+
+def test_letters_and_overdue_placements_are_counted_and_a_provider_probed_from_indexes_alone(db):
+    """/metrics counts letters and overdue placements without reading a row
+    (a letter's HTML and PDF, a placement's JSON), and Today asks whether a
+    provider has a running placement at a school with one probe: by the
+    indexes as migration 0016 leaves them."""
+    if db.dialect.name != "sqlite":
+        return  # the plans are SQLite's; PostgreSQL chooses its own by the table's size
+    tally = "SELECT kind, status, count(*) FROM documents GROUP BY status, kind"
+    overdue = ("SELECT school_id, count(*) FROM placements WHERE next_deadline < '2027-02-01' "
+               "AND state NOT IN ('closed', 'terminated') GROUP BY school_id")
+    probe = ("SELECT 1 FROM placements WHERE provider_id = 'prov-1' AND school_id = '137000' "
+             "AND state NOT IN ('closed', 'terminated')")
+    with db.connect() as conn:
+        plans = {sql: " ".join(r[-1] for r in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}")) for sql in (tally, probe, overdue)}
+    assert "COVERING INDEX ix_documents_status_kind" in plans[tally], plans
+    assert "COVERING INDEX ix_placements_provider_school_state" in plans[probe], plans
+    assert "COVERING INDEX ix_placements_deadline_school" in plans[overdue], plans
