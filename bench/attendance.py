@@ -117,7 +117,7 @@ def write_register(engine, placements: list[Placement]) -> None:
     with engine.begin() as conn:
         for i in range(0, len(rows), 500):
             conn.execute(insert(PlacementRow), rows[i:i + 500])
-            conn.execute(attendance.expectation_upsert(engine, placements[i:i + 500]))
+            attendance.upsert_expectations(conn, placements[i:i + 500])
 
 
 def plan_marks(placements: list[Placement], day: date) -> tuple[dict[str, list[dict]], set[tuple[str, str, str]]]:

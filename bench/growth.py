@@ -213,8 +213,7 @@ class Fill:
         write(e, AuditEvent, (a for p in placements for a in audit_values(p)))
         write(e, EscalationRow, (escalation_values(p, x) for p in placements for x in p.escalations))
         with e.begin() as c:
-            for i in range(0, len(placements), 200):
-                c.execute(attendance.expectation_upsert(e, placements[i:i + 200]))
+            attendance.upsert_expectations(c, placements)
         refused = 0
         letters = []
         for i, p in enumerate(placements):

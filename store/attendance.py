@@ -24,6 +24,7 @@ from sqlalchemy import (
     JSON,
     Boolean,
     CheckConstraint,
+    Connection,
     Date,
     DateTime,
     Engine,
@@ -225,14 +226,21 @@ def expectation_values(p: Placement) -> dict:
     )
 
 
-def expectation_upsert(engine: Engine, placements: Sequence[Placement]):
-    """The statement that brings the projection up to these placements; like
-    the register row it only moves forward (`newer`)."""
+def upsert_expectations(conn: Connection, placements: Sequence[Placement]) -> None:
+    """Brings the projection up to these placements; like the register row it
+    only moves forward (`newer`). One statement built once an engine, for
+    every row (a multi-row VALUES would be compiled again every time)."""
     rows = [expectation_values(p) for p in placements]
-    stmt = _insert(engine, AttendanceExpectation).values(rows)
+    if rows:
+        conn.execute(_expectation_upsert(conn.dialect.name, tuple(rows[0])), rows)
+
+
+@lru_cache
+def _expectation_upsert(dialect: str, keys: tuple[str, ...]):
+    stmt = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(AttendanceExpectation)
     return stmt.on_conflict_do_update(
         index_elements=[AttendanceExpectation.placement_id],
-        set_={k: stmt.excluded[k] for k in rows[0] if k != "placement_id"},
+        set_={k: stmt.excluded[k] for k in keys if k != "placement_id"},
         where=newer(AttendanceExpectation, stmt.excluded),
     )
 

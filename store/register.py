@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timezone
+from functools import lru_cache
 from typing import Generic, TypeVar
 
 from sqlalchemy import Engine, and_, case, exists, func, literal, or_, select
@@ -19,14 +20,32 @@ from domain.overlaps import Span
 from . import attendance
 from .tables import AuditEvent, ContactRow, EscalationRow, PlacementRow
 
-# Rows per statement: SQLite allows 32,766 bound values in one statement.
-_CHUNK = 1_000
-
 T = TypeVar("T")
 
 
 def _insert(engine: Engine, table):
-    return (postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert)(table)
+    return _insert_for(engine.dialect.name, table)
+
+
+def _insert_for(dialect: str, table):
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+
+
+# A projection's escalations, audit events and contacts go as lists of rows
+# to one statement each (executemany), built once a dialect: a multi-row
+# VALUES has no cache key, so SQLAlchemy compiled it again every time.
+@lru_cache
+def _upsert_escalations(dialect: str, keys: tuple[str, ...]):
+    stmt = _insert_for(dialect, EscalationRow)
+    return stmt.on_conflict_do_update(
+        index_elements=[EscalationRow.placement_id, EscalationRow.escalation_id],
+        set_={k: stmt.excluded[k] for k in keys if k not in ("placement_id", "escalation_id")},
+    )
+
+
+@lru_cache
+def _add_missing(dialect: str, table, *index_elements):
+    return _insert_for(dialect, table).on_conflict_do_nothing(index_elements=list(index_elements) or None)
 
 
 def _utc(at: datetime | None) -> datetime | None:
@@ -129,18 +148,14 @@ def project(engine: Engine, placement: Placement, next_deadline: date | None) ->
         # below are never interleaved with another projection's.
         applied = conn.execute(upsert).first() is not None
         if applied:
-            conn.execute(attendance.expectation_upsert(engine, [placement]))
-            for i in range(0, len(escalations), _CHUNK):
-                stmt = _insert(engine, EscalationRow).values(escalations[i:i + _CHUNK])
-                conn.execute(stmt.on_conflict_do_update(
-                    index_elements=[EscalationRow.placement_id, EscalationRow.escalation_id],
-                    set_={k: stmt.excluded[k] for k in escalations[0] if k not in ("placement_id", "escalation_id")},
-                ))
+            attendance.upsert_expectations(conn, [placement])
+            if escalations:
+                conn.execute(_upsert_escalations(engine.dialect.name, tuple(escalations[0])), escalations)
         if events:
-            conn.execute(_insert(engine, AuditEvent).values(events).on_conflict_do_nothing())
+            conn.execute(_add_missing(engine.dialect.name, AuditEvent), events)
         if contacts:
-            conn.execute(_insert(engine, ContactRow).values(contacts).on_conflict_do_nothing(
-                index_elements=[ContactRow.placement_id, ContactRow.contact_id]))
+            conn.execute(_add_missing(engine.dialect.name, ContactRow, ContactRow.placement_id, ContactRow.contact_id),
+                         contacts)
     return applied
 
 
