@@ -1,7 +1,10 @@
-"""What crosses between workflows and activities: one pydantic model per
-activity's input and result, imported by both sides, so workflow code never
-imports an activity's implementation (its database, its mail relay) and an
-activity never imports workflow code. Pure data, no behaviour."""
+"""What crosses into and out of workflows: the placement workflow's input
+and snapshot, and one pydantic model per activity's input and result,
+imported by both sides, so workflow code never imports an activity's
+implementation (its database, its mail relay) and an activity never imports
+workflow code. Pure data, no behaviour. Workflow code imports it passed
+through the sandbox, so these models are built once a process rather than
+for every workflow the worker starts."""
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -9,11 +12,42 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
+from domain.calendar import SchoolCalendar
+from domain.deadlines import Deadline
+from domain.directory import SchoolContacts
 from domain.letters import LinkRequest, RecipientRole
 from domain.models import Placement
+from domain.settings import PolicySettings
 
 # The error type of a letter the mail relay refuses: never retried.
 REFUSED_BY_RELAY = "LetterRefusedByRelay"
+
+
+class PlacementInput(BaseModel):
+    placement: Placement
+    calendar: SchoolCalendar
+    settings: PolicySettings = PolicySettings()
+    # The school's entry in the trust's directory: who signs and receives its
+    # letters. Without one the placement sends no letters.
+    directory: SchoolContacts | None = None
+    # Continue-as-new once history holds this many events (Temporal also
+    # suggests it on its own well before its hard limits).
+    max_history_events: int = 10_000
+    start_blocked: list[dict] = []
+    continued: bool = False
+    # How often a letter is tried before it is recorded as not sent (a relay
+    # that refuses it outright is not retried at all).
+    letter_attempts: int = 10
+
+
+class Snapshot(BaseModel):
+    placement: Placement
+    possible_actions: list[str]
+    deadlines: list[Deadline]
+    start_blocked: list[dict]
+    """What stopped the automatic start on the start date, until staff resolve it."""
+    stale: bool = False
+    """True when the workflow did not answer and this is the register's copy, which may be behind it."""
 
 
 class Projection(BaseModel):

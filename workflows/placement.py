@@ -17,7 +17,9 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     from pydantic import BaseModel
 
-    from messages import HandOver, Projection
+    # The workflow's input and snapshot live beside the activities' messages,
+    # passed through: built once a worker, not again for every new workflow.
+    from messages import HandOver, PlacementInput, Projection, Snapshot
     from domain.actions import ActionRequest, Start
     from domain.calendar import SchoolCalendar
     from domain.clock import uk_date, uk_instant
@@ -29,7 +31,6 @@ with workflow.unsafe.imports_passed_through():
     from domain.lifecycle import Refused, check, decide, possible_actions
     from domain.models import SYSTEM, Actor, Placement
     from domain.providers import ProviderAlert, provider_escalation
-    from domain.settings import PolicySettings
     from workflows.search import NEXT_DEADLINE, PLACEMENT_KIND, PLACEMENT_STATE, SCHOOL_ID
 
 from . import letters
@@ -41,33 +42,6 @@ PROJECTION_TIMEOUT = timedelta(seconds=15)  # a write of one row and a few audit
 # are upserted only when one changes. Placements started before keep the
 # activities and upserts their histories hold.
 LOCAL_WRITES = "local-register-writes"
-
-
-class PlacementInput(BaseModel):
-    placement: Placement
-    calendar: SchoolCalendar
-    settings: PolicySettings = PolicySettings()
-    # The school's entry in the trust's directory: who signs and receives its
-    # letters. Without one the placement sends no letters.
-    directory: SchoolContacts | None = None
-    # Continue-as-new once history holds this many events (Temporal also
-    # suggests it on its own well before its hard limits).
-    max_history_events: int = 10_000
-    start_blocked: list[dict] = []
-    continued: bool = False
-    # How often a letter is tried before it is recorded as not sent (a relay
-    # that refuses it outright is not retried at all).
-    letter_attempts: int = 10
-
-
-class Snapshot(BaseModel):
-    placement: Placement
-    possible_actions: list[str]
-    deadlines: list[Deadline]
-    start_blocked: list[dict]
-    """What stopped the automatic start on the start date, until staff resolve it."""
-    stale: bool = False
-    """True when the workflow did not answer and this is the register's copy, which may be behind it."""
 
 
 def refusal(e: Refused) -> ApplicationError:
