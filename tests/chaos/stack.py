@@ -18,14 +18,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 import subprocess
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from aiosmtpd.controller import Controller
 from sqlalchemy import Engine
 from temporalio.client import Client
 
@@ -36,7 +34,7 @@ from console.api import create_app
 from store.db import make_engine, migrate
 from tests.api.conftest import serving
 from tests.conftest import CODEC_KEY
-from tests.letters.conftest import BASE_URL, FROM, SECRET, Inbox
+from tests.letters.conftest import BASE_URL, FROM, SECRET, Inbox, free_port, smtp_server
 from tests.workflows.test_worker_crash import WorkerProcess, worker_env
 
 Mail = Literal["smtp", "outbox"]
@@ -45,12 +43,6 @@ SERVER_STOP_S = 15
 # The API's wait for Temporal before answering 503 "safe to retry": short,
 # so a client sees (and retries) it while a worker or the server is down.
 API_WAIT_S = 5.0
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class TemporalServer:
@@ -136,18 +128,6 @@ class Stack:
             w.kill()
 
 
-@contextlib.contextmanager
-def _smtp_server():
-    inbox = Inbox()
-    port = free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield inbox, port
-    finally:
-        controller.stop()
-
-
 @contextlib.asynccontextmanager
 async def running(folder: Path, mail: Mail = "smtp") -> AsyncIterator[Stack]:
     """The stack in `folder`, its first worker polling; stopped on the way out."""
@@ -159,7 +139,7 @@ async def running(folder: Path, mail: Mail = "smtp") -> AsyncIterator[Stack]:
     with contextlib.ExitStack() as exits:
         outbox = folder / "outbox"
         if mail == "smtp":
-            inbox, port = exits.enter_context(_smtp_server())
+            inbox, port = exits.enter_context(smtp_server())
             mail_env = dict(mail_mode="smtp", mail_smtp_host="127.0.0.1", mail_smtp_port=str(port),
                             mail_smtp_security="none", mail_from_address=FROM)
         else:

@@ -3,11 +3,13 @@ it, and ways to read back what arrived: headers, HTML, and the PDF's text."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import io
 import re
 import socket
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -111,9 +113,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def smtp():
-    """A local SMTP server; yields (inbox, port)."""
+@contextlib.contextmanager
+def smtp_server() -> Iterator[tuple[Inbox, int]]:
+    """A real SMTP server (aiosmtpd) on loopback; yields (inbox, port)."""
     inbox = Inbox()
     port = free_port()
     controller = Controller(inbox, hostname="127.0.0.1", port=port)
@@ -122,6 +124,12 @@ def smtp():
         yield inbox, port
     finally:
         controller.stop()
+
+
+@pytest.fixture
+def smtp():
+    with smtp_server() as served:
+        yield served
 
 
 def mail_settings(port: int) -> DeliverySettings:
