@@ -230,15 +230,16 @@ def create_app(settings: Settings, client: Client | None = None, engine: Engine 
             snap = await placements.snapshot(temporal(request), placement_id)
         except RPCError as e:
             # Gone (its history past retention): the register keeps the record.
-            # No answer (no worker polling, Temporal too slow): the register's
-            # copy, said to be possibly behind the workflow.
+            # No answer (no worker polling, Temporal too slow, or its task
+            # failing, so Temporal will not ask it): the register's copy, said
+            # to be possibly behind the workflow.
             # (a query past its wait ends as CANCELLED, "Timeout expired").
-            no_answer = (RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED)
-            if e.status is not RPCStatusCode.NOT_FOUND and e.status not in no_answer:
+            no_answer = e.status in (RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED) or errors.not_ready(e)
+            if e.status is not RPCStatusCode.NOT_FOUND and not no_answer:
                 raise  # Temporal unreachable: 503, safe to retry
             p = Placement.model_validate(row.data)
             snap = Snapshot(placement=p, possible_actions=[] if p.final else possible_actions(p.state), deadlines=[],
-                            start_blocked=[], stale=e.status in no_answer)
+                            start_blocked=[], stale=no_answer)
         # Read after the workflow answered: the register then holds all it had
         # recorded but the step whose projection is under way, which it holds itself.
         return await run_in_threadpool(whole, db(request), snap)

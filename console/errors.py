@@ -113,7 +113,7 @@ class _NoTracebacks:
                 await _internal(scope, e)(scope, receive, send)
 
 
-def _not_ready(e: RPCError) -> bool:
+def not_ready(e: RPCError) -> bool:
     """FAILED_PRECONDITION carrying `WorkflowNotReadyFailure`, on its own or,
     for an update-with-start, inside the failed operation's status."""
     if e.status is not RPCStatusCode.FAILED_PRECONDITION:
@@ -128,7 +128,7 @@ def _not_ready(e: RPCError) -> bool:
 
 def _unknown(e: BaseException) -> bool:
     if isinstance(e, RPCError):
-        return e.status in UNKNOWN_STATUSES or _not_ready(e)
+        return e.status in UNKNOWN_STATUSES or not_ready(e)
     if isinstance(e, RuntimeError) and str(e).startswith("Failed client connect"):
         return True  # a client that never reached Temporal
     return isinstance(e, (asyncio.TimeoutError, TimeoutError, OperationalError, NoConnection,

@@ -15,7 +15,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from apflow.calendars import load_calendar
 from apflow.settings import Settings
-from console import providers_api
+from console import errors, providers_api
 from console.documents import copy_on_file
 from console.identity import Principal
 from console.signin import csrf
@@ -108,7 +108,7 @@ class Services:
             return await placements.snapshot(self.client, row.placement_id)
         except RPCError as e:
             if e.status not in (RPCStatusCode.NOT_FOUND, RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED,
-                                RPCStatusCode.UNAVAILABLE):
+                                RPCStatusCode.UNAVAILABLE) and not errors.not_ready(e):
                 raise
             p = Placement.model_validate(row.data, context=STORED)
             return Snapshot(placement=p, possible_actions=[] if p.final else possible_actions(p.state),

@@ -5,7 +5,7 @@ failed state" (`WorkflowNotReadyFailure`), wrapped in a
 `MultiOperationExecutionFailure` for a proposal's update-with-start. Nothing
 was recorded and a retry is safe, so the API answers 503 "outcome unknown:
 safe to retry", never a 500; once the workflow can take it, the same key
-does it once."""
+does it once. A read meanwhile is the register's copy, marked stale."""
 from __future__ import annotations
 
 import asyncio
@@ -66,6 +66,11 @@ async def test_a_workflow_not_ready_for_an_update_is_503_and_the_retry_acts_once
                 await _failing(handle)
                 r = await http.post(f"/api/placements/{pid}/actions/vet", headers=vetted_with, json=vet)
                 assert (r.status_code, r.json()) == (503, UNKNOWN)
+                # Read meanwhile, the placement is the register's copy, said to be so.
+                seen = expect(await http.get(f"/api/placements/{pid}", headers=LEAD), 200)
+                assert seen["stale"] is True and seen["placement"]["state"] == "proposed"
+                page = await http.get(f"/placements/{pid}", headers=LEAD)
+                assert page.status_code == 200 and "this is the register’s copy" in page.text
                 # The proposal sent again: update-with-start on the running workflow.
                 r = await http.post("/api/placements", headers=proposed_with, json=proposal)
                 assert (r.status_code, r.json()) == (503, UNKNOWN)
