@@ -7,8 +7,8 @@ its workflow and its register projection fails and is retried; then the API
 loses it too: its pooled connections drop and new ones hang (a network that
 does not answer), so each request waits out the driver's connect timeout.
 
-An outage in production may last a minute; here it is shorter, for CI, but
-long enough that the failures are real: the worker is without the database
+An outage in production may last a minute (`CHAOS_OUTAGE_S=60` makes it
+one); here it is shorter, for CI, but long enough that the failures are real: the worker is without the database
 for at least OUTAGE_S (about 11 s), its projection failing at each of its
 local activity's retries (1, 2, 4, 8 s apart, four attempts at least), and
 the database comes back in the middle of a back-off, so the next attempt
@@ -26,6 +26,7 @@ whole test takes about 20 s."""
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -54,9 +55,13 @@ from .database import relayed_register
 
 API_WAIT_S = 3.0  # how long the API waits on a step's workflow before answering 503
 CONNECT_TIMEOUT_S = 3  # the API's wait for a new connection (the URL's connect_timeout)
-OUTAGE_S = 10.0  # from the worker's loss of the database to its return, at least
+# From the worker's loss of the database to its return, at least: 10 s for
+# CI; `CHAOS_OUTAGE_S=60` for the minute of an outage in production.
+OUTAGE_S = float(os.environ.get("CHAOS_OUTAGE_S", "10"))
 HEALTH_BOUND_S = 3.0
-CATCH_UP_S = 30.0
+# The projection's retries back off to about half the outage apart, so the
+# first attempt after it may come that long after the database is back.
+CATCH_UP_S = 30.0 + OUTAGE_S
 PAGE = {"Accept": "text/html,application/xhtml+xml"}  # as a browser asks
 
 
@@ -156,7 +161,7 @@ async def test_the_register_down_for_a_while_loses_nothing_and_answers_503_meanw
                     return False
                 gap, since = at[-1] - at[-2], time.monotonic() - at[-1]
                 return gap <= since <= 1.5 * gap
-            await until(between_attempts, "a quiet moment between the projection's attempts")
+            await until(between_attempts, "a quiet moment between the projection's attempts", OUTAGE_S + CATCH_UP_S)
             db.api_relay.restore()
             db.worker_relay.restore()
 
