@@ -17,6 +17,7 @@ from domain.agreement import CommissioningAgreement
 from domain.models import Actor
 
 from . import documents as sent
+from .db import insert_for
 from .tables import Base
 
 SIGNED = "signed_agreement"
@@ -86,7 +87,7 @@ def add_signed(engine: Engine, placement_id: str, pdf: bytes, actor: Actor, at: 
         handed_over_by=actor.user_id,
     )
     with engine.begin() as conn:
-        conn.execute(sent._insert(engine, sent.DocumentRow).values(**values)
+        conn.execute(insert_for(engine.dialect.name, sent.DocumentRow).values(**values)
                      .on_conflict_do_nothing(index_elements=["idempotency_key"]))
     with Session(engine) as s, s.begin():
         _event(s, placement_id, UPLOADED, actor, at, values["document_id"])

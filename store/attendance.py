@@ -39,7 +39,6 @@ from sqlalchemy import (
     tuple_,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from domain.attendance import (
@@ -56,6 +55,7 @@ from domain.calendar import SchoolCalendar
 from domain.clock import uk_date
 from domain.models import Actor, Placement
 
+from .db import insert_for
 from .tables import Base
 
 # Rows per statement: SQLite allows 32,766 bound values in one statement.
@@ -172,10 +172,6 @@ class AttendanceExpectation(Base):
     dual_registration_from: Mapped[date | None] = mapped_column(Date)
 
 
-def _insert(engine: Engine, table):
-    return (postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert)(table)
-
-
 def _chunks(items: Sequence, size: int = _CHUNK) -> Iterable[Sequence]:
     for i in range(0, len(items), size):
         yield items[i:i + size]
@@ -192,7 +188,7 @@ def sync_codes(engine: Engine, book: CodeBook) -> None:
              needs_provider_mark=c.needs_provider_mark, fits=[f.value for f in c.fits], retired=c.retired)
         for c in book
     ]
-    stmt = _insert(engine, AttendanceCodeRow).values(rows)
+    stmt = insert_for(engine.dialect.name, AttendanceCodeRow).values(rows)
     stmt = stmt.on_conflict_do_update(
         index_elements=[AttendanceCodeRow.code],
         set_={k: stmt.excluded[k] for k in rows[0] if k != "code"},
@@ -237,7 +233,7 @@ def upsert_expectations(conn: Connection, placements: Sequence[Placement]) -> No
 
 @lru_cache
 def _expectation_upsert(dialect: str, keys: tuple[str, ...]):
-    stmt = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(AttendanceExpectation)
+    stmt = insert_for(dialect, AttendanceExpectation)
     return stmt.on_conflict_do_update(
         index_elements=[AttendanceExpectation.placement_id],
         set_={k: stmt.excluded[k] for k in keys if k != "placement_id"},
@@ -381,7 +377,7 @@ def _mark_upsert(dialect: str):
     """One statement, built and compiled once, executed for every row
     (SQLAlchemy sends them as multi-row INSERTs where the driver allows)."""
     table = AttendanceMark.__table__
-    stmt = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+    stmt = insert_for(dialect, table)
     keys = ("placement_id", "day", "session")
     return stmt.on_conflict_do_update(
         index_elements=list(keys), set_={c.name: stmt.excluded[c.name] for c in table.columns if c.name not in keys},
@@ -565,7 +561,7 @@ def record_alerts(engine: Engine, alerts: Sequence[Candidate], at: datetime) -> 
     c = AttendanceChaseRow
     with engine.begin() as conn:
         for chunk in _chunks(rows):
-            conn.execute(_insert(engine, AttendanceAlertRow).values(list(chunk)).on_conflict_do_nothing())
+            conn.execute(insert_for(engine.dialect.name, AttendanceAlertRow).values(list(chunk)).on_conflict_do_nothing())
         for chunk in _chunks(chased):
             conn.execute(update(c).where(tuple_(c.placement_id, c.day, c.session).in_(chunk), c.settled_at.is_(None)).values(settled_at=at))
 
@@ -650,7 +646,7 @@ def record_chases(engine: Engine, chases: Sequence[Chase]) -> None:
                  document_id=x.document_id, status=x.status, chased_at=x.chased_at, settled_at=None) for x in chases]
     with engine.begin() as conn:
         for chunk in _chunks(rows):
-            conn.execute(_insert(engine, AttendanceChaseRow).values(list(chunk)).on_conflict_do_nothing())
+            conn.execute(insert_for(engine.dialect.name, AttendanceChaseRow).values(list(chunk)).on_conflict_do_nothing())
 
 
 def settle_chases(engine: Engine, keys: Iterable[tuple[str, date, str]], at: datetime) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import sessionmaker
 
@@ -34,6 +35,12 @@ def make_engine(url: str) -> Engine:
     elif engine.dialect.name == "postgresql":
         event.listen(engine, "handle_error", _primary_message_only)
     return engine
+
+
+def insert_for(dialect: str, table):
+    """An INSERT in the dialect's own construct, which can say what to do on
+    a conflict (the register runs on SQLite and on PostgreSQL)."""
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
 
 
 def _primary_message_only(context):

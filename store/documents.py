@@ -26,11 +26,11 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 
 from sqlalchemy import DateTime, Engine, Index, LargeBinary, String, Text, UniqueConstraint, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from documents.delivery import document_id
 
+from .db import insert_for
 from .register import COUNT_CAP
 from .tables import Base, PlacementRow
 
@@ -104,10 +104,6 @@ class NewDocument:
     created_at: datetime
 
 
-def _insert(engine: Engine, table):
-    return (postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert)(table)
-
-
 def by_key(engine: Engine, key: str) -> DocumentRow | None:
     with Session(engine) as s:
         return s.scalar(select(DocumentRow).where(DocumentRow.idempotency_key == key))
@@ -121,7 +117,7 @@ def claim(engine: Engine, doc: NewDocument, status: str = SENDING) -> tuple[Docu
     values = dict(asdict(doc), document_id=document_id(doc.idempotency_key), status=status)
     with engine.begin() as conn:
         inserted = conn.execute(
-            _insert(engine, DocumentRow).values(**values).on_conflict_do_nothing(index_elements=["idempotency_key"])
+            insert_for(engine.dialect.name, DocumentRow).values(**values).on_conflict_do_nothing(index_elements=["idempotency_key"])
         ).rowcount
         if not inserted:
             fresh = {k: values[k] for k in ("subject", "html", "pdf", "sha256", "recipient", "created_at")}
@@ -192,7 +188,7 @@ def add_copy(engine: Engine, placement_id: str, kind: str, pdf: bytes, by: str, 
         html="", pdf=pdf, sha256=sha, status=UPLOADED, delivery_mode="upload", created_at=at, handed_over_by=by,
     )
     with engine.begin() as conn:
-        conn.execute(_insert(engine, DocumentRow).values(**values).on_conflict_do_nothing(index_elements=["idempotency_key"]))
+        conn.execute(insert_for(engine.dialect.name, DocumentRow).values(**values).on_conflict_do_nothing(index_elements=["idempotency_key"]))
     row = by_key(engine, key)
     assert row is not None
     return row
@@ -219,7 +215,7 @@ def get(engine: Engine, placement_id: str, doc_id: str) -> DocumentRow | None:
 
 def add_link(engine: Engine, link_id: str, placement_id: str, purpose: str, expires_at: datetime, issued_at: datetime, issued_by: str) -> None:
     """Records a link (again, harmlessly: the id is derived from what issued it)."""
-    stmt = _insert(engine, ProviderLinkRow).values(
+    stmt = insert_for(engine.dialect.name, ProviderLinkRow).values(
         link_id=link_id, placement_id=placement_id, purpose=purpose, expires_at=expires_at,
         issued_at=issued_at, issued_by=issued_by,
     ).on_conflict_do_nothing(index_elements=["link_id"])

@@ -10,7 +10,6 @@ from functools import lru_cache
 from typing import Generic, TypeVar
 
 from sqlalchemy import Engine, and_, case, exists, func, literal, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from domain.lifecycle import FINAL_STATES
@@ -18,17 +17,10 @@ from domain.models import Actor, Escalation, HistoryEntry, Placement, Proposal, 
 from domain.overlaps import Span
 
 from . import attendance
+from .db import insert_for
 from .tables import AuditEvent, ContactRow, EscalationRow, PlacementRow
 
 T = TypeVar("T")
-
-
-def _insert(engine: Engine, table):
-    return _insert_for(engine.dialect.name, table)
-
-
-def _insert_for(dialect: str, table):
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
 
 
 # A projection's escalations, audit events and contacts go as lists of rows
@@ -36,7 +28,7 @@ def _insert_for(dialect: str, table):
 # VALUES has no cache key, so SQLAlchemy compiled it again every time.
 @lru_cache
 def _upsert_escalations(dialect: str, keys: tuple[str, ...]):
-    stmt = _insert_for(dialect, EscalationRow)
+    stmt = insert_for(dialect, EscalationRow)
     return stmt.on_conflict_do_update(
         index_elements=[EscalationRow.placement_id, EscalationRow.escalation_id],
         set_={k: stmt.excluded[k] for k in keys if k not in ("placement_id", "escalation_id")},
@@ -45,7 +37,7 @@ def _upsert_escalations(dialect: str, keys: tuple[str, ...]):
 
 @lru_cache
 def _add_missing(dialect: str, table, *index_elements):
-    return _insert_for(dialect, table).on_conflict_do_nothing(index_elements=list(index_elements) or None)
+    return insert_for(dialect, table).on_conflict_do_nothing(index_elements=list(index_elements) or None)
 
 
 def _utc(at: datetime | None) -> datetime | None:
@@ -130,7 +122,7 @@ def project(engine: Engine, placement: Placement, next_deadline: date | None) ->
     contact, so the register has every one). One transaction. Returns whether
     the projection was newer (and so applied)."""
     row = placement_values(placement, next_deadline)
-    upsert = _insert(engine, PlacementRow).values(**row)
+    upsert = insert_for(engine.dialect.name, PlacementRow).values(**row)
     t, new = PlacementRow, upsert.excluded
     # In the same state, the time it was entered stays as stored: the step
     # into it may have left the placement's window since.

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from sqlalchemy import Date, DateTime, Engine, Index, String, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from .register import _insert
+from .db import insert_for
 from .tables import Base
 
 
@@ -25,7 +25,7 @@ class ReviewViewsRow(Base):
 
 def add(engine: Engine, link_id: str, placement_id: str, meeting_on: date, views: str, at: datetime) -> bool:
     """Keeps the views sent through a link; False when that link's are kept already."""
-    stmt = _insert(engine, ReviewViewsRow).values(
+    stmt = insert_for(engine.dialect.name, ReviewViewsRow).values(
         link_id=link_id, placement_id=placement_id, meeting_on=meeting_on, views=views, received_at=at,
     ).on_conflict_do_nothing(index_elements=["link_id"])
     with engine.begin() as conn:
