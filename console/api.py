@@ -25,8 +25,8 @@ from apflow.temporal import connect
 from domain.actions import ACTION_MODELS
 from domain.census import unknown_codes
 from domain.guards import Unmet
-from domain.lifecycle import Lifecycle, Refused, diagram, possible_actions
-from domain.models import Model, Placement
+from domain.lifecycle import Lifecycle, Refused, diagram
+from domain.models import Model
 from domain.overlaps import Span, clashes
 from operations.stuck import count as count_stuck
 from store import register
@@ -237,9 +237,7 @@ def create_app(settings: Settings, client: Client | None = None, engine: Engine 
             no_answer = e.status in (RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED) or errors.not_ready(e)
             if e.status is not RPCStatusCode.NOT_FOUND and not no_answer:
                 raise  # Temporal unreachable: 503, safe to retry
-            p = Placement.model_validate(row.data)
-            snap = Snapshot(placement=p, possible_actions=[] if p.final else possible_actions(p.state), deadlines=[],
-                            start_blocked=[], stale=no_answer)
+            snap = placements.register_copy(row.data, stale=no_answer)
         # Read after the workflow answered: the register then holds all it had
         # recorded but the step whose projection is under way, which it holds itself.
         return await run_in_threadpool(whole, db(request), snap)

@@ -14,8 +14,8 @@ from domain.actions import ActionRequest
 from domain.calendar import SchoolCalendar
 from domain.clock import uk_date
 from domain.guards import Context, Unmet
-from domain.lifecycle import Refused, propose
-from domain.models import Actor, Model, Placement, Proposal
+from domain.lifecycle import Refused, possible_actions, propose
+from domain.models import STORED, Actor, Model, Placement, Proposal
 from domain.settings import PolicySettings
 
 from .placement import REFUSED, PlacementInput, PlacementWorkflow, Snapshot
@@ -115,6 +115,15 @@ SNAPSHOT_WAIT = timedelta(seconds=5)  # a workflow with no worker polling never 
 async def snapshot(client: Client, placement_id: str) -> Snapshot:
     handle = client.get_workflow_handle_for(PlacementWorkflow.run, placement_id)
     return await handle.query(PlacementWorkflow.snapshot, rpc_timeout=SNAPSHOT_WAIT)
+
+
+def register_copy(data: dict, stale: bool) -> Snapshot:
+    """A snapshot from the register's copy of a placement (its row's JSON), for
+    when its workflow does not answer (`stale`: it may be behind) or has gone
+    (its history past retention)."""
+    p = Placement.model_validate(data, context=STORED)
+    return Snapshot(placement=p, possible_actions=[] if p.final else possible_actions(p.state), deadlines=[],
+                    start_blocked=[], stale=stale)
 
 
 async def tell(client: Client, placement_ids: list[str], signal: str, arg) -> int:

@@ -21,8 +21,8 @@ from console.identity import Principal
 from console.signin import csrf
 from domain.census import CensusCodes, unknown_codes
 from domain.guards import Unmet
-from domain.lifecycle import Refused, possible_actions
-from domain.models import STORED, Actor, Model, Placement, Proposal
+from domain.lifecycle import Refused
+from domain.models import Actor, Model, Proposal
 from domain.overlaps import Span, clashes
 from store import register
 from store.tables import PlacementRow
@@ -110,9 +110,7 @@ class Services:
             if e.status not in (RPCStatusCode.NOT_FOUND, RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED,
                                 RPCStatusCode.UNAVAILABLE) and not errors.not_ready(e):
                 raise
-            p = Placement.model_validate(row.data, context=STORED)
-            return Snapshot(placement=p, possible_actions=[] if p.final else possible_actions(p.state),
-                            deadlines=[], start_blocked=[], stale=e.status is not RPCStatusCode.NOT_FOUND)
+            return placements.register_copy(row.data, stale=e.status is not RPCStatusCode.NOT_FOUND)
 
     def _waiting(self):
         return waiting(self.settings.api_wait_s)
