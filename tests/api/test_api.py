@@ -160,7 +160,7 @@ async def closed_placement(api_stack) -> dict:
     cal = load_calendar(SCHOOL, Settings().calendars_dir)
     start = last_school_day(cal)
     notice_on = cal.add_school_days(start, -3)  # backdated: two clear school days' notice
-    d = today()
+    d = start  # today on a school day: the review meeting must be on one
     states: list[str] = []
     async with httpx.AsyncClient(base_url=api_stack.url, timeout=30) as http:
         snap = await propose(http, start)

@@ -24,7 +24,7 @@ from apflow import samples
 from apflow.calendars import load_calendar
 from apflow.settings import Settings
 from console.errors import UNKNOWN
-from tests.api.test_api import HEAD, LEAD, last_school_day, new_pupil, today
+from tests.api.test_api import HEAD, LEAD, last_school_day, new_pupil
 
 # How long one call is retried while the service answers 503: a killed
 # worker's letter is retried after its heartbeat timeout, a stopped server
@@ -225,7 +225,7 @@ class Driver:
             p.error = f"{type(e).__name__}: {e}"
 
     async def _drive(self, p: Placement) -> None:
-        d = today()
+        d = self.start  # today on a school day: the review meeting must be on one
         invitation = None
         evaluations = iter(samples.end_evaluation(d))
         for step in p.steps:
