@@ -13,6 +13,7 @@ import pytest_asyncio
 from apflow import samples
 from apflow.calendars import load_calendar
 from apflow.settings import Settings
+from console.errors import UNKNOWN
 from domain.actions import ACTION_MODELS, Vet
 from domain.calendar import SchoolCalendar
 from domain.clock import uk_date
@@ -58,6 +59,14 @@ def last_school_day(cal: SchoolCalendar) -> date:
 def body(model) -> dict:
     """The JSON a client would send for one of the sample models."""
     return model.model_dump(mode="json", exclude_unset=True)
+
+
+def unknown_outcome(response) -> bool:
+    """The one 5xx the API may give: 503 with the documented body."""
+    try:
+        return response.status_code == 503 and response.json() == {"detail": {"message": UNKNOWN}}
+    except ValueError:
+        return False
 
 
 def expect(r: httpx.Response, status: int):

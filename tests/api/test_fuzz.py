@@ -47,11 +47,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from apflow import samples
-from console.errors import UNKNOWN
 from store import register
 from store.documents import DocumentRow, ProviderLinkRow
 from store.tables import AuditEvent, EscalationRow
-from tests.api.test_api import HEAD, LEAD, act, expect, propose, today
+from tests.api.test_api import HEAD, LEAD, act, expect, propose, today, unknown_outcome
 from tests.proxy import as_staff
 
 # schemathesis's own negative strategies draw from `random`; Hypothesis warns of it on every run.
@@ -138,14 +137,6 @@ class Run:
     gaps_seen: Counter = field(default_factory=Counter)
 
 
-def _unknown_outcome(response) -> bool:
-    """The one 5xx the API may give: 503 with the documented body."""
-    try:
-        return response.status_code == 503 and response.json() == {"detail": {"message": UNKNOWN}}
-    except ValueError:
-        return False
-
-
 def fuzz(schema, base_url: str, people: dict[str, dict], known: dict[str, list[str]]) -> Run:
     """Every operation, as each of `people`, in both generation modes; a path
     parameter named in `known` (placement_id, school_id, …) is drawn from
@@ -173,7 +164,7 @@ def fuzz(schema, base_url: str, people: dict[str, dict], known: dict[str, list[s
                     case.headers = {**(case.headers or {}), **headers}
                     response = case.call(base_url=base_url, session=http, timeout=60)
                     run.calls.append(Call(who, case.method.upper(), case.formatted_path, repr(case.body), response.status_code))
-                    if response.status_code >= 500 and not _unknown_outcome(response):
+                    if response.status_code >= 500 and not unknown_outcome(response):
                         run.problems.append(f"{op.label} as {who}: {response.status_code} {response.text[:500]}\n"
                                             f"  {case.as_curl_command(base_url=base_url)}")
                         return

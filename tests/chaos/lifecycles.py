@@ -23,8 +23,7 @@ import httpx
 from apflow import samples
 from apflow.calendars import load_calendar
 from apflow.settings import Settings
-from console.errors import UNKNOWN
-from tests.api.test_api import HEAD, LEAD, last_school_day, new_pupil
+from tests.api.test_api import HEAD, LEAD, last_school_day, new_pupil, unknown_outcome
 
 # How long one call is retried while the service answers 503: a killed
 # worker's letter is retried after its heartbeat timeout, a stopped server
@@ -172,7 +171,7 @@ class Driver:
         while True:
             r = await self.http.request(method, path, headers=headers, **kwargs)
             self.tally.statuses[r.status_code] += 1
-            if r.status_code == 503 and _unknown(r):
+            if unknown_outcome(r):
                 self.tally.unknown += 1
                 self.tally.unknown_writes += method == "POST"
                 self.tally.note()
@@ -260,9 +259,3 @@ def _data(action: str, notice_on: date, d: date):
         "terminate": lambda: samples.terminate(d),
     }[action]()
 
-
-def _unknown(r: httpx.Response) -> bool:
-    try:
-        return r.json()["detail"]["message"] == UNKNOWN
-    except (ValueError, KeyError, TypeError):
-        return False

@@ -35,7 +35,6 @@ from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 
 from apflow.calendars import load_calendar
-from console.errors import UNKNOWN
 from domain.actions import ACTION_MODELS
 from tests.api import test_api as api
 from tests.api.test_fuzz import snapshot_of, state_of
@@ -176,7 +175,7 @@ async def fuzz_form(http: httpx.AsyncClient, form: Form, path: str, person: Pers
         r = asyncio.run_coroutine_threadsafe(
             http.post(path, headers=headers, data=form_data, files=files or None, follow_redirects=False), loop).result()
         run.calls.append(Call(person.user or "link holder", path, r.status_code))
-        if r.status_code >= 500 and not (r.status_code == 503 and UNKNOWN in r.text):
+        if r.status_code >= 500 and not api.unknown_outcome(r):
             run.problems.append(f"POST {path} as {person.user or 'a link holder'}: {r.status_code} {r.text[:300]}\n  {body!r:.1500}")
         elif "Traceback" in r.text:
             run.problems.append(f"POST {path} as {person.user}: a traceback in the answer")
