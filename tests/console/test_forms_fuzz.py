@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
 import httpx
+import pytest
 import pytest_asyncio
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
@@ -41,6 +42,11 @@ from tests.api.test_fuzz import snapshot_of, state_of
 
 from .conftest import DSL, HEAD, LEAD, OPS, OTHER_LEAD, Person
 from .helpers import consulted, started_today
+
+# The service under test runs in this process, on other threads: what it
+# draws from `random` while a form's values are drawn, Hypothesis takes for
+# the strategies' own use and warns of (now and then, by timing).
+pytestmark = pytest.mark.filterwarnings("ignore:Do not use the `random` module inside strategies")
 
 EXAMPLES = 4  # per form, person and placement
 READ_ONLY = Person("governor-137000", "read_only")
