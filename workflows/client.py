@@ -1,6 +1,7 @@
 """Client stubs: how the API (and the demo) start and drive placement workflows."""
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
@@ -110,11 +111,16 @@ async def act(client: Client, placement_id: str, actor: Actor, action: Model, id
 
 
 SNAPSHOT_WAIT = timedelta(seconds=5)  # a workflow with no worker polling never answers
+# Past the query's own wait, for the whole call: with the server down the SDK
+# retries the connection for longer (about 12 s) before it gives up.
+SNAPSHOT_BOUND_S = SNAPSHOT_WAIT.total_seconds() + 1
 
 
 async def snapshot(client: Client, placement_id: str) -> Snapshot:
+    """The workflow's own snapshot; `TimeoutError` past SNAPSHOT_BOUND_S."""
     handle = client.get_workflow_handle_for(PlacementWorkflow.run, placement_id)
-    return await handle.query(PlacementWorkflow.snapshot, rpc_timeout=SNAPSHOT_WAIT)
+    async with asyncio.timeout(SNAPSHOT_BOUND_S):
+        return await handle.query(PlacementWorkflow.snapshot, rpc_timeout=SNAPSHOT_WAIT)
 
 
 def register_copy(data: dict, stale: bool) -> Snapshot:

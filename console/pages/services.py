@@ -106,6 +106,8 @@ class Services:
         or has gone (its history past retention)."""
         try:
             return await placements.snapshot(self.client, row.placement_id)
+        except TimeoutError:  # Temporal out of reach for longer than a page waits
+            return placements.register_copy(row.data, stale=True)
         except RPCError as e:
             if e.status not in (RPCStatusCode.NOT_FOUND, RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED,
                                 RPCStatusCode.UNAVAILABLE) and not errors.not_ready(e):

@@ -4,6 +4,7 @@ and record nothing twice; an outcome the API cannot know is a 503 saying
 so, never a 500; a request cannot claim to be apflow itself."""
 from __future__ import annotations
 
+import time
 import uuid
 
 import httpx
@@ -21,6 +22,7 @@ from apflow.calendars import load_calendar
 from apflow.temporal import data_converter
 
 from tests.api.conftest import serving
+from workflows import client as placements
 
 UNKNOWN = {"detail": {"message": "outcome unknown: safe to retry with the same Idempotency-Key"}}
 
@@ -128,3 +130,25 @@ async def test_temporal_unreachable_is_503_outcome_unknown(api_stack, http):
     # Nothing was recorded; the same key against the running service does it once.
     assert [e["action"] for e in await history(http, pid)] == ["propose"]
     await act(http, pid, "vet", samples.vet())
+
+
+async def test_a_read_with_temporal_gone_answers_503_within_its_bound(api_stack, http):
+    """The app's own client (the SDK's default retries, which go on for about
+    12 s against a server that is gone) is cut off at the read's bound: the
+    JSON API answers 503, safe to retry, and the placement's page shows the
+    register's copy, marked as possibly behind."""
+    pid = (await propose(http))["placement"]["placement_id"]
+    env = await WorkflowEnvironment.start_local(dev_server_existing_path=str(BIN / "temporal"), ui=False)
+    client = await Client.connect(env.client.service_client.config.target_host, data_converter=data_converter(CODEC_KEY))
+    settings = Settings(task_queue=api_stack.task_queue, var_dir=api_stack.engine.url.database + ".var")
+    app = create_app(settings, client=client, engine=api_stack.engine)
+    await env.shutdown()
+    async with serving(app) as url, httpx.AsyncClient(base_url=url, timeout=60) as gone:
+        started = time.monotonic()
+        r = await gone.get(f"/api/placements/{pid}", headers=OPS)
+        assert (r.status_code, r.json()) == (503, UNKNOWN)
+        assert time.monotonic() - started < placements.SNAPSHOT_BOUND_S + 2
+        started = time.monotonic()
+        page = await gone.get(f"/placements/{pid}", headers=OPS)
+        assert page.status_code == 200 and "may be a little behind" in page.text, page.text[:2000]
+        assert time.monotonic() - started < placements.SNAPSHOT_BOUND_S + 2
