@@ -11,6 +11,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import sessionmaker
 
@@ -19,6 +20,14 @@ log = logging.getLogger("apflow")
 # A server that does not answer a connection within this long is taken as not
 # up yet (psycopg alone would wait for as long as the network does).
 CONNECT_TIMEOUT_S = 10
+# A connection whose server has gone silent (a network partition: no reset,
+# no answer) is given up after about half a minute, by libpq itself: data
+# unacknowledged for TCP_USER_TIMEOUT_MS, or an idle connection's keepalive
+# probes unanswered (after 10 s idle, three 5 s apart). The request then
+# fails as any lost connection does (503, safe to retry) instead of waiting
+# for as long as the kernel would (many minutes).
+SERVER_SILENCE = {"tcp_user_timeout": 30_000, "keepalives": 1, "keepalives_idle": 10,
+                  "keepalives_interval": 5, "keepalives_count": 3}
 RETRY_MAX_S = 5.0
 
 
@@ -28,13 +37,20 @@ def make_engine(url: str) -> Engine:
     # hide_parameters: an error's message never carries a pupil's data into a
     # log. A pooled connection to a server is checked before use (it may have
     # been dropped); one to a SQLite file cannot be.
-    connect_args = {"connect_timeout": CONNECT_TIMEOUT_S} if url.startswith("postgresql") and "connect_timeout" not in url else {}
+    connect_args = _postgresql_defaults(url) if url.startswith("postgresql") else {}
     engine = create_engine(url, pool_pre_ping=not url.startswith("sqlite"), hide_parameters=True, connect_args=connect_args)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     elif engine.dialect.name == "postgresql":
         event.listen(engine, "handle_error", _primary_message_only)
     return engine
+
+
+def _postgresql_defaults(url: str) -> dict:
+    """The connection's bounds, where the URL does not set its own."""
+    given = make_url(url).query
+    defaults = {"connect_timeout": CONNECT_TIMEOUT_S, **SERVER_SILENCE}
+    return {key: value for key, value in defaults.items() if key not in given}
 
 
 def insert_for(dialect: str, table):
