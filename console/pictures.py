@@ -8,6 +8,7 @@ anything itself, so what it shows is exactly what the viewer may see.
 """
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -88,6 +89,25 @@ def _chart(kind, colours: Sequence[str], height: int, **config):
                 height=height, show_legend=False, print_values=False, margin=10, truncate_label=-1, **config)
 
 
+CACHED = 128  # pictures kept a process: a year of weeks' SVG is about 70 KB
+
+
+def drawn_once(draw):
+    """A picture is drawn again only when its figures change: pygal takes
+    about 20 ms for a year of weeks, against a few for the rest of a page.
+    The figures are the key, so a picture is only ever shown for the very
+    figures it was drawn from, to whoever may see them."""
+    cached = functools.lru_cache(maxsize=CACHED)(draw)
+
+    @functools.wraps(draw)
+    def picture(figures: Sequence, *args, **kwargs) -> Picture | None:
+        return cached(tuple(figures), *args, **kwargs)
+
+    picture.cache_clear = cached.cache_clear  # type: ignore[attr-defined]
+    return picture
+
+
+@drawn_once
 def placements_by_state(counts: Sequence[tuple[str, str, int]]) -> Picture | None:
     """Placements in each state at each school, a bar a school, from
     (school_id, state, n) counts."""
@@ -137,6 +157,7 @@ class Span:
         return self.planned_end is not None and self.until > self.planned_end
 
 
+@drawn_once
 def time_against_plan(spans: Sequence[Span]) -> Picture | None:
     """For each placement, the weeks planned beside the weeks so far; a
     placement past its planned end shows red."""
@@ -180,6 +201,7 @@ def monday_of(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
 
+@drawn_once
 def attendance_by_week(weeks: Sequence[Week]) -> Picture | None:
     """A bar a week: the sessions attended, absent with and without
     authority, and not yet marked."""
@@ -216,6 +238,7 @@ class Scored:
     total: int
 
 
+@drawn_once
 def evaluation_totals(scored: Sequence[Scored], title: str = "Evaluation totals over time") -> Picture | None:
     """Each evaluation's total out of 125 in the order they were made: a line
     a placement, so one placement's shows its course and a provider's sets

@@ -15,7 +15,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import DateTime, Engine, ForeignKey, Index, Integer, String, Text, delete, func, select, update
+from sqlalchemy import DateTime, Engine, ForeignKey, Index, Integer, String, Text, bindparam, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -262,6 +262,22 @@ class SessionHolder(TokenHolder):
     csrf_token: str
 
 
+def _holder_read(credential, hashed, *columns):
+    """A credential's row found by its hash, with its user's name and every
+    grant, one row a grant. Built once: every request signs in with one, and
+    building the statement cost more than running it."""
+    u, g = UserRow, GrantRow
+    return (select(*columns, u.name, u.disabled_at, g.role, g.school_id)
+            .join(u, u.user_id == credential.user_id).outerjoin(g, g.user_id == credential.user_id)
+            .where(hashed == bindparam("hash")).order_by(g.id))
+
+
+_SESSION_HOLDER = _holder_read(SessionRow, SessionRow.session_hash, SessionRow.user_id, SessionRow.csrf_token,
+                               SessionRow.expires_at, SessionRow.last_seen_at)
+_TOKEN_HOLDER = _holder_read(ApiTokenRow, ApiTokenRow.token_hash, ApiTokenRow.token_id, ApiTokenRow.user_id,
+                             ApiTokenRow.revoked_at, ApiTokenRow.expires_at, ApiTokenRow.last_used_at)
+
+
 def _grants(rows) -> tuple[Grant, ...]:
     """The grants of a holder's rows, joined one row a grant (none: no grant)."""
     return tuple(Grant(Role(x.role), x.school_id) for x in rows if x.role is not None)
@@ -273,12 +289,9 @@ def session_holder(engine: Engine, cookie: str, now: datetime, idle: timedelta) 
     end an idle or expired session or, at most once every TOUCH_EVERY, to
     restart its idle clock."""
     key = digest(cookie)
-    t, u, g = SessionRow, UserRow, GrantRow
-    q = (select(t.user_id, t.csrf_token, t.expires_at, t.last_seen_at, u.name, u.disabled_at, g.role, g.school_id)
-         .join(u, u.user_id == t.user_id).outerjoin(g, g.user_id == t.user_id)
-         .where(t.session_hash == key).order_by(g.id))
+    t = SessionRow
     with engine.connect() as c:
-        rows = c.execute(q).all()
+        rows = c.execute(_SESSION_HOLDER, {"hash": key}).all()
     if not rows:
         return None
     r = rows[0]
@@ -331,12 +344,9 @@ def token_holder(engine: Engine, token: str, now: datetime) -> TokenHolder | Non
     """The active user whose live token this is, with their name and grants.
     Every API request asks it: so one read, and a write only to mark the
     token used, at most once every TOUCH_EVERY."""
-    t, u, g = ApiTokenRow, UserRow, GrantRow
-    q = (select(t.token_id, t.user_id, t.revoked_at, t.expires_at, t.last_used_at, u.name, u.disabled_at, g.role, g.school_id)
-         .join(u, u.user_id == t.user_id).outerjoin(g, g.user_id == t.user_id)
-         .where(t.token_hash == digest(token)).order_by(g.id))
+    t = ApiTokenRow
     with engine.connect() as c:
-        rows = c.execute(q).all()
+        rows = c.execute(_TOKEN_HOLDER, {"hash": digest(token)}).all()
     if not rows:
         return None
     r = rows[0]

@@ -118,3 +118,15 @@ def test_evaluation_totals_draw_a_line_a_placement_in_the_order_they_were_made()
     both = pictures.evaluation_totals([*one, pictures.Scored("Another", "Mid", date(2026, 11, 2), 60)])
     assert series(both) == ["This placement", "Another"]
     assert pictures.evaluation_totals([]) is None
+
+
+def test_a_picture_is_drawn_again_only_when_its_figures_change(monkeypatch):
+    draws = []
+    real = pictures._draw
+    monkeypatch.setattr(pictures, "_draw", lambda chart: draws.append(chart) or real(chart))
+    weeks = [pictures.Week(date(2026, 9, 7) + timedelta(weeks=i), present=8, unauthorised=2) for i in range(30)]
+    first = pictures.attendance_by_week(weeks)
+    assert pictures.attendance_by_week(list(weeks)) is first and len(draws) == 1
+    marked = [*weeks[:-1], pictures.Week(weeks[-1].monday, present=10)]
+    again = pictures.attendance_by_week(marked)
+    assert len(draws) == 2 and again.rows[-1][1:] == (10, 0, 0, 0) and first.rows[-1][1:] == (8, 0, 2, 0)
