@@ -8,6 +8,7 @@ import logging
 import os
 import signal
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 from sqlalchemy import Engine
 from temporalio.client import Client
@@ -61,6 +62,7 @@ def build_worker(
         workflow_runner=RUNNER,
         max_concurrent_activities=activity_slots,
         max_cached_workflows=settings.worker_cache_size,
+        sticky_queue_schedule_to_start_timeout=timedelta(seconds=settings.worker_sticky_wait_s),
         activity_executor=ThreadPoolExecutor(max_workers=activity_slots, thread_name_prefix="activity"),
         interceptors=[ActivityCounts()],
     )

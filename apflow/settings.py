@@ -128,6 +128,10 @@ class Settings(BaseSettings):
     # Open placements a worker keeps in memory (the SDK's default): one evicted
     # from the cache replays its whole history at its next event.
     worker_cache_size: int = Field(1000, ge=0)
+    # How long a placement's next task waits for the worker that holds it in
+    # memory before any worker may take it (replaying its history): after a
+    # worker dies, its placements move on this much sooner than the SDK's 10 s.
+    worker_sticky_wait_s: float = Field(3.0, gt=0, le=60)
     # On its first start with the embedded register (no database_url) and no
     # accounts, `apflow up` fills it with the demo's invented people and
     # placements, and prints how they sign in. Never with a real database.

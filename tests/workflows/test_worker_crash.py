@@ -20,7 +20,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import func, select
-from temporalio.api.enums.v1 import EventType, PendingWorkflowTaskState
+from temporalio.api.enums.v1 import EventType, PendingWorkflowTaskState, TimeoutType
 
 from apflow import samples
 from apflow.calendars import load_calendar
@@ -212,3 +212,33 @@ async def test_worker_killed_mid_update_loses_nothing(dev_env, tmp_path):
         assert count == len(STEPS)
     finally:
         engine.dispose()
+
+
+async def test_a_dead_workers_placements_move_to_the_next_worker_after_its_sticky_wait(dev_env, tmp_path):
+    """A placement the killed worker held in memory: its next task waits for
+    that worker `worker_sticky_wait_s` (3 s), not the SDK's 10 s, before the
+    new worker takes it and replays its history."""
+    client = dev_env.client
+    env = worker_env(client, tmp_path, tmp_path / "register.db")
+    start = last_school_day()
+    cal = load_calendar("137000", Settings().calendars_dir)
+    notice_on = cal.add_school_days(start, -3)
+    workers = [WorkerProcess(env, tmp_path / "worker-1.log")]
+    try:
+        await workers[0].ready()
+        handle, _ = await start_placement(client, env["APFLOW_TASK_QUEUE"], samples.proposal(start), LEAD, cal)
+        await act(client, handle.id, LEAD, samples.vet(safeguarding_confirmation_received_on=notice_on))
+        workers[0].kill()  # idle, the placement in its cache
+        workers.append(WorkerProcess(env, tmp_path / "worker-2.log"))
+        await workers[1].ready()
+        began = asyncio.get_running_loop().time()
+        snap = await asyncio.wait_for(act(client, handle.id, LEAD, samples.consult_la(notice_on)), RECOVERY_WAIT_S)
+        took = asyncio.get_running_loop().time() - began
+    finally:
+        for w in workers:
+            w.kill()
+    assert snap.placement.state == "la_consulted"
+    timed_out = [e.workflow_task_timed_out_event_attributes.timeout_type for e in (await handle.fetch_history()).events
+                 if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT]
+    assert timed_out == [TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_START]  # waited on the dead worker's queue, once
+    assert Settings().worker_sticky_wait_s <= took < 10, took
