@@ -60,7 +60,7 @@ class DocumentRow(Base):
     html: Mapped[str] = mapped_column(Text)
     pdf: Mapped[bytes] = mapped_column(LargeBinary)
     sha256: Mapped[str] = mapped_column(String(64))  # of the PDF
-    status: Mapped[str] = mapped_column(String(16), index=True)
+    status: Mapped[str] = mapped_column(String(16))  # indexed with kind: ix_documents_status_kind
     delivery_mode: Mapped[str] = mapped_column(String(16))
     message_id: Mapped[str | None] = mapped_column(String(200))
     link_id: Mapped[str | None] = mapped_column(String(64))
