@@ -291,6 +291,9 @@ async def find(client: Client, engine: Engine, settings: StuckSettings, now: dat
     for wid, d in described.items():
         for reason in activity_reasons(d, settings):
             found.add(wid, reason)
+    # Read after the descriptions: a letter sending when first read and no
+    # longer pending at its describe had ended its attempt, sent or failed.
+    letters = await asyncio.to_thread(register.still_in_trouble, engine, letters)
     _letter_reasons(letters, described, found)
     return await asyncio.to_thread(_assemble, engine, found)
 

@@ -63,16 +63,30 @@ def running_ids(engine: Engine, limit: int = LIMIT) -> list[str]:
         return list(conn.scalars(q))
 
 
+# What the operations page says of a letter in trouble.
+_LETTER = (DocumentRow.document_id, DocumentRow.placement_id, DocumentRow.kind, DocumentRow.recipient_role,
+           DocumentRow.status, DocumentRow.failure, DocumentRow.created_at)
+
+
 def letters_in_trouble(engine: Engine, limit: int = LIMIT) -> list:
-    """Letters of running placements whose last attempt failed or stopped
-    mid-send (documents' status index): a retrying send is among them, since
-    a failed attempt is recorded before it is retried."""
+    """Letters of running placements whose last attempt failed or is sending
+    (ix_documents_status_kind): a retrying send is among them, since a failed
+    attempt is recorded before it is retried."""
     d, p = DocumentRow, PlacementRow
-    q = (select(d.document_id, d.placement_id, d.kind, d.recipient_role, d.status, d.failure, d.created_at)
-         .join(p, p.placement_id == d.placement_id)
+    q = (select(*_LETTER).join(p, p.placement_id == d.placement_id)
          .where(d.status.in_((FAILED, SENDING)), _running()).order_by(d.created_at).limit(limit))
     with engine.connect() as conn:
         return list(conn.execute(q))
+
+
+def still_in_trouble(engine: Engine, letters: list) -> list:
+    """The same letters read again, those still failed or sending: a send
+    under way when they were first read may have ended since (by primary key)."""
+    d, ids = DocumentRow, [r.document_id for r in letters]
+    q = (select(*_LETTER).where(d.document_id.in_(ids), d.status.in_((FAILED, SENDING)))
+         .order_by(d.created_at))
+    with engine.connect() as conn:
+        return list(conn.execute(q)) if ids else []
 
 
 def deadlines_not_escalated(engine: Engine, before: date, limit: int = LIMIT) -> list:

@@ -4,6 +4,8 @@ letter the relay refused with its escalation left open, and a worker that
 writes to another register than the one operations read."""
 from __future__ import annotations
 
+import asyncio
+import threading
 from datetime import timedelta
 
 from apflow import samples
@@ -13,7 +15,7 @@ from domain.clock import uk_date, uk_instant
 from domain.settings import StuckSettings
 from operations import stuck
 from operations.stuck import Kind
-from store import register
+from store import documents, register
 from store.db import make_engine, migrate
 from tests.letters.conftest import DIRECTORY, Inbox, free_port, mail_settings
 from tests.workflows.test_placement_workflow import LEAD as LEAD_ACTOR
@@ -83,6 +85,57 @@ async def test_a_letter_the_relay_refused_and_its_escalation_left_open(ops_env, 
             assert late.details["owner"] == "ap_lead" and late.details["escalation_id"].startswith("letter:")
     finally:
         relay.stop()
+
+
+class HeldRelay(Inbox):
+    """A relay that holds each message until `release` is set."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.holding, self.release = threading.Event(), threading.Event()
+
+    async def handle_DATA(self, server, session, envelope):
+        self.holding.set()
+        await asyncio.get_running_loop().run_in_executor(None, self.release.wait, 30)
+        return await super().handle_DATA(server, session, envelope)
+
+
+async def test_a_letter_sent_while_the_page_is_read_is_not_taken_for_one_stopped_mid_send(
+        ops_env, engine, task_queue, monkeypatch):
+    """The letters are read, then their workflows described: a send that ends
+    between the two was under way, and is not listed as stopped."""
+    env, relay = ops_env, HeldRelay()
+    port = free_port()
+    controller = Controller(relay, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        letters = DocumentActivities(engine, mail_settings(port), ["secret"], "https://apflow.test")
+        today = uk_date(now())
+        calendar = default_calendar("137000", today)
+        async with build_worker(env.client, task_queue, engine, letters):
+            handle, _ = await start_placement(env.client, task_queue, samples.proposal(calendar.add_school_days(today, 15)),
+                                              LEAD_ACTOR, calendar, directory=Settings().letters_from(samples.SCHOOL))
+            await act(env.client, handle.id, LEAD_ACTOR, samples.vet())
+            await act(env.client, handle.id, LEAD_ACTOR, samples.consult_la(today))
+            await until(lambda: asyncio.to_thread(relay.holding.wait, 0.1), what="the LA's letter at the relay")
+            [sending] = documents.for_placement(engine, handle.id)
+            assert sending.status == documents.SENDING
+
+            described = stuck._describe_all
+
+            async def the_send_ends_first(client, ids):
+                relay.release.set()
+                await until(lambda: asyncio.to_thread(
+                    lambda: documents.for_placement(engine, handle.id)[0].status == documents.SENT), what="sent")
+                return await described(client, ids)
+
+            monkeypatch.setattr(stuck, "_describe_all", the_send_ends_first)
+            listed_now = await stuck.find(env.client, engine, QUICK)
+            assert Kind.letter_not_sent not in {r.kind for s in listed_now if s.placement_id == handle.id for r in s.reasons}
+            assert len(relay.to(DIRECTORY.la.email)) == 1
+    finally:
+        relay.release.set()
+        controller.stop()
 
 
 async def test_a_worker_writing_to_another_register(ops_env, engine, task_queue, tmp_path):
