@@ -4,6 +4,8 @@ and record nothing twice; an outcome the API cannot know is a 503 saying
 so, never a 500; a request cannot claim to be apflow itself."""
 from __future__ import annotations
 
+import gc
+import logging
 import time
 import uuid
 
@@ -152,3 +154,20 @@ async def test_a_read_with_temporal_gone_answers_503_within_its_bound(api_stack,
         page = await gone.get(f"/placements/{pid}", headers=OPS)
         assert page.status_code == 200 and "may be a little behind" in page.text, page.text[:2000]
         assert time.monotonic() - started < placements.SNAPSHOT_BOUND_S + 2
+
+
+async def test_a_proposal_cut_off_at_the_api_s_wait_leaves_no_error_for_asyncio_to_log(api_stack, http, caplog):
+    """A start cut off at the API's wait (or refused by the server) raises its
+    error and also leaves it on the start operation's own future: taken there,
+    it is not logged as "never retrieved", a traceback a proposal during an outage."""
+    env = await WorkflowEnvironment.start_local(dev_server_existing_path=str(BIN / "temporal"), ui=False)
+    client = await Client.connect(env.client.service_client.config.target_host, data_converter=data_converter(CODEC_KEY))
+    settings = Settings(task_queue=api_stack.task_queue, var_dir=api_stack.engine.url.database + ".var", api_wait_s=1)
+    app = create_app(settings, client=client, engine=api_stack.engine)
+    await env.shutdown()
+    with caplog.at_level(logging.ERROR, logger="asyncio"):
+        async with serving(app) as url, httpx.AsyncClient(base_url=url, timeout=60) as gone:
+            r = await gone.post("/api/placements", headers={**LEAD, "Idempotency-Key": key()}, json=proposal_json())
+            assert (r.status_code, r.json()) == (503, UNKNOWN)
+        gc.collect()  # an unretrieved future's error is logged when it is collected
+    assert not [m for m in caplog.messages if "never retrieved" in m], caplog.text[-2000:]
