@@ -36,10 +36,11 @@ class Model(BaseModel):
 
     @model_validator(mode="before")
     @classmethod
-    def _days_are_written_as_days(cls, data):
+    def _days_are_written_as_days(cls, data, info: ValidationInfo):
         # Lax pydantic reads a number as a date (0 is 1 January 1970): a day
         # must be written as one ("2026-12-01"), never guessed from a number.
-        if isinstance(data, dict):
+        # (Not again when read back from the register, which wrote it as a day.)
+        if isinstance(data, dict) and not (info.context and info.context.get("stored")):
             for name in _day_fields(cls):
                 value = data.get(name)
                 if isinstance(value, (int, float)) and not isinstance(value, bool):
