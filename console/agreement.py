@@ -31,7 +31,7 @@ from domain.models import Actor, Placement
 from store import agreements
 from store.tables import PlacementRow
 
-from .authority import actor_for_operation, visible_placement
+from .authority import actor_for_operation, visible_placement, visible_school
 from .identity import Principal, PrincipalDep
 from .pages import forms, wording
 from .pages.rendering import not_found, page
@@ -150,7 +150,7 @@ def router() -> APIRouter:
     def get_agreement(placement_id: str, principal: PrincipalDep, request: Request):
         """What the school recorded for the commissioning agreement beyond the
         proposal (empty until it does), and the signed copies kept."""
-        visible_placement(request.app.state.engine, principal, placement_id)
+        visible_school(request.app.state.engine, principal, placement_id)
         return _out(request.app.state.engine, placement_id)
 
     @r.put("/api/placements/{placement_id}/agreement", response_model=AgreementOut)

@@ -37,7 +37,7 @@ from workflows.placement import Snapshot
 from . import attendance, codec_server, documents, errors, evaluation_links, exports, hardening, metrics, operations, pages, paging, provider, signin, stuck
 from . import providers_api, views_links
 from .agreement import router as agreement_router
-from .authority import actor_for_action, listing_scope, visible_placement
+from .authority import actor_for_action, listing_scope, visible_placement, visible_school
 from .calendar_feed import router as calendar_feed_router
 from .identity import IdempotencyKey, PrincipalDep
 
@@ -253,7 +253,7 @@ def create_app(settings: Settings, client: Client | None = None, engine: Engine 
 
     @app.get("/api/placements/{placement_id}/history", response_model=list[AuditEventOut], tags=["placements"])
     def placement_history(placement_id: str, principal: PrincipalDep, request: Request):
-        visible_placement(db(request), principal, placement_id)
+        visible_school(db(request), principal, placement_id)
         return [
             AuditEventOut(
                 seq=e.seq, action=e.action, actor_id=e.actor_id, actor_role=e.actor_role,
@@ -286,15 +286,15 @@ def create_app(settings: Settings, client: Client | None = None, engine: Engine 
 
 def _add_action_route(app: FastAPI, name: str, model: type[Model], db, temporal, settings: Settings) -> None:
     async def perform(placement_id: str, body: model, principal: PrincipalDep, request: Request, idempotency_key: IdempotencyKey = None):  # type: ignore[valid-type]
-        def read():  # the register, off the event loop
-            row = visible_placement(db(request), principal, placement_id)
-            return row, documents.copy_on_file(db(request), placement_id, body)
+        def read():  # the register, off the event loop, in one hop
+            school_id = visible_school(db(request), principal, placement_id)
+            return (school_id, documents.copy_on_file(db(request), placement_id, body),
+                    providers_api.vet_blocked(db(request), placement_id, name, providers_api.today()))
 
-        row, missing_copy = await run_in_threadpool(read)
-        actor = actor_for_action(principal, row.school_id, name)
+        school_id, missing_copy, lapsed = await run_in_threadpool(read)
+        actor = actor_for_action(principal, school_id, name)
         if missing_copy:
             return refusal_response(Refused(name, [Unmet("§6.5, §6.8", missing_copy)]), 422)
-        lapsed = await run_in_threadpool(providers_api.vet_blocked, db(request), placement_id, name, providers_api.today())
         if lapsed:  # the provider's record has expired since the proposal
             return refusal_response(Refused(name, lapsed), 409)
         try:

@@ -24,9 +24,21 @@ def _allowed(action: str) -> str:
 def visible_placement(engine: Engine, principal: Principal, placement_id: str) -> PlacementRow:
     """The placement's register row, if this person may see it."""
     row = register.get(engine, placement_id)
-    if row is None or not principal.may_see(row.school_id):
-        raise HTTPException(404, f"no placement {placement_id}")
+    _may_see(principal, placement_id, row.school_id if row is not None else None)
     return row
+
+
+def visible_school(engine: Engine, principal: Principal, placement_id: str) -> str:
+    """The placement's school, if this person may see the placement: for a
+    route that needs no more of its row (its JSON is not read)."""
+    school_id = register.school_of(engine, placement_id)
+    _may_see(principal, placement_id, school_id)
+    return school_id
+
+
+def _may_see(principal: Principal, placement_id: str, school_id: str | None) -> None:
+    if school_id is None or not principal.may_see(school_id):
+        raise HTTPException(404, f"no placement {placement_id}")
 
 
 def _watcher_refusal(actor: Actor, action: str) -> HTTPException:

@@ -28,7 +28,7 @@ from store import register
 
 from workflows import client as placements
 
-from .authority import actor_for_operation, visible_placement
+from .authority import actor_for_operation, visible_placement, visible_school
 from .identity import PrincipalDep, SchoolPath
 
 _LINKS_REFUSED = "the school's AP lead or headteacher manage its providers' links"
@@ -117,7 +117,7 @@ def router(settings: Settings) -> APIRouter:
         return row, actor_for_operation(principal, row.school_id, operation, refusal)
 
     def document(request: Request, placement_id: str, document_id: str, principal: Principal) -> sent.DocumentRow:
-        visible_placement(request.app.state.engine, principal, placement_id)
+        visible_school(request.app.state.engine, principal, placement_id)
         row = sent.get(request.app.state.engine, placement_id, document_id)
         if row is None:
             raise HTTPException(404, f"no document {document_id} on placement {placement_id}")
@@ -126,7 +126,7 @@ def router(settings: Settings) -> APIRouter:
     @r.get("/api/placements/{placement_id}/documents", response_model=list[DocumentOut])
     def list_documents(placement_id: str, principal: PrincipalDep, request: Request):
         """Every document sent for the placement, oldest first, with the hash of its PDF."""
-        visible_placement(request.app.state.engine, principal, placement_id)
+        visible_school(request.app.state.engine, principal, placement_id)
         return [DocumentOut(**_doc(d)) for d in sent.for_placement(request.app.state.engine, placement_id)]
 
     # Declared before the route without ".pdf", whose id would otherwise swallow the suffix.
@@ -171,7 +171,7 @@ def router(settings: Settings) -> APIRouter:
 
     @r.get("/api/placements/{placement_id}/links", response_model=list[LinkOut])
     def list_links(placement_id: str, principal: PrincipalDep, request: Request):
-        visible_placement(request.app.state.engine, principal, placement_id)
+        visible_school(request.app.state.engine, principal, placement_id)
         return [LinkOut(**_link(x)) for x in sent.links_for(request.app.state.engine, placement_id)]
 
     @r.post("/api/placements/{placement_id}/links", response_model=IssuedLink, status_code=201)

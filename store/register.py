@@ -9,7 +9,7 @@ from datetime import date, datetime, timezone
 from functools import lru_cache
 from typing import Generic, TypeVar
 
-from sqlalchemy import Engine, and_, case, exists, func, literal, or_, select
+from sqlalchemy import Engine, and_, bindparam, case, exists, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from domain.lifecycle import FINAL_STATES
@@ -179,17 +179,23 @@ class Records:
     history: list[HistoryEntry]
 
 
+# Built once: every action's answer and every placement's page reads them.
+_CONTACTS = (select(ContactRow.contact_id, ContactRow.kind, ContactRow.contacted_on, ContactRow.notes,
+                    ContactRow.unannounced, ContactRow.record)
+             .where(ContactRow.placement_id == bindparam("placement_id")).order_by(ContactRow.seq, ContactRow.id))
+_STEPS = (select(AuditEvent.seq, AuditEvent.action, AuditEvent.actor_id, AuditEvent.actor_role,
+                 AuditEvent.actor_school_id, AuditEvent.at, AuditEvent.from_state, AuditEvent.to_state, AuditEvent.note)
+          .where(AuditEvent.placement_id == bindparam("placement_id")).order_by(AuditEvent.seq))
+_SCHOOL = select(PlacementRow.school_id).where(PlacementRow.placement_id == bindparam("placement_id"))
+
+
 def records(engine: Engine, placement_id: str) -> Records:
     """A placement's contacts and steps, in the order they were recorded:
     one read (two statements in one snapshot), however many there are."""
-    c, e = ContactRow, AuditEvent
     with engine.connect() as conn:
         _one_snapshot(conn)
-        contacts = conn.execute(select(c.contact_id, c.kind, c.contacted_on, c.notes, c.unannounced, c.record)
-                                .where(c.placement_id == placement_id).order_by(c.seq, c.id)).all()
-        events = conn.execute(select(e.seq, e.action, e.actor_id, e.actor_role, e.actor_school_id, e.at,
-                                     e.from_state, e.to_state, e.note)
-                              .where(e.placement_id == placement_id).order_by(e.seq)).all()
+        contacts = conn.execute(_CONTACTS, {"placement_id": placement_id}).all()
+        events = conn.execute(_STEPS, {"placement_id": placement_id}).all()
     return Records(
         contacts=[RecordedContact(contact_id=r.contact_id, kind=r.kind, on=r.contacted_on, notes=r.notes,
                                   unannounced=r.unannounced, visit=r.record) for r in contacts],
@@ -229,6 +235,12 @@ def with_all_records(engine: Engine, p: Placement) -> Placement:
 def get(engine: Engine, placement_id: str) -> PlacementRow | None:
     with Session(engine) as s:
         return s.get(PlacementRow, placement_id)
+
+
+def school_of(engine: Engine, placement_id: str) -> str | None:
+    """The placement's school, without reading its row's JSON."""
+    with engine.connect() as conn:
+        return conn.execute(_SCHOOL, {"placement_id": placement_id}).scalar()
 
 
 def search(engine: Engine, state: str | None = None, school_ids: Collection[str] | None = None, limit: int = 500) -> list:
