@@ -31,6 +31,13 @@ SERVER_SILENCE = {"tcp_user_timeout": 30_000, "keepalives": 1, "keepalives_idle"
 RETRY_MAX_S = 5.0
 
 
+# Connections kept open: as many as the requests and activities that read at
+# once under load (SQLAlchemy keeps 5, and opened and closed the rest for
+# every read above that, a connection and its pragmas each time); more
+# still open when needed, and closed after.
+POOL_SIZE, POOL_OVERFLOW = 20, 10
+
+
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
@@ -38,7 +45,8 @@ def make_engine(url: str) -> Engine:
     # log. A pooled connection to a server is checked before use (it may have
     # been dropped); one to a SQLite file cannot be.
     connect_args = _postgresql_defaults(url) if url.startswith("postgresql") else {}
-    engine = create_engine(url, pool_pre_ping=not url.startswith("sqlite"), hide_parameters=True, connect_args=connect_args)
+    engine = create_engine(url, pool_pre_ping=not url.startswith("sqlite"), hide_parameters=True, connect_args=connect_args,
+                           pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     elif engine.dialect.name == "postgresql":
