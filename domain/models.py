@@ -228,6 +228,9 @@ class Weekday(StrEnum):
     fri = "fri"
 
 
+WEEKDAYS = tuple(Weekday)  # by `date.weekday()`, Monday first
+
+
 class Pattern(Model):
     """When the pupil attends the provider."""
 
@@ -246,7 +249,8 @@ class Pattern(Model):
 
     def includes(self, day: date) -> bool:
         """Whether `day` falls on one of the pattern's weekdays."""
-        return day.weekday() < 5 and list(Weekday)[day.weekday()] in self.days
+        n = day.weekday()
+        return n < 5 and WEEKDAYS[n] in self.days
 
 
 class Objective(Model):
