@@ -19,6 +19,7 @@ from domain.access import ACTION_ROLES
 from domain.clock import uk_date
 from domain.census import leaving_date
 from domain.deadlines import deadlines as deadlines_of
+from domain.deadlines import planned_end
 from domain.evaluations import completed as evaluation_scores
 from domain.lifecycle import NOT_STARTED, Lifecycle
 from domain.models import Placement
@@ -145,7 +146,9 @@ def _placement_page(request: Request, principal, placement_id: str, snap, done: 
          for stage, on, score in evaluation_scores(p)])]
     if p.state.value not in NOT_STARTED:
         until = min(today, leaving_date(p) or today) if p.final else today
-        drawn.append(pictures.time_against_plan([pictures.Span("This placement", p.start_date, p.planned_end, until)]))
+        # Its planned last day, counted from its number of days where no end date was set.
+        end = planned_end(p, calendar)
+        drawn.append(pictures.time_against_plan([pictures.Span("This placement", p.start_date, end, until)]))
     return page(
         request, "placement.html", principal, nav="placements", p=p, snap=snap, today=today,
         chart=diagram.chart(p.state), deadlines=rows, moving=moving, recording=recording,

@@ -11,7 +11,8 @@ import httpx
 
 from apflow import samples
 from apflow.calendars import load_calendar
-from domain.models import Weekday
+from domain.deadlines import planned_end
+from domain.models import Placement, Weekday
 from console import pictures
 
 from .conftest import LEAD, OPS
@@ -91,7 +92,11 @@ async def test_a_placements_page_draws_its_attendance_week_by_week(http, console
     monday = date.fromisoformat(owed[0]["day"]) - timedelta(days=date.fromisoformat(owed[0]["day"]).weekday())
     (week,) = [row for row in figures(html, "attendance-by-week") if row[0] == monday.strftime("%-d %B %Y")]
     assert week[1:4] == ["1", str(len(marks) - 1), "0"]  # B counts as present, I as authorised absence
-    assert figures(html, "time-against-plan")[0][0] == "This placement"
+    # Proposed for a number of days, with no end date: its plan is the day the clock counts to.
+    placement = Placement.model_validate((await http.get(f"/api/placements/{pid}", headers=LEAD.headers)).json()["placement"])
+    assert placement.planned_end_date is None and placement.number_of_days
+    end = planned_end(placement, cal)
+    assert figures(html, "time-against-plan")[0][:2] == ["This placement", str(round((end - placement.start_date).days / 7, 1))]
 
 
 async def test_the_register_counts_only_the_schools_the_viewer_may_see(http, console):
