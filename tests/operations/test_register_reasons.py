@@ -5,6 +5,7 @@ writes to another register than the one operations read."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from datetime import timedelta
 
@@ -56,10 +57,10 @@ async def test_a_stopped_clock_past_a_deadline_and_the_state_s_limit(time_env, e
     assert await stuck.find(env.client, engine, patient, now=at) == []
 
 
-async def test_a_letter_the_relay_refused_and_its_escalation_left_open(ops_env, engine, task_queue):
-    env = ops_env
-    inbox = Inbox()
-    inbox.refused.add(DIRECTORY.la.email)  # the relay answers 550 for the LA's address
+@contextlib.asynccontextmanager
+async def consulted(env, engine, task_queue, inbox: Inbox):
+    """A placement whose LA has just been consulted, its letters sent to
+    `inbox` by a real relay on loopback; its worker runs within the block."""
     port = free_port()
     relay = Controller(inbox, hostname="127.0.0.1", port=port)
     relay.start()
@@ -72,19 +73,26 @@ async def test_a_letter_the_relay_refused_and_its_escalation_left_open(ops_env, 
                                               LEAD_ACTOR, calendar, directory=Settings().letters_from(samples.SCHOOL))
             await act(env.client, handle.id, LEAD_ACTOR, samples.vet())
             await act(env.client, handle.id, LEAD_ACTOR, samples.consult_la(today))
-            found = await listed(env.client, engine, handle.id, Kind.letter_not_sent)
-            [letter] = [r for r in found.reasons if r.kind is Kind.letter_not_sent]
-            assert "550" in letter.last_error and DIRECTORY.la.email not in letter.last_error
-            assert letter.details["status"] == "failed"
-            assert Kind.escalation_overdue not in {r.kind for r in found.reasons}  # raised just now
-
-            # Its escalation to the AP lead (the letter not sent) is past a limit of 0 days.
-            strict = QUICK.model_copy(update={"escalation_open_days": 0})
-            found = await listed(env.client, engine, handle.id, Kind.escalation_overdue, settings=strict)
-            [late] = [r for r in found.reasons if r.kind is Kind.escalation_overdue]
-            assert late.details["owner"] == "ap_lead" and late.details["escalation_id"].startswith("letter:")
+            yield handle
     finally:
         relay.stop()
+
+
+async def test_a_letter_the_relay_refused_and_its_escalation_left_open(ops_env, engine, task_queue):
+    env, inbox = ops_env, Inbox()
+    inbox.refused.add(DIRECTORY.la.email)  # the relay answers 550 for the LA's address
+    async with consulted(env, engine, task_queue, inbox) as handle:
+        found = await listed(env.client, engine, handle.id, Kind.letter_not_sent)
+        [letter] = [r for r in found.reasons if r.kind is Kind.letter_not_sent]
+        assert "550" in letter.last_error and DIRECTORY.la.email not in letter.last_error
+        assert letter.details["status"] == "failed"
+        assert Kind.escalation_overdue not in {r.kind for r in found.reasons}  # raised just now
+
+        # Its escalation to the AP lead (the letter not sent) is past a limit of 0 days.
+        strict = QUICK.model_copy(update={"escalation_open_days": 0})
+        found = await listed(env.client, engine, handle.id, Kind.escalation_overdue, settings=strict)
+        [late] = [r for r in found.reasons if r.kind is Kind.escalation_overdue]
+        assert late.details["owner"] == "ap_lead" and late.details["escalation_id"].startswith("letter:")
 
 
 class HeldRelay(Inbox):
@@ -105,18 +113,8 @@ async def test_a_letter_sent_while_the_page_is_read_is_not_taken_for_one_stopped
     """The letters are read, then their workflows described: a send that ends
     between the two was under way, and is not listed as stopped."""
     env, relay = ops_env, HeldRelay()
-    port = free_port()
-    controller = Controller(relay, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        letters = DocumentActivities(engine, mail_settings(port), ["secret"], "https://apflow.test")
-        today = uk_date(now())
-        calendar = default_calendar("137000", today)
-        async with build_worker(env.client, task_queue, engine, letters):
-            handle, _ = await start_placement(env.client, task_queue, samples.proposal(calendar.add_school_days(today, 15)),
-                                              LEAD_ACTOR, calendar, directory=Settings().letters_from(samples.SCHOOL))
-            await act(env.client, handle.id, LEAD_ACTOR, samples.vet())
-            await act(env.client, handle.id, LEAD_ACTOR, samples.consult_la(today))
+    async with consulted(env, engine, task_queue, relay) as handle:
+        try:
             await until(lambda: asyncio.to_thread(relay.holding.wait, 0.1), what="the LA's letter at the relay")
             [sending] = documents.for_placement(engine, handle.id)
             assert sending.status == documents.SENDING
@@ -133,9 +131,8 @@ async def test_a_letter_sent_while_the_page_is_read_is_not_taken_for_one_stopped
             listed_now = await stuck.find(env.client, engine, QUICK)
             assert Kind.letter_not_sent not in {r.kind for s in listed_now if s.placement_id == handle.id for r in s.reasons}
             assert len(relay.to(DIRECTORY.la.email)) == 1
-    finally:
-        relay.release.set()
-        controller.stop()
+        finally:
+            relay.release.set()
 
 
 async def test_a_worker_writing_to_another_register(ops_env, engine, task_queue, tmp_path):
