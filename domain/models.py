@@ -19,8 +19,13 @@ Short = Annotated[str, Field(min_length=1, max_length=200)]  # a name, a role
 STORED = {"stored": True}
 
 
+def _stored(info: ValidationInfo) -> bool:
+    """Whether the model is read back from the register (`STORED`)."""
+    return bool(info.context and info.context.get("stored"))
+
+
 def _mailbox(value, check, info: ValidationInfo):
-    if isinstance(value, str) and info.context is not None and info.context.get("stored"):
+    if isinstance(value, str) and _stored(info):
         return value
     return check(value)
 
@@ -40,7 +45,7 @@ class Model(BaseModel):
         # Lax pydantic reads a number as a date (0 is 1 January 1970): a day
         # must be written as one ("2026-12-01"), never guessed from a number.
         # (Not again when read back from the register, which wrote it as a day.)
-        if isinstance(data, dict) and not (info.context and info.context.get("stored")):
+        if isinstance(data, dict) and not _stored(info):
             for name in _day_fields(cls):
                 value = data.get(name)
                 if isinstance(value, (int, float)) and not isinstance(value, bool):

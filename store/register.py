@@ -186,7 +186,6 @@ _CONTACTS = (select(ContactRow.contact_id, ContactRow.kind, ContactRow.contacted
 _STEPS = (select(AuditEvent.seq, AuditEvent.action, AuditEvent.actor_id, AuditEvent.actor_role,
                  AuditEvent.actor_school_id, AuditEvent.at, AuditEvent.from_state, AuditEvent.to_state, AuditEvent.note)
           .where(AuditEvent.placement_id == bindparam("placement_id")).order_by(AuditEvent.seq))
-_SCHOOL = select(PlacementRow.school_id).where(PlacementRow.placement_id == bindparam("placement_id"))
 
 
 def records(engine: Engine, placement_id: str) -> Records:
@@ -235,6 +234,9 @@ def with_all_records(engine: Engine, p: Placement) -> Placement:
 def get(engine: Engine, placement_id: str) -> PlacementRow | None:
     with Session(engine) as s:
         return s.get(PlacementRow, placement_id)
+
+
+_SCHOOL = select(PlacementRow.school_id).where(PlacementRow.placement_id == bindparam("placement_id"))
 
 
 def school_of(engine: Engine, placement_id: str) -> str | None:

@@ -82,11 +82,13 @@ def letters_in_trouble(engine: Engine, limit: int = LIMIT) -> list:
 def still_in_trouble(engine: Engine, letters: list) -> list:
     """The same letters read again, those still failed or sending: a send
     under way when they were first read may have ended since (by primary key)."""
-    d, ids = DocumentRow, [r.document_id for r in letters]
-    q = (select(*_LETTER).where(d.document_id.in_(ids), d.status.in_((FAILED, SENDING)))
+    if not letters:
+        return []
+    d = DocumentRow
+    q = (select(*_LETTER).where(d.document_id.in_([r.document_id for r in letters]), d.status.in_((FAILED, SENDING)))
          .order_by(d.created_at))
     with engine.connect() as conn:
-        return list(conn.execute(q)) if ids else []
+        return list(conn.execute(q))
 
 
 def deadlines_not_escalated(engine: Engine, before: date, limit: int = LIMIT) -> list:

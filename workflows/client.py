@@ -90,19 +90,18 @@ async def start_placement(
     try:
         snap = await client.execute_update_with_start_workflow(PlacementWorkflow.registered, start_workflow_operation=start)
     except WorkflowAlreadyStartedError:
-        _seen(start)
         # Retried after the placement's workflow has ended: its final snapshot.
         return handle, await handle.query(PlacementWorkflow.snapshot)
-    except BaseException:  # cancelled at the API's wait too
+    finally:  # refused, failed or cancelled at the API's wait alike
         _seen(start)
-        raise
     return await start.workflow_handle(), snap
 
 
 def _seen(start: WithStartWorkflowOperation) -> None:
-    """Takes a failed start's error from the operation's own future: the SDK
-    sets it there as well as raising it, nothing else awaits it, and asyncio
-    logs every such future as an error when it is collected."""
+    """Takes a failed start's error from the operation's own future (none
+    after a start that succeeded): the SDK sets it there as well as raising
+    it, nothing else awaits it, and asyncio logs every such future as an
+    error when it is collected."""
     future = getattr(start, "_workflow_handle", None)  # the SDK's; workflow_handle() would wait on it
     if isinstance(future, asyncio.Future) and future.done() and not future.cancelled():
         future.exception()

@@ -4,6 +4,7 @@ and record nothing twice; an outcome the API cannot know is a 503 saying
 so, never a 500; a request cannot claim to be apflow itself."""
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
 import time
@@ -36,6 +37,20 @@ def key() -> str:
 def proposal_json(pupil=None) -> dict:
     start = load_calendar(samples.SCHOOL.school_id, Settings().calendars_dir).add_school_days(today(), 15)
     return samples.proposal(start, pupil=pupil or new_pupil()).model_dump(mode="json")
+
+
+@contextlib.asynccontextmanager
+async def temporal_gone(api_stack, retry_config: RetryConfig | None = None, **settings):
+    """An HTTP client to the API whose Temporal server was there at start and
+    is gone; its client retries as `retry_config` says (the SDK's default)."""
+    env = await WorkflowEnvironment.start_local(dev_server_existing_path=str(BIN / "temporal"), ui=False)
+    client = await Client.connect(env.client.service_client.config.target_host, data_converter=data_converter(CODEC_KEY),
+                                  retry_config=retry_config)
+    app = create_app(Settings(task_queue=api_stack.task_queue, var_dir=api_stack.engine.url.database + ".var", **settings),
+                     client=client, engine=api_stack.engine)
+    await env.shutdown()
+    async with serving(app) as url, httpx.AsyncClient(base_url=url, timeout=60) as gone:
+        yield gone
 
 
 async def test_an_action_sent_twice_with_one_key_is_recorded_once_with_the_same_answer(http):
@@ -112,15 +127,7 @@ async def test_temporal_unreachable_is_503_outcome_unknown(api_stack, http):
     """A Temporal server that was there at start and is gone: every write
     answers 503 with a message saying the outcome is unknown, never a 500."""
     pid = (await propose(http))["placement"]["placement_id"]
-    env = await WorkflowEnvironment.start_local(dev_server_existing_path=str(BIN / "temporal"), ui=False)
-    client = await Client.connect(
-        env.client.service_client.config.target_host, data_converter=data_converter(CODEC_KEY),
-        retry_config=RetryConfig(max_retries=1),
-    )
-    settings = Settings(task_queue=api_stack.task_queue, var_dir=api_stack.engine.url.database + ".var")
-    app = create_app(settings, client=client, engine=api_stack.engine)
-    await env.shutdown()
-    async with serving(app) as url, httpx.AsyncClient(base_url=url, timeout=60) as gone:
+    async with temporal_gone(api_stack, RetryConfig(max_retries=1)) as gone:
         vet = samples.vet().model_dump(mode="json", exclude_unset=True)
         r = await gone.post(f"/api/placements/{pid}/actions/vet", headers={**LEAD, "Idempotency-Key": key()}, json=vet)
         assert (r.status_code, r.json()) == (503, UNKNOWN)
@@ -140,12 +147,7 @@ async def test_a_read_with_temporal_gone_answers_503_within_its_bound(api_stack,
     JSON API answers 503, safe to retry, and the placement's page shows the
     register's copy, marked as possibly behind."""
     pid = (await propose(http))["placement"]["placement_id"]
-    env = await WorkflowEnvironment.start_local(dev_server_existing_path=str(BIN / "temporal"), ui=False)
-    client = await Client.connect(env.client.service_client.config.target_host, data_converter=data_converter(CODEC_KEY))
-    settings = Settings(task_queue=api_stack.task_queue, var_dir=api_stack.engine.url.database + ".var")
-    app = create_app(settings, client=client, engine=api_stack.engine)
-    await env.shutdown()
-    async with serving(app) as url, httpx.AsyncClient(base_url=url, timeout=60) as gone:
+    async with temporal_gone(api_stack) as gone:
         started = time.monotonic()
         r = await gone.get(f"/api/placements/{pid}", headers=OPS)
         assert (r.status_code, r.json()) == (503, UNKNOWN)
@@ -160,13 +162,8 @@ async def test_a_proposal_cut_off_at_the_api_s_wait_leaves_no_error_for_asyncio_
     """A start cut off at the API's wait (or refused by the server) raises its
     error and also leaves it on the start operation's own future: taken there,
     it is not logged as "never retrieved", a traceback a proposal during an outage."""
-    env = await WorkflowEnvironment.start_local(dev_server_existing_path=str(BIN / "temporal"), ui=False)
-    client = await Client.connect(env.client.service_client.config.target_host, data_converter=data_converter(CODEC_KEY))
-    settings = Settings(task_queue=api_stack.task_queue, var_dir=api_stack.engine.url.database + ".var", api_wait_s=1)
-    app = create_app(settings, client=client, engine=api_stack.engine)
-    await env.shutdown()
     with caplog.at_level(logging.ERROR, logger="asyncio"):
-        async with serving(app) as url, httpx.AsyncClient(base_url=url, timeout=60) as gone:
+        async with temporal_gone(api_stack, api_wait_s=1) as gone:
             r = await gone.post("/api/placements", headers={**LEAD, "Idempotency-Key": key()}, json=proposal_json())
             assert (r.status_code, r.json()) == (503, UNKNOWN)
         gc.collect()  # an unretrieved future's error is logged when it is collected
