@@ -84,8 +84,10 @@ async def test_a_worker_serves_the_sdks_metrics_and_its_activity_failures_and_re
         # The DSL's escalation goes by email, to the relay that is down.
         await placements.act(dev_env.client, handle.id, LEAD, RaiseConcern(summary="Pupil reports threats at the provider"))
 
+        # The SDK counts a failed execution after apflow's own counter has: wait for both.
         found = await scrape_until(
-            url, lambda m: count(m, RETRIES + "_total", "send_document") >= 1 and count(m, FAILURES + "_total", "send_document") >= 2,
+            url, lambda m: count(m, RETRIES + "_total", "send_document") >= 1 and count(m, FAILURES + "_total", "send_document") >= 2
+            and count(m, "temporal_activity_execution_failed_total", "send_document") >= 2,
             proc, log)
         assert count(found, FAILURES + "_total", "send_document") > count(found, RETRIES + "_total", "send_document")
         assert count(found, FAILURES + "_total", "project_placement") == 0  # the register's writes did not fail
