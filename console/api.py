@@ -97,13 +97,17 @@ HEALTH_WAIT_S = 1.0
 
 
 async def _probe(check) -> str:
+    """"ok", or what went wrong: a gRPC failure by its status code, which
+    tells a refused connection from an overloaded server."""
     try:
-        await asyncio.wait_for(check(), HEALTH_WAIT_S)
-        return "ok"
+        serving = await asyncio.wait_for(check(), HEALTH_WAIT_S)
     except (asyncio.TimeoutError, TimeoutError):
         return f"error: no answer within {HEALTH_WAIT_S:g} s"
+    except RPCError as e:
+        return f"error: RPCError {e.status.name}"
     except Exception as e:  # noqa: BLE001 - reported, not raised
         return f"error: {type(e).__name__}"
+    return "error: answers but is not serving" if serving is False else "ok"
 
 
 def create_app(settings: Settings, client: Client | None = None, engine: Engine | None = None) -> FastAPI:
@@ -149,7 +153,9 @@ def create_app(settings: Settings, client: Client | None = None, engine: Engine 
 
         database_state, temporal_state = await asyncio.gather(
             _probe(lambda: run_in_threadpool(database)),
-            _probe(temporal(request).service_client.check_health),
+            # A refused call is tried again within the second: a connection
+            # being re-established is not a degraded server.
+            _probe(lambda: temporal(request).service_client.check_health(retry=True)),
         )
         checks = {"database": database_state, "temporal": temporal_state}
         ok = all(v == "ok" for v in checks.values())

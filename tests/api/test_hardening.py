@@ -3,6 +3,7 @@ sites, school ids that are not URNs, malformed provider answers, links on
 ended placements; and what every response says about itself."""
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from apflow import samples
@@ -174,6 +175,27 @@ async def test_health_says_the_database_is_degraded_at_once_when_it_does_not_ans
             held.close()
         assert (await client.get("/healthz")).json()["database"] == "ok"
     engine.dispose()
+
+
+async def test_health_names_what_a_part_answered_when_it_is_not_ok():
+    from temporalio.service import RPCError, RPCStatusCode
+
+    from console.api import _probe
+
+    async def answers(serving):
+        return serving
+
+    async def refuses():
+        raise RPCError("connection refused", RPCStatusCode.UNAVAILABLE, b"")
+
+    async def hangs():
+        await asyncio.sleep(5)
+
+    assert await _probe(lambda: answers(True)) == "ok"
+    assert await _probe(lambda: answers(None)) == "ok"  # the database's check returns nothing
+    assert await _probe(lambda: answers(False)) == "error: answers but is not serving"
+    assert await _probe(refuses) == "error: RPCError UNAVAILABLE"
+    assert await _probe(hangs) == "error: no answer within 1 s"
 
 
 async def test_a_pupils_or_providers_name_longer_than_the_register_holds_is_refused_at_proposal(http):
