@@ -55,6 +55,8 @@ class Projection(BaseModel):
 
     placement: Placement
     next_deadline: date | None = None
+    planned_end: date | None = None
+    """Its planned last day; for a stated number of days, counted on the school's calendar."""
 
 
 class LetterRequest(BaseModel):

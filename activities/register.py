@@ -19,4 +19,4 @@ class RegisterActivities:
         audit events are unique on (placement, seq) and contacts on
         (placement, contact id). Each step's projection carries that step and
         its contact, so the register keeps every one the placement has let go."""
-        register.project(self._engine, projection.placement, projection.next_deadline)
+        register.project(self._engine, projection.placement, projection.next_deadline, projection.planned_end)

@@ -101,12 +101,12 @@ def _values(obj) -> list:
 
 def register_table(engine: Engine, filters: Filters) -> Table:
     return Table("register", [f.name for f in fields(RegisterEntry)],
-                 (_values(register_entry(p)) for p in store.placements(engine, filters)))
+                 (_values(register_entry(p, end)) for p, end in store.placements(engine, filters)))
 
 
 def la_notice_table(engine: Engine, filters: Filters, boundary: time) -> Table:
     return Table("la_notice", [f.name for f in fields(LANotice)],
-                 (_values(la_notice(p, boundary)) for p in store.placements(engine, filters)))
+                 (_values(la_notice(p, end, boundary)) for p, end in store.placements(engine, filters)))
 
 
 CENSUS_HEADINGS = ["placement_id", "school_urn", "upn", "provider_urn", "provider_ukprn", "setting_type",
@@ -122,8 +122,8 @@ def census_table(engine: Engine, filters: Filters, boundary: time, codes: Census
     table = Table("census", CENSUS_HEADINGS, [])
 
     def rows() -> Iterator[list]:
-        for p in store.placements(engine, filters):
-            row = census_row(p, boundary)
+        for p, end in store.placements(engine, filters):
+            row = census_row(p, end, boundary)
             wrong = problems(row, codes)
             table.problems += [CensusProblem(row.placement_id, row.school_id, m) for m in wrong]
             if not wrong:
@@ -234,7 +234,8 @@ def register_page(engine: Engine, filters: Filters, limit: int, cursor: str | No
     rows' records in one read."""
     page = register.placements_page(engine, limit=limit, after=cursor_key(cursor), filters=filters)
     rows = register.by_ids(engine, [r.placement_id for r in page.rows])
-    return page, [register_entry(Placement.model_validate(rows[r.placement_id].data)) for r in page.rows]
+    return page, [register_entry(Placement.model_validate(rows[r.placement_id].data), rows[r.placement_id].planned_end_date)
+                  for r in page.rows]
 
 
 router = APIRouter(tags=["register"])

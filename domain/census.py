@@ -79,15 +79,16 @@ class CensusRow:
     sessions_per_week: int
 
 
-def leaving_date(p: Placement) -> date | None:
-    """The day the placement ended, or its planned end while it runs."""
+def leaving_date(p: Placement, planned_end: date | None) -> date | None:
+    """The day the placement ended, or while it runs its planned end (its
+    last day as counted on the school's calendar: the register's row holds it)."""
     if p.termination is not None:
         return p.termination.on
     if p.final:
         ends = [uk_date(h.at) for h in p.history if h.to_state == p.state.value]
         if ends:
             return ends[-1]
-    return p.planned_end
+    return planned_end
 
 
 def sessions_per_week(p: Placement, boundary: time) -> int:
@@ -96,11 +97,11 @@ def sessions_per_week(p: Placement, boundary: time) -> int:
     return len(p.pattern.days) * len(session_times_expected(p.pattern.arrival, p.pattern.departure, boundary))
 
 
-def census_row(p: Placement, boundary: time) -> CensusRow:
+def census_row(p: Placement, planned_end: date | None, boundary: time) -> CensusRow:
     return CensusRow(
         placement_id=p.placement_id, school_id=p.school.school_id, upn=p.pupil.upn,
         provider_urn=p.provider.urn, provider_ukprn=p.provider.ukprn, setting_type=p.provider.setting_type,
-        entry_date=p.start_date, leaving_date=leaving_date(p), primary_reason=p.census_reason,
+        entry_date=p.start_date, leaving_date=leaving_date(p, planned_end), primary_reason=p.census_reason,
         full_time=p.pattern.full_time, sessions_per_week=sessions_per_week(p, boundary),
     )
 

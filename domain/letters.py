@@ -31,7 +31,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from .clock import uk_date, uk_instant
-from .deadlines import initial_assessment_due, referred_on
+from .deadlines import initial_assessment_due, planned_end, referred_on
 from .directory import SchoolContacts, StaffMember
 from .escalations import Escalation
 from .evaluations import end_total
@@ -287,7 +287,7 @@ class LetterPlan:
         d = self.contacts
         c = _letter(p, d, ctx.today, d.headteacher, "headteacher")
         c.update(_pick(p, "pupil", "parent_contacts", "provider", "report_to", "start_date", "pattern", "reasons", "objectives", "kind"))
-        c["planned_end_date"] = _iso(p.planned_end)
+        c["planned_end_date"] = _iso(planned_end(p, ctx.calendar))
         c["number_of_days"] = number_of_days(p, ctx.calendar)
         c["review_invitation_days"] = ctx.settings.review_invitation_days
         c["la"] = _la(p, d) if p.pupil.ehc_plan else None
@@ -311,7 +311,7 @@ class LetterPlan:
         d = self.contacts
         c = _letter(p, d, ctx.today, d.ap_lead, "ap_lead")
         c.update(_pick(p, "pupil", "provider", "kind", "start_date", "pattern", "reasons"))
-        c["planned_end_date"] = _iso(p.planned_end)
+        c["planned_end_date"] = _iso(planned_end(p, ctx.calendar))
         c["la"] = _la(p, d)
         return c
 
@@ -373,7 +373,7 @@ class LetterPlan:
             last = max([r.received_on for r in p.progress_reports], default=p.start_date)
             c.update(period_start=last.isoformat(), period_end=ctx.today.isoformat())
         else:
-            c["planned_end_date"] = _iso(p.planned_end)
+            c["planned_end_date"] = _iso(planned_end(p, ctx.calendar))
         return self._to_provider(p, kind, c, link)
 
     def _destination_record(self, p: Placement, ctx: Context) -> Letter:

@@ -45,12 +45,13 @@ class RegisterEntry:
     pupil_view: str | None
 
 
-def register_entry(p: Placement) -> RegisterEntry:
+def register_entry(p: Placement, planned_end: date | None) -> RegisterEntry:
+    """`planned_end` as `census.leaving_date` takes it."""
     c, d = p.closure, destination(p)
     return RegisterEntry(
         placement_id=p.placement_id, school_id=p.school.school_id, pupil_name=p.pupil.name, state=p.state.value,
-        kind=p.kind.value, provider_name=p.provider.name, start_date=p.start_date, end_date=leaving_date(p),
-        planned_end_date=p.planned_end, progress=progress(p), achievements=c.achievements if c else None,
+        kind=p.kind.value, provider_name=p.provider.name, start_date=p.start_date, end_date=leaving_date(p, planned_end),
+        planned_end_date=planned_end, progress=progress(p), achievements=c.achievements if c else None,
         final_report=c.final_report.summary if c and c.final_report else None,
         destination=f"{d.kind.value.replace('_', ' ').capitalize()}: {d.name}, from {d.from_date.isoformat()}" if d else None,
         pupil_view=c.pupil_view if c else None,
@@ -89,7 +90,7 @@ class LANotice:
     la_informed_on: date | None
 
 
-def la_notice(p: Placement, boundary: time) -> LANotice:
+def la_notice(p: Placement, planned_end: date | None, boundary: time) -> LANotice:
     return LANotice(
         placement_id=p.placement_id, school_urn=p.school.school_id, school_name=p.school.name,
         local_authority=p.school.local_authority, pupil_name=p.pupil.name, upn=p.pupil.upn,
@@ -97,7 +98,7 @@ def la_notice(p: Placement, boundary: time) -> LANotice:
         looked_after=p.pupil.looked_after, kind=p.kind.value, state=p.state.value, provider_name=p.provider.name,
         provider_type=p.provider.provider_type.value, provider_urn=p.provider.urn, provider_ukprn=p.provider.ukprn,
         provider_sites="; ".join(f"{s.name}, {s.address}, {s.postcode}" for s in p.provider.sites),
-        start_date=p.start_date, planned_end_date=p.planned_end, end_date=leaving_date(p) if p.final else None,
+        start_date=p.start_date, planned_end_date=planned_end, end_date=leaving_date(p, planned_end) if p.final else None,
         full_time=p.pattern.full_time, days=",".join(d.value for d in p.pattern.days),
         sessions_per_week=sessions_per_week(p, boundary), reasons=p.reasons,
         la_informed_on=p.la_consultation.informed_on if p.la_consultation else None,

@@ -8,6 +8,7 @@ one page however large the register grows."""
 from __future__ import annotations
 
 from collections.abc import Collection, Iterator
+from typing import NamedTuple
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -21,6 +22,13 @@ from .register import Filters, _in, _placement_filters
 from .tables import Base, PlacementRow
 
 PAGE = 500
+
+
+class Registered(NamedTuple):
+    """A placement as the register holds it, with its planned last day."""
+
+    placement: Placement
+    planned_end: date | None
 
 
 class ExportEvent(Base):
@@ -57,7 +65,7 @@ def export_events(engine: Engine, limit: int = 100) -> list:
         return list(conn.execute(q))
 
 
-def placements(engine: Engine, filters: Filters, page: int = PAGE) -> Iterator[Placement]:
+def placements(engine: Engine, filters: Filters, page: int = PAGE) -> Iterator[Registered]:
     """Every placement the filters match, newest start first, read a page at
     a time (keyset on start date and id, as the list pages): one page of
     rows in memory at once."""
@@ -65,13 +73,13 @@ def placements(engine: Engine, filters: Filters, page: int = PAGE) -> Iterator[P
     where = _placement_filters(filters)
     after: tuple[date, str] | None = None
     while True:
-        q = select(t.placement_id, t.start_date, t.data).where(*where)
+        q = select(t.placement_id, t.start_date, t.planned_end_date, t.data).where(*where)
         if after is not None:
             q = q.where(or_(t.start_date < after[0], and_(t.start_date == after[0], t.placement_id < after[1])))
         with engine.connect() as conn:
             rows = list(conn.execute(q.order_by(t.start_date.desc(), t.placement_id.desc()).limit(page)))
         for r in rows:
-            yield Placement.model_validate(r.data, context=STORED)
+            yield Registered(Placement.model_validate(r.data, context=STORED), r.planned_end_date)
         if len(rows) < page:
             return
         after = (rows[-1].start_date, rows[-1].placement_id)

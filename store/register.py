@@ -78,8 +78,10 @@ def escalation_values(placement: Placement, e: Escalation) -> dict:
     )
 
 
-def placement_values(placement: Placement, next_deadline: date | None) -> dict:
-    """The placement's register row (`project` upserts it; the benchmarks write it in bulk)."""
+def placement_values(placement: Placement, next_deadline: date | None, planned_end: date | None = None) -> dict:
+    """The placement's register row (`project` upserts it; the benchmarks write
+    it in bulk). `planned_end` is its last day as the workflow counts it on the
+    school's calendar; without it, the end date the placement states."""
     return dict(
         placement_id=placement.placement_id,
         school_id=placement.school.school_id,
@@ -89,7 +91,7 @@ def placement_values(placement: Placement, next_deadline: date | None) -> dict:
         provider_name=placement.provider.name,
         provider_id=placement.provider_id,
         start_date=placement.start_date,
-        planned_end_date=placement.planned_end,
+        planned_end_date=planned_end or placement.planned_end,
         next_deadline=next_deadline,
         state_since=entered(placement),
         pattern_days=",".join(d.value for d in placement.pattern.days),
@@ -130,14 +132,14 @@ def audit_values(placement: Placement) -> list[dict]:
     ]
 
 
-def project(engine: Engine, placement: Placement, next_deadline: date | None) -> bool:
+def project(engine: Engine, placement: Placement, next_deadline: date | None, planned_end: date | None = None) -> bool:
     """Upserts the placement's row and, only if this projection is newer than
     it (`attendance.newer`), its attendance expectations and escalations; adds
     the audit events and contacts it does not have yet (the placement holds
     only its last few: each step's projection carries the step and its
     contact, so the register has every one). One transaction. Returns whether
     the projection was newer (and so applied)."""
-    row = placement_values(placement, next_deadline)
+    row = placement_values(placement, next_deadline, planned_end)
     events = audit_values(placement)
     contacts = [contact_values(placement, c) for c in placement.contacts]
     escalations = [escalation_values(placement, e) for e in placement.escalations]

@@ -23,7 +23,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.actions import ActionRequest, Start
     from domain.calendar import SchoolCalendar
     from domain.clock import uk_date, uk_instant
-    from domain.deadlines import Deadline, deadlines, missed, next_check
+    from domain.deadlines import Deadline, deadlines, missed, next_check, planned_end
     from domain.directory import SchoolContacts
     from domain.evaluations import typed_scores
     from domain.escalations import AttendanceAlert, Escalation, attendance_escalation
@@ -306,7 +306,8 @@ class PlacementWorkflow:
                 key.value_set(value) if value is not None else key.value_unset() for key, value in wanted.items()
             ])
         version = self.p.version
-        await self._write("project_placement", Projection(placement=self.p, next_deadline=next_due))
+        await self._write("project_placement", Projection(
+            placement=self.p, next_deadline=next_due, planned_end=planned_end(self.p, self.inp.calendar)))
         self.registered_version = max(self.registered_version, version)
 
     async def _write(self, activity: str, arg: BaseModel) -> None:

@@ -144,13 +144,13 @@ def _placement_page(request: Request, principal, placement_id: str, snap, done: 
     drawn = [pictures.attendance_by_week(weeks), pictures.evaluation_totals(
         [pictures.Scored("This placement", stage.value.capitalize(), on, score)
          for stage, on, score in evaluation_scores(p)])]
+    # Its planned last day, counted from its number of days where no end date was set.
+    end = planned_end(p, calendar)
     if p.state.value not in NOT_STARTED:
-        until = min(today, leaving_date(p) or today) if p.final else today
-        # Its planned last day, counted from its number of days where no end date was set.
-        end = planned_end(p, calendar)
+        until = min(today, leaving_date(p, end) or today) if p.final else today
         drawn.append(pictures.time_against_plan([pictures.Span("This placement", p.start_date, end, until)]))
     return page(
-        request, "placement.html", principal, nav="placements", p=p, snap=snap, today=today,
+        request, "placement.html", principal, nav="placements", p=p, planned_end=end, snap=snap, today=today,
         chart=diagram.chart(p.state), deadlines=rows, moving=moving, recording=recording,
         escalations=sorted(p.escalations, key=lambda e: (not e.open, e.raised_at)),
         may_resolve=may_take(principal, p.school.school_id, "resolve_escalation"),

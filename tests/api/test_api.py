@@ -3,6 +3,8 @@ a real worker and a real SQLite register (see conftest.py)."""
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import re
 import uuid
 from datetime import UTC, date, datetime, timedelta
@@ -237,6 +239,25 @@ async def test_propose_starts_a_placement_in_state_proposed(http):
     again = await get(http, pid)
     assert again["placement"]["state"] == "proposed"
     assert pid in {r["placement_id"] for r in await listed(http, LEAD)}
+
+
+async def test_a_placement_of_a_number_of_days_is_registered_and_exported_with_its_last_day(http):
+    provider = f"Counted Days Centre {uuid.uuid4().hex[:8]}"
+    snap = await propose(http, provider=samples.provider(name=provider))  # 30 days, on Mondays and Wednesdays
+    start, p = date.fromisoformat(snap["placement"]["start_date"]), snap["placement"]
+    assert (p["number_of_days"], p["planned_end_date"]) == (30, None)
+    cal = load_calendar(SCHOOL, Settings().calendars_dir)
+    attended = [d for d in (start + timedelta(days=n) for n in range(366))
+                if d.weekday() in (0, 2) and cal.is_school_day(d)]
+    last = attended[29].isoformat()
+
+    [row] = [r for r in await listed(http, LEAD) if r["placement_id"] == p["placement_id"]]
+    assert row["planned_end_date"] == last
+    [entry] = expect(await http.get("/api/register", headers=LEAD, params={"provider": provider}), 200)["items"]
+    assert (entry["planned_end_date"], entry["end_date"]) == (last, last)
+    notice = expect_text(await http.get("/api/register/la-notice.csv", headers=LEAD, params={"provider": provider}))
+    [notified] = list(csv.DictReader(io.StringIO(notice)))
+    assert (notified["planned_end_date"], notified["end_date"]) == (last, "")
 
 
 async def test_incomplete_proposal_is_422_with_each_unmet_clause(http):

@@ -38,15 +38,15 @@ def test_the_trusts_file_has_reasons_and_setting_types():
     (None, None, "NOT_A_TYPE", ["'NOT_A_TYPE' is not in the trust's census codes"]),
 ])
 def test_a_row_names_its_setting_by_exactly_one_of_urn_ukprn_and_setting_type(urn, ukprn, setting_type, wrong):
-    found = problems(census_row(placement(urn=urn, ukprn=ukprn, setting_type=setting_type), BOUNDARY), CODES)
+    found = problems(census_row(placement(urn=urn, ukprn=ukprn, setting_type=setting_type), None, BOUNDARY), CODES)
     assert len(found) == len(wrong) and all(w in f for w, f in zip(wrong, found)), found
 
 
 def test_a_row_needs_a_primary_reason_from_the_table():
     p = placement()
-    assert problems(census_row(p.model_copy(update={"census_reason": None}), BOUNDARY), CODES) == [
+    assert problems(census_row(p.model_copy(update={"census_reason": None}), None, BOUNDARY), CODES) == [
         "no census reason for the placement is recorded (census_reason)"]
-    assert "not in the trust's census codes" in problems(census_row(p.model_copy(update={"census_reason": "NOPE"}), BOUNDARY), CODES)[0]
+    assert "not in the trust's census codes" in problems(census_row(p.model_copy(update={"census_reason": "NOPE"}), None, BOUNDARY), CODES)[0]
 
 
 def test_sessions_a_week_count_what_the_pattern_reaches_across_the_boundary():
@@ -54,7 +54,7 @@ def test_sessions_a_week_count_what_the_pattern_reaches_across_the_boundary():
     assert sessions_per_week(p, BOUNDARY) == 4
     mornings = p.model_copy(update={"pattern": Pattern(full_time=False, days=list(Weekday), arrival=time(9), departure=time(12))})
     assert sessions_per_week(mornings, BOUNDARY) == 5
-    row = census_row(p, BOUNDARY)
+    row = census_row(p, p.planned_end, BOUNDARY)
     assert (row.entry_date, row.full_time, row.primary_reason, row.provider_ukprn) == (START, False, "BEHAVIOUR", "10012345")
 
 

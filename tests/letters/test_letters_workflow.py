@@ -10,6 +10,7 @@ import pytest
 from apflow import samples
 from documents.delivery import message_id
 from domain.calendar import default_calendar
+from domain.deadlines import planned_end
 from domain.escalations import AttendanceAlert
 from domain.lifecycle import Refused
 from domain.models import Contact
@@ -70,6 +71,8 @@ async def test_each_step_sends_its_documents_once_with_their_content(time_env, e
         handle = await started(env, task_queue, start, pupil=ehcp_pupil, parent_contacts=parents)
         pid = handle.id
         d = await today(env)
+        # Proposed for 30 days: each letter names the last of them on the school's calendar.
+        last = planned_end((await snapshot(env.client, pid)).placement, default_calendar("137000", start))
 
         # Vetting an EHC plan pupil's provider consults the LA's SEND team (§3.1).
         await act(env.client, pid, LEAD, samples.vet())
@@ -84,7 +87,8 @@ async def test_each_step_sends_its_documents_once_with_their_content(time_env, e
         await act(env.client, pid, LEAD, samples.consult_la(d, ehcp=True))
         la_notice = await one(inbox, "la_placement_notice", "ap-placements@kirklees.example")
         text = la_notice.pdf_text
-        for item in ("Kirklees Council", "Alex Example", "14 March 2012", "14 Mill Lane", "HD1 4AB", "Part time"):
+        for item in ("Kirklees Council", "Alex Example", "14 March 2012", "14 Mill Lane", "HD1 4AB", "Part time",
+                     f"Planned end date {last:%-d %B %Y}"):
             assert item.lower() in text.lower(), item
 
         # The notice goes to each parent and, for an EHC plan, to the LA, with
@@ -98,7 +102,7 @@ async def test_each_step_sends_its_documents_once_with_their_content(time_env, e
         for item in (
             "14 Mill Lane", "HD1 4AB",  # §6.6.1 the address
             "Priya Shah",  # §6.6.2 who to report to
-            "30 days",  # §6.6.3 how many days
+            "30 days", f"ending on {last:%A %-d %B %Y}",  # §6.6.3 how many days
             "Persistent disruption in lessons", "Manage conflict without removal from lessons",  # §6.6.4
             "Monday and Wednesday", "9am", "3pm",  # §6.6.5 attendance times
             "Helen Carter", "Headteacher",  # signed by the headteacher (§6.4-6.5)
