@@ -125,5 +125,6 @@ async def test_on_a_server_without_visibility_the_failures_are_read_from_the_his
     async with broken_worker(env.client, task_queue):
         await handle.signal("calendar_changed", calendar)
         found = await listed(env.client, engine, handle.id, Kind.workflow_task_failing, now=at)
+    assert [r.kind for r in found.reasons] == [Kind.workflow_task_failing], found.reasons
     [reason] = found.reasons
     assert "broken" in reason.last_error and reason.details["last_good_event_id"]
