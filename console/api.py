@@ -186,7 +186,7 @@ def create_app(settings: Settings, client: Client | None = None, engine: Engine 
 
         def read():  # the files and the register, off the event loop
             calendar = load_calendar(proposal.school.school_id, settings.calendars_dir)
-            unmet = on_record + clashes(Span.of(proposal, placement_id), register.open_spans(db(request), proposal))
+            unmet = on_record + clashes(Span.of(proposal, calendar, placement_id), register.open_spans(db(request), proposal))
             unmet += unknown_codes(proposal, request.app.state.exports.codes)  # the codes as the exports read them
             return calendar, unmet, settings.letters_from(proposal.school)
 

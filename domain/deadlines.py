@@ -14,7 +14,7 @@ from pydantic import BaseModel
 from .calendar import SchoolCalendar
 from .guards import attends, open_concerns, went_under_review
 from .clock import uk_date
-from .models import ContactKind, Placement, PlacementKind, Role
+from .models import ContactKind, Pattern, Placement, PlacementKind, Role
 from .settings import PolicySettings
 
 from .lifecycle import NOT_STARTED as BEFORE_START
@@ -64,9 +64,15 @@ def planned_end(p: Placement, calendar: SchoolCalendar) -> date | None:
         return p.planned_end
     if p.number_of_days is None:
         return None
-    day, left = p.start_date, p.number_of_days
+    return last_of_days(p.start_date, p.number_of_days, p.pattern, calendar)
+
+
+def last_of_days(start: date, days: int, pattern: Pattern, calendar: SchoolCalendar) -> date | None:
+    """The last of `days` school days on the pattern's weekdays from `start`
+    (none within three years: a pattern whose days never come)."""
+    day, left = start, days
     for _ in range(3 * 366):
-        if attends(p, calendar, day):
+        if pattern.includes(day) and calendar.is_school_day(day):
             left -= 1
             if left == 0:
                 return day

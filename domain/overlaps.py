@@ -13,6 +13,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
+from .calendar import SchoolCalendar
+from .deadlines import last_of_days
 from .guards import Unmet
 from .models import Proposal
 
@@ -22,8 +24,9 @@ _ORDER = ("mon", "tue", "wed", "thu", "fri")
 
 @dataclass(frozen=True)
 class Span:
-    """When a placement runs: from its start to its planned end (none: no end
-    planned yet, so it runs on), on its pattern's weekdays."""
+    """When a placement runs: from its start to its planned end, its end date
+    or the last of its number of days (none: no end planned yet, so it runs
+    on), on its pattern's weekdays."""
 
     placement_id: str | None  # none for the proposal itself
     provider_name: str
@@ -32,10 +35,15 @@ class Span:
     days: frozenset[str]
 
     @classmethod
-    def of(cls, proposal: Proposal, placement_id: str | None = None) -> Span:
+    def of(cls, proposal: Proposal, calendar: SchoolCalendar, placement_id: str | None = None) -> Span:
+        """The proposal's span: to its end date, or to the last of its number
+        of days on the school's calendar."""
+        end = proposal.planned_end_date
+        if end is None and proposal.number_of_days is not None:
+            end = last_of_days(proposal.start_date, proposal.number_of_days, proposal.pattern, calendar)
         return cls(
             placement_id=placement_id, provider_name=proposal.provider.name, start=proposal.start_date,
-            end=proposal.planned_end_date, days=frozenset(d.value for d in proposal.pattern.days),
+            end=end, days=frozenset(d.value for d in proposal.pattern.days),
         )
 
 

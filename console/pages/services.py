@@ -75,9 +75,9 @@ class Services:
         s = self.settings
         placement_id = placements.proposal_placement_id(actor, key)
         spans = await run_in_threadpool(register.open_spans, self.engine, proposal)
-        unmet = list(also_unmet) + clashes(Span.of(proposal, placement_id), spans)
-        unmet += unknown_codes(proposal, self.census)
         calendar = load_calendar(proposal.school.school_id, s.calendars_dir)
+        unmet = list(also_unmet) + clashes(Span.of(proposal, calendar, placement_id), spans)
+        unmet += unknown_codes(proposal, self.census)
         async with self._waiting():
             _, snap = await placements.start_placement(
                 self.client, s.task_queue, proposal, actor, calendar, s.policy, placement_id=placement_id,

@@ -10,10 +10,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from apflow import samples
+from domain.calendar import default_calendar
 from domain.models import Pattern, Weekday
 from domain.overlaps import CLAUSE, Span, clashes
 
 MON_WED = frozenset({"mon", "wed"})
+CALENDAR = default_calendar("137000", date(2027, 1, 1))
 PROVIDER = samples.provider().name
 
 
@@ -58,10 +60,19 @@ def test_each_clash_is_named():
 
 
 def test_a_span_of_a_proposal_takes_its_dates_and_pattern():
-    p = samples.proposal(date(2027, 1, 11), planned_end_date=date(2027, 2, 26),
+    p = samples.proposal(date(2027, 1, 11), planned_end_date=date(2027, 2, 26), number_of_days=None,
                          pattern=Pattern(full_time=True, days=list(Weekday), arrival="09:00", departure="15:00"))
-    s = Span.of(p)
+    s = Span.of(p, CALENDAR)
     assert (s.start, s.end, s.days, s.provider_name) == (date(2027, 1, 11), date(2027, 2, 26), frozenset(d.value for d in Weekday), PROVIDER)
+
+
+def test_a_proposal_for_a_number_of_days_runs_to_the_last_of_them_and_clashes_with_nothing_after():
+    # Six Mondays and Wednesdays of school from Monday 11 January 2027: the last is Wednesday 27 January.
+    p = samples.proposal(date(2027, 1, 11), number_of_days=6)
+    assert Span.of(p, CALENDAR).end == date(2027, 1, 27)
+    later = span("placement-1", start=date(2027, 2, 1), end=None)
+    assert clashes(Span.of(p, CALENDAR), [later]) == []
+    assert len(clashes(Span.of(p.model_copy(update={"number_of_days": 9}), CALENDAR), [later])) == 1
 
 
 days = st.frozensets(st.sampled_from(["mon", "tue", "wed", "thu", "fri"]), min_size=1)
