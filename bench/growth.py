@@ -340,7 +340,7 @@ def plain_placement(engine, placement_id: str):
 
 
 def plain_export(engine, school: str):
-    return _run(engine, [("SELECT placement_id, start_date, data FROM placements WHERE school_id = :school "
+    return _run(engine, [("SELECT placement_id, start_date, entry, planned_end_date FROM placements WHERE school_id = :school "
                           "ORDER BY start_date DESC, placement_id DESC", {"school": school})])
 
 

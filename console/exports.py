@@ -27,8 +27,8 @@ from apflow.settings import Settings
 from domain.access import Principal
 from domain.census import CensusCodes, CensusProblem, CensusRow, census_row, problems
 from domain.clock import uk_date
-from domain.models import Actor, Placement, PlacementKind, PlacementState
-from domain.records import LANotice, RegisterEntry, la_notice, register_entry
+from domain.models import Actor, PlacementKind, PlacementState
+from domain.records import LANotice, RegisterEntry, la_notice
 from store import exports as store
 from store import register
 from store.register import Filters
@@ -101,7 +101,7 @@ def _values(obj) -> list:
 
 def register_table(engine: Engine, filters: Filters) -> Table:
     return Table("register", [f.name for f in fields(RegisterEntry)],
-                 (_values(register_entry(p, end)) for p, end in store.placements(engine, filters)))
+                 (_values(e) for e in store.register_entries(engine, filters)))
 
 
 def la_notice_table(engine: Engine, filters: Filters, boundary: time) -> Table:
@@ -233,9 +233,8 @@ def register_page(engine: Engine, filters: Filters, limit: int, cursor: str | No
     """A page of the register's entries: the list's keyset page, then those
     rows' records in one read."""
     page = register.placements_page(engine, limit=limit, after=cursor_key(cursor), filters=filters)
-    rows = register.by_ids(engine, [r.placement_id for r in page.rows])
-    return page, [register_entry(Placement.model_validate(rows[r.placement_id].data), rows[r.placement_id].planned_end_date)
-                  for r in page.rows]
+    entries = register.entries(engine, [r.placement_id for r in page.rows])
+    return page, [entries[r.placement_id] for r in page.rows]
 
 
 router = APIRouter(tags=["register"])

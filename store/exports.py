@@ -7,21 +7,23 @@ attendance marks through a streamed cursor (`yield_per`), so memory stays
 one page however large the register grows."""
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator
-from typing import NamedTuple
+from collections.abc import Callable, Collection, Iterable, Iterator
+from typing import NamedTuple, TypeVar
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import JSON, DateTime, Engine, Integer, String, and_, or_, select
+from sqlalchemy import JSON, Connection, DateTime, Engine, Integer, String, and_, or_, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from domain.models import STORED, Actor, Placement
+from domain.records import RegisterEntry
 
 from .attendance import AttendanceCodeRow, AttendanceMark
-from .register import Filters, _in, _placement_filters
+from .register import Filters, _in, _placement_filters, entries_of
 from .tables import Base, PlacementRow
 
 PAGE = 500
+T = TypeVar("T")
 
 
 class Registered(NamedTuple):
@@ -65,24 +67,40 @@ def export_events(engine: Engine, limit: int = 100) -> list:
         return list(conn.execute(q))
 
 
-def placements(engine: Engine, filters: Filters, page: int = PAGE) -> Iterator[Registered]:
-    """Every placement the filters match, newest start first, read a page at
-    a time (keyset on start date and id, as the list pages): one page of
-    rows in memory at once."""
+def _pages(engine: Engine, filters: Filters, columns: list, read: Callable[[Connection, list], Iterable[T]],
+           page: int) -> Iterator[T]:
+    """`columns` of every placement the filters match, newest start first,
+    read a page at a time (keyset on start date and id, as the list pages),
+    each page made into what `read` makes of it: one page of rows in memory
+    at once."""
     t = PlacementRow
     where = _placement_filters(filters)
     after: tuple[date, str] | None = None
     while True:
-        q = select(t.placement_id, t.start_date, t.planned_end_date, t.data).where(*where)
+        q = select(t.placement_id, t.start_date, *columns).where(*where)
         if after is not None:
             q = q.where(or_(t.start_date < after[0], and_(t.start_date == after[0], t.placement_id < after[1])))
         with engine.connect() as conn:
             rows = list(conn.execute(q.order_by(t.start_date.desc(), t.placement_id.desc()).limit(page)))
-        for r in rows:
-            yield Registered(Placement.model_validate(r.data, context=STORED), r.planned_end_date)
+            made = list(read(conn, rows))
+        yield from made
         if len(rows) < page:
             return
         after = (rows[-1].start_date, rows[-1].placement_id)
+
+
+def placements(engine: Engine, filters: Filters, page: int = PAGE) -> Iterator[Registered]:
+    """Every placement the filters match, each whole (`_pages`)."""
+    t = PlacementRow
+    return _pages(engine, filters, [t.planned_end_date, t.data], lambda _, rows: (
+        Registered(Placement.model_validate(r.data, context=STORED), r.planned_end_date) for r in rows), page)
+
+
+def register_entries(engine: Engine, filters: Filters, page: int = PAGE) -> Iterator[RegisterEntry]:
+    """The register's entry of every placement the filters match (`_pages`),
+    from the rows' `entry` column (`store.register.entries_of`)."""
+    t = PlacementRow
+    return _pages(engine, filters, [t.entry, t.planned_end_date], entries_of, page)
 
 
 @dataclass(frozen=True)

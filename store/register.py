@@ -9,12 +9,14 @@ from datetime import date, datetime, timezone
 from functools import lru_cache
 from typing import Generic, TypeVar
 
-from sqlalchemy import Engine, and_, bindparam, case, exists, func, literal, or_, select
+from pydantic import TypeAdapter
+from sqlalchemy import Connection, Engine, and_, bindparam, case, exists, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from domain.lifecycle import FINAL_STATES
-from domain.models import Actor, Escalation, HistoryEntry, Placement, Proposal, RecordedContact, Role
+from domain.models import STORED, Actor, Escalation, HistoryEntry, Placement, Proposal, RecordedContact, Role
 from domain.overlaps import Span
+from domain.records import RegisterEntry, register_entry
 
 from . import attendance
 from .db import insert_for
@@ -100,6 +102,7 @@ def placement_values(placement: Placement, next_deadline: date | None, planned_e
         version=placement.version,
         seq=placement.seq,
         data=placement.model_dump(mode="json"),
+        entry=ENTRY.dump_python(register_entry(placement, planned_end or placement.planned_end), mode="json"),
         updated_at=datetime.now(timezone.utc),
     )
 
@@ -490,6 +493,32 @@ def by_ids(engine: Engine, placement_ids: Collection[str]) -> dict[str, Placemen
     q = select(PlacementRow).where(PlacementRow.placement_id.in_(sorted(set(placement_ids))))
     with Session(engine) as s:
         return {r.placement_id: r for r in s.scalars(q)}
+
+
+ENTRY = TypeAdapter(RegisterEntry)
+
+
+def entries_of(conn: Connection, rows: Sequence) -> list[RegisterEntry]:
+    """The register's entries of `rows` (each with placement_id, entry and
+    planned_end_date), in their order: from the `entry` column, or for a row
+    written before it, from the row's whole placement (one more query)."""
+    missing = [r.placement_id for r in rows if r.entry is None]
+    t = PlacementRow
+    older = {r.placement_id: register_entry(Placement.model_validate(r.data, context=STORED), r.planned_end_date)
+             for r in conn.execute(select(t.placement_id, t.planned_end_date, t.data).where(t.placement_id.in_(missing)))
+             } if missing else {}
+    return [older[r.placement_id] if r.entry is None else ENTRY.validate_python(r.entry) for r in rows]
+
+
+def entries(engine: Engine, placement_ids: Collection[str]) -> dict[str, RegisterEntry]:
+    """The register's entries of a page's placements, in one query (two with rows from before `entry`)."""
+    if not placement_ids:
+        return {}
+    t = PlacementRow
+    with engine.connect() as conn:
+        rows = list(conn.execute(select(t.placement_id, t.entry, t.planned_end_date)
+                                 .where(t.placement_id.in_(sorted(set(placement_ids))))))
+        return {e.placement_id: e for e in entries_of(conn, rows)}
 
 
 def pupil_names(engine: Engine, placement_ids: Collection[str]) -> dict[str, str]:

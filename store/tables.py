@@ -61,6 +61,11 @@ class PlacementRow(Base):
     version: Mapped[int] = mapped_column(Integer)
     seq: Mapped[int] = mapped_column(Integer)
     data: Mapped[dict] = mapped_column(JSON)
+    # What the trust's register shows of it (`domain.records.RegisterEntry`),
+    # written with every projection, so the register's export and page read
+    # a few fields rather than each row's whole JSON. None on a row written
+    # before the column (migration 0018): read from the JSON until next saved.
+    entry: Mapped[dict | None] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 

@@ -17,7 +17,8 @@ from domain.calendar import default_calendar
 from domain.guards import Context
 from domain.lifecycle import decide, propose
 from domain.models import Actor, Escalation, Placement, PlacementState, Role
-from store import attendance, register
+from domain.records import register_entry
+from store import attendance, exports, register
 from store.db import MIGRATIONS, make_engine, migrate
 
 LEAD = Actor(user_id="lead", role=Role.ap_lead, school_id="137000")
@@ -232,6 +233,19 @@ def test_a_pupils_open_placements_are_found_by_school_and_pupil(db):
     assert [r.placement_id for r in register.open_placements_of(db, "137000", "P-0001")] == ["placement-a"]
     assert register.open_placements_of(db, "137000", "P-9999") == []
     assert register.get(db, "placement-a").pattern_days == "mon,wed"
+
+
+def test_a_rows_register_entry_is_written_with_it_and_read_from_its_json_when_written_before(db):
+    p = vetted(placement("placement-a"))
+    end = date(2027, 3, 26)
+    register.project(db, p, None, end)
+    expected = register_entry(p, end)
+    assert register.entries(db, ["placement-a"]) == {"placement-a": expected}
+    assert expected.planned_end_date == end and expected.start_date == p.start_date  # days, not text
+    with db.begin() as conn:  # as a row projected before migration 0018 holds it
+        conn.execute(text("update placements set entry = null"))
+    assert register.entries(db, ["placement-a"]) == {"placement-a": expected}
+    assert list(exports.register_entries(db, register.Filters())) == [expected]
 
 
 def test_the_migration_fills_versions_and_escalations_from_the_json(tmp_path):
