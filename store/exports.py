@@ -8,9 +8,9 @@ one page however large the register grows."""
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Iterator
-from typing import NamedTuple, TypeVar
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import NamedTuple, TypeVar
 
 from sqlalchemy import JSON, Connection, DateTime, Engine, Integer, String, and_, or_, select
 from sqlalchemy.orm import Mapped, mapped_column

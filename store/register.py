@@ -80,10 +80,15 @@ def escalation_values(placement: Placement, e: Escalation) -> dict:
     )
 
 
+# A register entry as its row's `entry` holds it: JSON, its days as ISO text.
+ENTRY = TypeAdapter(RegisterEntry)
+
+
 def placement_values(placement: Placement, next_deadline: date | None, planned_end: date | None = None) -> dict:
     """The placement's register row (`project` upserts it; the benchmarks write
     it in bulk). `planned_end` is its last day as the workflow counts it on the
     school's calendar; without it, the end date the placement states."""
+    end = planned_end or placement.planned_end
     return dict(
         placement_id=placement.placement_id,
         school_id=placement.school.school_id,
@@ -93,7 +98,7 @@ def placement_values(placement: Placement, next_deadline: date | None, planned_e
         provider_name=placement.provider.name,
         provider_id=placement.provider_id,
         start_date=placement.start_date,
-        planned_end_date=planned_end or placement.planned_end,
+        planned_end_date=end,
         next_deadline=next_deadline,
         state_since=entered(placement),
         pattern_days=",".join(d.value for d in placement.pattern.days),
@@ -102,7 +107,7 @@ def placement_values(placement: Placement, next_deadline: date | None, planned_e
         version=placement.version,
         seq=placement.seq,
         data=placement.model_dump(mode="json"),
-        entry=ENTRY.dump_python(register_entry(placement, planned_end or placement.planned_end), mode="json"),
+        entry=ENTRY.dump_python(register_entry(placement, end), mode="json"),
         updated_at=datetime.now(timezone.utc),
     )
 
@@ -493,9 +498,6 @@ def by_ids(engine: Engine, placement_ids: Collection[str]) -> dict[str, Placemen
     q = select(PlacementRow).where(PlacementRow.placement_id.in_(sorted(set(placement_ids))))
     with Session(engine) as s:
         return {r.placement_id: r for r in s.scalars(q)}
-
-
-ENTRY = TypeAdapter(RegisterEntry)
 
 
 def entries_of(conn: Connection, rows: Sequence) -> list[RegisterEntry]:
