@@ -8,6 +8,11 @@
 - every response forbids framing and sniffing, sends no referrer (a
   provider's token is in its URL) and, for the API and providers' pages,
   is never cached;
+- text no person types is refused (422) before any route reads it: a
+  control character (tab, newline and carriage return aside) or an unpaired
+  surrogate, in a JSON or form body or the query string. Nothing could
+  write it whole (PostgreSQL takes no NUL, UTF-8 no lone surrogate) and a
+  letter would print it as a box;
 - providers' tokens and password-reset secrets never reach the access log.
 """
 from __future__ import annotations
@@ -15,7 +20,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -25,6 +30,8 @@ _DOCS = ("/docs", "/redoc")
 _CSP = "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'"
 _PRIVATE = ("/api/", "/provider/", "/views/", "/evaluation/")
 _TOKEN = re.compile(r"(/provider/|/views/|/evaluation/|/reset-password/|/calendar-feed/)[^\s?\"/]+")
+_UNTYPED = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+_READ_BODIES = ("application/json", "application/x-www-form-urlencoded")  # a document's multipart is the file's
 
 
 def _origin(url: str) -> str:
@@ -61,6 +68,11 @@ class Hardening:
             await _answer(send, 413, f"the request is larger than the {limit:,} bytes this service takes")
             return
 
+        found = _untyped_in("query", parse_qsl(scope.get("query_string", b"").decode("utf-8", errors="replace"), keep_blank_values=True))
+        if found:
+            await _refuse_text(send, found)
+            return
+
         received, refused = 0, False
 
         async def limited() -> Message:
@@ -89,8 +101,26 @@ class Hardening:
                 message = {**message, "headers": [*message.get("headers", []), *extra]}
             await send(message)
 
+        inner = limited
+        if method in UNSAFE_METHODS and headers.get("content-type", "").split(";")[0].strip().lower() in _READ_BODIES:
+            # Read whole (it is within the limit) to be checked, then given to the route as it came.
+            body, more = b"", True
+            while more and not refused:
+                message = await limited()
+                if message["type"] != "http.request":
+                    break
+                body += message.get("body", b"")
+                more = message.get("more_body", False)
+            if refused:
+                return
+            found = _untyped_in("body", _body_values(body, headers["content-type"]))
+            if found:
+                await _refuse_text(send, found)
+                return
+            inner = _replay(body, receive)
+
         try:
-            await self.app(scope, limited, secured)
+            await self.app(scope, inner, secured)
         except Exception:
             if not refused:
                 raise  # the error handler outside answers it
@@ -99,6 +129,69 @@ class Hardening:
         host = headers.get("host", "")
         also = {o for prefix, o in self.cross_origin.items() if path.startswith(prefix)}
         return {self.origin, f"http://{host}".lower(), f"https://{host}".lower(), *also}
+
+
+def _body_values(body: bytes, content_type: str):
+    """The body's values as the route would read them; none when it is not
+    what it says (the route refuses it then, as it always has)."""
+    try:
+        if content_type.lower().startswith("application/json"):
+            return json.loads(body)
+        return parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True)
+    except (ValueError, RecursionError):  # not JSON, or nested deeper than a parser goes
+        return None
+
+
+def _untyped_in(where: str, value) -> tuple[tuple, str] | None:
+    """Where in `value` (JSON, or a query string's or a form's (name, value)
+    pairs) text no person types first stands, and the character; none if
+    nowhere. Walked with a stack of its own: JSON may nest deeper than Python recurses."""
+    stack = [((where,), value)]
+    while stack:
+        path, v = stack.pop()
+        if isinstance(v, str):
+            found = _UNTYPED.search(v)
+            if found:
+                return path, found.group()
+            continue
+        if isinstance(v, dict):
+            items = list(v.items())
+        elif isinstance(v, list) and v and all(isinstance(x, tuple) for x in v):
+            items = v  # (name, value) pairs: JSON holds no tuples
+        elif isinstance(v, list):
+            items = list(enumerate(v))
+        else:
+            continue
+        for key, inner in reversed(items):  # the first in the body is found first
+            stack.append(((*path, key), inner))
+            if isinstance(key, str):
+                stack.append((path, key))
+    return None
+
+
+async def _refuse_text(send: Send, found: tuple[tuple, str]) -> None:
+    """422 in FastAPI's own shape for an invalid request (`HTTPValidationError`)."""
+    loc, char = found
+    what = "an unpaired surrogate" if "\ud800" <= char <= "\udfff" else "a control character"
+    detail = [{"loc": list(loc), "type": "string_pattern_mismatch",
+               "msg": f"{what} (U+{ord(char):04X}) is not text a person types: take it out and send again"}]
+    body = json.dumps({"detail": detail}).encode()
+    await send({"type": "http.response.start", "status": 422,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """The body already read, once; then whatever the client sends (its disconnect)."""
+    given = False
+
+    async def again() -> Message:
+        nonlocal given
+        if not given:
+            given = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+    return again
 
 
 async def _answer(send: Send, status: int, message: str) -> None:

@@ -4,11 +4,13 @@ ended placements; and what every response says about itself."""
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+from datetime import date
 
 from apflow import samples
 from console.hardening import RedactTokens
-from tests.api.test_api import HEAD, LEAD, SCHOOL, act, closed_placement, expect, propose, today  # noqa: F401 - a fixture
+from tests.api.test_api import HEAD, LEAD, SCHOOL, act, closed_placement, expect, new_pupil, propose, today  # noqa: F401 - a fixture
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded", "Origin": "http://evil.example"}
 
@@ -175,6 +177,35 @@ async def test_health_says_the_database_is_degraded_at_once_when_it_does_not_ans
             held.close()
         assert (await client.get("/healthz")).json()["database"] == "ok"
     engine.dispose()
+
+
+async def test_text_no_person_types_is_refused_naming_where_and_nothing_is_made(http):
+    start = (await propose(http))["placement"]["start_date"]  # a start the calendar takes
+    before = (await http.get("/api/placements", headers=LEAD, params={"limit": 1})).json()["total"]
+    for name, char in (("Alex \ud800 Example", "U+D800"), ("Alex\x00Example", "U+0000"), ("Alex\x0bExample", "U+000B"),
+                       ("Alex\x85Example", "U+0085")):
+        body = samples.proposal(date.fromisoformat(start), pupil=new_pupil().model_copy(update={"name": name})).model_dump(mode="json")
+        # As a client sends it: JSON escapes what it cannot write (a lone surrogate as \ud800).
+        r = await http.post("/api/placements", headers={**LEAD, "Content-Type": "application/json"}, content=json.dumps(body))
+        assert r.status_code == 422, (name, r.text)
+        [problem] = r.json()["detail"]
+        assert problem["loc"] == ["body", "pupil", "name"] and char in problem["msg"], problem
+    assert (await http.get("/api/placements", headers=LEAD, params={"limit": 1})).json()["total"] == before
+    # Nested as deep as a parser goes, found at the bottom all the same.
+    deep = "[" * 900 + json.dumps({"summary": ["fine", "not\x00fine"]}) + "]" * 900
+    r = await http.post("/provider/not-a-token", content=deep, headers={"Content-Type": "application/json"})
+    assert r.status_code == 422 and "U+0000" in r.json()["detail"][0]["msg"], r.text
+    r = await http.get("/api/placements", headers=LEAD, params={"provider": "Bridge\x00way"})
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["query", "provider"], r.text
+    r = await http.post("/sign-in", content="email=a%00b%40example.org&password=x",
+                        headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "email"], r.text
+    # What people do type goes through: tabs and new lines in free text, accents, any script, emoji.
+    body = samples.proposal(date.fromisoformat(start), pupil=new_pupil().model_copy(update={"name": "Zoë Ó Briain-Łukasz 李 🙂"}),
+                            reasons="Line one\n\tand two\r\nthree").model_dump(mode="json")
+    r = await http.post("/api/placements", headers={**LEAD, "Content-Type": "application/json"}, content=json.dumps(body))
+    assert r.status_code == 201, r.text
+    assert r.json()["placement"]["pupil"]["name"] == "Zoë Ó Briain-Łukasz 李 🙂"
 
 
 async def test_health_names_what_a_part_answered_when_it_is_not_ok():
