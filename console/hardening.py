@@ -68,9 +68,11 @@ class Hardening:
             await _answer(send, 413, f"the request is larger than the {limit:,} bytes this service takes")
             return
 
+        # A browser's page or form (not the API's JSON) is answered with a page.
+        page = not path.startswith("/api/") and "text/html" in headers.get("accept", "")
         found = _untyped_in("query", parse_qsl(scope.get("query_string", b"").decode("utf-8", errors="replace"), keep_blank_values=True))
         if found:
-            await _refuse_text(send, found)
+            await _refuse_text(send, found, page)
             return
 
         received, refused = 0, False
@@ -115,7 +117,7 @@ class Hardening:
                 return
             found = _untyped_in("body", _body_values(body, headers["content-type"]))
             if found:
-                await _refuse_text(send, found)
+                await _refuse_text(send, found, page)
                 return
             inner = _replay(body, receive)
 
@@ -169,15 +171,24 @@ def _untyped_in(where: str, value) -> tuple[tuple, str] | None:
     return None
 
 
-async def _refuse_text(send: Send, found: tuple[tuple, str]) -> None:
-    """422 in FastAPI's own shape for an invalid request (`HTTPValidationError`)."""
+async def _refuse_text(send: Send, found: tuple[tuple, str], page: bool) -> None:
+    """422 in FastAPI's own shape for an invalid request (`HTTPValidationError`);
+    to a browser's form (`page`), the console's page saying the same."""
     loc, char = found
     what = "an unpaired surrogate" if "\ud800" <= char <= "\udfff" else "a control character"
-    detail = [{"loc": list(loc), "type": "string_pattern_mismatch",
-               "msg": f"{what} (U+{ord(char):04X}) is not text a person types: take it out and send again"}]
-    body = json.dumps({"detail": detail}).encode()
+    code = f"U+{ord(char):04X}"
+    if page:
+        from .pages.rendering import env  # the console's templates, which import much of the app
+
+        field = next((str(part) for part in reversed(loc) if isinstance(part, str)), "the form")
+        body = env.get_template("untyped_text.html").render(principal=None, field=field, what=what, code=code).encode()
+        kind = b"text/html; charset=utf-8"
+    else:
+        detail = [{"loc": list(loc), "type": "string_pattern_mismatch",
+                   "msg": f"{what} ({code}) is not text a person types: take it out and send again"}]
+        body, kind = json.dumps({"detail": detail}).encode(), b"application/json"
     await send({"type": "http.response.start", "status": 422,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+                "headers": [(b"content-type", kind), (b"content-length", str(len(body)).encode())]})
     await send({"type": "http.response.body", "body": body})
 
 

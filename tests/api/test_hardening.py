@@ -200,6 +200,11 @@ async def test_text_no_person_types_is_refused_naming_where_and_nothing_is_made(
     r = await http.post("/sign-in", content="email=a%00b%40example.org&password=x",
                         headers={"Content-Type": "application/x-www-form-urlencoded"})
     assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "email"], r.text
+    # A browser's form is answered with the console's page, naming the field.
+    r = await http.post("/sign-in", content="email=a%0Bb%40example.org&password=x",
+                        headers={"Content-Type": "application/x-www-form-urlencoded", "Accept": "text/html,*/*"})
+    assert r.status_code == 422 and r.headers["content-type"].startswith("text/html"), r.text
+    assert "There is a problem" in r.text and "Email holds a control character (U+000B)" in r.text, r.text
     # What people do type goes through: tabs and new lines in free text, accents, any script, emoji.
     body = samples.proposal(date.fromisoformat(start), pupil=new_pupil().model_copy(update={"name": "Zoë Ó Briain-Łukasz 李 🙂"}),
                             reasons="Line one\n\tand two\r\nthree").model_dump(mode="json")
