@@ -14,7 +14,7 @@ from pydantic import BaseModel
 from .calendar import SchoolCalendar
 from .guards import attends, open_concerns, went_under_review
 from .clock import uk_date
-from .models import ContactKind, Pattern, Placement, PlacementKind, Role
+from .models import ContactKind, Placement, PlacementKind, Proposal, Role
 from .settings import PolicySettings
 
 from .lifecycle import NOT_STARTED as BEFORE_START
@@ -58,21 +58,18 @@ def _last(dates: list[date], since: date) -> date:
 
 
 def planned_end(p: Placement, calendar: SchoolCalendar) -> date | None:
-    """The planned last day: as extended at a review, else as proposed, else
-    the last of the stated number of days on the pattern's weekdays."""
-    if p.planned_end:
-        return p.planned_end
-    if p.number_of_days is None:
-        return None
-    return last_of_days(p.start_date, p.number_of_days, p.pattern, calendar)
+    """The planned last day: as extended at a review, else as proposed (`proposed_end`)."""
+    return p.planned_end or proposed_end(p, calendar)
 
 
-def last_of_days(start: date, days: int, pattern: Pattern, calendar: SchoolCalendar) -> date | None:
-    """The last of `days` school days on the pattern's weekdays from `start`
-    (none within three years: a pattern whose days never come)."""
-    day, left = start, days
+def proposed_end(p: Proposal, calendar: SchoolCalendar) -> date | None:
+    """The last day as proposed: its end date, else the last of its number of
+    days the pupil attends (none within three years: a pattern whose days never come)."""
+    if p.planned_end_date or p.number_of_days is None:
+        return p.planned_end_date
+    day, left = p.start_date, p.number_of_days
     for _ in range(3 * 366):
-        if pattern.includes(day) and calendar.is_school_day(day):
+        if attends(p, calendar, day):
             left -= 1
             if left == 0:
                 return day

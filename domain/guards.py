@@ -23,6 +23,7 @@ from .models import (
     HistoryEntry,
     PlacementKind,
     Placement,
+    Proposal,
     ProviderReport,
     ProviderType,
     ReviewOutcome,
@@ -482,7 +483,7 @@ def amendment(p: Placement, ctx: Context) -> list[Unmet]:
     return unmet
 
 
-def attends(p: Placement, calendar: SchoolCalendar, day: date) -> bool:
+def attends(p: Proposal, calendar: SchoolCalendar, day: date) -> bool:
     """Whether the pupil is directed to the provider on `day`: one of the
     pattern's weekdays, and a school day."""
     return p.pattern.includes(day) and calendar.is_school_day(day)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from .calendar import SchoolCalendar
-from .deadlines import last_of_days
+from .deadlines import proposed_end
 from .guards import Unmet
 from .models import Proposal
 
@@ -38,12 +38,9 @@ class Span:
     def of(cls, proposal: Proposal, calendar: SchoolCalendar, placement_id: str | None = None) -> Span:
         """The proposal's span: to its end date, or to the last of its number
         of days on the school's calendar."""
-        end = proposal.planned_end_date
-        if end is None and proposal.number_of_days is not None:
-            end = last_of_days(proposal.start_date, proposal.number_of_days, proposal.pattern, calendar)
         return cls(
             placement_id=placement_id, provider_name=proposal.provider.name, start=proposal.start_date,
-            end=end, days=frozenset(d.value for d in proposal.pattern.days),
+            end=proposed_end(proposal, calendar), days=frozenset(d.value for d in proposal.pattern.days),
         )
 
 
