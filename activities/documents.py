@@ -108,7 +108,13 @@ def _heartbeating() -> Iterator[None]:
 
     def beat() -> None:
         while not stop.wait(HEARTBEAT_EVERY_S):
-            ctx.run(activity.heartbeat)
+            try:
+                ctx.run(activity.heartbeat)
+            except Exception as e:  # noqa: BLE001 - the send goes on; the next beat tries again
+                # The SDK hands a sync activity's heartbeat to the worker's event
+                # loop and waits 10 s for it: a loop that busy, or stopping, is
+                # no reason to end the thread (and with it every later beat).
+                log.warning("a letter's heartbeat was not delivered (%s); the next one is tried", type(e).__name__)
 
     thread = threading.Thread(target=beat, name="letter-heartbeat", daemon=True)
     thread.start()

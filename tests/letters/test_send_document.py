@@ -142,3 +142,30 @@ def test_a_trust_rewords_a_template_in_its_own_folder(engine, tmp_path):
     row = sent.by_key(engine, KEY)
     assert row.subject == "Please act: placement-1" and "Our own words: no attendance mark" in row.html
     assert len(list((tmp_path / "outbox").glob("*.eml"))) == 1
+
+
+def test_a_heartbeat_the_worker_does_not_take_leaves_the_send_heartbeating(monkeypatch):
+    """The SDK waits 10 s for a sync activity's heartbeat to reach the worker's
+    loop, then raises in the heartbeat's thread: that beat is lost, not every
+    later one (the server would retry a send still going as if its worker had died)."""
+    import threading
+    import time
+
+    import activities.documents as documents_activity
+
+    beats, escaped = [], []
+    def heartbeat(*_):
+        beats.append(time.monotonic())
+        if len(beats) == 1:
+            raise TimeoutError()
+
+    monkeypatch.setattr(documents_activity.activity, "in_activity", lambda: True)
+    monkeypatch.setattr(documents_activity.activity, "heartbeat", heartbeat)
+    monkeypatch.setattr(documents_activity, "HEARTBEAT_EVERY_S", 0.01)
+    monkeypatch.setattr(threading, "excepthook", lambda args: escaped.append(args.exc_type))
+    with documents_activity._heartbeating():
+        deadline = time.monotonic() + 5
+        while len(beats) < 3 and time.monotonic() < deadline:
+            time.sleep(0.01)
+    assert escaped == []
+    assert len(beats) >= 3
