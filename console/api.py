@@ -6,6 +6,7 @@ audit trail come from the register, which outlives the workflows.
 from __future__ import annotations
 
 import asyncio
+import logging
 from contextlib import asynccontextmanager
 from datetime import date
 from typing import Annotated
@@ -23,6 +24,7 @@ from apflow.calendars import load_calendar
 from apflow.settings import Settings
 from apflow.temporal import connect
 from domain.actions import ACTION_MODELS
+from domain.calendar import SchoolCalendar
 from domain.census import unknown_codes
 from domain.guards import Unmet
 from domain.lifecycle import Lifecycle, Refused, diagram
@@ -40,6 +42,8 @@ from .agreement import router as agreement_router
 from .authority import actor_for_action, listing_scope, visible_placement, visible_school
 from .calendar_feed import router as calendar_feed_router
 from .identity import IdempotencyKey, PrincipalDep
+
+log = logging.getLogger(__name__)
 
 
 class UnmetOut(BaseModel):
@@ -110,6 +114,26 @@ async def _probe(check) -> str:
     return "error: answers but is not serving" if serving is False else "ok"
 
 
+def _fill_entries(engine: Engine, settings: Settings) -> None:
+    """Register rows projected before they kept their entry get it now, their
+    last day counted on their school's calendar (`register.fill_entries`)."""
+    unreadable: set[str] = set()
+
+    def calendar_of(school_id: str) -> SchoolCalendar | None:
+        try:
+            return load_calendar(school_id, settings.calendars_dir)
+        except (OSError, ValueError) as e:  # the folder missing, a file in error: tried again at the next start
+            if school_id not in unreadable:
+                unreadable.add(school_id)
+                log.warning("school %s's calendar cannot be read (%s): its older register rows are filled at a later start",
+                            school_id, e)
+            return None
+
+    filled = register.fill_entries(engine, calendar_of)
+    if filled:
+        log.info("filled the register entries of %d placements projected before the register kept them", filled)
+
+
 def create_app(settings: Settings, client: Client | None = None, engine: Engine | None = None) -> FastAPI:
     """The API as `settings` say; its routers read them from `app.state.settings`
     or are built with them, never from the environment."""
@@ -118,6 +142,7 @@ def create_app(settings: Settings, client: Client | None = None, engine: Engine 
     async def lifespan(app: FastAPI):
         app.state.engine = engine or make_engine(settings.db_url)
         migrate(app.state.engine)
+        await asyncio.to_thread(_fill_entries, app.state.engine, settings)
         app.state.client = client or await connect(settings)
         yield
         if engine is None:

@@ -3,7 +3,7 @@ projection applied twice leaves one row and one audit event per action, and
 a late, older projection changes nothing."""
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timezone
 from functools import lru_cache
@@ -13,6 +13,8 @@ from pydantic import TypeAdapter
 from sqlalchemy import Connection, Engine, and_, bindparam, case, exists, func, literal, or_, select
 from sqlalchemy.orm import Session
 
+from domain.calendar import SchoolCalendar
+from domain.deadlines import planned_end
 from domain.lifecycle import FINAL_STATES
 from domain.models import STORED, Actor, Escalation, HistoryEntry, Placement, Proposal, RecordedContact, Role
 from domain.overlaps import Span
@@ -510,6 +512,41 @@ def entries_of(conn: Connection, rows: Sequence) -> list[RegisterEntry]:
              for r in conn.execute(select(t.placement_id, t.planned_end_date, t.data).where(t.placement_id.in_(missing)))
              } if missing else {}
     return [older[r.placement_id] if r.entry is None else ENTRY.validate_python(r.entry) for r in rows]
+
+
+def fill_entries(engine: Engine, calendar_of: Callable[[str], SchoolCalendar | None], batch: int = 500) -> int:
+    """Writes the entry of each row projected before the register kept one
+    (migration 0018), from the row's placement, with its last day counted on
+    its school's calendar (`calendar_of`) where it stated only a number of
+    days: a closed placement is never projected again, so its row would
+    otherwise lack both for good. A row projected again meanwhile is left as
+    that projection wrote it, and one whose school's calendar cannot be read
+    (None) is left for a later run. How many rows were filled."""
+    t = PlacementRow.__table__
+    fill = (t.update()
+            .where(t.c.placement_id == bindparam("b_id"), t.c.version == bindparam("b_version"), t.c.entry.is_(None))
+            .values(entry=bindparam("b_entry"), planned_end_date=bindparam("b_end")))
+    filled, after = 0, ""
+    while True:
+        with engine.connect() as conn:
+            rows = conn.execute(select(t.c.placement_id, t.c.version, t.c.planned_end_date, t.c.data)
+                                .where(t.c.entry.is_(None), t.c.placement_id > after)
+                                .order_by(t.c.placement_id).limit(batch)).all()
+        if not rows:
+            return filled
+        after = rows[-1].placement_id
+        values = []
+        for r in rows:
+            p = Placement.model_validate(r.data, context=STORED)
+            calendar = calendar_of(p.school.school_id)
+            if calendar is None:
+                continue
+            end = r.planned_end_date or planned_end(p, calendar)
+            values.append(dict(b_id=r.placement_id, b_version=r.version, b_end=end,
+                               b_entry=ENTRY.dump_python(register_entry(p, end), mode="json")))
+        if values:
+            with engine.begin() as conn:
+                filled += conn.execute(fill, values).rowcount
 
 
 def entries(engine: Engine, placement_ids: Collection[str]) -> dict[str, RegisterEntry]:

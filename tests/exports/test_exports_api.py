@@ -212,3 +212,29 @@ async def test_a_cell_that_would_be_a_formula_stays_text(api, world, engine):
     sheet = openpyxl.load_workbook(io.BytesIO(r.content)).worksheets[0]
     cells = [c for c in sheet["C"] if c.value == "=HYPERLINK(\"http://x\")"]
     assert len(cells) == 1 and cells[0].data_type == "s"
+
+
+async def test_rows_projected_before_the_register_kept_entries_are_filled_when_the_api_starts(api, world, engine, calendars, tmp_path):
+    """A closed placement of a number of days, whose row was written before
+    the register kept its entry and counted end: the next start counts its
+    last day on the school's calendar, and the register export shows it."""
+    from sqlalchemy import text
+
+    from apflow.calendars import load_calendar
+    from apflow.settings import Settings
+    from console.api import create_app
+    from domain.deadlines import planned_end
+
+    p = world["closed"]
+    end = planned_end(p, load_calendar(p.school.school_id, calendars.folder))
+    assert p.planned_end_date is None and end is not None
+    with engine.begin() as conn:
+        conn.execute(text("update placements set entry = null, planned_end_date = null"))
+
+    again = create_app(Settings(var_dir=tmp_path / "var", calendars_dir=calendars.folder), client=object(), engine=engine)
+    async with again.router.lifespan_context(again):
+        pass
+    with engine.connect() as conn:
+        assert conn.execute(text("select count(*) from placements where entry is null")).scalar() == 0
+    rows = {r["placement_id"]: r for r in rows_of(await api.http.get("/api/register.csv", headers=headers(OPS)), "csv")}
+    assert rows[p.placement_id]["planned_end_date"] == end.isoformat()

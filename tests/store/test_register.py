@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from apflow import samples
 from domain.calendar import default_calendar
+from domain.deadlines import planned_end
 from domain.guards import Context
 from domain.lifecycle import decide, propose
 from domain.models import Actor, Escalation, Placement, PlacementState, Role
@@ -246,6 +247,34 @@ def test_a_rows_register_entry_is_written_with_it_and_read_from_its_json_when_wr
         conn.execute(text("update placements set entry = null"))
     assert register.entries(db, ["placement-a"]) == {"placement-a": expected}
     assert list(exports.register_entries(db, register.Filters())) == [expected]
+
+
+def test_rows_projected_before_the_entry_are_filled_once_with_their_counted_end(db):
+    """A closed placement is never projected again: its row gets its entry and
+    its last day counted on the school's calendar from its JSON, once; a row
+    projected since, or of a school whose calendar cannot be read, is left."""
+    calendar = default_calendar("137000", TODAY)
+    old = [vetted(placement(pid)) for pid in ("placement-old-a", "placement-old-b")]
+    since, unreadable = vetted(placement("placement-since")), vetted(placement("placement-other"))
+    unreadable = unreadable.model_copy(update={"school": unreadable.school.model_copy(update={"school_id": "137999"})})
+    for p in (*old, since, unreadable):
+        register.project(db, p, None)
+    with db.begin() as conn:  # as rows projected before migration 0018 hold them
+        conn.execute(text("update placements set entry = null, planned_end_date = null"))
+    register.project(db, published(since, since.version + 1), None, date(2027, 6, 1))
+    calendars = {"137000": calendar}
+
+    assert register.fill_entries(db, calendars.get, batch=2) == 2  # one batch of both, then one skipped
+    end = planned_end(old[0], calendar)
+    assert end is not None and old[0].planned_end_date is None  # 30 days, counted on the calendar
+    assert register.get(db, "placement-old-a").planned_end_date == end
+    assert register.entries(db, ["placement-old-a", "placement-old-b", "placement-since"]) == {
+        "placement-old-a": register_entry(old[0], end),
+        "placement-old-b": register_entry(old[1], end),
+        "placement-since": register_entry(published(since, since.version + 1), date(2027, 6, 1)),
+    }
+    assert register.get(db, "placement-other").entry is None  # tried again at the next start
+    assert register.fill_entries(db, calendars.get) == 0
 
 
 def test_the_migration_fills_versions_and_escalations_from_the_json(tmp_path):
