@@ -21,14 +21,10 @@ from domain.models import PlacementState
 
 from .pages import wording
 
-# GOV.UK Design System colours, each state's as its tag shows it.
+# GOV.UK Design System colours; each state's as its tag shows it.
 BLUE, GREEN, RED, ORANGE, PURPLE, GREY, TURQUOISE, YELLOW = (
     "#1d70b8", "#00703c", "#d4351c", "#f47738", "#4c2c92", "#505a5f", "#28a197", "#ffdd00")
-STATE_COLOURS = {
-    PlacementState.proposed: GREY, PlacementState.vetted: TURQUOISE, PlacementState.la_consulted: PURPLE,
-    PlacementState.notified: YELLOW, PlacementState.active: BLUE, PlacementState.under_review: ORANGE,
-    PlacementState.reintegrating: GREEN, PlacementState.closed: "#b1b4b6", PlacementState.terminated: RED,
-}
+STATE_COLOURS = {s: wording.TAG_COLOURS[wording.state_tag(s.value)] for s in PlacementState}
 
 
 def _style(colours: Sequence[str]) -> Style:

@@ -64,7 +64,8 @@ def state_choice(value) -> dict:
     return {"value": value.value, "text": wording.words(value.value)}
 
 
-env.filters.update(choice=choice, state_choice=state_choice, long_date=long_date, date_time=date_time, words=wording.words, phrase=wording.phrase, action_title=wording.action_title)
+env.filters.update(choice=choice, state_choice=state_choice, long_date=long_date, date_time=date_time, words=wording.words, phrase=wording.phrase, action_title=wording.action_title,
+                   state_tag=wording.state_tag)
 
 
 def page(request: Request, template: str, principal: Principal | None, status: int = 200, **context) -> HTMLResponse:

@@ -150,6 +150,24 @@ ACTIONS = {
 }
 
 
+# Each state's colour, one of the GOV.UK tag's (`govuk-tag--<colour>`), each
+# state its own so a chart's segments are told apart; charts draw the tag's
+# colour at full strength (TAG_COLOURS, the Design System's palette).
+STATE_TAGS = {
+    "proposed": "blue", "vetted": "light-blue", "la_consulted": "purple", "notified": "yellow", "active": "green",
+    "under_review": "orange", "reintegrating": "turquoise", "closed": "grey", "terminated": "red",
+}
+TAG_COLOURS = {
+    "blue": "#1d70b8", "light-blue": "#5694ca", "purple": "#4c2c92", "yellow": "#ffdd00", "green": "#00703c",
+    "orange": "#f47738", "turquoise": "#28a197", "grey": "#b1b4b6", "red": "#d4351c",
+}
+
+
+def state_tag(state: str) -> str:
+    """The GOV.UK tag colour a state is shown in."""
+    return STATE_TAGS.get(state, "grey")
+
+
 ACRONYMS = {"la": "LA", "ehc": "EHC", "ap": "AP", "dsl": "DSL", "urn": "URN", "sen": "SEN", "eal": "EAL"}
 
 

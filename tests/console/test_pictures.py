@@ -44,6 +44,21 @@ def test_placements_by_state_draws_a_bar_a_school_and_counts_each_state():
     assert pictures.placements_by_state([]) is None
 
 
+def test_each_state_is_drawn_in_its_tags_colour_and_no_two_states_share_one():
+    """The chart's key and the tags beside it in the register's table say the
+    same: a state's segment is its tag's colour, told apart from every other."""
+    from console.pages.rendering import env
+    from console.pages.wording import TAG_COLOURS
+    from domain.models import PlacementState
+
+    every = [("137000", s.value, 1) for s in PlacementState]
+    key = dict(pictures.placements_by_state(every).key)
+    tag = env.from_string('{% from "_bits.html" import state_tag %}{{ state_tag(s) }}')
+    shown = {s.value: re.search(r"govuk-tag--([a-z-]+)", tag.render(s=s.value)).group(1) for s in PlacementState}
+    assert {pictures.wording.words(s): TAG_COLOURS[colour] for s, colour in shown.items()} == key
+    assert len(set(shown.values())) == len(shown)
+
+
 def test_time_against_plan_shows_a_placement_past_its_end_in_red():
     start = date(2026, 9, 7)
     late = pictures.Span("Late Lee", start, start + timedelta(weeks=6), start + timedelta(weeks=9))
