@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -168,6 +169,17 @@ def user_by_email(engine: Engine, email: str) -> UserRow | None:
 def user(engine: Engine, user_id: str) -> UserRow | None:
     with _session(engine) as s:
         return s.get(UserRow, user_id)
+
+
+def names(engine: Engine, user_ids: Collection[str]) -> dict[str, str]:
+    """The name of each of `user_ids` that is an account here, in one read:
+    pages say who acted by name. (A person signed in through the trust's
+    proxy, or apflow itself, has no account: its id stays as it is.)"""
+    if not user_ids:
+        return {}
+    with _session(engine) as s:
+        rows = s.execute(select(UserRow.user_id, UserRow.name).where(UserRow.user_id.in_(sorted(set(user_ids)))))
+        return {user_id: name for user_id, name in rows}
 
 
 def grants_of(engine: Engine, user_id: str) -> tuple[Grant, ...]:

@@ -24,7 +24,7 @@ from domain.evaluations import completed as evaluation_scores
 from domain.lifecycle import NOT_STARTED, Lifecycle
 from domain.models import Placement
 from store import attendance as marks
-from store import agreements
+from store import accounts, agreements
 from store import documents as sent
 from store import register
 from store.documents import TO_POST, UPLOADED
@@ -100,9 +100,9 @@ def attendance_weeks(engine, placement_id: str, calendar, boundary, today: date)
     return [pictures.Week(monday, **counts) for monday, counts in sorted(weeks.items())]
 
 
-def timeline(trail, docs) -> list[Event]:
+def timeline(trail, docs, names: dict[str, str]) -> list[Event]:
     events = [
-        Event(_aware(e.at), wording.action_title(e.action), f"{e.actor_id} ({wording.words(e.actor_role)})",
+        Event(_aware(e.at), wording.action_title(e.action), f"{names.get(e.actor_id, e.actor_id)} ({wording.words(e.actor_role)})",
               f"{wording.words(e.from_state) if e.from_state else 'new'} → {wording.words(e.to_state)}" + (f": {e.note}" if e.note else ""))
         for e in trail
     ]
@@ -149,20 +149,33 @@ def _placement_page(request: Request, principal, placement_id: str, snap, done: 
     if p.state.value not in NOT_STARTED:
         until = min(today, leaving_date(p, end) or today) if p.final else today
         drawn.append(pictures.time_against_plan([pictures.Span("This placement", p.start_date, end, until)]))
+    evaluated = evaluations.section(request.app.state.engine, p, principal, [] if ended else snap.possible_actions)
+    names = accounts.names(request.app.state.engine, _actors(trail, p, evaluated["evaluations"]))
     return page(
         request, "placement.html", principal, nav="placements", p=p, planned_end=end, snap=snap, today=today,
         chart=diagram.chart(p.state), deadlines=rows, moving=moving, recording=recording,
         escalations=sorted(p.escalations, key=lambda e: (not e.open, e.raised_at)),
         may_resolve=may_take(principal, p.school.school_id, "resolve_escalation"),
         may_record_delivery=may_take(principal, p.school.school_id, "record_delivery"),
-        timeline=timeline(trail, docs), documents=docs, ended_by_operations=ended, TO_POST=TO_POST, UPLOADED=UPLOADED,
+        timeline=timeline(trail, docs, names), names=names, documents=docs, ended_by_operations=ended, TO_POST=TO_POST, UPLOADED=UPLOADED,
         done=wording.action_title(done) if done in {*ACTION_ROLES} else None, new_key=new_key,
         pictures=[d for d in drawn if d is not None],
         **records.context(request.app.state.engine, p, calendar, settings.policy, today),
         signed_agreements=agreements.signed_copies(request.app.state.engine, placement_id),
         may_record_agreement=may_take(principal, p.school.school_id, "record_agreement"),
-        **evaluations.section(request.app.state.engine, p, principal, [] if ended else snap.possible_actions),
+        **evaluated,
     )
+
+
+def _actors(trail, p, evaluated) -> set[str]:
+    """Everyone the page names as having acted: steps, resolved escalations, evaluations and their links."""
+    ids = {e.actor_id for e in trail} | {e.resolved_by.user_id for e in p.escalations if e.resolved_by}
+    for view in evaluated:
+        for part in view.parts:
+            ids |= {x.issued_by for x in part.open_links}
+            if part.answer is not None:
+                ids.add(part.answer.recorded_by.user_id)
+    return ids
 
 
 @router.get("/placements/{placement_id}/documents/{document_id}")

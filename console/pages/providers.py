@@ -24,6 +24,7 @@ from domain.evaluations import completed as evaluation_scores
 from domain.evaluations import end_total
 from domain.models import Placement
 from domain.providers import PROVIDER_ID_PATTERN, ProviderIn, ProviderRecord, gaps, problems, status
+from store import accounts
 from store import providers as store
 
 from . import forms
@@ -119,11 +120,13 @@ def provider_page(provider_id: str, principal: PrincipalDep, request: Request, d
               for row in placements if row["placement_id"] in evaluated
               for stage, on, score in evaluation_scores(evaluated[row["placement_id"]])]
     drawn = [pictures.evaluation_totals(scored, "Evaluation totals across this provider's placements")]
+    events = store.events(_engine(request), provider_id)
     return page(request, "provider_record.html", principal, nav="providers", r=record, today=today,
                 pictures=[d for d in drawn if d is not None],
                 standing=STATUS[status(record, today, policy)], problems=problems(record, today, policy.providers.warn_days),
                 gaps=gaps(record, policy), placements=placements, placements_total=found.total, CHECKLIST=CHECKLIST,
-                may_manage=api.may_manage(principal), events=store.events(_engine(request), provider_id),
+                may_manage=api.may_manage(principal), events=events,
+                names=accounts.names(_engine(request), {e.actor_id for e in events}),
                 done={"added": "Provider added", "changed": "Provider's record changed"}.get(done or ""))
 
 

@@ -65,7 +65,7 @@ def state_choice(value) -> dict:
 
 
 env.filters.update(choice=choice, state_choice=state_choice, long_date=long_date, date_time=date_time, words=wording.words, phrase=wording.phrase, action_title=wording.action_title,
-                   state_tag=wording.state_tag)
+                   state_tag=wording.state_tag, named=lambda user_id, names: names.get(user_id, user_id))
 
 
 def page(request: Request, template: str, principal: Principal | None, status: int = 200, **context) -> HTMLResponse:

@@ -153,6 +153,9 @@ async def test_a_placement_from_proposal_to_closed_through_the_pages(browser, co
     for done in ("Propose a placement", "Vet the provider", "Consult the LA", "Give notice", "Start the placement",
                  "Book a review", "Record the review", "Reintegrate", "Record a part of an evaluation", "Close the placement"):
         assert done in timeline
+    # Who acted, by the names of their accounts, not their ids.
+    assert "Aplead 137000 (AP lead)" in timeline and "Head 137000 (Headteacher)" in timeline
+    assert "Recorded by Aplead 137000 (AP lead)." in await head.locator("body").inner_text()
     letters = head.locator("table").filter(has_text="As sent")
     assert await letters.locator("a", has_text="PDF").count() >= 3
     html_link = letters.locator("tr", has_text="Alternative provision commissioned").locator("a", has_text="HTML")

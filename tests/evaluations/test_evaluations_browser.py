@@ -98,7 +98,7 @@ async def test_mid_with_the_parents_link_then_end_evaluation_and_close(browser, 
     assert await figures(lead, "mid") == (f"{mid_total} out of 125", "None: this is the first evaluation")
     card = lead.locator("#evaluation-mid")
     assert "Answered through its link" in await card.inner_text()
-    assert "Entered on their behalf by u-" in await card.inner_text()
+    assert "Entered on their behalf by Aplead 137000 (AP lead)" in await card.inner_text()  # by name
     assert (await lead.locator("#evaluation-mid-parent-subtotal").inner_text()) == str(sum(MID[PARENT]))
     assert "Agreed at the mid evaluation" in await lead.locator("#evaluation-mid-actions").inner_text()
 

@@ -87,6 +87,7 @@ async def test_expired_insurance_stops_a_proposal_through_the_pages_and_nothing_
     pid = lead.url.split("/placements/")[1].split("?")[0]
     await lead.goto(f"/providers/{provider_id}")
     assert await lead.locator(f'.apflow-provider-placements a[href="/placements/{pid}"]').count() == 1
+    assert "added by Aplead 137000 (AP lead)" in await lead.locator("body").inner_text()  # by name, not id
 
     # The placement's page links to the record; its vet form opens filled in from it.
     await lead.goto(f"/placements/{pid}")
