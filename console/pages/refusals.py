@@ -11,6 +11,8 @@ import re
 
 from domain.guards import Unmet
 
+from . import wording
+
 # (actions or None for any, clause pattern, message pattern or None, field; "{1}" is the clause's first group)
 RULES: list[tuple[frozenset[str] | None, str, str | None, str]] = [
     (frozenset({"vet"}), r"^appendix checklist \((\w)\)$", None, "checklist.{1}"),
@@ -93,4 +95,4 @@ def field_for(action: str, unmet: Unmet) -> str | None:
 def problems(action: str, unmet: list[Unmet]) -> list[tuple[str, str]]:
     """The refusal as form problems: (input name, or "" for the placement
     itself; the policy's message with its clause)."""
-    return [(field_for(action, u) or "", f"{u.message[:1].upper()}{u.message[1:]} ({u.clause})") for u in unmet]
+    return [(field_for(action, u) or "", f"{wording.sentence(u.message)} ({u.clause})") for u in unmet]

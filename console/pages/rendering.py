@@ -38,7 +38,7 @@ def long_date(value: date | datetime | str | None) -> str:
         value = datetime.fromisoformat(value) if "T" in value else date.fromisoformat(value)
     if isinstance(value, datetime):
         value = uk_date(value if value.tzinfo else value.replace(tzinfo=timezone.utc))
-    return f"{value.day} {value:%B %Y}"
+    return wording.long_day(value)
 
 
 def date_time(value: datetime | None) -> str:
@@ -65,7 +65,7 @@ def state_choice(value) -> dict:
 
 
 env.filters.update(choice=choice, state_choice=state_choice, long_date=long_date, date_time=date_time, words=wording.words, phrase=wording.phrase, action_title=wording.action_title,
-                   state_tag=wording.state_tag, named=lambda user_id, names: names.get(user_id, user_id))
+                   state_tag=wording.state_tag, sentence=wording.sentence, days_in_words=wording.days_in_words, named=lambda user_id, names: names.get(user_id, user_id))
 
 
 def page(request: Request, template: str, principal: Principal | None, status: int = 200, **context) -> HTMLResponse:
