@@ -148,6 +148,8 @@ async def test_a_placement_from_proposal_to_closed_through_the_pages(browser, co
         await evaluation_part(lead, pid, part)
     await step(head, pid, "close", samples.close(d))
     assert await state_of(head) == "Closed"
+    # Its agreement is kept as it was: no form offered that would be refused.
+    assert await head.locator("#fill-agreement").count() == 0 and await head.locator("#print-agreement").count() == 1
 
     timeline = await head.locator(".apflow-timeline").inner_text()
     for done in ("Propose a placement", "Vet the provider", "Consult the LA", "Give notice", "Start the placement",
