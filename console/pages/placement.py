@@ -153,6 +153,7 @@ def _placement_page(request: Request, principal, placement_id: str, snap, done: 
     names = accounts.names(request.app.state.engine, _actors(trail, p, evaluated["evaluations"]))
     return page(
         request, "placement.html", principal, nav="placements", p=p, planned_end=end, snap=snap, today=today,
+        ended_on=leaving_date(p, end) if p.final else None,
         chart=diagram.chart(p.state), deadlines=rows, moving=moving, recording=recording,
         escalations=sorted(p.escalations, key=lambda e: (not e.open, e.raised_at)),
         may_resolve=may_take(principal, p.school.school_id, "resolve_escalation"),

@@ -11,6 +11,7 @@ from datetime import timedelta
 from apflow import samples
 from apflow.calendars import load_calendar
 from console.pages import forms
+from console.pages.rendering import long_date
 from domain.actions import ACTION_MODELS
 from domain.models import Proposal
 
@@ -148,6 +149,9 @@ async def test_a_placement_from_proposal_to_closed_through_the_pages(browser, co
         await evaluation_part(lead, pid, part)
     await step(head, pid, "close", samples.close(d))
     assert await state_of(head) == "Closed"
+    # The day it ended, with what was planned beside it.
+    dates = await head.locator("#dates").inner_text()
+    assert f"to {long_date(d)}, when it was closed" in dates and "Planned to run" in dates, dates
     # Its agreement is kept as it was: no form offered that would be refused.
     assert await head.locator("#fill-agreement").count() == 0 and await head.locator("#print-agreement").count() == 1
 
