@@ -34,10 +34,13 @@ class DemoPerson:
     grant: Grant
 
 
+# The school's staff are the people its entry in the trust's directory names
+# (directory/directory.toml): the letters the directory signs and the records
+# they make name the same person.
 PEOPLE = (
-    DemoPerson(f"AP lead, {samples.SCHOOL.name}", "Alex Reed", "aplead@nexus-valley.example", Grant(Role.ap_lead, SCHOOL)),
-    DemoPerson(f"Headteacher, {samples.SCHOOL.name}", "Sam Whitaker", "head@nexus-valley.example", Grant(Role.headteacher, SCHOOL)),
-    DemoPerson(f"DSL, {samples.SCHOOL.name}", "Jo Okafor", "dsl@nexus-valley.example", Grant(Role.dsl, SCHOOL)),
+    DemoPerson(f"AP lead, {samples.SCHOOL.name}", "Sam Okafor", "aplead@nexus-valley.example", Grant(Role.ap_lead, SCHOOL)),
+    DemoPerson(f"Headteacher, {samples.SCHOOL.name}", "Helen Carter", "head@nexus-valley.example", Grant(Role.headteacher, SCHOOL)),
+    DemoPerson(f"DSL, {samples.SCHOOL.name}", "Jo Green", "dsl@nexus-valley.example", Grant(Role.dsl, SCHOOL)),
     DemoPerson(f"Governor (read-only), {samples.SCHOOL.name}", "Robin Hale", "governor@nexus-valley.example",
                Grant(Role.read_only, SCHOOL)),
     DemoPerson("Trust operations", "Kim Osei", "operations@nexus-trust.example", Grant(Role.trust_operations)),

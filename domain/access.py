@@ -88,7 +88,7 @@ class Principal:
         fit = [g for g in here if action is None or g.role in ACTION_ROLES.get(action, frozenset())]
         acting = [g for g in here if g.role not in WATCHERS]
         g = (fit or acting or here)[0]
-        return Actor(user_id=self.user_id, role=g.role, school_id=g.school_id)
+        return Actor(user_id=self.user_id, role=g.role, school_id=g.school_id, name=self.name or None)
 
     def roles_at(self, school_id: str) -> frozenset[Role]:
         return frozenset(g.role for g in self.grants if g.covers(school_id) and g.role not in LINK_ROLES)

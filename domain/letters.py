@@ -390,7 +390,8 @@ class LetterPlan:
             evaluation_total=end_total(p),
             termination=None,
             recorded_by={
-                "name": (person.name if person and person.name else None) or ctx.actor.user_id,
+                # Who recorded it: the person who acted, else the directory's holder of their role.
+                "name": ctx.actor.name or (person.name if person and person.name else None) or ctx.actor.user_id,
                 "role": ROLE_TITLES.get(ctx.actor.role.value),
             },
         )

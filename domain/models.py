@@ -103,11 +103,14 @@ LINK_ROLES = frozenset({Role.provider, Role.pupil, Role.parent})
 
 
 class Actor(Model):
-    """Who acts. `school_id` scopes school staff; trust-wide roles have none."""
+    """Who acts. `school_id` scopes school staff; trust-wide roles have none.
+    `name` is the person's as their account held it when they acted (a record
+    they made says so); none for apflow itself or one known only by an id."""
 
     user_id: NonEmpty
     role: Role
     school_id: str | None = None
+    name: str | None = Field(None, max_length=200)
 
 
 SYSTEM = Actor(user_id="apflow", role=Role.system)

@@ -197,6 +197,9 @@ def test_a_person_acts_at_each_school_in_the_role_they_hold_there():
     assert p.actor_at(OTHER_SCHOOL_ID, "vet") == Actor(user_id="u-1", role=Role.ap_lead, school_id=OTHER_SCHOOL_ID)
     assert p.actor_at("999999", "vet") is None
     assert p.school_scope() == {SCHOOL_ID, OTHER_SCHOOL_ID}
+    # The name their account gives them goes with what they do (a record says who made it).
+    named = Principal(user_id="u-1", grants=p.grants, name="Sam Okafor")
+    assert named.actor_at(SCHOOL_ID, "terminate").name == "Sam Okafor"
 
 
 def test_the_role_that_fits_the_step_is_chosen_and_a_seeing_role_only_when_nothing_acts():

@@ -156,11 +156,12 @@ async def test_each_step_sends_its_documents_once_with_their_content(time_env, e
         assert final.link and "final report" in final.pdf_text.lower()
         for part in samples.end_evaluation(d):
             await act(env.client, pid, LEAD, part)
-        await act(env.client, pid, HEAD, samples.close(d))
+        # Closed by a deputy head acting as headteacher: the record names who made it, not the directory's head.
+        await act(env.client, pid, HEAD.model_copy(update={"name": "Morgan Deputy"}), samples.close(d))
         record = await one(inbox, "destination_record", "aplead@nexusvalley.example")
         text = record.pdf_text
         for item in ("Return to the home school", "Good progress against all objectives",
-                     "It helped me calm down", "Helen Carter"):
+                     "It helped me calm down", "Recorded by Morgan Deputy, Headteacher"):
             assert item in text, item
         await handle.result()
 
