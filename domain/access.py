@@ -90,6 +90,10 @@ class Principal:
         g = (fit or acting or here)[0]
         return Actor(user_id=self.user_id, role=g.role, school_id=g.school_id, name=self.name or None)
 
+    def may_anywhere(self, action: str) -> bool:
+        """Whether a role they hold, at some school or trust-wide, may take `action`."""
+        return any(g.role in ACTION_ROLES.get(action, frozenset()) for g in self.grants)
+
     def roles_at(self, school_id: str) -> frozenset[Role]:
         return frozenset(g.role for g in self.grants if g.covers(school_id) and g.role not in LINK_ROLES)
 

@@ -198,6 +198,10 @@ PROPOSE = dict(model=providers_api.ProposalIn, title=wording.action_title("propo
 
 @router.get("/placements/new")
 def proposal_form(principal: PrincipalDep, request: Request):
+    if not principal.may_anywhere("propose"):  # said before the form, not after it is filled in
+        return page(request, "not_yours.html", principal, status=403, heading="You cannot propose placements",
+                    why="A placement is proposed by its school's AP lead or headteacher; "
+                        "no role you hold proposes one. You can see the placements of the schools you hold a role at.")
     values = _proposal_start(request, principal)
     if re.match(PROVIDER_ID_PATTERN, request.query_params.get("provider_id", "")):  # from the provider's page
         values["provider_id"] = [request.query_params["provider_id"]]

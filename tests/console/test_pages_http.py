@@ -18,7 +18,7 @@ from domain.models import Proposal
 from store import documents as sent
 from store import register
 
-from .conftest import HEAD, LEAD, OPS, OTHER_LEAD, Person
+from .conftest import DSL, HEAD, LEAD, OPS, OTHER_LEAD, Person
 from .helpers import started_today, today
 
 HTML = "text/html; charset=utf-8"
@@ -72,6 +72,18 @@ async def test_today_answers_html_for_staff_never_cached(http):
     assert "<h1 class=\"govuk-heading-l\">Today</h1>" in html
     for heading in ("Open escalations for you", "Starting in the next two weeks", "Reviews to book", "Letters to post"):
         assert heading in html
+
+
+async def test_only_who_may_propose_is_offered_the_proposal_form(http):
+    """The menu offers the proposal to a school's AP lead or headteacher; to a
+    DSL or trust operations the form's address says at once that it is not
+    theirs, rather than refusing the whole form once it is filled in."""
+    assert 'href="/placements/new"' in await get(http, "/", LEAD)
+    assert 'name="pupil.name"' in await get(http, "/placements/new", LEAD)
+    for who in (DSL, OPS):
+        assert 'href="/placements/new"' not in await get(http, "/", who)
+        html = await get(http, "/placements/new", who, status=403)
+        assert "You cannot propose placements" in html and 'name="pupil.name"' not in html
 
 
 async def test_a_proposal_through_its_form_is_listed_and_shown(http, console):
