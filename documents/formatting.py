@@ -106,17 +106,19 @@ def date_time(value: Any) -> str:
 
 
 def weekdays(values: Iterable[Any]) -> str:
-    names = [WEEKDAYS.get(str(v).lower(), str(v)) for v in values]
-    if len(names) <= 1:
-        return "".join(names)
-    return ", ".join(names[:-1]) + " and " + names[-1]
+    return and_join(WEEKDAYS.get(str(v).lower(), str(v)) for v in values)
 
 
-def and_join(values: Iterable[Any]) -> str:
+def and_join(values: Iterable[Any], last: str = "and") -> str:
+    """'a, b and c' (or `last`: 'a, b or c')."""
     items = [str(v) for v in values if v]
     if len(items) <= 1:
         return "".join(items)
-    return ", ".join(items[:-1]) + " and " + items[-1]
+    return ", ".join(items[:-1]) + f" {last} " + items[-1]
+
+
+def or_join(values: Iterable[Any]) -> str:
+    return and_join(values, "or")
 
 
 def label(value: Any, table: dict[str, str]) -> str:

@@ -20,6 +20,7 @@ from pydantic import BaseModel
 from console import providers_api
 from console.identity import IDEMPOTENCY_KEY, Principal, PrincipalDep
 from console.signin.csrf import FormPrincipal
+from documents.formatting import or_join
 from domain.access import ACTION_ROLES
 from domain.actions import ACTION_MODELS
 from domain.lifecycle import Refused
@@ -99,6 +100,12 @@ def step_form(placement_id: str, action: str, principal: PrincipalDep, request: 
     row = visible(request, principal, placement_id)
     if row is None or action not in ACTION_MODELS:
         return not_found(request, principal, "placement or step")
+    actor = principal.actor_at(row.school_id, action)
+    if actor is None or actor.role not in ACTION_ROLES.get(action, frozenset()):  # said before the form is filled in
+        roles = sorted(wording.phrase(r.value) for r in ACTION_ROLES.get(action, frozenset()) if r is not Role.system)
+        title = wording.action_title(action)
+        return page(request, "not_yours.html", principal, status=403, heading=f"You cannot {title[:1].lower()}{title[1:]}",
+                    why=f"This step is taken by the school's {or_join(roles) or 'apflow itself'}; no role you hold at this school takes it.")
     ctx = _step_context(row, action)
     values = records.with_written_views(request.app.state.engine, action, ctx["placement"],
                                         initial(action, ctx["placement"], request.query_params))

@@ -86,6 +86,17 @@ async def test_only_who_may_propose_is_offered_the_proposal_form(http):
         assert "You cannot propose placements" in html and 'name="pupil.name"' not in html
 
 
+async def test_a_step_not_theirs_says_so_at_the_forms_address(http, console):
+    """A governor or a DSL opening a step only the AP lead or headteacher take
+    (by a link, or the address typed) is told who takes it, not given a form
+    that is refused once filled in; a DSL may still end it early."""
+    pid = await propose(http, proposal())
+    html = await get(http, f"/placements/{pid}/actions/vet", DSL, status=403)
+    assert "You cannot vet the provider" in html and "taken by the school&#39;s AP lead or headteacher" in html
+    assert 'id="step-form"' in await get(http, f"/placements/{pid}/actions/vet", LEAD)
+    assert 'id="step-form"' in await get(http, f"/placements/{pid}/actions/terminate", DSL)
+
+
 async def test_a_proposal_through_its_form_is_listed_and_shown(http, console):
     p = proposal()
     pid = await propose(http, p)
