@@ -15,7 +15,7 @@ from apflow.calendars import load_calendar
 from console import pictures
 from console.identity import Principal, PrincipalDep
 from domain.attendance import CountsAs, expected_sessions
-from domain.access import ACTION_ROLES
+from domain.access import ACTION_ROLES, WATCHERS
 from domain.clock import uk_date
 from domain.census import leaving_date
 from domain.deadlines import deadlines as deadlines_of
@@ -154,6 +154,7 @@ def _placement_page(request: Request, principal, placement_id: str, snap, done: 
     return page(
         request, "placement.html", principal, nav="placements", p=p, planned_end=end, snap=snap, today=today,
         ended_on=leaving_date(p, end) if p.final else None,
+        watching=principal.roles_at(p.school.school_id) <= WATCHERS,
         chart=diagram.chart(p.state), deadlines=rows, moving=moving, recording=recording,
         escalations=sorted(p.escalations, key=lambda e: (not e.open, e.raised_at)),
         may_resolve=may_take(principal, p.school.school_id, "resolve_escalation"),

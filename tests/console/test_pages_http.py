@@ -97,6 +97,13 @@ async def test_a_step_not_theirs_says_so_at_the_forms_address(http, console):
     assert 'id="step-form"' in await get(http, f"/placements/{pid}/actions/terminate", DSL)
 
 
+async def test_a_governor_is_told_their_role_sees_and_takes_no_step(http):
+    pid = await propose(http, proposal())
+    html = await get(http, f"/placements/{pid}", Person("governor-137000", "read_only"))
+    assert "Your role sees this placement and takes none of its steps." in html
+    assert "Your role sees" not in await get(http, f"/placements/{pid}", LEAD)
+
+
 async def test_a_proposal_through_its_form_is_listed_and_shown(http, console):
     p = proposal()
     pid = await propose(http, p)
