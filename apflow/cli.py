@@ -147,7 +147,7 @@ async def serve_api(settings: Settings) -> None:
     before either (each is waited for with backoff, saying what it waits for)."""
     import uvicorn
 
-    from console.api import create_app
+    from console.api import create_app, server_config
     from store.db import make_engine, migrate_when_up
 
     from .temporal import connect_when_up
@@ -156,7 +156,7 @@ async def serve_api(settings: Settings) -> None:
     await migrate_when_up(engine)
     client = await connect_when_up(settings)
     app = create_app(settings, client=client, engine=engine)
-    await uvicorn.Server(uvicorn.Config(app, host=settings.api_host, port=settings.api_port)).serve()
+    await uvicorn.Server(server_config(app, host=settings.api_host, port=settings.api_port)).serve()
     engine.dispose()
 
 

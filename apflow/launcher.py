@@ -23,7 +23,7 @@ from pathlib import Path
 import uvicorn
 from temporalio.client import Client
 
-from console.api import create_app
+from console.api import create_app, server_config
 from store import accounts
 from store.db import make_engine, migrate
 from workflows.attendance import ensure_schedules
@@ -174,7 +174,7 @@ async def up(settings: Settings) -> None:
         engine = make_engine(settings.db_url)
         migrate(engine)
         app = create_app(settings, client=client, engine=engine)
-        server = _Server(uvicorn.Config(app, host=settings.api_host, port=settings.api_port, log_level="warning"))
+        server = _Server(server_config(app, host=settings.api_host, port=settings.api_port, log_level="warning"))
         api = f"http://{settings.api_host}:{settings.api_port}"
         await ensure_schedules(client, settings.task_queue, settings.attendance)
         for i in range(settings.worker_processes):  # one at a time: each makes sure of the schedules

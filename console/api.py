@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from datetime import date
 from typing import Annotated
 
+import uvicorn
 from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, PlainTextResponse
@@ -112,6 +113,18 @@ async def _probe(check) -> str:
     except Exception as e:  # noqa: BLE001 - reported, not raised
         return f"error: {type(e).__name__}"
     return "error: answers but is not serving" if serving is False else "ok"
+
+
+# How long an idle connection is kept open: longer than clients keep theirs
+# (httpx 5 s, a reverse proxy's pool about a minute), so a client never sends
+# on a connection the server is closing in that instant and gets no answer.
+# (Uvicorn's default, 5 s, is httpx's own expiry: that race lost requests.)
+KEEP_ALIVE_S = 75
+
+
+def server_config(app: FastAPI, **options) -> uvicorn.Config:
+    """How uvicorn serves the API, wherever it is served."""
+    return uvicorn.Config(app, timeout_keep_alive=KEEP_ALIVE_S, **options)
 
 
 def _fill_entries(engine: Engine, settings: Settings) -> None:

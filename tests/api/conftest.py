@@ -14,7 +14,7 @@ import pytest_asyncio
 import uvicorn
 
 from apflow.settings import Settings
-from console.api import create_app
+from console.api import create_app, server_config
 from store.db import make_engine, migrate
 from worker import build_worker
 
@@ -46,7 +46,7 @@ async def serving(app, sock: socket.socket | None = None):
     # the client's delayed ACK, 40 ms a request (uvicorn's own sockets set it).
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     port = sock.getsockname()[1]
-    server = _Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    server = _Server(server_config(app, log_level="warning", lifespan="on"))
     try:
         serving = asyncio.create_task(server.serve(sockets=[sock]))
         loop = asyncio.get_running_loop()

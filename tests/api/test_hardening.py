@@ -240,3 +240,32 @@ async def test_a_pupils_or_providers_name_longer_than_the_register_holds_is_refu
         proposal[where]["name"] = "N" * 201
         r = await http.post("/api/placements", headers={**LEAD, "X-School": SCHOOL}, json=proposal)
         assert r.status_code == 422 and "200 characters" in r.text and where in r.text, (where, r.text[:300])
+
+
+async def test_an_idle_connection_outlives_a_clients_keepalive_and_answers_again(api_stack):
+    """A client keeping its connection idle as long as httpx keeps one (5 s)
+    sends on it again and is answered: the server does not close it in that
+    same instant (uvicorn's own 5 s lost such a request in a test's run)."""
+    import asyncio
+    from urllib.parse import urlsplit
+
+    import httpx
+
+    url = urlsplit(api_stack.url)
+    reader, writer = await asyncio.open_connection(url.hostname, url.port)
+    request = f"GET /healthz HTTP/1.1\r\nHost: {url.netloc}\r\n\r\n".encode()
+
+    async def answered() -> bytes:
+        writer.write(request)
+        await writer.drain()
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
+        length = int(next(line.split(b":")[1] for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")))
+        await reader.readexactly(length)
+        return head.split(b"\r\n")[0]
+
+    try:
+        assert (await answered()).startswith(b"HTTP/1.1 ")
+        await asyncio.sleep(httpx.Limits().keepalive_expiry + 0.5)
+        assert (await answered()).startswith(b"HTTP/1.1 ")
+    finally:
+        writer.close()

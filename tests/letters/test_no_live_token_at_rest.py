@@ -31,7 +31,7 @@ from temporalio.api.common.v1 import Payload
 
 from activities.documents import link_id_for
 from apflow.settings import Settings
-from console.api import create_app
+from console.api import create_app, server_config
 from documents import DeliverySettings, LinkError, LinkPurpose, LinkWrongPurpose, issue_link, verify_link
 from documents.delivery import safe_name
 from store import documents as sent
@@ -141,7 +141,7 @@ async def service(dev_env, tmp_path):
     engine = make_engine(settings.db_url)
     migrate(engine)
     app = create_app(settings, client=dev_env.client, engine=engine)
-    server = _Server(uvicorn.Config(app, log_level="warning"))
+    server = _Server(server_config(app, log_level="warning"))
     try:
         async with build_worker(dev_env.client, settings.task_queue, engine, settings=settings):
             serving = asyncio.create_task(server.serve(sockets=[sock]))

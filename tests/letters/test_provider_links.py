@@ -24,7 +24,7 @@ from activities.documents import DocumentActivities
 from apflow import samples
 from apflow.calendars import load_calendar
 from apflow.settings import Settings
-from console.api import create_app
+from console.api import create_app, server_config
 from documents import LinkPurpose, issue_link
 from domain.clock import uk_date
 from domain.models import Role
@@ -60,7 +60,7 @@ async def stack(dev_env, engine, smtp, tmp_path):
     settings = Settings(task_queue=task_queue, var_dir=tmp_path / "var", link_secret=SECRET, public_url=url,
                         directory_file=directory)
     app = create_app(settings, client=dev_env.client, engine=engine)
-    server = _Server(uvicorn.Config(app, log_level="warning"))
+    server = _Server(server_config(app, log_level="warning"))
     documents = DocumentActivities(engine, mail_settings(port), [SECRET], url)
     try:
         async with build_worker(dev_env.client, task_queue, engine, documents):
