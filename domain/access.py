@@ -90,6 +90,11 @@ class Principal:
         g = (fit or acting or here)[0]
         return Actor(user_id=self.user_id, role=g.role, school_id=g.school_id, name=self.name or None)
 
+    def may_take(self, school_id: str, action: str) -> bool:
+        """Whether they may take `action` at `school_id` (as `actor_at` acts there)."""
+        actor = self.actor_at(school_id, action)
+        return actor is not None and actor.role in ACTION_ROLES.get(action, frozenset())
+
     def may_anywhere(self, action: str) -> bool:
         """Whether a role they hold, at some school or trust-wide, may take `action`."""
         return any(g.role in ACTION_ROLES.get(action, frozenset()) for g in self.grants)

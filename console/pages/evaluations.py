@@ -24,7 +24,6 @@ from console.evaluation_links import PURPOSES, SCOPES, issue
 from console.identity import Principal, PrincipalDep
 from console.signin.csrf import FormPrincipal
 from domain import evaluations as ev
-from domain.access import ACTION_ROLES
 from domain.actions import RecordEvaluation
 from domain.lifecycle import Refused
 from domain.models import EvaluationAnswer, EvaluationPart, EvaluationStage, Model, Placement
@@ -71,20 +70,15 @@ class EvaluationView:
     agreed_actions: str | None
 
 
-def _may(principal: Principal, school_id: str, action: str) -> bool:
-    actor = principal.actor_at(school_id, action)
-    return actor is not None and actor.role in ACTION_ROLES.get(action, frozenset())
-
-
 def section(engine, p: Placement, principal: Principal, possible: list[str]) -> dict[str, Any]:
     """The placement page's evaluations, and what this person may do about them."""
     now = datetime.now(UTC)
     links = [x for x in sent.links_for(engine, p.placement_id)
              if x.purpose in {lp.value for lp in SCOPES} and x.used_at is None and x.revoked_at is None
              and (x.expires_at if x.expires_at.tzinfo else x.expires_at.replace(tzinfo=UTC)) > now]
-    may_record = ACTION in possible and _may(principal, p.school.school_id, ACTION)
-    may_link = ACTION in possible and _may(principal, p.school.school_id, "manage_links")
-    may_send = SEND in possible and _may(principal, p.school.school_id, SEND)
+    may_record = ACTION in possible and principal.may_take(p.school.school_id, ACTION)
+    may_link = ACTION in possible and principal.may_take(p.school.school_id, "manage_links")
+    may_send = SEND in possible and principal.may_take(p.school.school_id, SEND)
     views = []
     for stage in EvaluationStage:
         e = ev.record(p, stage)
@@ -210,7 +204,7 @@ def make_link(placement_id: str, stage: str, part: str, principal: FormPrincipal
     p = Placement.model_validate(row.data)
     stage_, part_ = scope
     why = None
-    if not _may(principal, row.school_id, "manage_links"):
+    if not principal.may_take(row.school_id, "manage_links"):
         why = "The school's AP lead or headteacher make the links for an evaluation."
     elif p.state not in RUNNING:
         why = f"The placement is {p.state.replace('_', ' ')}: an evaluation is recorded while it runs."

@@ -65,15 +65,10 @@ def _aware(at: datetime) -> datetime:
     return at if at.tzinfo else at.replace(tzinfo=UTC)
 
 
-def may_take(principal: Principal, school_id: str, action: str) -> bool:
-    actor = principal.actor_at(school_id, action)
-    return actor is not None and actor.role in ACTION_ROLES.get(action, frozenset())
-
-
 def step_buttons(principal: Principal, p: Placement, possible: list[str]) -> tuple[list[str], list[str]]:
     """The steps this person may take now: those that move the placement on
     (in the chart's order), then those that record something."""
-    allowed = [a for a in possible if a not in INLINE and may_take(principal, p.school.school_id, a)]
+    allowed = [a for a in possible if a not in INLINE and principal.may_take(p.school.school_id, a)]
     here = getattr(Lifecycle, p.state)
     moving = [t.event for t in here.transitions if t.target is not here and t.event in allowed]
     moving = sorted(dict.fromkeys(moving), key=lambda a: a in SET_APART)
@@ -157,14 +152,14 @@ def _placement_page(request: Request, principal, placement_id: str, snap, done: 
         watching=principal.roles_at(p.school.school_id) <= WATCHERS,
         chart=diagram.chart(p.state), deadlines=rows, moving=moving, recording=recording,
         escalations=sorted(p.escalations, key=lambda e: (not e.open, e.raised_at)),
-        may_resolve=may_take(principal, p.school.school_id, "resolve_escalation"),
-        may_record_delivery=may_take(principal, p.school.school_id, "record_delivery"),
+        may_resolve=principal.may_take(p.school.school_id, "resolve_escalation"),
+        may_record_delivery=principal.may_take(p.school.school_id, "record_delivery"),
         timeline=timeline(trail, docs, names), names=names, documents=docs, ended_by_operations=ended, TO_POST=TO_POST, UPLOADED=UPLOADED,
         done=wording.action_title(done) if done in {*ACTION_ROLES} else None, new_key=new_key,
         pictures=[d for d in drawn if d is not None],
         **records.context(request.app.state.engine, p, calendar, settings.policy, today),
         signed_agreements=agreements.signed_copies(request.app.state.engine, placement_id),
-        may_record_agreement=may_take(principal, p.school.school_id, "record_agreement"),
+        may_record_agreement=principal.may_take(p.school.school_id, "record_agreement"),
         **evaluated,
     )
 

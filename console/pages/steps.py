@@ -100,8 +100,7 @@ def step_form(placement_id: str, action: str, principal: PrincipalDep, request: 
     row = visible(request, principal, placement_id)
     if row is None or action not in ACTION_MODELS:
         return not_found(request, principal, "placement or step")
-    actor = principal.actor_at(row.school_id, action)
-    if actor is None or actor.role not in ACTION_ROLES.get(action, frozenset()):  # said before the form is filled in
+    if not principal.may_take(row.school_id, action):  # said before the form is filled in
         roles = sorted(wording.phrase(r.value) for r in ACTION_ROLES.get(action, frozenset()) if r is not Role.system)
         title = wording.action_title(action)
         return page(request, "not_yours.html", principal, status=403, heading=f"You cannot {title[:1].lower()}{title[1:]}",
