@@ -21,16 +21,19 @@ from domain.models import PlacementState
 
 from .pages import wording
 
-# GOV.UK Design System colours; each state's as its tag shows it.
-BLUE, GREEN, RED, ORANGE, PURPLE, GREY, TURQUOISE, YELLOW = (
-    "#1d70b8", "#00703c", "#d4351c", "#f47738", "#4c2c92", "#505a5f", "#28a197", "#ffdd00")
+# The GOV.UK Design System's colours, as its tags have them (`wording.TAG_COLOURS`);
+# GREY is its dark grey (a plan, behind what happened), LIGHT_GREY the tag's.
+BLUE, GREEN, RED, ORANGE, PURPLE, TURQUOISE, YELLOW, LIGHT_GREY = (
+    wording.TAG_COLOURS[c] for c in ("blue", "green", "red", "orange", "purple", "turquoise", "yellow", "grey"))
+GREY = "#505a5f"
+# Each state's as its tag shows it.
 STATE_COLOURS = {s: wording.TAG_COLOURS[wording.state_tag(s.value)] for s in PlacementState}
 
 
 def _style(colours: Sequence[str]) -> Style:
     return Style(
         background="white", plot_background="white", foreground="#0b0c0c", foreground_strong="#0b0c0c",
-        foreground_subtle="#b1b4b6", colors=tuple(colours), opacity="1", opacity_hover="1", transition="none",
+        foreground_subtle=LIGHT_GREY, colors=tuple(colours), opacity="1", opacity_hover="1", transition="none",
         font_family="arial, sans-serif", label_font_size=16, major_label_font_size=16, legend_font_size=16,
         value_font_size=16, tooltip_font_size=16, title_font_size=16,
     )
@@ -179,7 +182,7 @@ def time_against_plan(spans: Sequence[Span]) -> Picture | None:
     )
 
 
-ATTENDANCE_COLOURS = (GREEN, ORANGE, RED, "#b1b4b6")
+ATTENDANCE_COLOURS = (GREEN, ORANGE, RED, LIGHT_GREY)
 
 
 @dataclass(frozen=True)

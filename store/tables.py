@@ -64,7 +64,8 @@ class PlacementRow(Base):
     # What the trust's register shows of it (`domain.records.RegisterEntry`),
     # written with every projection, so the register's export and page read
     # a few fields rather than each row's whole JSON. None on a row written
-    # before the column (migration 0018): read from the JSON until next saved.
+    # before the column (migration 0018): filled from the JSON when the API
+    # next starts (`store.register.fill_entries`), read from it until then.
     entry: Mapped[dict | None] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
