@@ -141,14 +141,15 @@ def _placement_page(request: Request, principal, placement_id: str, snap, done: 
          for stage, on, score in evaluation_scores(p)])]
     # Its planned last day, counted from its number of days where no end date was set.
     end = planned_end(p, calendar)
+    ended_on = leaving_date(p, end) if p.final else None
     if p.state.value not in NOT_STARTED:
-        until = min(today, leaving_date(p, end) or today) if p.final else today
+        until = min(today, ended_on or today)
         drawn.append(pictures.time_against_plan([pictures.Span("This placement", p.start_date, end, until)]))
     evaluated = evaluations.section(request.app.state.engine, p, principal, [] if ended else snap.possible_actions)
     names = accounts.names(request.app.state.engine, _actors(trail, p, evaluated["evaluations"]))
     return page(
         request, "placement.html", principal, nav="placements", p=p, planned_end=end, snap=snap, today=today,
-        ended_on=leaving_date(p, end) if p.final else None,
+        ended_on=ended_on,
         watching=principal.roles_at(p.school.school_id) <= WATCHERS,
         chart=diagram.chart(p.state), deadlines=rows, moving=moving, recording=recording,
         escalations=sorted(p.escalations, key=lambda e: (not e.open, e.raised_at)),
