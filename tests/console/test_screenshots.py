@@ -5,6 +5,7 @@ docs/screenshots), else to a temporary folder."""
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -14,8 +15,10 @@ import pytest_asyncio
 from apflow import samples
 from apflow.calendars import load_calendar
 from domain.actions import RequestReview
-from domain.models import Contact
+from domain.deadlines import deadlines
+from domain.models import STORED, Contact, Placement
 from store import documents as sent
+from store import register
 from tests.api import test_api as api
 
 from .conftest import HEAD, LEAD, SCHOOL, signed_in
@@ -47,6 +50,17 @@ async def seeded(console) -> dict[str, str]:
     return ids
 
 
+def reviews_due(console, placement_id: str) -> dict[str, object]:
+    """The placement's review deadlines today, by kind, as the policy has
+    them: whether the half-term's is due depends on how much of the
+    half-term is left (RULES, Half-term), and a requested review's date on
+    the holidays ahead, so the pages are checked against them."""
+    p = Placement.model_validate(register.get(console.engine, placement_id).data, context=STORED)
+    cal = load_calendar(SCHOOL, console.settings.calendars_dir)
+    return {d.kind: d.due for d in deadlines(p, cal, console.settings.policy, today())
+            if d.kind in ("review", "requested_review")}
+
+
 async def section(page, heading_id: str) -> str:
     return await page.locator(f'section[aria-labelledby="{heading_id}"]').inner_text()
 
@@ -68,7 +82,8 @@ async def test_today_shows_a_headteacher_what_is_theirs(browser, console, seeded
     assert "Taylor Brook" in sections["letters"]
     assert "Sam Rivers" in sections["starting"] and "Taylor Brook" in sections["starting"]
     assert "Casey Moor" not in sections["starting"]
-    assert "Casey Moor" in sections["reviews"]
+    within_two_weeks = any(due <= today() + timedelta(days=14) for due in reviews_due(console, seeded["Casey Moor"]).values())
+    assert ("Casey Moor" in sections["reviews"]) == within_two_weeks
     assert "wellbeing" not in sections["due"]  # the AP lead's deadline, not the headteacher's
     await page.screenshot(path=str(pictures / "today.png"), full_page=True)
 
@@ -99,8 +114,11 @@ async def test_a_placements_page(browser, console, seeded, pictures):
     page = await signed_in(browser, console, LEAD)
     await page.goto(f"/placements/{seeded['Casey Moor']}")
     assert (await page.locator('[aria-current="step"] .apflow-lifecycle__name').inner_text()).strip() == "Active"
-    deadlines = await page.locator("h2:text('Deadlines') + table").inner_text()
-    assert "School days left" in deadlines and "review the placement this half-term" in deadlines.lower()
+    table = (await page.locator("h2:text('Deadlines') + table").inner_text()).lower()
+    reviews = reviews_due(console, seeded["Casey Moor"])
+    assert "requested_review" in reviews and "hold the review the parent asked for" in table
+    assert "school days left" in table
+    assert ("review the placement this half-term" in table) == ("review" in reviews)
     assert await page.get_by_role("button", name="Book a review").count() == 1
     assert await page.get_by_role("button", name="Resolve").count() >= 1  # the late notice's escalation
     await page.screenshot(path=str(pictures / "placement.png"), full_page=True)
