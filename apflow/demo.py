@@ -173,10 +173,10 @@ class Demo:
         raise SystemExit(f"{pid} did not start")
 
     def reviewed(self, i: int) -> str:
-        """A running placement whose review meeting is today (parents handed their invitation a week ago)."""
+        """A running placement whose review meeting is today, or on the next school day
+        (the parents handed their invitation a week before it)."""
         pid = self.running(i)
-        meeting = self.today if self.cal.is_school_day(self.today) else self.school_day(1)
-        invited = meeting - timedelta(days=7)
+        meeting, invited = samples.review_bookable(self.cal, self.today)
         copy = self.copy_of(pid, "invitation_copy", "invitation to the review", invited)
         self.act(pid, "open_review", samples.open_review(meeting, invited, copy))
         return pid
@@ -202,7 +202,9 @@ class Demo:
 
         pid = self.running(4, PlacementKind.health_package, provider=samples.provider(
             name="Riverside Outdoor Learning", ukprn="10054321", email="office@riverside.example"))
-        self.act(pid, "open_review", samples.open_review(self.school_day(5)))  # apflow invites the parents now
+        in_a_week = self.today + timedelta(days=7)  # the invitation's six days' notice, from any day
+        meeting = in_a_week if self.cal.is_school_day(in_a_week) else self.cal.add_school_days(in_a_week, 1)
+        self.act(pid, "open_review", samples.open_review(meeting))  # apflow invites the parents now
         made.append((pid, "under_review: meeting booked in a week"))
 
         pid = self.reviewed(5)

@@ -1,11 +1,12 @@
 """Invented, realistic placements for the demo and the tests. No real people."""
 from __future__ import annotations
 
-from datetime import date, time
+from datetime import date, time, timedelta
 
 from domain.actions import (
     Close, ConsultLA, Notify, OpenReview, RecordEvaluation, RecordReview, RecordVisit, Reintegrate, Terminate, Vet,
 )
+from domain.calendar import SchoolCalendar
 from domain.checklist import CHECKLIST
 from domain.models import (
     RISK_ASSESSMENT_QUESTIONS,
@@ -138,6 +139,15 @@ def open_review(meeting_on: date, handed_over_on: date | None = None, copy_docum
     return OpenReview(
         meeting_on=meeting_on, given_outside=outside, place="Nexus Valley Academy, meeting room 2", starts_at=time(15, 30)
     )
+
+
+def review_bookable(cal: SchoolCalendar, today: date) -> tuple[date, date]:
+    """The first review meeting that can be booked today, and the day its
+    invitation was handed over (§6.8): the meeting today, or on the next
+    school day when today is not one; the parents invited a week before it,
+    or today when that is still to come (a meeting after a holiday)."""
+    meeting = today if cal.is_school_day(today) else cal.add_school_days(today, 1)
+    return meeting, min(meeting - timedelta(days=7), today)
 
 
 def review(held_on: date, outcome: ReviewOutcome = ReviewOutcome.continue_, **changes) -> ReviewRecord:

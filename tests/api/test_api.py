@@ -171,7 +171,8 @@ async def closed_placement(api_stack) -> dict:
     cal = load_calendar(SCHOOL, Settings().calendars_dir)
     start = last_school_day(cal)
     notice_on = cal.add_school_days(start, -3)  # backdated: two clear school days' notice
-    d = start  # today on a school day: the review meeting must be on one
+    d = today()  # the review held, the return decided and the placement closed today
+    meeting, invited = samples.review_bookable(cal, d)
     states: list[str] = []
     async with httpx.AsyncClient(base_url=api_stack.url, timeout=30) as http:
         snap = await propose(http, start)
@@ -188,9 +189,9 @@ async def closed_placement(api_stack) -> dict:
         states.append((await wait_for_state(http, pid, "active"))["placement"]["state"])
         invitation = await upload_copy(http, pid, "invitation_copy")
         steps = [
-            ("open_review", samples.open_review(d, d - timedelta(days=6), invitation), LEAD),
+            ("open_review", samples.open_review(meeting, invited, invitation), LEAD),
             ("record_review", samples.record_review(d), LEAD),
-            ("open_review", samples.open_review(d, d - timedelta(days=6), invitation), HEAD),
+            ("open_review", samples.open_review(meeting, invited, invitation), HEAD),
             ("reintegrate", samples.reintegrate(d), LEAD),
             *[("record_evaluation", part, LEAD) for part in samples.end_evaluation(d)],
             ("close", samples.close(d), HEAD),

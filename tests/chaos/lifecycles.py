@@ -16,14 +16,14 @@ import random
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 
 import httpx
 
 from apflow import samples
 from apflow.calendars import load_calendar
 from apflow.settings import Settings
-from tests.api.test_api import HEAD, LEAD, last_school_day, new_pupil, unknown_outcome
+from tests.api.test_api import HEAD, LEAD, last_school_day, new_pupil, today, unknown_outcome
 
 # How long one call is retried while the service answers 503: a killed
 # worker's letter is retried after its heartbeat timeout, a stopped server
@@ -224,7 +224,8 @@ class Driver:
             p.error = f"{type(e).__name__}: {e}"
 
     async def _drive(self, p: Placement) -> None:
-        d = self.start  # today on a school day: the review meeting must be on one
+        d = today()  # the review held, the return decided and the placement closed today
+        meeting, invited = samples.review_bookable(self.cal, d)
         invitation = None
         evaluations = iter(samples.end_evaluation(d))
         for step in p.steps:
@@ -240,7 +241,7 @@ class Driver:
                 data = samples.notify(self.notice_on, await self.upload_copy(p.placement_id, "notice_copy"))
             elif step.action == "open_review":
                 invitation = invitation or await self.upload_copy(p.placement_id, "invitation_copy")
-                data = samples.open_review(d, d - timedelta(days=6), invitation)
+                data = samples.open_review(meeting, invited, invitation)
             elif step.action == "record_evaluation":
                 data = next(evaluations)
             else:

@@ -6,7 +6,6 @@ person finding nothing."""
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
 
 from apflow import samples
 from apflow.calendars import load_calendar
@@ -16,7 +15,7 @@ from domain.actions import ACTION_MODELS
 from domain.models import Proposal
 
 from .conftest import HEAD, LEAD, OTHER_LEAD, SCHOOL, signed_in
-from .helpers import pupil, school_day_on_or_after, school_day_on_or_before, today
+from .helpers import pupil, school_day_on_or_before, today
 
 START_WAIT_S = 20
 COPY = b"%PDF-1.4\n% the copy staff scanned of the letter they handed over\n%%EOF\n"
@@ -92,7 +91,7 @@ async def test_a_placement_from_proposal_to_closed_through_the_pages(browser, co
     d = today()
     start = school_day_on_or_before(cal, d)
     notice_on = cal.add_school_days(start, -3)  # handed over: two clear school days before the start
-    meeting = school_day_on_or_after(cal, d)
+    meeting, invited = samples.review_bookable(cal, d)
     robin = pupil("Robin Browser")
     lead = await signed_in(browser, console, LEAD, scripts=False)
     head = await signed_in(browser, console, HEAD, scripts=False)
@@ -137,11 +136,11 @@ async def test_a_placement_from_proposal_to_closed_through_the_pages(browser, co
         await head.reload()
 
     invitation = await upload_copy(lead, pid, "open_review")
-    await step(lead, pid, "open_review", samples.open_review(meeting, meeting - timedelta(days=6), invitation))
+    await step(lead, pid, "open_review", samples.open_review(meeting, invited, invitation))
     assert await state_of(lead) == "Under review"
     await step(lead, pid, "record_review", samples.record_review(d))
     assert await state_of(lead) == "Active"
-    await step(head, pid, "open_review", samples.open_review(meeting, meeting - timedelta(days=6), invitation))
+    await step(head, pid, "open_review", samples.open_review(meeting, invited, invitation))
     await step(lead, pid, "reintegrate", samples.reintegrate(d))
     assert await state_of(lead) == "Reintegrating"
     # The end evaluation's four parts, each through its form (what `close` reads).

@@ -6,7 +6,6 @@ since the mid evaluation are checked against the scores entered; and the
 placement closed with them."""
 from __future__ import annotations
 
-from datetime import timedelta
 
 import httpx
 import pytest_asyncio
@@ -17,7 +16,7 @@ from domain.actions import ACTION_MODELS
 from domain.models import EvaluationPart
 from tests.api import test_api as api
 from tests.console.conftest import HEAD, LEAD, SCHOOL, new_page, signed_in
-from tests.console.helpers import school_day_on_or_after, started_today, today
+from tests.console.helpers import started_today, today
 from tests.console.test_browser import errors, fill, state_of, step, submit
 
 PUPIL, PARENT, PROVIDER, SCHOOL_PART = EvaluationPart
@@ -104,9 +103,9 @@ async def test_mid_with_the_parents_link_then_end_evaluation_and_close(browser, 
 
     # The review decides on return; the end evaluation, then the close.
     d = today()
-    meeting = school_day_on_or_after(cal, d)
+    meeting, invited = samples.review_bookable(cal, d)
     invitation = await api.upload_copy(stack_http, pid, "invitation_copy")
-    await api.act(stack_http, pid, "open_review", samples.open_review(meeting, meeting - timedelta(days=6), invitation))
+    await api.act(stack_http, pid, "open_review", samples.open_review(meeting, invited, invitation))
     await api.act(stack_http, pid, "reintegrate", samples.reintegrate(d))
     head = await signed_in(browser, console, HEAD, scripts=False)
     await head.goto(f"/placements/{pid}/actions/close")

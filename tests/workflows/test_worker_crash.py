@@ -16,7 +16,7 @@ import sqlite3
 import subprocess
 import sys
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -164,9 +164,10 @@ async def test_worker_killed_mid_update_loses_nothing(dev_env, tmp_path):
         # The start date has come: the workflow starts the placement by itself.
         await wait_for_state(client, pid, "active")
         d = uk_date(datetime.now(UTC))
-        await act(client, pid, LEAD, samples.open_review(d, d - timedelta(days=6)))
+        booking = samples.open_review(*samples.review_bookable(cal, d))
+        await act(client, pid, LEAD, booking)
         await act(client, pid, LEAD, samples.record_review(d))
-        await act(client, pid, LEAD, samples.open_review(d, d - timedelta(days=6)))
+        await act(client, pid, LEAD, booking)
         await act(client, pid, LEAD, samples.reintegrate(d))
         for part in samples.end_evaluation(d):
             await act(client, pid, LEAD, part)
