@@ -9,7 +9,6 @@ workflow marks with `workflow.patched`, record its paths beside the old ones:
 from __future__ import annotations
 
 import asyncio
-import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -84,20 +83,19 @@ async def terminated(env, tq) -> str:
 
 async def escalations(env, tq) -> str:
     """A placement left alone after its start: the policy clock escalates, one is resolved."""
-    from datetime import date
-
-    from apflow.calendars import load_calendar
     from domain.actions import ResolveEscalation
-    from tests.workflows.test_policy_clock import START, sleep_until
+    from tests.workflows.test_policy_clock import sleep_until, term_ahead
 
+    calendar, first = term_ahead(await today(env))
+    start = first + timedelta(days=1)
     handle, _ = await start_placement(
-        env.client, tq, samples.proposal(START, planned_end_date=date(2027, 3, 24), number_of_days=None),
-        LEAD, load_calendar("137000", Settings().calendars_dir), now=await env.get_current_time(),
+        env.client, tq, samples.proposal(start, planned_end_date=first + timedelta(days=58), number_of_days=None),
+        LEAD, calendar, now=await env.get_current_time(),
     )
     await to_notified(env, handle)
-    await sleep_until(env, date(2027, 1, 14))
-    await act(env.client, handle.id, LEAD, ResolveEscalation(escalation_id="wellbeing:2027-01-12", note="Spoke to the pupil"))
-    await sleep_until(env, date(2027, 2, 22))
+    await sleep_until(env, start + timedelta(days=9))
+    await act(env.client, handle.id, LEAD, ResolveEscalation(escalation_id=f"wellbeing:{start + timedelta(days=7)}", note="Spoke to the pupil"))
+    await sleep_until(env, first + timedelta(days=35))  # the first day of the next half-term
     await act(env.client, handle.id, LEAD, samples.terminate(await today(env)))
     await handle.result()
     return handle.id

@@ -5,8 +5,6 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from apflow import samples
-from apflow.calendars import load_calendar
-from apflow.settings import Settings
 from domain.actions import ResolveEscalation
 from domain.calendar import HalfTerm, SchoolCalendar, england_bank_holidays
 from domain.lifecycle import Refused
@@ -15,9 +13,6 @@ from domain.models import Role
 from tests.workflows.test_placement_workflow import HEAD, LEAD, today
 from worker import build_worker
 from workflows.client import act, snapshot, start_placement
-
-START = date(2027, 1, 5)  # Tue, first school day of spring 1 at URN 137000
-
 
 async def sleep_until(env, day: date, hour: int = 12) -> None:
     target = uk_instant(day) + timedelta(hours=hour)
@@ -32,15 +27,20 @@ def term_ahead(today: date) -> tuple[SchoolCalendar, date]:
     """A school calendar a few weeks ahead of the test server's clock (which
     starts at today's date): two half-terms of four weeks around a holiday
     week, an INSET day, England's bank holidays; and the first Monday. Term
-    time runs until ten days before, so that notice can be given."""
+    time runs until ten days before, so that notice can be given. A week
+    later when a bank holiday falls on the Monday, the Tuesday the tests
+    start on or the wellbeing contact due a week after it."""
     first = today + timedelta(days=35 - today.weekday())
+    bank_holidays = england_bank_holidays(range(first.year - 1, first.year + 2))
+    while {first, first + timedelta(days=1), first + timedelta(days=8)} & bank_holidays:
+        first += timedelta(days=7)
     calendar = SchoolCalendar(
         school_id="137000",
         half_terms=(HalfTerm(start=today - timedelta(days=7), end=first - timedelta(days=10)),
                     HalfTerm(start=first, end=first + timedelta(days=25)),
                     HalfTerm(start=first + timedelta(days=35), end=first + timedelta(days=60))),
         closures=frozenset({first + timedelta(days=10)}),
-        bank_holidays=england_bank_holidays(range(first.year - 1, first.year + 2)),
+        bank_holidays=bank_holidays,
     )
     return calendar, first
 
@@ -118,14 +118,18 @@ async def test_a_proposal_left_alone_escalates_vetting_then_notice(time_env, eng
 
 
 async def test_a_new_term_calendar_moves_the_deadlines(time_env, engine, task_queue):
-    """The trust adds a closure day: the notice deadline two school days before the start moves."""
+    """The trust closes the last two days of the half-term: the notice
+    deadline, two clear school days before the start, moves back by two."""
     env = time_env
-    calendar = load_calendar("137000", Settings().calendars_dir)
+    calendar, first = term_ahead(await today(env))
+    start = first + timedelta(days=1)  # Tuesday after the holiday week
     async with build_worker(env.client, task_queue, engine):
-        handle, _ = await start_placement(env.client, task_queue, samples.proposal(START), LEAD, calendar, now=await env.get_current_time())
+        handle, _ = await start_placement(env.client, task_queue, samples.proposal(start), LEAD, calendar, now=await env.get_current_time())
+        before = [calendar.add_school_days(first, -n) for n in (1, 2, 3)]  # the half-term's last school days
         notice = [d.due for d in (await snapshot(env.client, handle.id)).deadlines if d.kind == "notice"]
-        assert notice == [date(2026, 12, 17)]  # Fri 18 Dec and the first day back lie between
-        closed = calendar.model_copy(update={"closures": calendar.closures | {date(2026, 12, 18), date(2026, 12, 17)}})
+        # The half-term's last school day and the first day back are the clear days: notice by the day before.
+        assert notice == [before[0] - timedelta(days=1)]
+        closed = calendar.model_copy(update={"closures": calendar.closures | set(before[:2])})
         await handle.signal("calendar_changed", closed)
         notice = [d.due for d in (await snapshot(env.client, handle.id)).deadlines if d.kind == "notice"]
-        assert notice == [date(2026, 12, 15)]
+        assert notice == [before[2] - timedelta(days=1)]
