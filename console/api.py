@@ -282,6 +282,8 @@ def create_app(settings: Settings, client: Client | None = None, engine: Engine 
             if e.status is not RPCStatusCode.NOT_FOUND and not no_answer:
                 raise  # Temporal unreachable: 503, safe to retry
             snap = placements.register_copy(row.data, stale=no_answer)
+        except placements.WorkflowSilent:
+            snap = placements.register_copy(row.data, stale=True)
         # Read after the workflow answered: the register then holds all it had
         # recorded but the step whose projection is under way, which it holds itself.
         return await run_in_threadpool(whole, db(request), snap)

@@ -122,17 +122,40 @@ async def act(client: Client, placement_id: str, actor: Actor, action: Model, id
         raise
 
 
-SNAPSHOT_WAIT = timedelta(seconds=5)  # a workflow with no worker polling never answers
+SNAPSHOT_WAIT = timedelta(seconds=4)  # a workflow with no worker polling never answers
 # Past the query's own wait, for the whole call: with the server down the SDK
-# retries the connection for longer (about 12 s) before it gives up.
-SNAPSHOT_BOUND_S = SNAPSHOT_WAIT.total_seconds() + 1
+# retries the connection for longer (about 12 s) before it gives up. It also
+# retries, now and then, a query the server cut off at its deadline, so a
+# workflow that does not answer can outlast the bound too: then Temporal
+# itself is asked, within PROBE_S, which of the two it was.
+SNAPSHOT_BOUND_S = SNAPSHOT_WAIT.total_seconds() + 2
+PROBE_S = 1.0
+
+
+class WorkflowSilent(TimeoutError):
+    """Temporal answers but the placement's workflow did not, within its wait."""
 
 
 async def snapshot(client: Client, placement_id: str) -> Snapshot:
-    """The workflow's own snapshot; `TimeoutError` past SNAPSHOT_BOUND_S."""
+    """The workflow's own snapshot; `WorkflowSilent` when it does not answer
+    while Temporal does, `TimeoutError` when Temporal is out of reach, each
+    within SNAPSHOT_BOUND_S (and PROBE_S)."""
     handle = client.get_workflow_handle_for(PlacementWorkflow.run, placement_id)
-    async with asyncio.timeout(SNAPSHOT_BOUND_S):
-        return await handle.query(PlacementWorkflow.snapshot, rpc_timeout=SNAPSHOT_WAIT)
+    try:
+        async with asyncio.timeout(SNAPSHOT_BOUND_S):
+            return await handle.query(PlacementWorkflow.snapshot, rpc_timeout=SNAPSHOT_WAIT)
+    except TimeoutError:
+        if await _serving(client):
+            raise WorkflowSilent(placement_id) from None
+        raise
+
+
+async def _serving(client: Client) -> bool:
+    try:
+        async with asyncio.timeout(PROBE_S):
+            return await client.service_client.check_health(retry=False, timeout=timedelta(seconds=PROBE_S))
+    except (TimeoutError, RPCError):
+        return False
 
 
 def register_copy(data: dict, stale: bool) -> Snapshot:

@@ -4,6 +4,7 @@ and record nothing twice; an outcome the API cannot know is a 503 saying
 so, never a 500; a request cannot claim to be apflow itself."""
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import gc
 import logging
@@ -11,7 +12,7 @@ import time
 import uuid
 
 import httpx
-from temporalio.client import Client
+from temporalio.client import Client, Interceptor, OutboundInterceptor
 from temporalio.service import RetryConfig
 from temporalio.testing import WorkflowEnvironment
 
@@ -156,6 +157,34 @@ async def test_a_read_with_temporal_gone_answers_503_within_its_bound(api_stack,
         page = await gone.get(f"/placements/{pid}", headers=OPS)
         assert page.status_code == 200 and "may be a little behind" in page.text, page.text[:2000]
         assert time.monotonic() - started < placements.SNAPSHOT_BOUND_S + 2
+
+
+class QueriesRetriedPastTheBound(Interceptor):
+    """As when the SDK retries a query the server cut off at its deadline:
+    the answer comes after the read's bound."""
+
+    def intercept_client(self, next: OutboundInterceptor) -> OutboundInterceptor:
+        class Late(OutboundInterceptor):
+            async def query_workflow(self, input):
+                await asyncio.sleep(placements.SNAPSHOT_BOUND_S + 1)
+                return await super().query_workflow(input)
+        return Late(next)
+
+
+async def test_a_workflow_silent_past_the_bound_is_read_from_the_register_while_temporal_answers(api_stack, dev_env, http):
+    """A read cut off at its bound while Temporal itself answers: the
+    workflow did not, so the placement is the register's copy, marked as
+    possibly behind, not a 503."""
+    pid = (await propose(http))["placement"]["placement_id"]
+    client = await Client.connect(dev_env.client.service_client.config.target_host, data_converter=data_converter(CODEC_KEY),
+                                  interceptors=[QueriesRetriedPastTheBound()])
+    app = create_app(Settings(task_queue=api_stack.task_queue, var_dir=api_stack.engine.url.database + ".var"),
+                     client=client, engine=api_stack.engine)
+    async with serving(app) as url, httpx.AsyncClient(base_url=url, timeout=60) as late:
+        snap = expect(await late.get(f"/api/placements/{pid}", headers=OPS), 200)
+        assert snap["stale"] is True and snap["placement"]["placement_id"] == pid
+        page = await late.get(f"/placements/{pid}", headers=OPS)
+        assert page.status_code == 200 and "may be a little behind" in page.text, page.text[:2000]
 
 
 async def test_a_proposal_cut_off_at_the_api_s_wait_leaves_no_error_for_asyncio_to_log(api_stack, http, caplog):
