@@ -171,10 +171,13 @@ class QueriesRetriedPastTheBound(Interceptor):
         return Late(next)
 
 
-async def test_a_workflow_silent_past_the_bound_is_read_from_the_register_while_temporal_answers(api_stack, dev_env, http):
+async def test_a_workflow_silent_past_the_bound_is_read_from_the_register_while_temporal_answers(
+        api_stack, dev_env, http, monkeypatch):
     """A read cut off at its bound while Temporal itself answers: the
     workflow did not, so the placement is the register's copy, marked as
-    possibly behind, not a 503."""
+    possibly behind, not a 503. (The bound shortened to a second, to wait
+    less.)"""
+    monkeypatch.setattr(placements, "SNAPSHOT_BOUND_S", 1.0)
     pid = (await propose(http))["placement"]["placement_id"]
     client = await Client.connect(dev_env.client.service_client.config.target_host, data_converter=data_converter(CODEC_KEY),
                                   interceptors=[QueriesRetriedPastTheBound()])
