@@ -202,8 +202,8 @@ class Demo:
 
         pid = self.running(4, PlacementKind.health_package, provider=samples.provider(
             name="Riverside Outdoor Learning", ukprn="10054321", email="office@riverside.example"))
-        in_a_week = self.today + timedelta(days=7)  # the invitation's six days' notice, from any day
-        meeting = in_a_week if self.cal.is_school_day(in_a_week) else self.cal.add_school_days(in_a_week, 1)
+        # A week ahead, on a school day: the invitation's six days' notice, from any day.
+        meeting = self.cal.nth_school_day(self.today + timedelta(days=7), 1)
         self.act(pid, "open_review", samples.open_review(meeting))  # apflow invites the parents now
         made.append((pid, "under_review: meeting booked in a week"))
 

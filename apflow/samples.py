@@ -146,7 +146,7 @@ def review_bookable(cal: SchoolCalendar, today: date) -> tuple[date, date]:
     invitation was handed over (§6.8): the meeting today, or on the next
     school day when today is not one; the parents invited a week before it,
     or today when that is still to come (a meeting after a holiday)."""
-    meeting = today if cal.is_school_day(today) else cal.add_school_days(today, 1)
+    meeting = cal.nth_school_day(today, 1)
     return meeting, min(meeting - timedelta(days=7), today)
 
 

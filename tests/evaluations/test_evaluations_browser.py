@@ -6,7 +6,6 @@ since the mid evaluation are checked against the scores entered; and the
 placement closed with them."""
 from __future__ import annotations
 
-
 import httpx
 import pytest_asyncio
 

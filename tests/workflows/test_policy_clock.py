@@ -14,6 +14,7 @@ from tests.workflows.test_placement_workflow import HEAD, LEAD, today
 from worker import build_worker
 from workflows.client import act, snapshot, start_placement
 
+
 async def sleep_until(env, day: date, hour: int = 12) -> None:
     target = uk_instant(day) + timedelta(hours=hour)
     await env.sleep(target - await env.get_current_time())
