@@ -202,9 +202,9 @@ class Demo:
 
         pid = self.running(4, PlacementKind.health_package, provider=samples.provider(
             name="Riverside Outdoor Learning", ukprn="10054321", email="office@riverside.example"))
-        # A week ahead, on a school day: the invitation's six days' notice, from any day.
+        # A week ahead, on a school day. No written invitation: §6.8 asks for one to an off-site direction's reviews.
         meeting = self.cal.nth_school_day(self.today + timedelta(days=7), 1)
-        self.act(pid, "open_review", samples.open_review(meeting))  # apflow invites the parents now
+        self.act(pid, "open_review", samples.open_review(meeting))
         made.append((pid, "under_review: meeting booked in a week"))
 
         pid = self.reviewed(5)
