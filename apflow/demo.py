@@ -18,7 +18,7 @@ from fpdf import FPDF
 
 from domain.calendar import SchoolCalendar
 from domain.clock import uk_date
-from domain.models import EvaluationStage, PlacementKind, Pupil, Role
+from domain.models import EvaluationStage, Person, PlacementKind, Provider, Pupil, Role, Site
 from store.db import make_engine, migrate
 
 from . import demo_people, samples
@@ -34,6 +34,24 @@ CENSUS_REASONS = {
 }
 
 RETRIES = 5
+
+
+def _provider(name: str, ukprn: str, domain: str, site: Site, manager: str, dsl: str) -> Provider:
+    """Another of the trust's invented providers, with a site and people of
+    its own, so that its letters go to it and not to the sample provider's staff."""
+    return samples.provider(
+        name=name, ukprn=ukprn, email=f"office@{domain}", sites=[site],
+        named_contact=Person(name=manager, role="Centre manager", email=f"office@{domain}"),
+        dsl=Person(name=dsl, role="DSL", phone="01484 000011", email=f"dsl@{domain}"),
+    )
+
+
+RIVERSIDE = _provider("Riverside Outdoor Learning", "10054321", "riverside.example",
+                      Site(name="Riverside centre", address="2 Wharf Street, Huddersfield", postcode="HD1 5AA"),
+                      "Dev Malik", "Ruth Okoro")
+HILLTOP = _provider("Hilltop Skills Hub", "10067890", "hilltop.example",
+                    Site(name="Hilltop hub", address="40 Moor Lane, Dewsbury", postcode="WF13 1AA"),
+                    "Ellis Grant", "Noor Haddad")
 # Whose tokens drive the steps: the school's AP lead, headteacher and DSL.
 ACTING = [Role.ap_lead, Role.headteacher, Role.dsl]
 
@@ -98,10 +116,8 @@ class Demo:
         wanted = [
             (samples.provider(), {}),
             (samples.registered_provider(), {}),
-            (samples.provider(name="Riverside Outdoor Learning", ukprn="10054321", email="office@riverside.example"),
-             {"employers_liability_expires_on": t + timedelta(days=20)}),
-            (samples.provider(name="Hilltop Skills Hub", ukprn="10067890", email="office@hilltop.example"),
-             {"public_liability_expires_on": t - timedelta(days=3)}),
+            (RIVERSIDE, {"employers_liability_expires_on": t + timedelta(days=20)}),
+            (HILLTOP, {"public_liability_expires_on": t - timedelta(days=3)}),
         ]
         for details, cover in wanted:
             listed = self.call("GET", f"/api/providers?name={quote(details.name)}", self.lead)["items"]
@@ -116,6 +132,9 @@ class Demo:
     def propose(self, i: int, start: date, kind=PlacementKind.off_site_direction, **changes) -> str:
         changes.setdefault("census_reason", CENSUS_REASONS[kind])  # so the demo's census return is whole
         proposal = samples.proposal(start, kind, pupil=_pupil(i, self.run_id), **changes)
+        named = proposal.provider.named_contact
+        if named:  # the pupil reports on day one to the provider's own centre manager
+            proposal.report_to = Person(name=named.name, role=named.role)
         body = proposal.model_dump(mode="json")
         if proposal.provider.name in self.providers:  # picked from the trust's list: its record's details
             del body["provider"]
@@ -200,8 +219,7 @@ class Demo:
         self.act(pid, "record_visit", samples.visit(self.school_day(0)))  # the half-term's visit, made on the first day
         made.append((pid, "active: an off-site direction that started on the last school day, visited"))
 
-        pid = self.running(4, PlacementKind.health_package, provider=samples.provider(
-            name="Riverside Outdoor Learning", ukprn="10054321", email="office@riverside.example"))
+        pid = self.running(4, PlacementKind.health_package, provider=RIVERSIDE)
         # A week ahead, on a school day. No written invitation: §6.8 asks for one to an off-site direction's reviews.
         meeting = self.cal.nth_school_day(self.today + timedelta(days=7), 1)
         self.act(pid, "open_review", samples.open_review(meeting))
