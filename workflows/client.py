@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 
+from cachetools import TTLCache
 from temporalio.client import Client, WithStartWorkflowOperation, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
@@ -123,6 +124,11 @@ async def act(client: Client, placement_id: str, actor: Actor, action: Model, id
 
 
 SNAPSHOT_WAIT = timedelta(seconds=4)  # a workflow with no worker polling never answers
+# A workflow that did not answer is asked again with a shorter wait for a
+# while, so a stuck placement's page is not the whole wait slow at every
+# view; one that answers again (its worker back) answers well within it.
+SILENT_WAIT = timedelta(seconds=1)
+_silent: TTLCache[str, bool] = TTLCache(maxsize=10_000, ttl=600)
 # Past the query's own wait, for the whole call: with the server down the SDK
 # retries the connection for longer (about 12 s) before it gives up. It also
 # retries, now and then, a query the server cut off at its deadline, so a
@@ -139,15 +145,24 @@ class WorkflowSilent(TimeoutError):
 async def snapshot(client: Client, placement_id: str) -> Snapshot:
     """The workflow's own snapshot; `WorkflowSilent` when it does not answer
     while Temporal does, `TimeoutError` when Temporal is out of reach, each
-    within SNAPSHOT_BOUND_S (and PROBE_S)."""
+    within SNAPSHOT_BOUND_S (and PROBE_S); a query past its wait is an
+    `RPCError` (DEADLINE_EXCEEDED or CANCELLED)."""
     handle = client.get_workflow_handle_for(PlacementWorkflow.run, placement_id)
+    wait = SILENT_WAIT if placement_id in _silent else SNAPSHOT_WAIT
     try:
-        async with asyncio.timeout(SNAPSHOT_BOUND_S):
-            return await handle.query(PlacementWorkflow.snapshot, rpc_timeout=SNAPSHOT_WAIT)
+        async with asyncio.timeout(min(SNAPSHOT_BOUND_S, wait.total_seconds() + 2)):
+            snap = await handle.query(PlacementWorkflow.snapshot, rpc_timeout=wait)
     except TimeoutError:
         if await _serving(client):
+            _silent[placement_id] = True
             raise WorkflowSilent(placement_id) from None
         raise
+    except RPCError as e:
+        if e.status in (RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED):
+            _silent[placement_id] = True
+        raise
+    _silent.pop(placement_id, None)
+    return snap
 
 
 async def _serving(client: Client) -> bool:

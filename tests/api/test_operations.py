@@ -3,8 +3,16 @@ pushed to running placements."""
 from __future__ import annotations
 
 import asyncio
+import uuid
+from datetime import date, datetime, timezone
 
-from domain.models import Role
+from apflow import samples
+from domain.calendar import default_calendar
+from domain.guards import Context
+from domain.lifecycle import propose as propose_placement
+from domain.models import Actor, Placement, Role
+from store import register
+from workflows.placement import PlacementInput, PlacementWorkflow
 from tests.api.test_api import HEAD, LEAD, OPS, OTHER_LEAD, act, expect, headers, pages, propose
 
 DSL = headers("dsl-137000", Role.dsl)
@@ -76,28 +84,23 @@ async def test_a_reload_skips_a_workflow_that_has_ended_and_counts_the_rest(http
     expect(await http.get(f"/api/placements/{running}", headers=LEAD), 200)
 
 
-async def test_a_placement_whose_workflow_does_not_answer_is_shown_from_the_register_marked_stale(http, api_stack, dev_env):
-    from apflow import samples
-    from domain.calendar import default_calendar
-    from domain.lifecycle import propose as propose_placement
-    from domain.guards import Context
-    from domain.models import Actor, Placement, Role
-    from store import register
-    from workflows.placement import PlacementInput, PlacementWorkflow
-    import uuid
-    from datetime import date, datetime, timezone
-
+async def placement_nobody_polls(client, engine, task_queue: str) -> str:
+    """A proposed placement in the register whose workflow runs on
+    `task_queue`, where no worker polls until a test starts one: until then
+    it can never answer a query."""
     lead = Actor(user_id="aplead-137000", role=Role.ap_lead, school_id="137000")
     cal = default_calendar("137000", date.today())
-    now = datetime.now(timezone.utc)
     start = cal.add_school_days(date.today(), 15)
     p = propose_placement(Placement(placement_id=f"placement-{uuid.uuid4()}", **samples.proposal(start).model_dump()),
-                          Context(today=date.today(), calendar=cal, actor=lead), now)
-    # Its workflow runs on a task queue no worker polls: it can never answer a query.
-    await dev_env.client.start_workflow(PlacementWorkflow.run, PlacementInput(placement=p, calendar=cal),
-                                        id=p.placement_id, task_queue=f"nobody-{uuid.uuid4()}")
-    register.project(api_stack.engine, p, None)
+                          Context(today=date.today(), calendar=cal, actor=lead), datetime.now(timezone.utc))
+    await client.start_workflow(PlacementWorkflow.run, PlacementInput(placement=p, calendar=cal),
+                                id=p.placement_id, task_queue=task_queue)
+    register.project(engine, p, None)
+    return p.placement_id
 
-    snap = expect(await http.get(f"/api/placements/{p.placement_id}", headers=LEAD), 200)
+
+async def test_a_placement_whose_workflow_does_not_answer_is_shown_from_the_register_marked_stale(http, api_stack, dev_env):
+    pid = await placement_nobody_polls(dev_env.client, api_stack.engine, f"nobody-{uuid.uuid4()}")
+    snap = expect(await http.get(f"/api/placements/{pid}", headers=LEAD), 200)
     assert snap["stale"] is True and snap["placement"]["state"] == "proposed"
-    await dev_env.client.get_workflow_handle(p.placement_id).terminate(reason="test done")
+    await dev_env.client.get_workflow_handle(pid).terminate(reason="test done")

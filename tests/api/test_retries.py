@@ -13,11 +13,12 @@ import uuid
 
 import httpx
 from temporalio.client import Client, Interceptor, OutboundInterceptor
-from temporalio.service import RetryConfig
+from temporalio.service import RetryConfig, RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from apflow import samples
 from apflow.settings import Settings
+from console import errors
 from console.api import create_app
 from domain.models import Role
 from tests.api.test_api import LEAD, OPS, act, expect, headers, history, listed, new_pupil, propose, today
@@ -26,7 +27,10 @@ from apflow.calendars import load_calendar
 from apflow.temporal import data_converter
 
 from tests.api.conftest import serving
+from tests.api.test_operations import placement_nobody_polls
+from worker import build_worker
 from workflows import client as placements
+from workflows.placement import PlacementWorkflow
 
 UNKNOWN = {"detail": {"message": "outcome unknown: safe to retry with the same Idempotency-Key"}}
 
@@ -188,6 +192,58 @@ async def test_a_workflow_silent_past_the_bound_is_read_from_the_register_while_
         assert snap["stale"] is True and snap["placement"]["placement_id"] == pid
         page = await late.get(f"/placements/{pid}", headers=OPS)
         assert page.status_code == 200 and "may be a little behind" in page.text, page.text[:2000]
+
+
+class QueryWaits(Interceptor):
+    """Records the wait each query was given."""
+
+    def __init__(self):
+        self.waits: list[float] = []
+
+    def intercept_client(self, next: OutboundInterceptor) -> OutboundInterceptor:
+        waits = self.waits
+
+        class Recording(OutboundInterceptor):
+            async def query_workflow(self, input):
+                waits.append(input.rpc_timeout.total_seconds())
+                return await super().query_workflow(input)
+        return Recording(next)
+
+
+async def answering(client: Client, pid: str) -> None:
+    for _ in range(300):
+        try:
+            await client.get_workflow_handle_for(PlacementWorkflow.run, pid).query(PlacementWorkflow.snapshot)
+            return
+        except RPCError as e:
+            if not errors.not_ready(e):
+                raise
+            await asyncio.sleep(0.1)
+    raise AssertionError(f"{pid} never answered")
+
+
+async def test_a_workflow_that_did_not_answer_is_asked_again_with_a_shorter_wait_until_it_answers(api_stack, dev_env):
+    """A stuck placement's page is not the query's whole wait slow at every
+    view: once silent, its workflow is asked with the shorter wait, and
+    answers live within it as soon as a worker polls again."""
+    recorded = QueryWaits()
+    client = await Client.connect(dev_env.client.service_client.config.target_host, data_converter=data_converter(CODEC_KEY),
+                                  interceptors=[recorded])
+    queue = f"nobody-yet-{uuid.uuid4()}"
+    pid = await placement_nobody_polls(client, api_stack.engine, queue)
+    app = create_app(Settings(task_queue=api_stack.task_queue, var_dir=api_stack.engine.url.database + ".var"),
+                     client=client, engine=api_stack.engine)
+    full, short = placements.SNAPSHOT_WAIT.total_seconds(), placements.SILENT_WAIT.total_seconds()
+    async with serving(app) as url, httpx.AsyncClient(base_url=url, timeout=60) as http:
+        for wait in (full, short):
+            assert expect(await http.get(f"/api/placements/{pid}", headers=OPS), 200)["stale"] is True
+            assert recorded.waits[-1] == wait
+        async with build_worker(dev_env.client, queue, api_stack.engine):
+            await answering(dev_env.client, pid)  # its first task run: until then a query is refused as not ready
+            for wait in (short, full):  # live, and forgotten once it answered
+                snap = expect(await http.get(f"/api/placements/{pid}", headers=OPS), 200)
+                assert (snap["stale"], snap["placement"]["state"], recorded.waits[-1]) == (False, "proposed", wait)
+    await dev_env.client.get_workflow_handle(pid).terminate(reason="test done")
 
 
 async def test_a_proposal_cut_off_at_the_api_s_wait_leaves_no_error_for_asyncio_to_log(api_stack, http, caplog):
