@@ -59,8 +59,14 @@ def provider(**changes) -> Provider:
 
 
 def registered_provider() -> Provider:
+    """A pupil referral unit, with a site and people of its own."""
     return provider(
-        name="Northfield Pupil Referral Unit", provider_type=ProviderType.pupil_referral_unit, urn="131999", ukprn=None
+        name="Northfield Pupil Referral Unit", provider_type=ProviderType.pupil_referral_unit, urn="131999", ukprn=None,
+        sites=[Site(name="Northfield PRU", address="7 Northfield Road, Huddersfield", postcode="HD2 1AB")],
+        dsl=Person(name="Kim Adeyemi", role="DSL", phone="01484 000021", email="dsl@northfield.example"),
+        deputy_dsl=Person(name="Lee Varga", role="Deputy DSL", phone="01484 000022"),
+        named_contact=Person(name="Morgan Hale", role="Head of centre", email="office@northfield.example"),
+        email="office@northfield.example",
     )
 
 
