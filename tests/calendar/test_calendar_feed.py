@@ -22,7 +22,7 @@ from store.calendar_feeds import CalendarFeedRow
 from store.tables import EscalationRow
 from tests.api import test_api as api
 from tests.api.test_api import LEAD, OTHER, OTHER_LEAD, SCHOOL, expect
-from tests.console.helpers import pupil, school_day_on_or_after, started_today, today, until
+from tests.console.helpers import pupil, started_today, today, until
 
 FEED = re.compile(r"^http://[^/]+/calendar-feed/apcal_[A-Za-z0-9_-]{43}\.ics$")
 
@@ -73,7 +73,7 @@ async def test_a_feed_holds_its_owners_deadlines_and_no_other_schools(http, api_
     elsewhere = (await api.propose(http, who=OTHER_LEAD, pupil=pupil("Olly Elsewhere")))["placement"]
     # Active, its late notice escalated to the headteacher (§6.5), and a review booked.
     active = await started_today(http, cal, "Robin Reviewed")
-    meeting = school_day_on_or_after(cal, today() + timedelta(days=7))
+    meeting = cal.nth_school_day(today() + timedelta(days=7), 1)
     await api.act(http, active, "open_review", samples.open_review(meeting))
 
     def late_notice_escalated():

@@ -24,10 +24,6 @@ def school_day_on_or_before(cal, day: date) -> date:
     return day if cal.is_school_day(day) else cal.add_school_days(day, -1)
 
 
-def school_day_on_or_after(cal, day: date) -> date:
-    return day if cal.is_school_day(day) else cal.add_school_days(day, 1)
-
-
 async def until(check, wait_s: float = 20) -> None:
     """Letters and the automatic start follow their step: wait until `check()` holds."""
     loop = asyncio.get_running_loop()

@@ -5,7 +5,7 @@ from datetime import date
 
 from apflow import samples
 from tests.api import test_api as api
-from tests.console.helpers import consulted, school_day_on_or_after, school_day_on_or_before, today
+from tests.console.helpers import consulted, school_day_on_or_before, today
 
 
 def half_term_start(cal) -> date:
@@ -13,7 +13,7 @@ def half_term_start(cal) -> date:
     running since then owes this half-term's visit, §2.5, §8.2.6)."""
     d = today()
     ht = cal.current_or_next_half_term(d)
-    first = school_day_on_or_after(cal, ht.start) if ht is not None and ht.start <= d else d
+    first = cal.nth_school_day(ht.start, 1) if ht is not None and ht.start <= d else d
     return min(first, school_day_on_or_before(cal, d))
 
 

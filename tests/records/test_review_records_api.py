@@ -19,7 +19,7 @@ from store.documents import DocumentRow, ProviderLinkRow
 from store.views import ReviewViewsRow
 from tests.api import test_api as api
 from tests.console.conftest import LEAD, SCHOOL
-from tests.console.helpers import school_day_on_or_after, today, until
+from tests.console.helpers import today, until
 
 from .placements import half_term_start, running_since
 
@@ -41,7 +41,7 @@ async def booked(http, console, name: str) -> tuple[str, object]:
     """A running off-site direction with a review booked a fortnight ahead: the invitation goes by email now."""
     cal = load_calendar(SCHOOL, console.settings.calendars_dir)
     pid = await running_since(http, cal, half_term_start(cal), name)
-    meeting = school_day_on_or_after(cal, today() + timedelta(days=14))
+    meeting = cal.nth_school_day(today() + timedelta(days=14), 1)
     await api.act(http, pid, "open_review", {"meeting_on": meeting.isoformat(), "starts_at": "15:30", "place": "The school's meeting room"})
     return pid, meeting
 
