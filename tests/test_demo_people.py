@@ -7,7 +7,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from apflow import demo_people
+from apflow import demo_people, samples
+from apflow.directory import school_contacts
+from apflow.settings import Settings
 from console.signin.credentials import password_matches
 from domain.models import Role
 from store import accounts
@@ -75,3 +77,12 @@ async def test_each_demo_person_signs_in_with_the_password_and_code_the_demo_pri
                 r = await sign_in(b, s.person.email, s.password, s.totp_secret)
                 assert r.status_code == 303, (s.person.email, r.text)
                 assert await b.api_status() == 200, s.person.email
+
+
+def test_the_demo_school_staff_are_the_people_the_directory_names_at_the_addresses_they_sign_in_with():
+    """Escalations and records mailed to the headteacher, AP lead and DSL reach
+    the accounts they sign in with."""
+    entry = school_contacts(samples.SCHOOL, Settings().directory_file)
+    for role in (Role.headteacher, Role.ap_lead, Role.dsl):
+        person, named = demo_people.BY_ROLE[role], entry.staff(role.value)
+        assert (named.name, named.email) == (person.name, person.email), role

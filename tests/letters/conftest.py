@@ -26,7 +26,7 @@ from documents import DeliverySettings
 
 SECRET = "test-link-secret-for-letters"
 BASE_URL = "https://apflow.test"
-FROM = "letters@nexusvalley.example"
+FROM = "letters@nexus-valley.example"
 DIRECTORY = school_contacts(samples.SCHOOL, Settings().directory_file)
 
 

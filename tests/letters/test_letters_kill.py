@@ -83,12 +83,12 @@ async def test_a_worker_killed_after_sending_does_not_send_again(dev_env, tmp_pa
         assert escalation.owner.value == "ap_lead" and escalation.clause == "§8.1"
         assert "may not have been delivered" in escalation.message
         deadline = loop.time() + 10
-        while not inbox.to("aplead@nexusvalley.example"):
+        while not inbox.to("aplead@nexus-valley.example"):
             assert loop.time() < deadline, [m.subject for m in inbox.mails]
             await asyncio.sleep(0.1)
         notices = [m for m in inbox.mails if m.message_id == message_id(key, FROM)]
         assert len(notices) == 1
-        assert [m.to for m in inbox.mails] == [["ap-placements@kirklees.example"], ["aplead@nexusvalley.example"]]
+        assert [m.to for m in inbox.mails] == [["ap-placements@kirklees.example"], ["aplead@nexus-valley.example"]]
         rows = [r for r in sent.for_placement(peek, pid) if r.kind == "la_placement_notice"]
         assert [(r.idempotency_key, r.status) for r in rows] == [(key, "unconfirmed")]
         peek.dispose()

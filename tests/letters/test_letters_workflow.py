@@ -125,7 +125,7 @@ async def test_each_step_sends_its_documents_once_with_their_content(time_env, e
         mails_before = len(inbox.mails)
         await handle.signal(PlacementWorkflow.attendance_alert, AttendanceAlert(day=start, session="am", problem="unexplained_absence"))
         await arrived(inbox, mails_before + 1)
-        alert = [m for m in inbox.to("dsl@nexusvalley.example") if "§9.3-9.4" in m.subject]
+        alert = [m for m in inbox.to("dsl@nexus-valley.example") if "§9.3-9.4" in m.subject]
         assert len(alert) == 1 and alert[0].role == "dsl"
         text = alert[0].pdf_text
         assert "unexplained absence" in text and "Designated safeguarding lead" in text
@@ -143,7 +143,7 @@ async def test_each_step_sends_its_documents_once_with_their_content(time_env, e
         text = invitation.pdf_text
         assert f"{BASE_URL}/views/" in invitation.html and "/views/" not in text  # the link in the email alone
         for item in (f"{meeting:%A} {meeting.day} {meeting:%B %Y}", "3:30pm", "Nexus Valley Academy, meeting room 2",
-                     "aplead@nexusvalley.example", "Sam Okafor"):
+                     "aplead@nexus-valley.example", "Sam Okafor"):
             assert item in text, item
         progress = await one(inbox, "provider_progress_report_request", "office@bridgeway.example")
         assert "Attend every directed session" in progress.pdf_text and progress.link
@@ -158,7 +158,7 @@ async def test_each_step_sends_its_documents_once_with_their_content(time_env, e
             await act(env.client, pid, LEAD, part)
         # Closed by a deputy head acting as headteacher: the record names who made it, not the directory's head.
         await act(env.client, pid, HEAD.model_copy(update={"name": "Morgan Deputy"}), samples.close(d))
-        record = await one(inbox, "destination_record", "aplead@nexusvalley.example")
+        record = await one(inbox, "destination_record", "aplead@nexus-valley.example")
         text = record.pdf_text
         for item in ("Return to the home school", "Good progress against all objectives",
                      "It helped me calm down", "Recorded by Morgan Deputy, Headteacher"):
