@@ -50,7 +50,7 @@ def provider(**changes) -> Provider:
         sites=[Site(name="Main site", address="14 Mill Lane, Huddersfield", postcode="HD1 4AB")],
         la_approved=True,
         dsl=Person(name="Jo Marsh", role="DSL", phone="01484 000001", email="dsl@bridgeway.example"),
-        deputy_dsl=Person(name="Sam Okafor", role="Deputy DSL", phone="01484 000002"),
+        deputy_dsl=Person(name="Tom Reyes", role="Deputy DSL", phone="01484 000002"),
         named_contact=Person(name="Priya Shah", role="Centre manager", email="office@bridgeway.example"),
         email="office@bridgeway.example",
         full_time_pupils_of_compulsory_age=2,
