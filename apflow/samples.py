@@ -65,7 +65,7 @@ def registered_provider() -> Provider:
         sites=[Site(name="Northfield PRU", address="7 Northfield Road, Huddersfield", postcode="HD2 1AB")],
         dsl=Person(name="Kim Adeyemi", role="DSL", phone="01484 000021", email="dsl@northfield.example"),
         deputy_dsl=Person(name="Lee Varga", role="Deputy DSL", phone="01484 000022"),
-        named_contact=Person(name="Morgan Hale", role="Head of centre", email="office@northfield.example"),
+        named_contact=Person(name="Hannah Ito", role="Head of centre", email="office@northfield.example"),
         email="office@northfield.example",
     )
 
