@@ -183,6 +183,15 @@ def test_subject_lines_name_no_pupil(kind, sample):
     assert "Łukasiewicz" not in render(kind, sample(kind)).subject
 
 
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_a_placement_is_named_by_its_id_alone(kind, sample):
+    # Its id says "placement-" already: "placement placement-…" reads as a slip.
+    ctx = {**sample(kind), "placement_id": "placement-1efcf2ee-70e6-5d80-ba50-548799560ba4"}
+    doc = render(kind, ctx)
+    for text in (doc.subject, doc.html, pdf_text(doc.pdf)):
+        assert "placement placement-" not in text.lower()
+
+
 def test_rendering_is_deterministic(sample):
     a = render("offsite_direction_notice", sample("offsite_direction_notice"))
     b = render("offsite_direction_notice", sample("offsite_direction_notice"))
