@@ -3,6 +3,7 @@
 after a JSON round trip, so the filters accept both."""
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from datetime import date, datetime, time
 from typing import Any
@@ -84,6 +85,29 @@ def long_date(value: Any) -> str:
     return f"{d.day} {d:%B %Y}"
 
 
+# A day as the policy's messages write it (ISO), not inside an id ("notice:2027-01-06").
+_ISO_DAY = re.compile(r"(?<![\w:-])(\d{4})-(\d{2})-(\d{2})(?![\w-]|:\w)")
+
+
+def _day_in_words(m: re.Match) -> str:
+    try:
+        return long_date(date(int(m.group(1)), int(m.group(2)), int(m.group(3))))
+    except ValueError:
+        return m.group(0)
+
+
+def days_in_words(text: str) -> str:
+    """A message of the policy's with each day in words ("expires on 24 December 2026")."""
+    return _ISO_DAY.sub(_day_in_words, text)
+
+
+def sentence(text: str) -> str:
+    """A message of the policy's as it is shown on its own: its days in words
+    and its first letter a capital."""
+    text = days_in_words(text)
+    return text[:1].upper() + text[1:]
+
+
 def day_and_date(value: Any) -> str:
     d = as_date(value)
     return f"{d:%A} {d.day} {d:%B %Y}"
@@ -137,6 +161,7 @@ def lines(value: Any) -> list[str]:
 
 FILTERS = {
     "long_date": long_date,
+    "sentence": sentence,
     "day_and_date": day_and_date,
     "clock": clock,
     "date_time": date_time,

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import re
 
+from documents import formatting
 from domain.guards import Unmet
 
-from . import wording
 
 # (actions or None for any, clause pattern, message pattern or None, field; "{1}" is the clause's first group)
 RULES: list[tuple[frozenset[str] | None, str, str | None, str]] = [
@@ -95,4 +95,4 @@ def field_for(action: str, unmet: Unmet) -> str | None:
 def problems(action: str, unmet: list[Unmet]) -> list[tuple[str, str]]:
     """The refusal as form problems: (input name, or "" for the placement
     itself; the policy's message with its clause)."""
-    return [(field_for(action, u) or "", f"{wording.sentence(u.message)} ({u.clause})") for u in unmet]
+    return [(field_for(action, u) or "", f"{formatting.sentence(u.message)} ({u.clause})") for u in unmet]

@@ -12,6 +12,7 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, P
 
 from console.identity import Principal
 from console.signin import csrf
+from documents import formatting
 from domain.clock import uk_date, uk_offset
 
 from . import wording
@@ -38,7 +39,7 @@ def long_date(value: date | datetime | str | None) -> str:
         value = datetime.fromisoformat(value) if "T" in value else date.fromisoformat(value)
     if isinstance(value, datetime):
         value = uk_date(value if value.tzinfo else value.replace(tzinfo=timezone.utc))
-    return wording.long_day(value)
+    return formatting.long_date(value)
 
 
 def date_time(value: datetime | None) -> str:
@@ -65,7 +66,7 @@ def state_choice(value) -> dict:
 
 
 env.filters.update(choice=choice, state_choice=state_choice, long_date=long_date, date_time=date_time, words=wording.words, phrase=wording.phrase, action_title=wording.action_title,
-                   state_tag=wording.state_tag, sentence=wording.sentence, days_in_words=wording.days_in_words, named=lambda user_id, names: names.get(user_id, user_id))
+                   state_tag=wording.state_tag, sentence=formatting.sentence, days_in_words=formatting.days_in_words, named=lambda user_id, names: names.get(user_id, user_id))
 
 
 def page(request: Request, template: str, principal: Principal | None, status: int = 200, **context) -> HTMLResponse:

@@ -3,9 +3,6 @@ choices a model's type cannot say (a checklist's items). Presentation only:
 what a field means and requires stays in `domain`."""
 from __future__ import annotations
 
-import datetime as dt
-import re
-
 from domain.checklist import CHECKLIST
 from domain.models import RISK_ASSESSMENT_QUESTIONS, VISIT_QUESTIONS
 
@@ -151,34 +148,6 @@ ACTIONS = {
     "record_evaluation": "Record a part of an evaluation",
     "request_evaluation": "Ask for a part of an evaluation by email",
 }
-
-
-# A day as the policy's messages write it (ISO), not inside an id ("notice:2027-01-06").
-_ISO_DAY = re.compile(r"(?<![\w:-])(\d{4})-(\d{2})-(\d{2})(?![\w-]|:\w)")
-
-
-def long_day(d: dt.date) -> str:
-    """27 March 2027."""
-    return f"{d.day} {d:%B %Y}"
-
-
-def _day_in_words(m: re.Match) -> str:
-    try:
-        return long_day(dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3))))
-    except ValueError:
-        return m.group(0)
-
-
-def days_in_words(text: str) -> str:
-    """A message of the policy's with each day in words ("expires on 24 December 2026")."""
-    return _ISO_DAY.sub(_day_in_words, text)
-
-
-def sentence(text: str) -> str:
-    """A message of the policy's as the console shows it on its own: its days
-    in words and its first letter a capital."""
-    text = days_in_words(text)
-    return text[:1].upper() + text[1:]
 
 
 # Each state's colour, one of the GOV.UK tag's (`govuk-tag--<colour>`), each

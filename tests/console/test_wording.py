@@ -3,7 +3,7 @@ as ISO dates (the API's callers read the same text); a person reads them in word
 from __future__ import annotations
 
 from console.pages import refusals
-from console.pages.wording import days_in_words, sentence
+from documents.formatting import days_in_words, sentence
 from domain.guards import Unmet
 
 

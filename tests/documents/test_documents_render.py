@@ -177,6 +177,14 @@ def test_escalation_carries_no_pupil_data_even_when_given_some(sample):
     assert "AP-2026-0042" in doc.subject and "§12.1.3" in everything and "AP lead" in everything
 
 
+def test_an_escalation_says_what_is_late_with_its_days_in_words(sample):
+    # The workflow writes the day it missed as data ("(due 2026-12-02)").
+    ctx = sample("staff_escalation")
+    ctx["escalation"]["what"] = "the last day to give parents written notice (due 2026-12-02)"
+    text = pdf_text(render("staff_escalation", ctx).pdf)
+    assert "The last day to give parents written notice (due 2 December 2026)" in text and "2026-12-02" not in text
+
+
 @pytest.mark.parametrize("kind", list(KINDS))
 def test_subject_lines_name_no_pupil(kind, sample):
     # Subjects show in notification previews and mail logs.

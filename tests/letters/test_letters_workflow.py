@@ -128,7 +128,7 @@ async def test_each_step_sends_its_documents_once_with_their_content(time_env, e
         alert = [m for m in inbox.to("dsl@nexus-valley.example") if "§9.3-9.4" in m.subject]
         assert len(alert) == 1 and alert[0].role == "dsl"
         text = alert[0].pdf_text
-        assert "unexplained absence" in text and "Designated safeguarding lead" in text
+        assert "Unexplained absence" in text and "Designated safeguarding lead" in text
         assert "Alex" not in text and "Alex" not in alert[0].html  # escalations carry no pupil data
         assert f"/placements/{pid}</a>" in alert[0].html and "/api/" not in alert[0].html  # the console's page for it
 

@@ -21,7 +21,7 @@ from store import accounts
 from store.tables import PlacementRow
 from tests.console.conftest import HEAD, LEAD, OTHER_LEAD, SCHOOL, signed_in
 from tests.console.helpers import pupil, today
-from console.pages.wording import long_day
+from documents.formatting import long_date
 from tests.console.test_browser import errors, fill, submit
 from workflows.client import proposal_placement_id
 
@@ -43,7 +43,7 @@ async def test_expired_insurance_stops_a_proposal_through_the_pages_and_nothing_
     provider_id = lead.url.split("/providers/")[1].split("?")[0]
     assert await lead.locator("#provider-status").inner_text() == "Expired"
     warning = await lead.locator("#provider-problems").inner_text()
-    assert f"public liability insurance expired on {long_day(d - timedelta(days=1))}" in warning and "(appendix: insurance)" in warning
+    assert f"public liability insurance expired on {long_date(d - timedelta(days=1))}" in warning and "(appendix: insurance)" in warning
 
     # A proposal picks it from the list: refused beside the provider, naming the clause.
     cal = load_calendar(SCHOOL, console.settings.calendars_dir)

@@ -16,7 +16,7 @@ from apflow.settings import Settings
 from domain.providers import ProviderIn
 from store import providers as store
 from tests.console.conftest import HEAD, LEAD, OPS, OTHER_LEAD, Person
-from console.pages.wording import long_day
+from documents.formatting import long_date
 from tests.console.helpers import pupil, today
 from tests.console.test_pages_http import csrf_of, form_of
 
@@ -52,7 +52,7 @@ async def test_today_tells_the_ap_lead_ahead_of_time_of_a_provider_whose_cover_l
     await place(web, soon)
     html = (await web.get("/", headers=LEAD.headers)).text
     assert "insurance and checks expiring" in html and f'href="/providers/{soon}"' in html
-    assert f"expires on {long_day(today() + timedelta(days=10))} (in 10 days)" in html and "(appendix: insurance)" in html
+    assert f"expires on {long_date(today() + timedelta(days=10))} (in 10 days)" in html and "(appendix: insurance)" in html
     for other in (OTHER_LEAD, HEAD):  # another school's lead; a headteacher, who does not keep the list
         assert f'href="/providers/{soon}"' not in (await web.get("/", headers=other.headers)).text
     assert f'href="/providers/{soon}"' in (await web.get("/", headers=OPS.headers)).text
