@@ -8,6 +8,7 @@ import io
 import openpyxl
 
 from apflow import samples
+from documents.formatting import long_date
 from tests.api import test_api as api
 from tests.console.conftest import HEAD, LEAD, OTHER_LEAD, browser, console, http, identity_provider, signed_in  # noqa: F401
 from tests.console.helpers import pupil, today
@@ -39,7 +40,8 @@ async def test_the_register_page_shows_the_schools_placements_and_refuses_anothe
     for key in ("running", "ended", "both"):
         assert made[key] in r.text
     assert made["other"] not in r.text and "another_school" not in r.text
-    assert "Home school: Nexus Valley Academy" in r.text  # the terminated one's destination, kept
+    # The terminated one's destination, kept, its day in words (the export keeps it as data).
+    assert f"Home school: Nexus Valley Academy, from {long_date(today())}" in r.text
     r = await http.get("/register", headers=LEAD.headers, params={"school": "137001"})
     assert r.status_code == 403 and "137001" in r.json()["detail"]
     r = await http.get("/register/census.xlsx", headers=LEAD.headers)
