@@ -10,6 +10,7 @@ needs the missing detail is refused, naming it, when its step is taken.
 from __future__ import annotations
 
 import tomllib
+from functools import lru_cache
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -54,3 +55,19 @@ def school_contacts(school: School, path: Path) -> SchoolContacts:
     data = entry.model_dump(exclude={"name"}) if entry else {}
     data["la"] = directory.local_authorities.get(school.local_authority)
     return SchoolContacts.model_validate(data)
+
+
+def school_names(path: Path) -> dict[str, str]:
+    """Each school's name by its id, as the directory's `name` gives it: how
+    a list of many schools' placements names them. Read again only once the
+    file changes; none while it cannot be read (the letters say why)."""
+    try:
+        stat = Path(path).stat()
+        return _names(Path(path), stat.st_mtime_ns, stat.st_size)
+    except (OSError, DirectoryFileError):
+        return {}
+
+
+@lru_cache(maxsize=8)
+def _names(path: Path, _mtime_ns: int, _size: int) -> dict[str, str]:
+    return {school_id: entry.name for school_id, entry in _read(path).schools.items() if entry.name}

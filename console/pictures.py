@@ -107,11 +107,13 @@ def drawn_once(draw):
 
 
 @drawn_once
-def placements_by_state(counts: Sequence[tuple[str, str, int]]) -> Picture | None:
+def placements_by_state(counts: Sequence[tuple[str, str, int]], names: tuple[tuple[str, str], ...] = ()) -> Picture | None:
     """Placements in each state at each school, a bar a school, from
-    (school_id, state, n) counts."""
+    (school_id, state, n) counts; each school by its name in `names`
+    ((school_id, name) pairs), else by its id."""
     if not counts:
         return None
+    named = dict(names)
     schools = sorted({school for school, _, _ in counts})
     states = [s for s in PlacementState if any(state == s for _, state, _ in counts)]
     n = {(school, state): count for school, state, count in counts}
@@ -119,7 +121,7 @@ def placements_by_state(counts: Sequence[tuple[str, str, int]]) -> Picture | Non
     chart = _chart(pygal.HorizontalStackedBar, [STATE_COLOURS[s] for s in states], height=110 + 40 * len(schools),
                    show_y_guides=False, x_title="Placements", y_labels=_whole(most))
     top_down = schools[::-1]  # a horizontal chart draws its first row at the bottom
-    chart.x_labels = [f"School {s}" for s in top_down]
+    chart.x_labels = [named.get(s, f"School {s}") for s in top_down]
     for s in states:
         chart.add(wording.words(s.value), [n.get((school, s.value)) or None for school in top_down])
     total = sum(count for _, _, count in counts)
@@ -128,8 +130,8 @@ def placements_by_state(counts: Sequence[tuple[str, str, int]]) -> Picture | Non
         f"{_count(len(schools), 'school')}, each a bar split by state: {_count(total, 'placement')} in all.",
         _draw(chart), tuple((wording.words(s.value), STATE_COLOURS[s]) for s in states),
         ("School", *(wording.words(s.value) for s in states), "All"),
-        tuple((school, *(n.get((school, s.value), 0) for s in states), sum(n.get((school, s.value), 0) for s in states))
-              for school in schools),
+        tuple((named.get(school, school), *(n.get((school, s.value), 0) for s in states),
+               sum(n.get((school, s.value), 0) for s in states)) for school in schools),
     )
 
 

@@ -18,6 +18,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
 
+from apflow.directory import school_names
 from console import exports, paging, pictures
 from console.authority import listing_scope
 from console.exports import CensusRefused, Format, Given
@@ -57,14 +58,15 @@ def _address(given: dict) -> str:
 Provider = Annotated[str, Query(max_length=200)]
 
 
-def _pictures(engine, principal, entries: list[RegisterEntry]) -> list[pictures.Picture]:
+def _pictures(engine, principal, entries: list[RegisterEntry], names: dict[str, str]) -> list[pictures.Picture]:
     """Every placement the viewer may see by state, school by school; and
     this page's placements against their plans."""
     today = uk_date(datetime.now(UTC))
     spans = [pictures.Span(e.pupil_name, e.start_date, e.planned_end_date,
                            min(today, e.end_date) if e.state in FINAL_STATES else today)
              for e in entries if e.state not in NOT_STARTED and e.start_date <= today]
-    drawn = [pictures.placements_by_state(register.state_counts(engine, listing_scope(principal))),
+    drawn = [pictures.placements_by_state(register.state_counts(engine, listing_scope(principal)),
+                                             tuple(sorted(names.items()))),
              pictures.time_against_plan(spans)]
     return [d for d in drawn if d is not None]
 
@@ -82,7 +84,8 @@ def register_page(principal: PrincipalDep, request: Request, state: str = "", sc
         next_cursor=paging.encode(result.next_after) if result.next_after else None, given=shown,
         query=_address(shown), first_page=cursor is None, many_schools=many_schools,
         filter_fields=_filter_fields(tuple(sorted(shown.items())), many_schools), downloads=DOWNLOADS,
-        search_fields=_SEARCH_FIELDS, pictures=_pictures(request.app.state.engine, principal, entries),
+        search_fields=_SEARCH_FIELDS,
+        pictures=_pictures(request.app.state.engine, principal, entries, school_names(request.app.state.settings.directory_file)),
     )
 
 

@@ -10,6 +10,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, PrefixLoader, select_autoescape
 
+from apflow.directory import school_names
 from console.identity import Principal
 from console.signin import csrf
 from documents import formatting
@@ -72,8 +73,10 @@ env.filters.update(choice=choice, state_choice=state_choice, long_date=long_date
 def page(request: Request, template: str, principal: Principal | None, status: int = 200, **context) -> HTMLResponse:
     """A page for the signed-in person; `csrf_token` is theirs, for every
     form (the sign-in's: `signed_in_form` checks it when the form comes back)."""
+    names = school_names(request.app.state.settings.directory_file)
     html = env.get_template(template).render(
-        request=request, principal=principal, csrf_token=csrf.token_for(request, principal) if principal else None, **context,
+        request=request, principal=principal, csrf_token=csrf.token_for(request, principal) if principal else None,
+        school_name=lambda school_id: names.get(school_id, school_id), **context,
     )
     return HTMLResponse(html, status_code=status, headers=NO_STORE)
 

@@ -225,6 +225,18 @@ def project_rows(engine, n: int) -> list[str]:
     return ids
 
 
+async def test_a_list_of_many_schools_names_each_by_the_directory_else_by_its_id(http, console):
+    (unnamed,) = project_rows(console.engine, 1)
+    async with httpx.AsyncClient(base_url=console.url, timeout=30) as api_http:
+        named = await started_today(api_http, load_calendar(samples.SCHOOL.school_id, console.settings.calendars_dir), "Nia Named")
+    cells = {}
+    for school in (samples.SCHOOL.school_id, LISTED_SCHOOL):
+        html = await get(http, f"/placements?school={school}", OPS)
+        cells |= dict(re.findall(r'href="/placements/([^"]+)">.*?</td>\s*<td class="govuk-table__cell">([^<]*)</td>', html, re.S))
+    assert (cells[named], cells[unnamed]) == (samples.SCHOOL.name, LISTED_SCHOOL)
+    assert f">{samples.SCHOOL.school_id}</td>" not in await get(http, "/register", OPS)
+
+
 async def test_the_list_pages_by_keyset_and_filters(http, console, monkeypatch):
     ids = project_rows(console.engine, 30)
     seen, path = [], f"/placements?school={LISTED_SCHOOL}"

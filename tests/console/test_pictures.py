@@ -43,6 +43,9 @@ def test_placements_by_state_draws_a_bar_a_school_and_counts_each_state():
     assert p.rows == (("137000", 0, 3, 1, 4), ("137001", 2, 0, 0, 2))
     assert p.summary == "2 schools, each a bar split by state: 6 placements in all."
     assert pictures.placements_by_state([]) is None
+    named = pictures.placements_by_state([("137000", "active", 3), ("137001", "proposed", 2)], (("137000", "Nexus Valley Academy"),))
+    assert [row[0] for row in named.rows] == ["Nexus Valley Academy", "137001"]  # a school the directory does not name, by its id
+    assert "Nexus Valley Academy" in named.svg and "School 137001" in named.svg
 
 
 def test_each_state_is_drawn_in_its_tags_colour_and_no_two_states_share_one():
@@ -123,7 +126,7 @@ async def test_the_register_counts_only_the_schools_the_viewer_may_see(http, con
         await started_today(api_http, load_calendar(samples.SCHOOL.school_id, console.settings.calendars_dir), "Ash Counted")
     html = await get(http, "/register", LEAD)
     rows = figures(html, "placements-by-state")
-    assert [r[0] for r in rows] == [samples.SCHOOL.school_id]  # the lead's school alone
+    assert [r[0] for r in rows] == [samples.SCHOOL.name]  # the lead's school alone, by its name in the directory
     listed = (await http.get("/api/placements", headers=LEAD.headers, params={"limit": 200})).json()
     assert int(rows[0][-1]) == listed["total"]
     trust = figures(await get(http, "/register", OPS), "placements-by-state")

@@ -143,7 +143,7 @@ async def test_the_register_draws_its_pictures(browser, console, seeded, picture
     key = await by_state.locator(".apflow-picture__key").inner_text()
     assert "Proposed" in key and "Active" in key
     await by_state.get_by_text("The figures").click()
-    assert SCHOOL in await by_state.locator("table").inner_text()
+    assert samples.SCHOOL.name in await by_state.locator("table").inner_text()
     drift = page.locator("#time-against-plan")
     assert "Casey Moor" in await drift.locator("svg").inner_html()
     await by_state.screenshot(path=str(pictures / "register-by-state.png"))
