@@ -8,10 +8,11 @@ ready (its workflow task failing, as one cut off by a server restart or a
 dying worker does for a while) refused the request before anything
 happened: the same 503, as the retry is as safe and will succeed once the
 task does. A person at a console page (a browser asking for HTML) gets the
-same 503 as a page in the console's layout saying so. Anything else
-unexpected is a 500 with a reference and no traceback; the log line names
-the request's route and the exception's type, never its message (which may
-hold a pupil's details).
+same 503 as a page in the console's layout saying so, as they do any
+request the console refuses (a 4xx: a bad date, another school's
+register). Anything else unexpected is a 500 with a reference and no
+traceback; the log line names the request's route and the exception's
+type, never its message (which may hold a pupil's details).
 """
 from __future__ import annotations
 
@@ -21,7 +22,10 @@ import traceback
 import uuid
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler, request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException
 from pydantic import BaseModel
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as NoConnection  # every connection of the pool busy past its wait
@@ -32,6 +36,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from console.signin import pages
 from console.signin.redirects import wants_page
+from documents.formatting import sentence
 
 log = logging.getLogger("apflow.api")
 
@@ -135,6 +140,40 @@ def _unknown(e: BaseException) -> bool:
                           WorkflowUpdateRPCTimeoutOrCancelledError))
 
 
+# What a page says, by status, of a request the console will not take.
+REFUSED_TITLES = {400: "This request could not be read", 403: "You cannot do this", 404: "Page not found",
+                  405: "This cannot be done here", 409: "This could not be done", 413: "This is too large",
+                  422: "Check what you asked for"}
+
+
+NO_PAGE = "There is no page at this address: check it, or start again from Today."
+
+
+def _said(detail) -> str:
+    if detail == "Not Found":  # Starlette's own, for a path no route has
+        return NO_PAGE
+    if isinstance(detail, dict) and isinstance(detail.get("message"), str):
+        return detail["message"]
+    return detail if isinstance(detail, str) else "apflow could not take this request."
+
+
+async def _refused(request: Request, e: Exception) -> Response:
+    """A request the console will not take: for a person at a page (a link
+    followed, a download asked for), a page in the console's layout saying
+    why; for the API, JSON as FastAPI answers it."""
+    if isinstance(e, RequestValidationError):
+        if not wants_page(request):
+            return await request_validation_exception_handler(request, e)
+        status, message = 422, "; ".join(f"{'.'.join(str(x) for x in err['loc'][1:]) or 'request'}: {err['msg']}"
+                                         for err in e.errors())
+    elif isinstance(e, HTTPException) and wants_page(request) and e.status_code in REFUSED_TITLES:
+        status, message = e.status_code, _said(e.detail)
+    else:
+        return await http_exception_handler(request, e)
+    return pages.refusal(request, status, REFUSED_TITLES[status], sentence(message), again="/",
+                         headers=getattr(e, "headers", None))
+
+
 def install(app: FastAPI) -> None:
     async def handle(request: Request, e: Exception) -> Response:
         if _unknown(e):
@@ -144,4 +183,6 @@ def install(app: FastAPI) -> None:
 
     for kind in (RPCError, asyncio.TimeoutError, OperationalError, NoConnection, WorkflowUpdateRPCTimeoutOrCancelledError):
         app.add_exception_handler(kind, handle)
+    app.add_exception_handler(HTTPException, _refused)
+    app.add_exception_handler(RequestValidationError, _refused)
     app.add_middleware(_NoTracebacks)

@@ -384,3 +384,20 @@ async def test_a_form_posted_without_its_csrf_token_is_refused_and_changes_nothi
         assert r.status_code == 403, (path, r.status_code)
     assert register.get(console.engine, pid).state == "proposed"
     assert [d for d in sent.for_placement(console.engine, pid)] == []
+
+
+async def test_a_request_the_console_refuses_is_a_page_saying_why_for_a_person_and_json_for_a_program(http):
+    page = {**LEAD.headers, "Accept": "text/html,application/xhtml+xml"}
+    for path, status, title, said in (
+        ("/register/attendance.csv?from=2026-12-10&to=2026-12-01", 422, "Check what you asked for",
+         "To: 1 December 2026 is before from (10 December 2026)"),
+        ("/register/attendance.csv?from=2026-12-10&to=soon", 422, "Check what you asked for", "To: Input should be a valid date"),
+        ("/placements?state=bogus", 422, "Check what you asked for", "State: no such state 'bogus'"),
+        ("/register?school=137001", 403, "You cannot do this", "137001"),
+        ("/no-such-page", 404, "Page not found", "There is no page at this address"),
+    ):
+        r = await http.get(path, headers=page)
+        assert (r.status_code, r.headers["content-type"]) == (status, HTML), (path, r.text[:500])
+        assert f"<h1 class=\"govuk-heading-l\">{title}</h1>" in r.text and said in r.text.replace("&#39;", "'"), (path, r.text)
+        r = await http.get(path, headers=LEAD.headers)  # no page asked for: JSON, as before
+        assert r.status_code == status and "detail" in r.json(), path
