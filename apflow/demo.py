@@ -16,6 +16,7 @@ from urllib.parse import quote
 import httpx
 from fpdf import FPDF
 
+from documents.formatting import long_date
 from domain.calendar import SchoolCalendar
 from domain.clock import uk_date
 from domain.models import EvaluationStage, Person, PlacementKind, Provider, Pupil, Role, Site
@@ -154,7 +155,7 @@ class Demo:
         pdf = FPDF()
         pdf.add_page()
         pdf.set_font("helvetica", size=12)
-        pdf.multi_cell(0, 8, f"Copy of the {what} handed to the parents on {on:%d %B %Y}.\n(Invented for the apflow demo.)")
+        pdf.multi_cell(0, 8, f"Copy of the {what} handed to the parents on {long_date(on)}.\n(Invented for the apflow demo.)")
         r = self.http.post(f"/api/placements/{pid}/documents", params={"kind": kind}, content=bytes(pdf.output()),
                            headers={**self.lead, "Content-Type": "application/pdf"})
         if r.status_code != 201:
@@ -177,7 +178,7 @@ class Demo:
             if e["kind"] == "notice" and e["resolved_at"] is None:
                 self.act(pid, "resolve_escalation", {
                     "action": "resolve_escalation", "escalation_id": e["escalation_id"],
-                    "note": f"Notice was given on {notice_on}; the placement was entered afterwards.",
+                    "note": f"Notice was given on {long_date(notice_on)}; the placement was entered afterwards.",
                 }, headers=self.head)
 
     def running(self, i: int, kind=PlacementKind.off_site_direction, **changes) -> str:
