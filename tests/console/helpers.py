@@ -24,12 +24,13 @@ def school_day_on_or_before(cal, day: date) -> date:
     return day if cal.is_school_day(day) else cal.add_school_days(day, -1)
 
 
-async def until(check, wait_s: float = 20) -> None:
-    """Letters and the automatic start follow their step: wait until `check()` holds."""
+async def until(check, wait_s: float = 20, what: str = "") -> None:
+    """Letters and the automatic start follow their step: wait until `check()`
+    holds (`what` it waits for, named if it does not)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + wait_s
     while not check():
-        assert loop.time() < deadline, f"not within {wait_s} s"
+        assert loop.time() < deadline, f"{what or 'the check'}: not within {wait_s} s"
         await asyncio.sleep(0.2)
 
 

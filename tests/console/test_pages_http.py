@@ -312,18 +312,20 @@ async def test_a_letter_to_post_is_recorded_posted_from_today(http, console):
         pid = await consulted(api_http, cal.add_school_days(today(), 9), "Quinn Hart",
                               parent_contacts=[Contact(name="Ash Hart", relationship="Parent", phone="07700 900004")])
         await api.act(api_http, pid, "notify", samples.notify(), api.HEAD)
-    await until(lambda: any(d.placement_id == pid for d in sent.to_post(console.engine, samples.SCHOOL.school_id)))
+    await until(lambda: any(d.placement_id == pid for d in sent.to_post(console.engine, samples.SCHOOL.school_id)),
+                what="the notice to post")
     (doc,) = [d for d in sent.to_post(console.engine, samples.SCHOOL.school_id) if d.placement_id == pid]
 
     home = await get(http, "/", HEAD)
     link = f"/placements/{pid}/actions/record_delivery?document_id={doc.document_id}"
-    assert link in home
+    assert link in home, home.split('aria-labelledby="letters"')[-1][:3000]
     form = await get(http, link, HEAD)
     assert f'value="{doc.document_id}"' in form
     r = await http.post(f"/placements/{pid}/actions/record_delivery", headers=HEAD.headers,
                         data={"document_id": doc.document_id, "method": "post", **keys_of(form)})
     assert r.status_code == 303, r.text[:2000]
-    await until(lambda: all(d.placement_id != pid for d in sent.to_post(console.engine, samples.SCHOOL.school_id)))
+    await until(lambda: all(d.placement_id != pid for d in sent.to_post(console.engine, samples.SCHOOL.school_id)),
+                what="the notice recorded posted")
     assert "Quinn Hart" not in (await get(http, "/", HEAD)).split('aria-labelledby="letters"')[1]
 
 
