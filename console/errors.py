@@ -20,6 +20,7 @@ import asyncio
 import logging
 import traceback
 import uuid
+from urllib.parse import urlsplit
 
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler, request_validation_exception_handler
@@ -170,8 +171,17 @@ async def _refused(request: Request, e: Exception) -> Response:
         status, message = e.status_code, _said(e.detail)
     else:
         return await http_exception_handler(request, e)
-    return pages.refusal(request, status, REFUSED_TITLES[status], sentence(message), again="/",
+    return pages.refusal(request, status, REFUSED_TITLES[status], sentence(message), again=_back(request),
                          headers=getattr(e, "headers", None))
+
+
+def _back(request: Request) -> str:
+    """The console's page the person came from (pages send their referrer
+    within apflow alone), else Today."""
+    came_from = urlsplit(request.headers.get("referer", ""))
+    if came_from.netloc != request.url.netloc:
+        return "/"
+    return pages.local_path(came_from.path + (f"?{came_from.query}" if came_from.query else ""), "/")
 
 
 def install(app: FastAPI) -> None:

@@ -403,3 +403,8 @@ async def test_a_request_the_console_refuses_is_a_page_saying_why_for_a_person_a
         assert f"<h1 class=\"govuk-heading-l\">{title}</h1>" in r.text and said in r.text.replace("&#39;", "'"), (path, r.text)
         r = await http.get(path, headers=LEAD.headers)  # no page asked for: JSON, as before
         assert r.status_code == status and "detail" in r.json(), path
+    # Its way on: back to the console's page the person came from, never to another site.
+    for referer, back in ((f"{str(http.base_url).rstrip('/')}/register?state=active", "/register?state=active"),
+                          ("https://elsewhere.example/register", "/")):
+        r = await http.get("/placements?state=bogus", headers={**page, "Referer": referer})
+        assert f'<a class="govuk-link" href="{back}">Continue</a>' in r.text, r.text
