@@ -109,3 +109,19 @@ def test_letters_off_gives_a_new_placement_no_directory_entry_to_send_from(monke
     assert Settings().letters_from(samples.SCHOOL).address  # the repository's directory has the sample school
     monkeypatch.setenv("APFLOW_LETTERS", "false")
     assert Settings().letters_from(samples.SCHOOL) is None
+
+
+def test_the_schools_names_come_from_the_directory_as_it_now_is_and_none_from_one_that_cannot_be_read(tmp_path):
+    import os
+
+    from apflow.directory import school_names
+
+    path = tmp_path / "directory.toml"
+    assert school_names(path) == {}  # no file: lists name schools by their ids
+    path.write_text('[schools."137000"]\nname = "Nexus Valley Academy"\n[schools."137001"]\naddress = "Hill Top Lane"\n')
+    assert school_names(path) == {"137000": "Nexus Valley Academy"}
+    path.write_text('[schools."137000"]\nname = "Nexus Valley Academy (renamed)"\n')
+    os.utime(path, ns=(0, path.stat().st_mtime_ns + 1_000_000_000))  # a later edit, even within the clock's tick
+    assert school_names(path) == {"137000": "Nexus Valley Academy (renamed)"}
+    path.write_text("[schools.\n")
+    assert school_names(path) == {}
