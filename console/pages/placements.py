@@ -16,6 +16,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from markupsafe import Markup
 
+from apflow.directory import school_names
 from console import paging
 from console.identity import Principal, PrincipalDep
 from console.signin.csrf import FormPrincipal
@@ -78,11 +79,21 @@ def _filters(state, school, provider, kind, overdue, escalated) -> dict:
                                   overdue="yes" if overdue else None, escalated="yes" if escalated else None).items() if v}
 
 
+def school_choices(principal: Principal, names: dict[str, str]) -> tuple[tuple[str, str], ...]:
+    """The schools a person of many may filter by, each as (URN, its name and
+    URN), in the order of their names: their own, or for a trust-wide role
+    every school the directory names."""
+    scope = principal.school_scope()
+    ids = scope if scope is not None else names.keys()
+    return tuple(sorted(((i, f"{names[i]} ({i})" if i in names else i) for i in ids), key=lambda c: c[1]))
+
+
 @lru_cache(maxsize=256)
-def _filter_fields(given: tuple[tuple[str, str], ...], many_schools: bool) -> Markup:
+def _filter_fields(given: tuple[tuple[str, str], ...], many_schools: bool, schools: tuple[tuple[str, str], ...] = ()) -> Markup:
     """The filter form's fields for these filters, rendered once and kept
-    (a provider's name typed in makes a new entry; the oldest go)."""
-    return _FIELDS.module.filter_fields(dict(given), list(PlacementState), list(PlacementKind), many_schools)
+    (a provider's name typed in makes a new entry; the oldest go). With
+    `schools` to choose from, the school is chosen from them, else typed."""
+    return _FIELDS.module.filter_fields(dict(given), list(PlacementState), list(PlacementKind), many_schools, schools)
 
 
 def _member(enum, value: str, name: str):
@@ -120,7 +131,9 @@ def placements_list(
     return page(
         request, "placements.html", principal, nav="placements", rows=_rows(request, result.rows), total=result.total, capped=result.capped,
         next_cursor=paging.encode(result.next_after) if result.next_after else None, given=given, first_page=cursor is None,
-        many_schools=many_schools, filter_fields=_filter_fields(tuple(sorted(given.items())), many_schools),
+        many_schools=many_schools,
+        filter_fields=_filter_fields(tuple(sorted(given.items())), many_schools,
+                                     school_choices(principal, school_names(request.app.state.settings.directory_file))),
         search_fields=_SEARCH_FIELDS,
     )
 

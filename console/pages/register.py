@@ -31,7 +31,7 @@ from domain.records import RegisterEntry
 from store import register
 from store.register import Filters
 
-from .placements import _SEARCH_FIELDS, _filter_fields, _filters, _member, search_terms
+from .placements import _SEARCH_FIELDS, _filter_fields, _filters, _member, school_choices, search_terms
 from .rendering import page
 
 router = APIRouter(include_in_schema=False)
@@ -79,13 +79,15 @@ def register_page(principal: PrincipalDep, request: Request, state: str = "", sc
     shown = _filters(given.state and given.state.value, school, provider, given.kind and given.kind.value,
                      given.overdue, given.escalated)
     many_schools = principal.school_scope() is None or len(principal.school_scope()) > 1
+    names = school_names(request.app.state.settings.directory_file)
     return page(
         request, "register.html", principal, nav="register", rows=entries, total=result.total, capped=result.capped,
         next_cursor=paging.encode(result.next_after) if result.next_after else None, given=shown,
         query=_address(shown), first_page=cursor is None, many_schools=many_schools,
-        filter_fields=_filter_fields(tuple(sorted(shown.items())), many_schools), downloads=DOWNLOADS,
+        filter_fields=_filter_fields(tuple(sorted(shown.items())), many_schools, school_choices(principal, names)),
+        downloads=DOWNLOADS,
         search_fields=_SEARCH_FIELDS,
-        pictures=_pictures(request.app.state.engine, principal, entries, school_names(request.app.state.settings.directory_file)),
+        pictures=_pictures(request.app.state.engine, principal, entries, names),
     )
 
 

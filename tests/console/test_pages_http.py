@@ -234,6 +234,11 @@ async def test_a_list_of_many_schools_names_each_by_the_directory_else_by_its_id
         html = await get(http, f"/placements?school={school}", OPS)
         cells |= dict(re.findall(r'href="/placements/([^"]+)">.*?</td>\s*<td class="govuk-table__cell">([^<]*)</td>', html, re.S))
     assert (cells[named], cells[unnamed]) == (samples.SCHOOL.name, LISTED_SCHOOL)
+    # The list's filter chooses among the directory's schools by name, and keeps one it does not name.
+    options = re.findall(r'<option value="(\d*)"( selected)?>([^<]*)</option>', (await get(http, f"/placements?school={LISTED_SCHOOL}", OPS))
+                         .split('name="school"')[1].split("</select>")[0])
+    assert options == [("", "", "Any"), ("137001", "", "Nexus Hill Academy (137001)"),
+                       ("137000", "", "Nexus Valley Academy (137000)"), (LISTED_SCHOOL, " selected", LISTED_SCHOOL)]
     assert f">{samples.SCHOOL.school_id}</td>" not in await get(http, "/register", OPS)
 
 
