@@ -92,8 +92,13 @@ def school_choices(principal: Principal, names: dict[str, str]) -> tuple[tuple[s
 def _filter_fields(given: tuple[tuple[str, str], ...], many_schools: bool, schools: tuple[tuple[str, str], ...] = ()) -> Markup:
     """The filter form's fields for these filters, rendered once and kept
     (a provider's name typed in makes a new entry; the oldest go). With
-    `schools` to choose from, the school is chosen from them, else typed."""
-    return _FIELDS.module.filter_fields(dict(given), list(PlacementState), list(PlacementKind), many_schools, schools)
+    `schools` to choose from, the school is chosen from them (and the one
+    given, if it is not among them), else typed."""
+    filters = dict(given)
+    school = filters.get("school")
+    listed = [*schools, *([(school, school)] if school and school not in dict(schools) else [])]
+    school_items = [{"value": "", "text": "Any"}] + [{"value": urn, "text": label} for urn, label in listed] if schools else []
+    return _FIELDS.module.filter_fields(filters, list(PlacementState), list(PlacementKind), many_schools, school_items)
 
 
 def _member(enum, value: str, name: str):
