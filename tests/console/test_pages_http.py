@@ -239,7 +239,9 @@ async def test_a_list_of_many_schools_names_each_by_the_directory_else_by_its_id
                          .split('name="school"')[1].split("</select>")[0])
     assert options == [("", "", "Any"), ("137001", "", "Nexus Hill Academy (137001)"),
                        ("137000", "", "Nexus Valley Academy (137000)"), (LISTED_SCHOOL, " selected", LISTED_SCHOOL)]
-    assert f">{samples.SCHOOL.school_id}</td>" not in await get(http, "/register", OPS)
+    in_register = await get(http, "/register", OPS)
+    assert f'<td class="govuk-table__cell">{samples.SCHOOL.name}<br>' in in_register
+    assert f">{samples.SCHOOL.school_id}<" not in in_register
 
 
 async def test_the_list_pages_by_keyset_and_filters(http, console, monkeypatch):

@@ -41,7 +41,9 @@ async def test_the_register_page_shows_the_schools_placements_and_refuses_anothe
         assert made[key] in r.text
     assert made["other"] not in r.text and "another_school" not in r.text
     # The terminated one's destination, kept, its day in words (the export keeps it as data).
-    assert f"Home school: Nexus Valley Academy, from {long_date(today())}" in r.text
+    # Each record under its label in the row's last column, none of them left for a scroll.
+    assert f"<dt>Destination</dt><dd>Home school: Nexus Valley Academy, from {long_date(today())}</dd>" in r.text
+    assert 'Nothing yet' in r.text.split(made["running"])[1].split("</tr>")[0]
     r = await http.get("/register", headers=LEAD.headers, params={"school": "137001"})
     assert r.status_code == 403 and "137001" in r.json()["detail"]
     r = await http.get("/register/census.xlsx", headers=LEAD.headers)
