@@ -5,13 +5,19 @@ the guard each names, the placement's own state marked.
 HTML rather than a picture: it needs no script and no diagram tool on the
 server, a screen reader reads it as a list, and it is the chart's own
 states and transitions, so it cannot drift from the rules. (`GET
-/api/lifecycle` gives the same chart as Mermaid.)
+/api/lifecycle` gives the same chart as Mermaid.) The chart is fixed, so
+its HTML is drawn once for each state a placement can be in.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cache
+
+from markupsafe import Markup
 
 from domain.lifecycle import Lifecycle
+
+from .rendering import env
 
 
 @dataclass(frozen=True)
@@ -47,3 +53,10 @@ def chart(current: str | None) -> Chart:
                        moves=[m for m in moves_of[s.value] if m not in common])
               for s in Lifecycle.states]
     return Chart(states=states, from_any=sorted(common, key=lambda m: m.action))
+
+
+@cache
+def drawn(current: str) -> Markup:
+    """The chart as HTML (`_lifecycle.html`) with `current` marked: the same
+    for every placement in that state, so drawn once a state."""
+    return Markup(env.get_template("_lifecycle.html").module.lifecycle(chart(current)))

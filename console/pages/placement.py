@@ -151,7 +151,7 @@ def _placement_page(request: Request, principal, placement_id: str, snap, done: 
         request, "placement.html", principal, nav="placements", p=p, planned_end=end, snap=snap, today=today,
         ended_on=ended_on,
         watching=principal.roles_at(p.school.school_id) <= WATCHERS,
-        chart=diagram.chart(p.state), deadlines=rows, moving=moving, recording=recording,
+        lifecycle=diagram.drawn(p.state.value), deadlines=rows, moving=moving, recording=recording,
         escalations=sorted(p.escalations, key=lambda e: (not e.open, e.raised_at)),
         may_resolve=principal.may_take(p.school.school_id, "resolve_escalation"),
         may_record_delivery=principal.may_take(p.school.school_id, "record_delivery"),
