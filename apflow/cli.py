@@ -67,8 +67,10 @@ def main(argv: list[str] | None = None) -> None:
     try:
         settings = Settings()
     except ValidationError as e:
+        from domain.models import problems
+
         raise SystemExit("apflow's settings are not valid:\n" + "\n".join(
-            f"  - {'.'.join(map(str, err['loc'])) or 'settings'}: {err['msg']}" for err in e.errors())) from None
+            f"  - {problem}" for problem in problems(e.errors(), whole="settings"))) from None
     if args.command in SERVING:
         refuse_unless_safe(settings)
     keep_private(settings)

@@ -16,7 +16,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from domain.directory import LocalAuthorityContacts, SchoolContacts
-from domain.models import Model, School
+from domain.models import Model, School, problems
 
 SETTING = "APFLOW_DIRECTORY_FILE"  # named in errors: where the file is set
 
@@ -43,8 +43,7 @@ def _read(path: Path) -> _Directory:
     except tomllib.TOMLDecodeError as exc:
         raise DirectoryFileError(f"{path}: not valid TOML: {exc}") from exc
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
-        raise DirectoryFileError(f"{path}: {problems}") from exc
+        raise DirectoryFileError(f"{path}: {'; '.join(problems(exc.errors()))}") from exc
 
 
 def school_contacts(school: School, path: Path) -> SchoolContacts:

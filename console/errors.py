@@ -38,6 +38,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from console.signin import pages
 from console.signin.redirects import wants_page
 from documents.formatting import sentence
+from domain.models import problems
 
 log = logging.getLogger("apflow.api")
 
@@ -165,8 +166,7 @@ async def _refused(request: Request, e: Exception) -> Response:
     if isinstance(e, RequestValidationError):
         if not wants_page(request):
             return await request_validation_exception_handler(request, e)
-        status, message = 422, "; ".join(f"{'.'.join(str(x) for x in err['loc'][1:]) or 'request'}: {err['msg']}"
-                                         for err in e.errors())
+        status, message = 422, "; ".join(problems(e.errors(), skip=1, whole="request"))
     elif isinstance(e, HTTPException) and wants_page(request) and e.status_code in REFUSED_TITLES:
         status, message = e.status_code, _said(e.detail)
     else:

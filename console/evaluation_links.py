@@ -39,7 +39,7 @@ from domain import evaluations
 from domain.actions import RecordEvaluation
 from domain.clock import uk_date
 from domain.lifecycle import Refused
-from domain.models import Actor, EvaluationPart, EvaluationStage, Model, Placement, Score
+from domain.models import Actor, EvaluationPart, EvaluationStage, Model, Placement, Score, field_path
 from store import documents as sent
 from store import register
 
@@ -221,7 +221,7 @@ def router(settings: Settings) -> APIRouter:
                 errors["scores"] = f"Score each of the {need} statements, from 1 to 5"
         except ValidationError as e:
             for err in e.errors():
-                loc = ".".join(str(x) for x in err["loc"]) or "form"
+                loc = field_path(err) or "form"
                 errors.setdefault(loc, _say(err, loc))
         if errors:
             if html:

@@ -48,7 +48,7 @@ from documents.formatting import date_time
 from domain.actions import RecordFinalReport, RecordInitialAssessment, RecordProgressReport
 from domain.clock import uk_date
 from domain.lifecycle import Refused
-from domain.models import Actor, Model, NonEmpty, ProviderReport, Role
+from domain.models import Actor, Model, NonEmpty, ProviderReport, Role, field_path
 from store import documents as sent
 from store import register
 from workflows import client as placements
@@ -190,7 +190,7 @@ def router(settings: Settings) -> APIRouter:
         try:
             submitted = Answer.validate_python(raw)
         except ValidationError as e:
-            errors = {".".join(str(p) for p in err["loc"][1:]) or "form": _say(err) for err in e.errors()}
+            errors = {field_path(err, skip=1) or "form": _say(err) for err in e.errors()}
             if html:
                 info = await run_in_threadpool(about, claims, engine)
                 return page(request, 422, outcome=None, fields=form(claims, raw, errors),

@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from .calendar import SchoolCalendar
 from .lifecycle import FINAL_STATES, RUNNING_STATES
+from .models import field_path
 
 Session = Literal["am", "pm"]
 SESSIONS: tuple[Session, ...] = ("am", "pm")
@@ -184,7 +185,7 @@ def codes_from_dict(data: Mapping[str, Any]) -> CodeBook:
             item = AttendanceCode(code=code, **{**entry, "counts_as": counts_as, "fits": tuple(fits)})
         except ValidationError as e:
             err = e.errors()[0]
-            raise CodeError(err["msg"], ".".join([field, *map(str, err["loc"])])) from None
+            raise CodeError(err["msg"], ".".join(filter(None, [field, field_path(err)]))) from None
         if not item.is_absence and "explained" in entry:
             raise CodeError("explained is only for absence codes", f"{field}.explained")
         out[code] = item

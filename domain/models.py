@@ -36,6 +36,19 @@ def _mailbox(value, check, info: ValidationInfo):
 EmailAddress = Annotated[EmailStr, WrapValidator(_mailbox), Field(max_length=254)]
 
 
+def field_path(error: dict, skip: int = 0) -> str:
+    """Where one of pydantic's errors points, as the forms and messages name
+    a field ("objectives.0.baseline"); `skip` leaves out the first parts of
+    its location (FastAPI's "body", a tagged union's tag)."""
+    return ".".join(str(part) for part in error["loc"][skip:])
+
+
+def problems(errors: list, skip: int = 0, whole: str = "input") -> list[str]:
+    """Each of pydantic's `errors()` as "where: what"; `whole` names an error
+    on the whole input, which points nowhere."""
+    return [f"{field_path(err, skip) or whole}: {err['msg']}" for err in errors]
+
+
 class Model(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 

@@ -125,3 +125,22 @@ def test_the_schools_names_come_from_the_directory_as_it_now_is_and_none_from_on
     assert school_names(path) == {"137000": "Nexus Valley Academy (renamed)"}
     path.write_text("[schools.\n")
     assert school_names(path) == {}
+
+
+def test_settings_and_a_directory_that_cannot_be_used_name_the_field_that_is_wrong(monkeypatch, tmp_path):
+    import pytest
+
+    from apflow.cli import main
+    from apflow.directory import DirectoryFileError, _read
+
+    monkeypatch.setenv("APFLOW_API_PORT", "eighty")
+    with pytest.raises(SystemExit) as refused:
+        main(["up"])
+    assert str(refused.value).startswith("apflow's settings are not valid:\n  - api_port: Input should be a valid integer")
+
+    path = tmp_path / "directory.toml"
+    path.write_text('[schools."137000"]\nname = "Nexus Valley Academy"\nhead_of_school = 7\nphone = 1\n')
+    with pytest.raises(DirectoryFileError) as unusable:
+        _read(path)
+    assert str(unusable.value) == (f"{path}: schools.137000.phone: Input should be a valid string; "
+                                   "schools.137000.head_of_school: Extra inputs are not permitted")

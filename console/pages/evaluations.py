@@ -26,7 +26,7 @@ from console.signin.csrf import FormPrincipal
 from domain import evaluations as ev
 from domain.actions import RecordEvaluation
 from domain.lifecycle import Refused
-from domain.models import EvaluationAnswer, EvaluationPart, EvaluationStage, Model, Placement
+from domain.models import EvaluationAnswer, EvaluationPart, EvaluationStage, Model, Placement, field_path
 from store import documents as sent
 
 from . import forms, refusals
@@ -139,7 +139,7 @@ def read(stage: EvaluationStage, part: EvaluationPart, values) -> tuple[RecordEv
         action = RecordEvaluation.model_validate(data)
     except ValidationError as e:
         for err in e.errors():
-            name = ".".join(str(x) for x in err["loc"])
+            name = field_path(err)
             problems.setdefault(name, "Choose a score for this statement" if name.startswith("scores.") else forms._message(err))
         return None, problems
     return (None, problems) if problems else (action, {})

@@ -20,6 +20,8 @@ import annotated_types
 from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
+from domain.models import field_path
+
 from . import wording
 
 Values = Mapping[str, list[str]]  # a posted form: every value of each name
@@ -300,7 +302,7 @@ def read(model: type[BaseModel], values: Values) -> tuple[BaseModel | None, dict
         instance = model.model_validate(data)
     except ValidationError as e:
         for err in e.errors():
-            name = ".".join(str(p) for p in err["loc"])
+            name = field_path(err)
             problems.setdefault(name, _message(err))
         return None, problems
     return (None, problems) if problems else (instance, {})
