@@ -14,7 +14,8 @@ the day it is received, judged like any other step. A link answers once.
 
 Refused, with nothing recorded: a link whose signature does not verify or
 that is for something else (403), one that has expired, was withdrawn or was
-answered already, or whose part was recorded already (410), an answer that
+answered already, whose part was recorded already or whose placement has
+ended (410), an answer that
 does not validate (422, each field's error), one the placement cannot take
 now (409, the policy's reasons).
 """
@@ -46,7 +47,7 @@ from store import register
 from .authority import visible_placement
 from .identity import PrincipalDep
 from . import link_pages
-from .link_pages import LinkUsed, open_link, read_answer, wants_html
+from .link_pages import LinkUsed, PlacementEnded, open_link, read_answer, wants_html
 from .provider import MAX_FORM_FIELDS
 
 _pages = Environment(loader=FileSystemLoader(str(Path(__file__).parent / "templates")), autoescape=True)
@@ -160,6 +161,8 @@ def router(settings: Settings) -> APIRouter:
         if placement is None:
             raise LinkRevoked("no such placement")
         p = Placement.model_validate(placement.data)
+        if p.final:  # its workflow takes no more steps: shown so before anyone writes an answer
+            raise PlacementEnded("the placement has ended")
         stage, part = SCOPES[claims.purpose]
         if evaluations.answer(evaluations.record(p, stage), part) is not None:
             raise LinkUsed("the part was recorded already")

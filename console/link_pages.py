@@ -30,11 +30,17 @@ class LinkUsed(LinkError):
     """Answered already: a link takes one answer."""
 
 
+class PlacementEnded(LinkRevoked):
+    """The placement has closed or been terminated: its workflow takes no
+    more steps, so a link whose answer is one has nothing left to answer."""
+
+
 # Each refusal's status, code and what the page says; a page may say it in its own words.
 REFUSALS: list[tuple[type[LinkError], int, str, str]] = [
     (LinkTampered, 403, "tampered", "This link is not valid. Check that it was copied in full."),
     (LinkWrongPurpose, 403, "wrongpurpose", "This link is for a different request."),
     (LinkExpired, 410, "expired", "This link has expired."),
+    (PlacementEnded, 410, "ended", "This placement has ended: the school needs nothing more through this link."),
     (LinkRevoked, 410, "revoked", "This link has been withdrawn."),
     (LinkUsed, 410, "used", "This request has been answered already."),
 ]
@@ -110,7 +116,7 @@ async def act_once(request: Request, claims: LinkClaims, actor: Actor, action) -
     the step is keyed by the link, so one retried after a lost reply is
     recorded once. The placement refusing it (`Refused`), or Temporal not
     answering (503, safe to send again), gives the link back; a placement
-    whose workflow has ended keeps it used (`LinkRevoked`)."""
+    whose workflow has ended keeps it used (`PlacementEnded`)."""
     engine = request.app.state.engine
     if not await run_in_threadpool(sent.mark_link_used, engine, claims.link_id, datetime.now(UTC)):
         raise LinkUsed("answered already")
@@ -122,7 +128,7 @@ async def act_once(request: Request, claims: LinkClaims, actor: Actor, action) -
         if e.status is not RPCStatusCode.NOT_FOUND:
             raise
         spent = True
-        raise LinkRevoked("the placement has ended") from None
+        raise PlacementEnded("the placement has ended") from None
     finally:
         if not spent:
             await run_in_threadpool(sent.release_link, engine, claims.link_id)

@@ -13,8 +13,9 @@ deadlines it answers drop off the placement's clock. A report link answers
 once.
 
 Refused, with nothing recorded: a link whose signature does not verify (403),
-one for another purpose than the answer's (403), one that has expired or was
-withdrawn by staff or answered already (410), an answer that does not
+one for another purpose than the answer's (403), one that has expired, was
+withdrawn by staff or answered already, or whose placement has ended, for
+a report (410), an answer that does not
 validate (422, each field's error), an answer the placement cannot take now
 (409, with the policy's reasons).
 
@@ -34,7 +35,6 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from jinja2 import Environment, FileSystemLoader
 from pydantic import Field, TypeAdapter, ValidationError
-from temporalio.service import RPCError, RPCStatusCode
 
 from apflow.settings import Settings
 from documents import (
@@ -47,14 +47,13 @@ from documents import (
 from documents.formatting import date_time
 from domain.actions import RecordFinalReport, RecordInitialAssessment, RecordProgressReport
 from domain.clock import uk_date
-from domain.lifecycle import Refused
+from domain.lifecycle import FINAL_STATES, Refused
 from domain.models import Actor, Model, NonEmpty, ProviderReport, Role, field_path
 from store import documents as sent
 from store import register
-from workflows import client as placements
 
 from . import link_pages
-from .link_pages import LinkUsed, open_link, read_answer, wants_html
+from .link_pages import LinkUsed, PlacementEnded, open_link, read_answer, wants_html
 
 MAX_FORM_FIELDS = 20  # the longest form asks for a handful
 _pages = Environment(loader=FileSystemLoader(str(Path(__file__).parent / "templates")), autoescape=True)
@@ -129,8 +128,15 @@ def router(settings: Settings) -> APIRouter:
     r = APIRouter(tags=["provider"])
 
     def check(request: Request, token: str) -> tuple[LinkClaims, sent.ProviderLinkRow]:
-        """The link's claims if it may be used now; raises a `LinkError` otherwise."""
-        return open_link(settings, request.app.state.engine, token, PAGES)
+        """The link's claims if it may be used now; raises a `LinkError`
+        otherwise. A report is a step of the placement's, refused before it is
+        written once the placement has ended; an attendance mark is the
+        register's, taken for any day up to the end."""
+        engine = request.app.state.engine
+        claims, row = open_link(settings, engine, token, PAGES)
+        if claims.purpose is not LinkPurpose.attendance and register.state_of(engine, claims.placement_id) in FINAL_STATES:
+            raise PlacementEnded("the placement has ended")
+        return claims, row
 
     def page(request: Request, status: int, **values) -> HTMLResponse:
         return HTMLResponse(_pages.get_template("provider.html.j2").render(**values), status_code=status)
@@ -227,38 +233,6 @@ def router(settings: Settings) -> APIRouter:
             return refused(request, e)
         except Refused as e:
             return link_pages.not_taken(e, html, lambda status, **values: page(request, status, **values))
-        return await run_in_threadpool(_received, request, html, page, claims, engine)
-
-        placement = await run_in_threadpool(register.get, engine, claims.placement_id)
-        if placement is None:
-            return refused(request, LinkRevoked("no such placement"))
-        actor = Actor(user_id=claims.link_id, role=Role.provider, school_id=placement.school_id)
-        report = ProviderReport(received_on=uk_date(datetime.now(UTC)), summary=submitted.summary,
-                                attendance_percent=submitted.attendance_percent)
-        # Claimed before it is acted on, in one conditional update: of answers
-        # sent at once, one goes ahead and the others are refused, recording nothing.
-        if not await run_in_threadpool(sent.mark_link_used, engine, claims.link_id, datetime.now(UTC)):
-            return refused(request, LinkUsed("answered already"))
-        spent = False  # the answer was taken, or the placement has ended: the link stays used
-        try:
-            # Keyed by the link: an answer retried after a lost reply is recorded once.
-            await placements.act(request.app.state.client, claims.placement_id, actor, ACTIONS[submitted.purpose](report),
-                                 idempotency_key=claims.link_id)
-            spent = True
-        except Refused as e:
-            message = "The school cannot take this answer now: " + "; ".join(u.message for u in e.unmet)
-            if html:
-                return page(request, 409, outcome="refused", title="Not recorded", message=message, school_name=None)
-            return JSONResponse(status_code=409, content={"detail": {
-                "error": "refused", "message": message, "unmet": [{"clause": u.clause, "message": u.message} for u in e.unmet]}})
-        except RPCError as e:
-            if e.status is not RPCStatusCode.NOT_FOUND:
-                raise  # outcome unknown: answered 503, safe to send again
-            spent = True
-            return refused(request, LinkRevoked("the placement has ended"))
-        finally:
-            if not spent:  # not taken: the link may answer again
-                await run_in_threadpool(sent.release_link, engine, claims.link_id)
         return await run_in_threadpool(_received, request, html, page, claims, engine)
 
     def _received(request: Request, html: bool, page, claims: LinkClaims, engine) -> Response:

@@ -249,12 +249,19 @@ def get(engine: Engine, placement_id: str) -> PlacementRow | None:
 
 
 _SCHOOL = select(PlacementRow.school_id).where(PlacementRow.placement_id == bindparam("placement_id"))
+_STATE = select(PlacementRow.state).where(PlacementRow.placement_id == bindparam("placement_id"))
 
 
 def school_of(engine: Engine, placement_id: str) -> str | None:
     """The placement's school, without reading its row's JSON."""
     with engine.connect() as conn:
         return conn.execute(_SCHOOL, {"placement_id": placement_id}).scalar()
+
+
+def state_of(engine: Engine, placement_id: str) -> str | None:
+    """The placement's state as last projected, without reading its row's JSON."""
+    with engine.connect() as conn:
+        return conn.execute(_STATE, {"placement_id": placement_id}).scalar()
 
 
 def search(engine: Engine, state: str | None = None, school_ids: Collection[str] | None = None, limit: int = 500) -> list:

@@ -9,7 +9,7 @@ from apflow import samples
 from apflow.calendars import load_calendar
 from apflow.settings import Settings
 from domain.models import EvaluationPart, EvaluationStage
-from tests.api.test_api import LEAD, OPS, body, expect, get, headers, history
+from tests.api.test_api import HEAD, LEAD, OPS, act, body, expect, get, headers, history, wait_for_state
 from tests.console.helpers import started_today, today
 from domain.models import Role
 
@@ -96,6 +96,15 @@ async def test_links_are_refused_for_what_they_are_not(http):
     link_refused = await http.post(f"/api/placements/{pid}/links", headers=headers("gov-1", Role.read_only),
                                    json={"purpose": "evaluation_end_pupil"})
     assert link_refused.status_code == 403
+    # Its placement ended: the page says so when opened, and nothing is recorded.
+    unanswered = path((await link(http, pid, "evaluation_end_pupil"))["url"])
+    await act(http, pid, "terminate", samples.terminate(today()), who=HEAD)
+    await wait_for_state(http, pid, "terminated")
+    assert expect(await http.get(unanswered, headers=JSON), 410)["detail"]["error"] == "ended"
+    page = await http.get(unanswered)
+    assert page.status_code == 410 and "This placement has ended" in page.text
+    assert expect(await http.post(unanswered, json={"scores": [4] * 7, "signed_by": "Kim"}), 410)["detail"]["error"] == "ended"
+    assert (await get(http, pid))["placement"]["evaluations"] == []
 
 
 async def test_the_schools_part_over_the_api_is_judged_and_validated_at_the_edge(http):

@@ -244,6 +244,35 @@ async def test_tampered_expired_withdrawn_and_wrong_purpose_links_are_refused(st
                             headers={**LEAD, "X-Role": Role.dsl.value})).status_code == 403
 
 
+async def test_a_report_link_of_an_ended_placement_says_so_before_anything_is_written(stack):
+    """Its workflow takes no more steps: the page says the placement has
+    ended when the link is opened, not after a report is typed into it. An
+    attendance link goes on taking marks, for days up to the end."""
+    http, inbox, client = stack
+    pid = await notified(http)
+    path = await link_path(inbox, "Initial assessment due by")
+    attendance = path_of(ok(await http.post(f"/api/placements/{pid}/links", json={"purpose": "attendance"}, headers=LEAD), 201)["url"])
+    assert "Send your initial assessment" in ok(await http.get(path))
+
+    d = uk_date(datetime.now(UTC))
+    ok(await http.post(f"/api/placements/{pid}/actions/terminate", json=samples.terminate(d).model_dump(mode="json"), headers=HEAD))
+    for _ in range(200):
+        if (await placement(http, pid))["state"] == "terminated":
+            break
+        await asyncio.sleep(0.05)
+    history = (await placement(http, pid))["history"]
+    assert history[-1]["action"] == "terminate"
+
+    page = await http.get(path)
+    assert page.status_code == 410 and "This placement has ended" in page.text and "<textarea" not in page.text
+    asked = await http.get(path, headers={"Accept": "application/json"})
+    assert (asked.status_code, asked.json()["detail"]["error"]) == (410, "ended")
+    sent = await http.post(path, json={"summary": "Entry 3 maths; small-group support"})
+    assert (sent.status_code, sent.json()["detail"]["error"]) == (410, "ended")
+    assert (await placement(http, pid))["history"] == history
+    assert "Report attendance" in ok(await http.get(attendance))
+
+
 async def test_an_edited_directory_reaches_running_placements(stack, tmp_path):
     """A new headteacher: the trust edits the directory and reloads it; the
     notice of a placement proposed before is signed by the new headteacher."""
