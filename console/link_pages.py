@@ -44,6 +44,8 @@ REFUSALS: list[tuple[type[LinkError], int, str, str]] = [
     (LinkRevoked, 410, "revoked", "This link has been withdrawn."),
     (LinkUsed, 410, "used", "This request has been answered already."),
 ]
+# Refusals a new link would not mend: the answer was given, or nothing more is asked.
+SETTLED = (LinkUsed, PlacementEnded)
 
 
 def refusal(e: LinkError, said: dict[type[LinkError], str] | None = None) -> tuple[int, str, str]:
@@ -59,7 +61,8 @@ def refused(request: Request, e: LinkError, page: Page, what: str,
     status, code, message = refusal(e, said)
     log.info("%s link refused: %s", what, code)
     if wants_html(request):
-        return page(status, outcome="refused", title="You cannot use this link", message=message, school_name=None)
+        return page(status, outcome="refused", title="You cannot use this link", message=message, school_name=None,
+                    renewable=not isinstance(e, SETTLED))
     return JSONResponse(status_code=status, content={"detail": {"error": code, "message": message}})
 
 

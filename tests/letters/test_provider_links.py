@@ -196,7 +196,7 @@ async def test_tampered_expired_withdrawn_and_wrong_purpose_links_are_refused(st
         got = await http.post(p, json=answer)
         assert got.status_code == status and got.json()["detail"]["error"] == error, got.text
         page = await http.get(p)
-        assert page.status_code == status and "You cannot use this link" in page.text
+        assert page.status_code == status and "You cannot use this link" in page.text and "send you a new one" in page.text
         p_now = await placement(http, pid)
         assert len(p_now["history"]) == history and p_now["initial_assessment"] is None
 
@@ -265,6 +265,7 @@ async def test_a_report_link_of_an_ended_placement_says_so_before_anything_is_wr
 
     page = await http.get(path)
     assert page.status_code == 410 and "This placement has ended" in page.text and "<textarea" not in page.text
+    assert "send you a new one" not in page.text  # a new link would have nothing to ask either
     asked = await http.get(path, headers={"Accept": "application/json"})
     assert (asked.status_code, asked.json()["detail"]["error"]) == (410, "ended")
     sent = await http.post(path, json={"summary": "Entry 3 maths; small-group support"})
