@@ -17,9 +17,10 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from apflow.settings import Settings
 from documents import LinkClaims, LinkError, LinkExpired, LinkPurpose, LinkRevoked, LinkTampered, LinkWrongPurpose, verify_link
-from domain.lifecycle import Refused
+from domain.lifecycle import FINAL_STATES, Refused
 from domain.models import Actor
 from store import documents as sent
+from store import register
 from workflows import client as placements
 
 log = logging.getLogger(__name__)
@@ -90,6 +91,14 @@ def open_link(settings: Settings, engine, token: str, purposes: Iterable[LinkPur
     if row is None or row.placement_id != claims.placement_id or row.revoked_at is not None:
         raise LinkRevoked("link has been withdrawn")
     return claims, row
+
+
+def refuse_if_ended(engine, claims: LinkClaims) -> None:
+    """`PlacementEnded` once the link's placement has closed or been
+    terminated, judged from its state column: said when the link is opened,
+    before anyone writes an answer nothing would follow."""
+    if register.state_of(engine, claims.placement_id) in FINAL_STATES:
+        raise PlacementEnded("the placement has ended")
 
 
 def invalid(status: int, message: str) -> JSONResponse:

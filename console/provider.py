@@ -47,13 +47,13 @@ from documents import (
 from documents.formatting import date_time
 from domain.actions import RecordFinalReport, RecordInitialAssessment, RecordProgressReport
 from domain.clock import uk_date
-from domain.lifecycle import FINAL_STATES, Refused
+from domain.lifecycle import Refused
 from domain.models import Actor, Model, NonEmpty, ProviderReport, Role, field_path
 from store import documents as sent
 from store import register
 
 from . import link_pages
-from .link_pages import LinkUsed, PlacementEnded, open_link, read_answer, wants_html
+from .link_pages import LinkUsed, open_link, read_answer, refuse_if_ended, wants_html
 
 MAX_FORM_FIELDS = 20  # the longest form asks for a handful
 _pages = Environment(loader=FileSystemLoader(str(Path(__file__).parent / "templates")), autoescape=True)
@@ -134,8 +134,8 @@ def router(settings: Settings) -> APIRouter:
         register's, taken for any day up to the end."""
         engine = request.app.state.engine
         claims, row = open_link(settings, engine, token, PAGES)
-        if claims.purpose is not LinkPurpose.attendance and register.state_of(engine, claims.placement_id) in FINAL_STATES:
-            raise PlacementEnded("the placement has ended")
+        if claims.purpose is not LinkPurpose.attendance:
+            refuse_if_ended(engine, claims)
         return claims, row
 
     def page(request: Request, status: int, **values) -> HTMLResponse:

@@ -8,8 +8,9 @@ No sign-in: the page shows the school and the meeting the parent was invited
 to, never the pupil's name or anything else of the placement.
 
 Refused, with nothing recorded: a link that does not verify or is for
-another purpose (403); one that has expired, was withdrawn, or has been
-answered (410); views that are empty or too long (422). The views are kept
+another purpose (403); one that has expired, was withdrawn, has been
+answered, or whose placement has ended, so no meeting will follow (410);
+views that are empty or too long (422). The views are kept
 in the register (`store.views`), one row per link, and shown on the
 placement's page and beside the review recorded after them.
 """
@@ -35,7 +36,7 @@ from store import register
 from store import views as written
 
 from . import link_pages
-from .link_pages import LinkUsed, open_link, read_answer, wants_html
+from .link_pages import LinkUsed, PlacementEnded, open_link, read_answer, refuse_if_ended, wants_html
 
 MAX_VIEWS = 4000
 MAX_FORM_FIELDS = 5
@@ -49,7 +50,8 @@ class ViewsAnswer(Model):
 # What this page says of a refusal, in a parent's terms (the rest as every link page says it).
 SAID = {LinkWrongPurpose: "This link is for something else.",
         LinkExpired: "This link has expired: the review meeting has started.",
-        LinkUsed: "Your views have been sent already: the link takes one answer."}
+        LinkUsed: "Your views have been sent already: the link takes one answer.",
+        PlacementEnded: "This placement has ended, so the review meeting will not take place."}
 
 
 def meeting_of(claims: LinkClaims) -> datetime:
@@ -65,6 +67,7 @@ def router(settings: Settings) -> APIRouter:
         claims, row = open_link(settings, request.app.state.engine, token, [LinkPurpose.review_views])
         if row.used_at is not None:
             raise LinkUsed("answered already")
+        refuse_if_ended(request.app.state.engine, claims)  # no review meeting will follow
         return claims, row
 
     def about(engine, claims: LinkClaims) -> dict:

@@ -151,3 +151,21 @@ async def test_a_parents_views_link_answers_once_before_the_meeting(console, htt
     page = await page_as_lead(http, pid)
     card = page.text[page.text.index("Review held on"):]
     assert "Parents' written views, sent" in card and views in card
+
+
+async def test_a_views_link_of_a_placement_ended_before_its_meeting_says_no_meeting_will_follow(console, http):
+    pid, _ = await booked(http, console, "Views Ended")
+    await until(lambda: invitation_to_parent(console.engine, pid) is not None)
+    row = invitation_to_parent(console.engine, pid)
+    eml = console.settings.var_dir / "outbox" / f"{safe_name(row.idempotency_key)}.eml"
+    (token,) = set(VIEWS_LINK.findall(message_from_bytes(eml.read_bytes(), policy=policy.default).get_body(("html",)).get_content()))
+    assert (await http.get(f"/views/{token}")).status_code == 200
+
+    await api.act(http, pid, "terminate", samples.terminate(today()), who=api.HEAD)
+    await api.wait_for_state(http, pid, "terminated")
+    page = await http.get(f"/views/{token}")
+    assert page.status_code == 410 and "the review meeting will not take place" in page.text
+    assert "send your views in writing to the school" in page.text
+    sent = await http.post(f"/views/{token}", json={"views": "We would like it to continue."})
+    assert (sent.status_code, sent.json()["detail"]["error"]) == (410, "ended")
+    assert views_rows(console.engine, pid) == []
