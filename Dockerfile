@@ -3,7 +3,7 @@
 FROM node:20-slim AS assets
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund
+RUN npm ci --omit=dev --no-audit --no-fund
 
 # apflow built as a wheel: templates, fonts, static files, default calendars
 # and migrations are its package data.

@@ -1,0 +1,73 @@
+"""The console's pages against WCAG 2.2 A and AA as axe-core (npm, pinned by
+package-lock.json) checks them, in Chromium, each page as its person meets
+it: the sign-in, Today, the list, a placement, a step's form, the register,
+the providers, the calendar, the stuck report and a refusal.
+
+axe runs under the pages' own Content Security Policy: its script is
+answered at an address of the console's own, as the pages' scripts are.
+GOV.UK's back link sits before `<main>` on purpose (so "Skip to main
+content" skips it), which axe's best-practice "region" rule would flag;
+only the WCAG rules are run."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from .conftest import LEAD, OPS, new_page, signed_in
+from .test_screenshots import seeded  # noqa: F401
+
+AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
+AXE_AT = "/__axe.min.js"  # the console serves nothing here: the browser is answered by the test
+WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa"]
+
+
+async def violations(page) -> list[str]:
+    """What axe finds on the page as it is now: each rule broken, with the first element breaking it."""
+    if not await page.evaluate("typeof axe !== 'undefined'"):
+        await page.add_script_tag(url=AXE_AT)
+    found = await page.evaluate("async (tags) => (await axe.run(document, {runOnly: tags})).violations", WCAG)
+    return [f"{v['id']} ({v['impact']}): {v['help']}: {v['nodes'][0]['html'][:300]}" for v in found]
+
+
+async def checked(page, paths: list[str]) -> dict[str, list[str]]:
+    if not AXE.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"axe-core is required here but {AXE} is missing (npm ci)")
+        pytest.skip("axe-core is not installed (npm ci)")
+    await page.route(f"**{AXE_AT}", lambda route: route.fulfill(path=AXE, content_type="text/javascript"))
+    found = {}
+    for path in paths:
+        if path != "-":
+            await page.goto(path)
+        found[path if path != "-" else page.url] = await violations(page)
+    return {path: v for path, v in found.items() if v}
+
+
+async def test_the_pages_meet_wcag_as_axe_checks_them(browser, console, seeded):  # noqa: F811
+    proposed, running = seeded["Jordan Pike"], seeded["Casey Moor"]
+    signing_in = await new_page(browser, console)
+    assert await checked(signing_in, ["/sign-in"]) == {}
+    # axe is running and would say so: a field added without its label is found.
+    await signing_in.evaluate("document.querySelector('form').insertAdjacentHTML('beforeend', '<input name=extra>')")
+    assert any(v.startswith("label ") for v in await violations(signing_in))
+
+    lead = await signed_in(browser, console, LEAD)
+    assert await checked(lead, [
+        "/", "/placements", f"/placements/{running}", f"/placements/{proposed}", "/placements/new",
+        f"/placements/{proposed}/actions/vet", f"/placements/{running}/actions/record_contact",
+        "/register", "/providers", "/account/calendar",
+        "/register/attendance.xlsx?from=2026-12-10&to=2026-12-01",  # refused: a page saying why
+    ]) == {}
+    # A form sent back with its problems: the error summary and each field's message.
+    await lead.goto(f"/placements/{proposed}/actions/vet")
+    await lead.get_by_role("button", name="Vet the provider").click()
+    await lead.wait_for_load_state()
+    assert "There is a problem" in await lead.content()
+    assert await checked(lead, ["-"]) == {}
+    # Nothing refused by the CSP or broken in a script; the refusals' own 4xx answers are what was asked for.
+    assert [p for p in lead.problems if "the server responded with a status of 4" not in p] == []
+
+    operations = await signed_in(browser, console, OPS)
+    assert await checked(operations, ["/operations/stuck", "/placements", "/register"]) == {}
