@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import httpx
 import pytest
 
 from .conftest import LEAD, OPS, new_page, signed_in
@@ -71,3 +72,21 @@ async def test_the_pages_meet_wcag_as_axe_checks_them(browser, console, seeded):
 
     operations = await signed_in(browser, console, OPS)
     assert await checked(operations, ["/operations/stuck", "/placements", "/register"]) == {}
+
+
+async def test_the_pages_behind_a_providers_and_a_parents_links_meet_wcag(browser, console, seeded):  # noqa: F811
+    running = seeded["Casey Moor"]
+    async with httpx.AsyncClient(base_url=console.url, timeout=30) as http:
+        urls = []
+        for purpose in ("progress_report", "attendance", "evaluation_mid_parent"):
+            r = await http.post(f"/api/placements/{running}/links", headers=LEAD.headers, json={"purpose": purpose})
+            assert r.status_code == 201, r.text
+            urls.append("/" + r.json()["url"].split("/", 3)[3])
+    page = await new_page(browser, console)
+    assert await checked(page, urls) == {}
+    # Sent empty: the form back with its problems.
+    await page.goto(urls[0])
+    await page.get_by_role("button", name="Send to the school").click()
+    await page.wait_for_load_state()
+    assert "There is a problem" in await page.content()
+    assert await checked(page, ["-"]) == {}
