@@ -33,11 +33,14 @@ async def violations(page) -> list[str]:
 
 
 async def checked(page, paths: list[str]) -> dict[str, list[str]]:
+    """Each of `paths` visited ("-": the page as it is) and what axe finds there, for those where it finds something."""
     if not AXE.exists():
         if os.environ.get("CI"):
             pytest.fail(f"axe-core is required here but {AXE} is missing (npm ci)")
         pytest.skip("axe-core is not installed (npm ci)")
-    await page.route(f"**{AXE_AT}", lambda route: route.fulfill(path=AXE, content_type="text/javascript"))
+    if not getattr(page, "answers_axe", False):
+        await page.route(f"**{AXE_AT}", lambda route: route.fulfill(path=AXE, content_type="text/javascript"))
+        page.answers_axe = True
     found = {}
     for path in paths:
         if path != "-":
