@@ -11,6 +11,7 @@ import pytest
 from apflow.calendars import load_calendar
 from apflow.samples import visit
 from domain.actions import ACTION_MODELS
+from domain.models import RISK_ASSESSMENT_QUESTIONS, VISIT_QUESTIONS
 from tests.api import test_api as api
 from tests.console.conftest import LEAD, SCHOOL, signed_in
 from tests.console.helpers import today
@@ -60,6 +61,12 @@ async def test_a_visit_recorded_in_the_console_meets_the_half_termly_visit(brows
     text = await card.inner_text()
     assert f"Visit on {today():%-d %B %Y} at 10:30" in text
     assert "Sam Okafor, Assistant head, AP lead" in text
+    # What was answered no leads; every check's answer is folded beneath.
+    answers = len(VISIT_QUESTIONS) + len(RISK_ASSESSMENT_QUESTIONS)
+    assert f"Checks\t1 of {answers} answered No:\nOn arrival, were you provided with any fire evacuation information?" in text
+    assert "On arrival, was your identity checked?" not in text
+    await card.get_by_text("Every check's answer").click()
+    text = await card.inner_text()
     assert "On arrival, were you provided with any fire evacuation information?\tNo" in text
     assert "On arrival, was your identity checked?\tYes" in text
     assert "No fire drill information at reception" in text
