@@ -95,10 +95,18 @@ def attendance_weeks(engine, placement_id: str, calendar, boundary, today: date)
     return [pictures.Week(monday, **counts) for monday, counts in sorted(weeks.items())]
 
 
+def moved(from_state: str | None, to_state: str) -> str:
+    """What a step did to the state: "Vetted → LA consulted", or "Active,
+    unchanged" for a step that keeps it (a visit, an escalation resolved)."""
+    if from_state == to_state:
+        return f"{wording.words(to_state)}, unchanged"
+    return f"{wording.words(from_state) if from_state else 'new'} → {wording.words(to_state)}"
+
+
 def timeline(trail, docs, names: dict[str, str]) -> list[Event]:
     events = [
         Event(_aware(e.at), wording.action_title(e.action), f"{names.get(e.actor_id, e.actor_id)} ({wording.words(e.actor_role)})",
-              f"{wording.words(e.from_state) if e.from_state else 'new'} → {wording.words(e.to_state)}" + (f": {e.note}" if e.note else ""))
+              moved(e.from_state, e.to_state) + (f": {e.note}" if e.note else ""))
         for e in trail
     ]
     events += [

@@ -304,6 +304,8 @@ async def test_an_escalation_is_resolved_from_the_placements_page(http, console)
     assert r.status_code == 303
     html = await get(http, f"/placements/{pid}", LEAD)
     assert "Notice was handed over in person; recorded late." in html and "Resolved" in html
+    # The timeline says the step kept the state, not that it went from Active to Active.
+    assert "Active, unchanged" in html and "Active → Active" not in html
     (row,) = [e for e in register.escalations_of(console.engine, pid) if e.escalation_id == fields["escalation_id"]]
     assert row.resolved_by_id == LEAD.user
 
