@@ -7,7 +7,8 @@ axe runs under the pages' own Content Security Policy: its script is
 answered at an address of the console's own, as the pages' scripts are.
 GOV.UK's back link sits before `<main>` on purpose (so "Skip to main
 content" skips it), which axe's best-practice "region" rule would flag;
-only the WCAG rules are run."""
+only the WCAG rules are run. Reflow, which axe leaves alone, is measured:
+each page's width at 320 CSS pixels."""
 from __future__ import annotations
 
 import os
@@ -16,7 +17,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.providers.records import record
+
 from .conftest import LEAD, OPS, new_page, signed_in
+from .helpers import today
 from .test_screenshots import seeded  # noqa: F401
 
 AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
@@ -93,3 +97,38 @@ async def test_the_pages_behind_a_providers_and_a_parents_links_meet_wcag(browse
     await page.wait_for_load_state()
     assert "There is a problem" in await page.content()
     assert await checked(page, ["-"]) == {}
+
+
+async def wider_than(page, paths: list[str], width: int) -> dict[str, int]:
+    """Each of `paths` whose page is wider than `width`, with how wide it is."""
+    await page.set_viewport_size({"width": width, "height": 900})
+    wide = {}
+    for path in paths:
+        await page.goto(path)
+        scroll_width = await page.evaluate("document.documentElement.scrollWidth")
+        if scroll_width > width:
+            wide[path] = scroll_width
+    return wide
+
+
+async def test_the_pages_reflow_at_320_pixels_wide_their_tables_scrolling_on_their_own(browser, console, seeded):  # noqa: F811
+    """WCAG 1.4.10 (reflow), which axe does not check: at 320 CSS pixels a
+    page never scrolls sideways; a table wider than that scrolls within its
+    own region, which the keyboard reaches and a screen reader names."""
+    proposed, running = seeded["Jordan Pike"], seeded["Casey Moor"]
+    async with httpx.AsyncClient(base_url=console.url, timeout=30) as http:
+        r = await http.post("/api/providers", headers=LEAD.headers,
+                            json=record(today(), name="Reflow Learning Centre").model_dump(mode="json"))
+        assert r.status_code == 201, r.text
+    provider = f"/providers/{r.json()['provider_id']}"
+    lead = await signed_in(browser, console, LEAD)
+    assert await wider_than(lead, [
+        "/", "/placements", f"/placements/{running}", f"/placements/{proposed}", "/placements/new",
+        f"/placements/{running}/actions/record_visit", "/register", "/providers", provider, "/account/calendar",
+    ], 320) == {}
+    await lead.goto(f"/placements/{running}")
+    deadlines = lead.get_by_role("region", name="Deadlines")
+    assert await deadlines.get_attribute("tabindex") == "0"
+    assert await deadlines.evaluate("region => region.scrollWidth > region.clientWidth")  # it does scroll
+    operations = await signed_in(browser, console, OPS)
+    assert await wider_than(operations, ["/", "/operations/stuck", "/placements", "/register"], 320) == {}

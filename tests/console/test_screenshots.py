@@ -125,7 +125,7 @@ async def test_a_placements_page(browser, console, seeded, pictures):
     page = await signed_in(browser, console, LEAD)
     await page.goto(f"/placements/{seeded['Casey Moor']}")
     assert (await page.locator('[aria-current="step"] .apflow-lifecycle__name').inner_text()).strip() == "Active"
-    table = (await page.locator("h2:text('Deadlines') + table").inner_text()).lower()
+    table = (await page.get_by_role("region", name="Deadlines", exact=True).inner_text()).lower()
     reviews = due_today(console, seeded["Casey Moor"])
     assert "requested_review" in reviews and "hold the review the parent asked for" in table
     assert "school days left" in table

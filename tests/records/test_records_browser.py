@@ -23,7 +23,7 @@ VISIT_DUE = "Visit the pupil and the provider this half-term"
 
 
 async def deadlines_text(page) -> str:
-    table = page.locator("h2:has-text('Deadlines') + table")
+    table = page.get_by_role("region", name="Deadlines", exact=True)
     return await table.inner_text() if await table.count() else ""
 
 
@@ -114,4 +114,4 @@ async def test_a_wellbeing_contact_recorded_from_today(browser, console, http):
     assert after["due"] == (cal.nth_school_day(due, 1) if cal.covers(due) else due).isoformat()
     assert before and before[0]["due"] <= after["due"]
     await lead.goto(f"/placements/{pid}")
-    assert "Phoned the pupil: settled" in await lead.locator("h2#contacts + table").inner_text()
+    assert "Phoned the pupil: settled" in await lead.get_by_role("region", name="Latest contacts", exact=True).inner_text()
