@@ -36,6 +36,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from jinja2 import Environment, FileSystemLoader
 from pydantic import Field, TypeAdapter, ValidationError
 
+from apflow.attendance_codes import load_codes
 from apflow.settings import Settings
 from documents import (
     LinkClaims,
@@ -112,7 +113,9 @@ PAGES: dict[LinkPurpose, dict[str, Any]] = {
         fields=[
             dict(name="day", kind="date", label="Day"),
             dict(name="session", kind="choice", label="Session", choices=[("am", "Morning"), ("pm", "Afternoon")]),
-            dict(name="code", kind="text", label="Register code", hint="For example, B if the pupil attended."),
+            # Its choices are the trust's current codes (`attendance/codes.toml`), filled in by `form`.
+            dict(name="code", kind="select", label="Register code",
+                 hint="B if the pupil attended; if not, the code for why they were absent."),
             dict(name="note", kind="textarea", label="Note", hint="Optional. The reason for an absence, if known."),
         ],
     ),
@@ -154,8 +157,12 @@ def router(settings: Settings) -> APIRouter:
     def refused(request: Request, e: LinkError) -> Response:
         return link_pages.refused(request, e, lambda status, **values: page(request, status, **values), "provider")
 
+    # The register code is chosen from the codes a register takes now, each with its meaning.
+    codes = [(c.code, f"{c.code}: {c.meaning}") for c in load_codes(settings.attendance_codes) if not c.retired]
+
     def form(claims: LinkClaims, values: dict[str, Any], errors: dict[str, str]) -> list[dict[str, Any]]:
-        return [dict(f, value=values.get(f["name"]), error=errors.get(f["name"])) for f in PAGES[claims.purpose]["fields"]]
+        return [dict(f, value=values.get(f["name"]), error=errors.get(f["name"]), **({"choices": codes} if f["kind"] == "select" else {}))
+                for f in PAGES[claims.purpose]["fields"]]
 
     @r.get("/provider/{token}", response_class=HTMLResponse)
     def show(token: str, request: Request):
@@ -249,7 +256,7 @@ def _say(err: dict) -> str:
     kind = err.get("type", "")
     if kind == "missing" or (kind == "string_too_short" and field == "summary"):
         return {"summary": "Enter your report", "day": "Enter the day", "session": "Choose the session",
-                "code": "Enter the register code"}.get(field, f"Enter {field.replace('_', ' ')}")
+                "code": "Choose the register code"}.get(field, f"Enter {field.replace('_', ' ')}")
     if field == "attendance_percent":
         return "Attendance must be a number from 0 to 100"
     return f"{field.replace('_', ' ').capitalize()}: {err['msg']}"

@@ -2,6 +2,7 @@
 such answers to the attendance store (`console.attendance.provider_sink`)."""
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from urllib.parse import urlparse
 
@@ -32,3 +33,33 @@ async def test_a_providers_mark_through_its_link(api, engine, calendars):
     early = await api.http.post(path, json={"day": (term.first - timedelta(days=7)).isoformat(), "session": "am", "code": "B"})
     assert early.status_code == 422 and early.json()["detail"]["fields"][0]["field"] == "day"
     assert len(attendance.marks_for(engine, p.placement_id)) == 1
+
+
+async def test_a_provider_chooses_the_code_from_the_trusts_codes_on_the_links_page(api, engine, calendars):
+    term = calendars(NOW)
+    p = put(engine, active_placement(term.first))
+    issued = await api.http.post(f"/api/placements/{p.placement_id}/links", json={"purpose": "attendance"}, headers=headers(LEAD))
+    path = urlparse(issued.json()["url"]).path
+    codes = (await api.http.get("/api/attendance/codes", headers=headers(LEAD))).json()
+
+    html = (await api.http.get(path)).text
+    # The code is chosen, not typed: every code a register takes now, with its meaning.
+    select = re.search(r'<select id="code" name="code">(.*?)</select>', html, re.S)
+    assert select, html
+    offered = re.findall(r'<option value="([^"]*)"[^>]*>([^<]*)</option>', select.group(1))
+    assert offered == [("", "Choose a code")] + [(c["code"], f'{c["code"]}: {c["meaning"]}') for c in codes if not c["retired"]]
+    # The session's radios are a group named by its legend.
+    assert re.search(r'<fieldset class="group">\s*<legend>Session</legend>', html), html
+
+    # Sent without a code: the form again, its message linked to the select, the rest as typed.
+    form = {"purpose": "attendance", "day": term.first.isoformat(), "session": "pm", "code": "", "note": "late bus"}
+    again = await api.http.post(path, data=form)
+    assert again.status_code == 422
+    assert '<a href="#code">Choose the register code</a>' in again.text
+    assert '<input type="radio" id="session-pm" name="session" value="pm" checked>' in again.text
+    assert attendance.marks_for(engine, p.placement_id) == []
+
+    chosen = await api.http.post(path, data={**form, "code": "U"})
+    assert chosen.status_code == 200, chosen.text
+    [mark] = attendance.marks_for(engine, p.placement_id)
+    assert (mark.session, mark.code, mark.note) == ("pm", "U", "late bus")
