@@ -87,10 +87,12 @@ def initial(action: str, p: Placement, query) -> dict[str, list[str]]:
 
 
 def _step_context(row: PlacementRow, action: str) -> dict:
-    """What a step's page shows beside its form: the placement, where Back
-    goes, an upload for a letter given by hand, the notice's preview."""
+    """What a step's page shows beside its form: the placement, what the
+    step does at once, where Back goes, an upload for a letter given by
+    hand, the notice's preview."""
     p = Placement.model_validate(row.data)
-    return dict(placement=p, action=action, title=wording.action_title(action), back=f"/placements/{row.placement_id}",
+    return dict(placement=p, action=action, title=wording.action_title(action), lede=wording.LEDES.get(action),
+                back=f"/placements/{row.placement_id}",
                 upload=action in ("notify", "open_review"), copy_kind="notice_copy" if action == "notify" else "invitation_copy",
                 preview=action == "notify")
 

@@ -150,6 +150,16 @@ ACTIONS = {
     "request_evaluation": "Ask for a part of an evaluation by email",
 }
 
+# What a step does at once, said above its form where that is more than its title says.
+LEDES = {
+    "raise_concern": "The school's DSL is told at once (§9.7). A running placement goes under review now, and the "
+                     "review cannot continue it until the DSL records the concern as addressed, by resolving its "
+                     "escalation on the placement's page; before the start, the concern stops the placement "
+                     "starting until then.",
+    "terminate": "The placement ends today and cannot be restarted. Record where the pupil goes next: every child "
+                 "stays on a school's roll (§10.1, §13.4.4).",
+}
+
 
 # Each state's colour, one of the GOV.UK tag's (`govuk-tag--<colour>`), each
 # state its own so a chart's segments are told apart; charts draw the tag's

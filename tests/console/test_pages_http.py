@@ -97,6 +97,17 @@ async def test_a_step_not_theirs_says_so_at_the_forms_address(http, console):
     assert 'id="step-form"' in await get(http, f"/placements/{pid}/actions/terminate", DSL)
 
 
+async def test_a_step_with_immediate_consequences_says_them_above_its_form(http):
+    pid = await propose(http, proposal())
+    concern = await get(http, f"/placements/{pid}/actions/raise_concern", DSL)
+    lede = re.search(r'<p class="govuk-body" id="step-lede">(.*?)</p>', concern, re.S)
+    assert lede and "DSL is told at once (§9.7)" in lede.group(1) and "stops the placement starting" in lede.group(1)
+    ending = await get(http, f"/placements/{pid}/actions/terminate", LEAD)
+    assert "The placement ends today and cannot be restarted." in ending and "(§10.1, §13.4.4)" in ending
+    # A step whose title says what it does has none.
+    assert 'id="step-lede"' not in await get(http, f"/placements/{pid}/actions/vet", LEAD)
+
+
 async def test_a_governor_is_told_their_role_sees_and_takes_no_step(http):
     pid = await propose(http, proposal())
     html = await get(http, f"/placements/{pid}", Person("governor-137000", "read_only"))
