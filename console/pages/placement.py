@@ -103,6 +103,12 @@ def moved(from_state: str | None, to_state: str) -> str:
     return f"{wording.words(from_state) if from_state else 'new'} → {wording.words(to_state)}"
 
 
+def letter_title(d, placement_id: str) -> str:
+    """A letter as its placement's page names it: its subject less the
+    placement's id, which the subject carries for the recipient's inbox."""
+    return (d.subject or wording.words(d.kind)).removesuffix(f": {placement_id}")
+
+
 def timeline(trail, docs, names: dict[str, str]) -> list[Event]:
     events = [
         Event(_aware(e.at), wording.action_title(e.action), f"{names.get(e.actor_id, e.actor_id)} ({wording.words(e.actor_role)})",
@@ -110,7 +116,7 @@ def timeline(trail, docs, names: dict[str, str]) -> list[Event]:
         for e in trail
     ]
     events += [
-        Event(_aware(d.sent_at or d.created_at), d.subject or wording.words(d.kind), wording.words(d.recipient_role),
+        Event(_aware(d.sent_at or d.created_at), letter_title(d, d.placement_id), wording.words(d.recipient_role),
               wording.words(d.status), d.document_id)
         for d in docs
     ]
@@ -163,7 +169,8 @@ def _placement_page(request: Request, principal, placement_id: str, snap, done: 
         escalations=sorted(p.escalations, key=lambda e: (not e.open, e.raised_at)),
         may_resolve=principal.may_take(p.school.school_id, "resolve_escalation"),
         may_record_delivery=principal.may_take(p.school.school_id, "record_delivery"),
-        timeline=timeline(trail, docs, names), names=names, documents=docs, ended_by_operations=ended, TO_POST=TO_POST, UPLOADED=UPLOADED,
+        timeline=timeline(trail, docs, names), names=names, documents=docs, letter_title=letter_title,
+        ended_by_operations=ended, TO_POST=TO_POST, UPLOADED=UPLOADED,
         done=wording.action_title(done) if done in {*ACTION_ROLES} else None, new_key=new_key,
         pictures=[d for d in drawn if d is not None],
         **records.context(request.app.state.engine, p, calendar, settings.policy, today),

@@ -372,6 +372,22 @@ async def test_today_lists_the_oldest_letters_to_post_and_says_how_many_wait(htt
             conn.execute(delete(sent.DocumentRow).where(sent.DocumentRow.placement_id == p.placement_id))
 
 
+async def test_a_placements_page_names_its_letters_without_the_id_their_subjects_carry(http, console):
+    """A letter's subject ends in the placement's id, for the recipient's
+    inbox; on the placement's own page it is left off."""
+    pid = await propose(http, proposal())
+    sent.claim(console.engine, sent.NewDocument(
+        idempotency_key=f"{pid}:titled", placement_id=pid, event="titled", kind="placement_notice",
+        recipient_role="parent", recipient="parent@family.example", subject=f"Notice of placement: {pid}",
+        html="<p>as sent</p>", pdf=b"%PDF", sha256="0" * 64, delivery_mode="email", link_id=None,
+        created_at=datetime.now(UTC)), status=sent.SENT)
+    html = await get(http, f"/placements/{pid}", LEAD)
+    letters = html.split(">Letters</h2>")[1].split("</table>")[0]
+    assert "Notice of placement<br>" in letters and pid not in re.sub(r'href="[^"]*"', "", letters)
+    timeline = html.split('class="apflow-timeline"')[1]
+    assert ">Notice of placement</h3>" in timeline and f"Notice of placement: {pid}" not in timeline
+
+
 async def test_every_posted_form_carries_the_sessions_csrf_field(http):
     """The sign-in's CSRF check reads `csrf_token` from every form posted."""
     pid = await propose(http, proposal())
