@@ -91,6 +91,8 @@ async def test_the_pages_behind_a_providers_and_a_parents_links_meet_wcag(browse
             urls.append("/" + r.json()["url"].split("/", 3)[3])
     page = await new_page(browser, console)
     assert await checked(page, urls) == {}
+    assert await wider_than(page, urls, 320) == {}  # reflow, as the staff's pages
+    await page.set_viewport_size({"width": 1280, "height": 900})
     # Sent empty: the form back with its problems.
     await page.goto(urls[0])
     await page.get_by_role("button", name="Send to the school").click()
