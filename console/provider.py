@@ -114,7 +114,7 @@ PAGES: dict[LinkPurpose, dict[str, Any]] = {
             dict(name="day", kind="date", label="Day"),
             dict(name="session", kind="choice", label="Session", choices=[("am", "Morning"), ("pm", "Afternoon")]),
             # Its choices are the trust's current codes (`attendance/codes.toml`), filled in by `form`.
-            dict(name="code", kind="select", label="Register code",
+            dict(name="code", kind="select", label="Register code", placeholder="Choose a code",
                  hint="B if the pupil attended; if not, the code for why they were absent."),
             dict(name="note", kind="textarea", label="Note", hint="Optional. The reason for an absence, if known."),
         ],
