@@ -134,3 +134,9 @@ async def test_the_pages_reflow_at_320_pixels_wide_their_tables_scrolling_on_the
     assert await deadlines.evaluate("region => region.scrollWidth > region.clientWidth")  # it does scroll
     operations = await signed_in(browser, console, OPS)
     assert await wider_than(operations, ["/", "/operations/stuck", "/placements", "/register"], 320) == {}
+    # On a laptop the trust's list and register fit their column: nothing in them is hidden to the side.
+    await operations.set_viewport_size({"width": 1280, "height": 900})
+    for path, name in (("/placements", "Placements"), ("/register", "Register of placements")):
+        await operations.goto(path)
+        table = operations.get_by_role("region", name=name, exact=True)
+        assert await table.evaluate("region => region.scrollWidth <= region.clientWidth"), path
