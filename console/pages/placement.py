@@ -103,10 +103,10 @@ def moved(from_state: str | None, to_state: str) -> str:
     return f"{wording.words(from_state) if from_state else 'new'} → {wording.words(to_state)}"
 
 
-def letter_title(d, placement_id: str) -> str:
+def letter_title(d) -> str:
     """A letter as its placement's page names it: its subject less the
     placement's id, which the subject carries for the recipient's inbox."""
-    return (d.subject or wording.words(d.kind)).removesuffix(f": {placement_id}")
+    return (d.subject or wording.words(d.kind)).removesuffix(f": {d.placement_id}")
 
 
 def timeline(trail, docs, names: dict[str, str]) -> list[Event]:
@@ -116,7 +116,7 @@ def timeline(trail, docs, names: dict[str, str]) -> list[Event]:
         for e in trail
     ]
     events += [
-        Event(_aware(d.sent_at or d.created_at), letter_title(d, d.placement_id), wording.words(d.recipient_role),
+        Event(_aware(d.sent_at or d.created_at), letter_title(d), wording.words(d.recipient_role),
               wording.words(d.status), d.document_id)
         for d in docs
     ]
