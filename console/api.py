@@ -321,8 +321,9 @@ def create_app(settings: Settings, client: Client | None = None, engine: Engine 
     app.include_router(providers_api.router(settings.policy))  # the trust's list of providers
     app.include_router(views_links.router(settings))  # parents' written views before a review (§6.8)
     app.include_router(evaluation_links.router(settings))  # the pupil's, parent's and provider's parts of evaluations
-    app.include_router(attendance.router_for(settings))
-    app.state.attendance_sink = attendance.provider_sink(app, settings)  # marks sent through a provider's link
+    app.state.attendance_register = attendance.AttendanceRegister.from_settings(settings)
+    app.include_router(attendance.router_for(app.state.attendance_register))
+    app.state.attendance_sink = attendance.provider_sink(app, app.state.attendance_register)  # marks sent through a provider's link
     exports.install(app, settings)  # the register of every placement and its exports
     signin.install(app, settings)
     pages.install(app, settings)  # the staff console: its pages and assets

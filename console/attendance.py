@@ -8,6 +8,7 @@ plain functions, so FastAPI runs their database work in its thread pool.
 from __future__ import annotations
 
 import weakref
+from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from functools import lru_cache
 from collections.abc import Callable
@@ -187,116 +188,66 @@ def ensure_codes(engine: Engine, book: CodeBook) -> Engine:
     return engine
 
 
-def provider_sink(app, settings: Settings):
-    """What records a mark a provider sends through its attendance link
-    (`console.provider` calls ``app.state.attendance_sink(claims, answer)``).
-    The link is the provider's authority, scoped to one placement: the mark is
-    recorded as the provider's own, under the link's id, with every check a
-    register has; a refusal says why and records nothing."""
-    book: CodeBook = load_codes(settings.attendance_codes)
-    calendar_for = calendars_in(settings.calendars_dir)
-    # The session boundary decides which sessions a pattern schedules: the
-    # same APFLOW_ATTENDANCE__* settings the register's routes and the sweep read.
-    boundary = settings.attendance.session_boundary
-
-    async def sink(claims, answer) -> None:
-        engine = await run_in_threadpool(ensure_codes, app.state.engine, book)
-        row = await run_in_threadpool(register.get, engine, claims.placement_id)
-        if row is None:
-            raise HTTPException(404, {"error": "revoked", "message": "This link's placement no longer exists."})
-        actor = Actor(user_id=claims.link_id, role=Role.provider, school_id=row.school_id)
-        mark = store.MarkIn(claims.placement_id, answer.day, answer.session, normalise_code(answer.code), None, answer.note)
-        try:
-            await run_in_threadpool(
-                store.record_register, engine, book, [mark], lambda school_id: actor if school_id == row.school_id else None,
-                "provider", today(), calendar_for, lambda school_id: school_id == row.school_id, None, boundary,
-            )
-        except store.RegisterRefused as e:
-            raise HTTPException(422, {
-                "error": "refused",
-                "message": "The mark was not recorded: " + "; ".join(f"{x.message} ({x.clause})" for x in e.errors),
-                "fields": [{"field": x.field, "message": x.message, "clause": x.clause} for x in e.errors],
-            }) from None
-
-    return sink
+def code_choices(book: CodeBook) -> list[tuple[str, str]]:
+    """The codes a new mark may take, in the trust's file's order, each as a
+    form offers it: "B: Attending any other approved educational activity…"."""
+    return [(c.code, f"{c.code}: {c.meaning}") for c in book if not c.retired]
 
 
-def router_for(settings: Settings) -> APIRouter:
-    """The attendance routes, with the trust's codes read once here."""
-    attendance: AttendanceSettings = settings.attendance
-    book: CodeBook = load_codes(settings.attendance_codes)
-    calendar_for = calendars_in(settings.calendars_dir)
-    router = APIRouter(tags=["attendance"])
+@dataclass(frozen=True)
+class AttendanceRegister:
+    """The register as every way in records and reads it (the API, the
+    console's page, a provider's link): the trust's codes and each school's
+    calendar, read once for the app, and the session boundary that decides
+    which sessions a pattern schedules (APFLOW_ATTENDANCE__*)."""
 
-    def engine_of(request: Request) -> Engine:
-        return ensure_codes(request.app.state.engine, book)
+    book: CodeBook
+    calendar_for: Callable[[str], SchoolCalendar]
+    settings: AttendanceSettings
 
-    @router.post(
-        "/api/attendance",
-        response_model=RecordedOut,
-        responses={422: {"model": RefusedOut, "description": "Nothing was recorded: every row that cannot be, with why"}},
-    )
-    def record(body: RegisterBody, principal: PrincipalDep, request: Request, day_today: TodayDep):
-        """Record a register: all rows or none. Sending the same register again changes nothing.
-        Each row is recorded under the role its sender holds at the placement's school."""
-        held = {g.role for g in principal.grants}
-        if not held & RECORDERS:
-            what = "sees, never acts" if held <= WATCHERS else "does not record attendance"
-            raise HTTPException(403, f"a register is recorded by the school's staff or the trust: your role "
-                                     f"({', '.join(sorted(r.value for r in held)) or 'none'}) {what}")
-        if len(body.marks) > attendance.max_register_rows:
-            raise HTTPException(413, f"at most {attendance.max_register_rows} rows in one register")
-        marks = [store.MarkIn(m.placement_id, m.day, m.session, m.code, m.explained, m.note) for m in body.marks]
+    @classmethod
+    def from_settings(cls, settings: Settings) -> AttendanceRegister:
+        return cls(load_codes(settings.attendance_codes), calendars_in(settings.calendars_dir), settings.attendance)
+
+    def engine(self, engine: Engine) -> Engine:
+        return ensure_codes(engine, self.book)
+
+    def code_choices(self) -> list[tuple[str, str]]:
+        return code_choices(self.book)
+
+    def record(self, engine: Engine, marks: list[store.MarkIn], recorder_at: store.ActorAt, source: str,
+               today_: date, may_see: store.MaySee) -> store.Recorded:
+        """All rows or none (`store.RegisterRefused` with every row's problem)."""
+        return store.record_register(self.engine(engine), self.book, marks, recorder_at, source, today_,
+                                     self.calendar_for, may_see, boundary=self.settings.session_boundary)
+
+    def record_for(self, engine: Engine, principal, marks: list[store.MarkIn], source: str, today_: date) -> store.Recorded:
+        """A signed-in person's register: each row recorded under the role they
+        hold at its placement's school, refused where that role does not record."""
 
         def recorder_at(school_id: str) -> Actor | None:
             actor = principal.actor_at(school_id, RECORD)
             return actor if actor is not None and actor.role in RECORDERS else None
 
-        try:
-            done = store.record_register(
-                engine_of(request), book, marks, recorder_at, body.source, day_today, calendar_for, principal.may_see,
-                boundary=attendance.session_boundary,
-            )
-        except store.RegisterRefused as e:
-            refused = RefusedOut(
-                message=f"the register was refused: nothing was recorded ({len(e.errors)} problem(s))",
-                errors=[RowErrorOut(**{k: getattr(x, k) for k in RowErrorOut.model_fields}) for x in e.errors],
-            )
-            return JSONResponse(status_code=422, content={"detail": refused.model_dump(mode="json")})
-        return RecordedOut(recorded=len(marks), created=done.created, changed=done.changed, unchanged=done.unchanged)
+        return self.record(engine, marks, recorder_at, source, today_, principal.may_see)
 
-    @router.get("/api/attendance/codes", response_model=list[CodeOut])
-    def codes(principal: PrincipalDep) -> list[CodeOut]:
-        """The register codes in use (the trust's `attendance/codes.toml`)."""
-        return [
-            CodeOut(code=c.code, meaning=c.meaning, counts_as=c.counts_as, explained=c.explained if c.is_absence else None,
-                    needs_provider_mark=c.needs_provider_mark, fits=[f.value for f in c.fits], retired=c.retired)
-            for c in book
-        ]
-
-    @router.get("/api/placements/{placement_id}/attendance", response_model=PlacementAttendanceOut)
-    def placement_attendance(
-        placement_id: str,
-        principal: PrincipalDep,
-        request: Request,
-        day_today: TodayDep,
-        first: Annotated[date | None, Query(alias="from", description="First day (default: the start)")] = None,
-        last: Annotated[date | None, Query(alias="to", description="Last day (default: today or the end)")] = None,
-    ) -> PlacementAttendanceOut:
-        """Every mark of a placement with what its code means, the sessions still unmarked and the amendments."""
-        engine = engine_of(request)
-        row = visible_placement(engine, principal, placement_id)
+    def of_placement(self, engine: Engine, row, today_: date, first: date | None = None,
+                     last: date | None = None) -> PlacementAttendanceOut:
+        """Every mark of a placement (its register row `row`) with what its
+        code means, the sessions still unmarked and the amendments."""
+        engine = self.engine(engine)
+        book, placement_id = self.book, row.placement_id
         facts = store.expectation(engine, placement_id)
         marks = store.marks_for(engine, placement_id, first, last)
         first = first or (facts.started_on if facts else None)
-        last = last or min(filter(None, [day_today, facts.ended_on if facts else None]))
+        last = last or min(filter(None, [today_, facts.ended_on if facts else None]))
         unmarked: list[SessionOut] = []
         expected = 0
         if facts and first and last:
-            calendar = calendar_for(row.school_id)
+            calendar = self.calendar_for(row.school_id)
             have = {(m.day, m.session) for m in marks}
             for day in calendar.iter_school_days(first, last):
-                for s in expected_sessions(facts, day, calendar, attendance.session_boundary):
+                for s in expected_sessions(facts, day, calendar, self.settings.session_boundary):
                     expected += 1
                     if (day, s) not in have:
                         unmarked.append(SessionOut(day=day, session=s))
@@ -336,5 +287,92 @@ def router_for(settings: Settings) -> APIRouter:
                 attendance_percent=round(100 * counts[CountsAs.present] / possible, 1) if possible else None,
             ),
         )
+
+    @staticmethod
+    def of(request: Request) -> AttendanceRegister:
+        return request.app.state.attendance_register
+
+
+def provider_sink(app, attendance_register: AttendanceRegister):
+    """What records a mark a provider sends through its attendance link
+    (`console.provider` calls ``app.state.attendance_sink(claims, answer)``).
+    The link is the provider's authority, scoped to one placement: the mark is
+    recorded as the provider's own, under the link's id, with every check a
+    register has; a refusal says why and records nothing."""
+
+    async def sink(claims, answer) -> None:
+        row = await run_in_threadpool(register.get, app.state.engine, claims.placement_id)
+        if row is None:
+            raise HTTPException(404, {"error": "revoked", "message": "This link's placement no longer exists."})
+        actor = Actor(user_id=claims.link_id, role=Role.provider, school_id=row.school_id)
+        mark = store.MarkIn(claims.placement_id, answer.day, answer.session, normalise_code(answer.code), None, answer.note)
+        try:
+            await run_in_threadpool(
+                attendance_register.record, app.state.engine, [mark], lambda school_id: actor if school_id == row.school_id else None,
+                "provider", today(), lambda school_id: school_id == row.school_id,
+            )
+        except store.RegisterRefused as e:
+            raise HTTPException(422, {
+                "error": "refused",
+                "message": "The mark was not recorded: " + "; ".join(f"{x.message} ({x.clause})" for x in e.errors),
+                "fields": [{"field": x.field, "message": x.message, "clause": x.clause} for x in e.errors],
+            }) from None
+
+    return sink
+
+
+def router_for(attendance_register: AttendanceRegister) -> APIRouter:
+    """The attendance routes over the app's register."""
+    limits = attendance_register.settings
+    router = APIRouter(tags=["attendance"])
+
+    @router.post(
+        "/api/attendance",
+        response_model=RecordedOut,
+        responses={422: {"model": RefusedOut, "description": "Nothing was recorded: every row that cannot be, with why"}},
+    )
+    def record(body: RegisterBody, principal: PrincipalDep, request: Request, day_today: TodayDep):
+        """Record a register: all rows or none. Sending the same register again changes nothing.
+        Each row is recorded under the role its sender holds at the placement's school."""
+        held = {g.role for g in principal.grants}
+        if not held & RECORDERS:
+            what = "sees, never acts" if held <= WATCHERS else "does not record attendance"
+            raise HTTPException(403, f"a register is recorded by the school's staff or the trust: your role "
+                                     f"({', '.join(sorted(r.value for r in held)) or 'none'}) {what}")
+        if len(body.marks) > limits.max_register_rows:
+            raise HTTPException(413, f"at most {limits.max_register_rows} rows in one register")
+        marks = [store.MarkIn(m.placement_id, m.day, m.session, m.code, m.explained, m.note) for m in body.marks]
+        try:
+            done = attendance_register.record_for(request.app.state.engine, principal, marks, body.source, day_today)
+        except store.RegisterRefused as e:
+            refused = RefusedOut(
+                message=f"the register was refused: nothing was recorded ({len(e.errors)} problem(s))",
+                errors=[RowErrorOut(**{k: getattr(x, k) for k in RowErrorOut.model_fields}) for x in e.errors],
+            )
+            return JSONResponse(status_code=422, content={"detail": refused.model_dump(mode="json")})
+        return RecordedOut(recorded=len(marks), created=done.created, changed=done.changed, unchanged=done.unchanged)
+
+    @router.get("/api/attendance/codes", response_model=list[CodeOut])
+    def codes(principal: PrincipalDep) -> list[CodeOut]:
+        """The register codes in use (the trust's `attendance/codes.toml`)."""
+        return [
+            CodeOut(code=c.code, meaning=c.meaning, counts_as=c.counts_as, explained=c.explained if c.is_absence else None,
+                    needs_provider_mark=c.needs_provider_mark, fits=[f.value for f in c.fits], retired=c.retired)
+            for c in attendance_register.book
+        ]
+
+    @router.get("/api/placements/{placement_id}/attendance", response_model=PlacementAttendanceOut)
+    def placement_attendance(
+        placement_id: str,
+        principal: PrincipalDep,
+        request: Request,
+        day_today: TodayDep,
+        first: Annotated[date | None, Query(alias="from", description="First day (default: the start)")] = None,
+        last: Annotated[date | None, Query(alias="to", description="Last day (default: today or the end)")] = None,
+    ) -> PlacementAttendanceOut:
+        """Every mark of a placement with what its code means, the sessions still unmarked and the amendments."""
+        engine = request.app.state.engine
+        row = visible_placement(engine, principal, placement_id)
+        return attendance_register.of_placement(engine, row, day_today, first, last)
 
     return router

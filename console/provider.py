@@ -54,6 +54,7 @@ from store import documents as sent
 from store import register
 
 from . import link_pages
+from .attendance import code_choices
 from .link_pages import LinkUsed, open_link, read_answer, refuse_if_ended, wants_html
 
 MAX_FORM_FIELDS = 20  # the longest form asks for a handful
@@ -158,7 +159,7 @@ def router(settings: Settings) -> APIRouter:
         return link_pages.refused(request, e, lambda status, **values: page(request, status, **values), "provider")
 
     # The register code is chosen from the codes a register takes now, each with its meaning.
-    codes = [(c.code, f"{c.code}: {c.meaning}") for c in load_codes(settings.attendance_codes) if not c.retired]
+    codes = code_choices(load_codes(settings.attendance_codes))
 
     def form(claims: LinkClaims, values: dict[str, Any], errors: dict[str, str]) -> list[dict[str, Any]]:
         return [dict(f, value=values.get(f["name"]), error=errors.get(f["name"]), **({"choices": codes} if f["kind"] == "select" else {}))
