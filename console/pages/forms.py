@@ -27,6 +27,7 @@ from . import wording
 Values = Mapping[str, list[str]]  # a posted form: every value of each name
 MISSING = object()  # a field left blank
 MAX_RADIOS = 10  # more choices than this are a select
+NEEDED = "{label} is needed"  # a required field left blank
 
 
 @dataclass
@@ -313,7 +314,7 @@ def _message(err: dict) -> str:
     field's label, put in when the message is placed beside it."""
     kind, ctx = err["type"], err.get("ctx") or {}
     if kind in ("missing", "string_too_short"):
-        return "{label} is needed"
+        return NEEDED
     if kind in ("int_parsing", "float_parsing", "int_from_float"):
         return "{label} must be a number"
     if kind == "greater_than_equal":

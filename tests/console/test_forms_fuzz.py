@@ -16,8 +16,8 @@ another site.
 
 Checked on every answer: no 5xx but the documented 503; a page, not a
 traceback. Checked after the run: a placement no accepted form could have
-reached is exactly as it was, in the register and in its workflow; no one
-outside the school was ever let through.
+reached is exactly as it was, in the register (its attendance marks too) and in
+its workflow; no one outside the school was ever let through.
 
 Generation is seeded per form and person, and bounded (`EXAMPLES` each).
 """
@@ -37,6 +37,7 @@ from hypothesis import strategies as st
 
 from apflow.calendars import load_calendar
 from domain.actions import ACTION_MODELS
+from store import attendance
 from tests.api import test_api as api
 from tests.api.test_fuzz import snapshot_of, state_of
 
@@ -208,7 +209,7 @@ async def forms_of(http: httpx.AsyncClient, seeded: dict[str, str]) -> list[Form
     links, each once by where it posts (a placement's id as `{pid}`)."""
     pages = ["/", "/placements", "/placements/new", "/register", "/providers/new", "/today/contacts"]
     for pid in seeded.values():
-        pages.append(f"/placements/{pid}")
+        pages += [f"/placements/{pid}", f"/placements/{pid}/attendance"]
         pages += [f"/placements/{pid}/actions/{action}" for action in ACTION_MODELS]
     found: dict[str, Form] = {}
     for person in (LEAD, HEAD, DSL):
@@ -229,12 +230,18 @@ async def forms_of(http: httpx.AsyncClient, seeded: dict[str, str]) -> list[Form
     return [Form(key, f.fields, f.files) for key, f in found.items()]
 
 
+def marks_of(console, pid: str) -> tuple[list, list]:
+    """A placement's attendance marks and their amendments, as its register holds them."""
+    return ([(m.day, m.session, m.code, m.source, m.note, m.recorded_by) for m in attendance.marks_for(console.engine, pid)],
+            [(a.day, a.session, a.new_code, a.amended_by) for a in attendance.amendments_for(console.engine, pid)])
+
+
 async def test_fuzzing_the_consoles_forms_finds_no_5xx_and_refused_forms_change_nothing(console, seeded):
     async with httpx.AsyncClient(base_url=console.url, timeout=60) as http:
-        before = {pid: (state_of(console.engine, pid), await snapshot_of(http, pid)) for pid in seeded.values()}
+        before = {pid: (state_of(console.engine, pid), await snapshot_of(http, pid), marks_of(console, pid)) for pid in seeded.values()}
         forms = await forms_of(http, seeded)
         placement_forms = [f for f in forms if "{pid}" in f.action]
-        assert len(placement_forms) >= 10, [f.action for f in forms]
+        assert len(placement_forms) >= 10 and "/placements/{pid}/attendance" in {f.action for f in forms}, [f.action for f in forms]
         assert any(f.files for f in forms) and any(f.action.startswith("link ") for f in forms)
         tokens = {p.user: await token_of(http, p) for p in (*INSIDERS, *OUTSIDERS)}
         run = Run()
@@ -250,7 +257,7 @@ async def test_fuzzing_the_consoles_forms_finds_no_5xx_and_refused_forms_change_
             for person in OUTSIDERS:
                 for pid in (out_of_reach if "{pid}" in form.action else [None]):
                     await fuzz_form(http, form, form.action.replace("{pid}", pid or ""), person, tokens, run)
-        after = {pid: (state_of(console.engine, pid), await snapshot_of(http, pid)) for pid in seeded.values()}
+        after = {pid: (state_of(console.engine, pid), await snapshot_of(http, pid), marks_of(console, pid)) for pid in seeded.values()}
 
     assert run.problems == [], f"{len(run.problems)} problems in {len(run.calls)} posts:\n" + "\n".join(run.problems[:20])
     outsiders = {p.user for p in OUTSIDERS}

@@ -158,3 +158,22 @@ async def test_the_pages_run_their_scripts_under_the_csp(browser, console, seede
         await page.wait_for_load_state("networkidle")
         assert await page.evaluate("document.body.classList.contains('govuk-frontend-supported')"), path
     assert page.problems == []
+
+
+async def test_a_mark_the_provider_phoned_in_is_recorded_from_the_placements_page(browser, console, seeded, pictures):
+    page = await signed_in(browser, console, LEAD)
+    await page.goto(f"/placements/{seeded['Casey Moor']}")
+    await page.get_by_role("link", name="Every attendance mark, and record one").click()
+    # The latest session with no mark: its link fills the form's day and session in.
+    first = page.locator("#unmarked + p + ul li").first
+    session = (await first.inner_text()).split(":")[0]
+    await first.get_by_role("link").click()
+    await page.get_by_label("Register code").select_option("B")
+    await page.get_by_label("The provider's, told by phone or on paper").check()
+    await page.get_by_label("Note").fill("Phoned in by the provider's office")
+    async with page.expect_navigation():
+        await page.get_by_role("button", name="Record the mark").click()
+    assert f"Mark recorded for {session}" in await page.locator(".govuk-notification-banner").inner_text()
+    marks = await page.get_by_role("region", name="Marks").inner_text()
+    assert session in marks and "Phoned in by the provider's office" in marks
+    await page.screenshot(path=str(pictures / "attendance.png"), full_page=True)

@@ -1,0 +1,117 @@
+"""A placement's attendance page over real HTTP, against the real stack:
+the sessions it owes, a mark recorded through its form (as the provider
+phoned it in, or as the school's own), a mark the register refuses, and who
+may not record one."""
+from __future__ import annotations
+
+import re
+
+import httpx
+import pytest_asyncio
+
+from apflow import samples
+from apflow.attendance_codes import load_codes
+from apflow.calendars import load_calendar
+from console.pages.attendance import session_words
+from store import attendance as marks
+
+from .conftest import LEAD, OTHER_LEAD, Person
+from .helpers import started_today, today
+from .test_pages_http import csrf_of, get
+
+GOVERNOR = Person("governor-137000", "read_only")
+
+
+@pytest_asyncio.fixture(scope="module")
+async def active(console):
+    """A placement that started on the last school day: its sessions are owed."""
+    async with httpx.AsyncClient(base_url=console.url, timeout=30) as api_http:
+        cal = load_calendar(samples.SCHOOL.school_id, console.settings.calendars_dir)
+        return await started_today(api_http, cal, "Sam Register"), cal
+
+
+def mark_form(page: str, day, session: str, code: str, source: str, note: str = "") -> dict[str, str]:
+    return {"csrf_token": csrf_of(page), "day.day": str(day.day), "day.month": str(day.month), "day.year": str(day.year),
+            "session": session, "code": code, "source": source, "note": note}
+
+
+async def test_a_mark_phoned_in_is_recorded_as_the_providers_and_a_change_leaves_its_amendment(http, console, active):
+    pid, cal = active
+    start = marks.expectation(console.engine, pid).started_on
+    placement = await get(http, f"/placements/{pid}", LEAD)
+    assert f'href="/placements/{pid}/attendance"' in placement and "Every attendance mark, and record one" in placement
+
+    page = await get(http, f"/placements/{pid}/attendance", LEAD)
+    assert "Sessions with no mark" in page and session_words(start, "am") in page
+    # The code is chosen from the trust's current codes, each with its meaning.
+    offered = re.findall(r'<option value="([A-Z0-9]+)"', page)
+    assert offered == [c.code for c in load_codes(console.settings.attendance_codes) if not c.retired]
+    # An unmarked session's link opens the form with its day and session filled in.
+    chosen = await get(http, f"/placements/{pid}/attendance?day={start}&session=am", LEAD)
+    for part in ("day", "month", "year"):
+        assert f'name="day.{part}" type="text" value="{getattr(start, part)}"' in chosen
+    assert re.search(r'name="session" type="radio" value="am" checked', chosen)
+
+    r = await http.post(f"/placements/{pid}/attendance", headers=LEAD.headers,
+                        data=mark_form(page, start, "am", "B", "provider", "Phoned in by the provider at 9:40"))
+    assert r.status_code == 303 and r.headers["location"] == f"/placements/{pid}/attendance?recorded={start}.am"
+    done = await get(http, r.headers["location"], LEAD)
+    assert f"Mark recorded for {session_words(start, 'am')}" in done
+    assert "<strong>B</strong>, present" in done and "Phoned in by the provider at 9:40" in done
+    (mark,) = marks.marks_for(console.engine, pid)
+    assert (mark.code, mark.source, mark.provider_code, mark.recorded_by, mark.recorded_role) == (
+        "B", "provider", "B", LEAD.user, "ap_lead")
+
+    # Sent again, nothing changes; a different mark replaces it and says why.
+    again = await http.post(f"/placements/{pid}/attendance", headers=LEAD.headers,
+                            data=mark_form(page, start, "am", "B", "provider", "Phoned in by the provider at 9:40"))
+    assert again.status_code == 303 and marks.amendments_for(console.engine, pid) == []
+    changed = await http.post(f"/placements/{pid}/attendance", headers=LEAD.headers,
+                              data=mark_form(page, start, "am", "I", "provider", "Provider rang back: sent home ill at 9:50"))
+    assert changed.status_code == 303
+    (amendment,) = marks.amendments_for(console.engine, pid)
+    assert (amendment.old_code, amendment.new_code, amendment.amended_by) == ("B", "I", LEAD.user)
+    after = await get(http, f"/placements/{pid}/attendance", LEAD)
+    assert "Changed marks" in after and "B → I" in after and "sent home ill" in after
+    assert session_words(start, "am") not in re.search(r'id="unmarked".*?</ul>', after, re.S).group(0)
+
+
+async def test_a_mark_the_register_refuses_is_shown_beside_its_field_and_records_nothing(http, console, active):
+    pid, cal = active
+    start = marks.expectation(console.engine, pid).started_on
+    before = [(m.day, m.session, m.code) for m in marks.marks_for(console.engine, pid)]
+    page = await get(http, f"/placements/{pid}/attendance", LEAD)
+    tomorrow = cal.add_school_days(today(), 1)
+    for data, said in [
+        (mark_form(page, tomorrow, "pm", "B", "provider"), f"{tomorrow} is in the future: a register records what happened"),
+        # D is only for a provider that is itself a registered school.
+        (mark_form(page, start, "pm", "D", "provider"), "is only where the provider is itself a registered school (a PRU, an AP academy or a registered independent school), and this provider is not (§10.4)"),
+        (mark_form(page, start, "pm", "", ""), "Choose the register code"),
+    ]:
+        r = await http.post(f"/placements/{pid}/attendance", headers=LEAD.headers, data=data)
+        assert r.status_code == 422, r.text[:2000]
+        assert "There is a problem" in r.text and said in r.text, (said, re.findall(r'govuk-error-message">(.*?)</', r.text, re.S))
+    assert "Choose whose mark it is" in r.text
+    assert [(m.day, m.session, m.code) for m in marks.marks_for(console.engine, pid)] == before
+
+
+async def test_who_may_not_record_sees_the_marks_and_has_no_form_and_another_school_finds_nothing(http, console, active):
+    pid, _ = active
+    start = marks.expectation(console.engine, pid).started_on
+    before = [(m.day, m.session, m.code) for m in marks.marks_for(console.engine, pid)]
+    seen = await get(http, f"/placements/{pid}/attendance", GOVERNOR)
+    assert 'id="mark-form"' not in seen and "record its mark" not in seen
+    assert "Marks are recorded by the school's staff and the trust" in seen
+    r = await http.post(f"/placements/{pid}/attendance", headers=GOVERNOR.headers,
+                        data=mark_form(await get(http, "/placements", GOVERNOR), start, "pm", "B", "school"))
+    assert r.status_code == 403 and "You cannot record attendance" in r.text
+    await get(http, f"/placements/{pid}/attendance", OTHER_LEAD, status=404)
+    r = await http.post(f"/placements/{pid}/attendance", headers=OTHER_LEAD.headers,
+                        data=mark_form(await get(http, "/placements", OTHER_LEAD), start, "pm", "B", "school"))
+    assert r.status_code == 404
+    # Without the session's CSRF field, even the AP lead's form is refused.
+    lead_page = await get(http, f"/placements/{pid}/attendance", LEAD)
+    r = await http.post(f"/placements/{pid}/attendance", headers=LEAD.headers,
+                        data={**mark_form(lead_page, start, "pm", "B", "school"), "csrf_token": "forged"})
+    assert r.status_code == 403
+    assert [(m.day, m.session, m.code) for m in marks.marks_for(console.engine, pid)] == before
