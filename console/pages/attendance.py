@@ -57,8 +57,9 @@ HINTS = {
     "code": "B if the pupil attended; if not, the code for why they were absent.",
     "note": "Optional. The reason for an absence, if known; for a changed mark, why it changed.",
 }
-# What a choice left unmade says (a typed field's "… is needed" reads wrong for them).
-UNCHOSEN = {"session": "Choose the session", "code": "Choose the register code", "source": "Choose whose mark it is"}
+# What each field left blank says, as GOV.UK words it ("… is needed" reads wrong for a choice).
+LEFT_BLANK = {"day": "Enter the date of the session", "session": "Choose the session",
+              "code": "Choose the register code", "source": "Choose whose mark it is"}
 SOURCES = [
     ("provider", "The provider's, told by phone or on paper"),
     ("school", "The school's own: the provider has not reported it (a B is chased until the provider confirms it)"),
@@ -153,7 +154,7 @@ async def record_mark(placement_id: str, principal: FormPrincipal, request: Requ
         return page(request, "not_yours.html", principal, status=403, heading="You cannot record attendance",
                     why="A register is kept by the school's staff and the trust; no role you hold at this school records it.")
     entry, problems = forms.read(MarkEntry, values)
-    problems = {name: UNCHOSEN.get(name, said) if said == forms.NEEDED else said for name, said in problems.items()}
+    problems = {name: LEFT_BLANK.get(name, said) if said == forms.NEEDED else said for name, said in problems.items()}
     status = 422
     if entry is not None:
         mark = store.MarkIn(placement_id, entry.day, entry.session, entry.code, None, entry.note)

@@ -86,12 +86,15 @@ async def test_a_mark_the_register_refuses_is_shown_beside_its_field_and_records
         (mark_form(page, tomorrow, "pm", "B", "provider"), f"{tomorrow} is in the future: a register records what happened"),
         # D is only for a provider that is itself a registered school.
         (mark_form(page, start, "pm", "D", "provider"), "is only where the provider is itself a registered school (a PRU, an AP academy or a registered independent school), and this provider is not (§10.4)"),
+        ({**mark_form(page, start, "pm", "B", "provider"), "day.day": ""}, "Date of the session must be a real date"),
+        ({**mark_form(page, start, "pm", "B", "provider"), "day.day": "", "day.month": "", "day.year": ""},
+         "Enter the date of the session"),
         (mark_form(page, start, "pm", "", ""), "Choose the register code"),
     ]:
         r = await http.post(f"/placements/{pid}/attendance", headers=LEAD.headers, data=data)
         assert r.status_code == 422, r.text[:2000]
         assert "There is a problem" in r.text and said in r.text, (said, re.findall(r'govuk-error-message">(.*?)</', r.text, re.S))
-    assert "Choose whose mark it is" in r.text
+    assert "Choose whose mark it is" in r.text and "Choose the session" not in r.text  # the session was chosen
     assert [(m.day, m.session, m.code) for m in marks.marks_for(console.engine, pid)] == before
 
 
