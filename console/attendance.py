@@ -24,7 +24,7 @@ from sqlalchemy import Engine
 from apflow.attendance_codes import load_codes
 from apflow.calendars import calendar_path, load_calendar
 from domain.access import ACTION_ROLES, WATCHERS
-from domain.attendance import AttendanceSettings, CodeBook, CountsAs, expected_sessions, normalise_code
+from domain.attendance import AttendanceSettings, CodeBook, CountsAs, PlacementFacts, expected_sessions, normalise_code
 from domain.calendar import SchoolCalendar
 from domain.clock import uk_date
 from domain.models import Actor, Model, Role
@@ -231,6 +231,14 @@ class AttendanceRegister:
 
         return self.record(engine, marks, recorder_at, source, today_, principal.may_see)
 
+    def owed(self, facts: PlacementFacts, school_id: str, first: date, last: date) -> list[tuple[date, str]]:
+        """Each session from `first` to `last` the placement's pattern owes a
+        mark for, in order: its days that are the school's school days, each
+        session its times reach across the boundary."""
+        calendar = self.calendar_for(school_id)
+        return [(day, s) for day in calendar.iter_school_days(first, last)
+                for s in expected_sessions(facts, day, calendar, self.settings.session_boundary)]
+
     def of_placement(self, engine: Engine, row, today_: date, first: date | None = None,
                      last: date | None = None) -> PlacementAttendanceOut:
         """Every mark of a placement (its register row `row`) with what its
@@ -241,16 +249,10 @@ class AttendanceRegister:
         marks = store.marks_for(engine, placement_id, first, last)
         first = first or (facts.started_on if facts else None)
         last = last or min(filter(None, [today_, facts.ended_on if facts else None]))
-        unmarked: list[SessionOut] = []
-        expected = 0
-        if facts and first and last:
-            calendar = self.calendar_for(row.school_id)
-            have = {(m.day, m.session) for m in marks}
-            for day in calendar.iter_school_days(first, last):
-                for s in expected_sessions(facts, day, calendar, self.settings.session_boundary):
-                    expected += 1
-                    if (day, s) not in have:
-                        unmarked.append(SessionOut(day=day, session=s))
+        owed = self.owed(facts, row.school_id, first, last) if facts and first and last else []
+        have = {(m.day, m.session) for m in marks}
+        unmarked = [SessionOut(day=day, session=s) for day, s in owed if (day, s) not in have]
+        expected = len(owed)
         counts = {c: 0 for c in CountsAs}
         for m in marks:
             entry = book.get(m.code)

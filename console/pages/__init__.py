@@ -1,9 +1,11 @@
 """The staff console: server-rendered pages (GOV.UK Design System) on the
 same app as the JSON API, calling the same services. One module an area:
-`today`, `placements` (the list), `placement` (one), `attendance` (a placement's marks, and one recorded), `steps` (every step's
-form, and the proposal's), `register` (every placement, and its exports),
-`stuck` (trust operations' stuck placements), `providers` (the trust's list),
-with `forms` building a form from a model."""
+`today`, `placements` (the list), `placement` (one), `attendance` (a
+placement's marks, and one recorded) and `attendance_week` (a week's return
+keyed in), `steps` (every step's form, and the proposal's), `register`
+(every placement, and its exports), `stuck` (trust operations' stuck
+placements), `providers` (the trust's list), with `forms` building a form
+from a model."""
 from __future__ import annotations
 
 import logging
@@ -14,7 +16,7 @@ from fastapi.staticfiles import StaticFiles
 
 from apflow.settings import Settings
 
-from . import attendance, evaluations, placement, placements, providers, register, steps, stuck, today, today_contacts
+from . import attendance, attendance_week, evaluations, placement, placements, providers, register, steps, stuck, today, today_contacts
 
 log = logging.getLogger(__name__)
 
@@ -34,5 +36,5 @@ def install(app: FastAPI, settings: Settings) -> None:
     else:
         log.warning("GOV.UK Frontend is not installed (%s): run npm ci; the console is served unstyled", GOVUK)
     # `steps` first: /placements/new is not a placement's id.
-    for module in (today, today_contacts, steps, placements, placement, attendance, evaluations, register, stuck, providers):
+    for module in (today, today_contacts, steps, placements, placement, attendance, attendance_week, evaluations, register, stuck, providers):
         app.include_router(module.router)

@@ -136,6 +136,26 @@ def _page(request: Request, principal: Principal, row, values: forms.Values, pro
     )
 
 
+async def posted_to_record(request: Request, principal: Principal, placement_id: str):
+    """A posted form of marks: its values and its placement's row, or else
+    the page refusing it (another school's placement is not found; a role
+    that does not record is told so)."""
+    values = forms.values_of(await request.form())
+    row = await run_in_threadpool(visible, request, principal, placement_id)
+    if row is None:
+        return values, None, not_found(request, principal, "placement")
+    if not principal.may_take(row.school_id, RECORD):
+        return values, None, page(
+            request, "not_yours.html", principal, status=403, heading="You cannot record attendance",
+            why="A register is kept by the school's staff and the trust; no role you hold at this school records it.")
+    return values, row, None
+
+
+def refusal(error: store.RowError) -> str:
+    """What the register says of a refused mark, as a sentence with its clause."""
+    return f"{error.message[:1].upper()}{error.message[1:]} ({error.clause})"
+
+
 @router.get("/placements/{placement_id}/attendance")
 def attendance_page(placement_id: str, principal: PrincipalDep, request: Request):
     row = visible(request, principal, placement_id)
@@ -146,13 +166,9 @@ def attendance_page(placement_id: str, principal: PrincipalDep, request: Request
 
 @router.post("/placements/{placement_id}/attendance")
 async def record_mark(placement_id: str, principal: FormPrincipal, request: Request):
-    values = forms.values_of(await request.form())
-    row = await run_in_threadpool(visible, request, principal, placement_id)
-    if row is None:
-        return not_found(request, principal, "placement")
-    if not principal.may_take(row.school_id, RECORD):
-        return page(request, "not_yours.html", principal, status=403, heading="You cannot record attendance",
-                    why="A register is kept by the school's staff and the trust; no role you hold at this school records it.")
+    values, row, refused = await posted_to_record(request, principal, placement_id)
+    if refused is not None:
+        return refused
     entry, problems = forms.read(MarkEntry, values)
     problems = {name: LEFT_BLANK.get(name, said) if said == forms.NEEDED else said for name, said in problems.items()}
     status = 422
@@ -164,5 +180,5 @@ async def record_mark(placement_id: str, principal: FormPrincipal, request: Requ
             return RedirectResponse(f"/placements/{placement_id}/attendance?recorded={entry.day}.{entry.session}",
                                     status_code=303)
         except store.RegisterRefused as e:
-            problems = [(x.field, f"{x.message[:1].upper()}{x.message[1:]} ({x.clause})") for x in e.errors]
+            problems = [(x.field, refusal(x)) for x in e.errors]
     return await run_in_threadpool(_page, request, principal, row, values, problems, status)

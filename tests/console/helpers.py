@@ -53,3 +53,18 @@ async def started_today(http, cal, name: str, **changes) -> str:
     await api.act(http, pid, "notify", samples.notify(cal.add_school_days(start, -3), copy), api.HEAD)
     await api.wait_for_state(http, pid, "active")
     return pid
+
+
+def on_the_first_register_day(monkeypatch, engine, cal, placement_id: str) -> date:
+    """The first school day on or after the placement started, made the
+    attendance pages' today: on a weekend or in a holiday a placement starts
+    with no session owed until then, and the pages' checks would have none
+    to show."""
+    from console.pages import attendance, attendance_week
+    from store import attendance as marks
+
+    started = marks.expectation(engine, placement_id).started_on
+    day = started if cal.is_school_day(started) else cal.add_school_days(started, 1)
+    for module in (attendance, attendance_week):
+        monkeypatch.setattr(module, "today", lambda: day)
+    return day

@@ -65,6 +65,7 @@ async def test_the_pages_meet_wcag_as_axe_checks_them(browser, console, seeded):
     assert await checked(lead, [
         "/", "/placements", f"/placements/{running}", f"/placements/{proposed}", "/placements/new",
         f"/placements/{proposed}/actions/vet", f"/placements/{running}/actions/record_contact", f"/placements/{running}/attendance",
+        f"/placements/{running}/attendance/week",
         "/register", "/providers", "/account/calendar",
         "/register/attendance.xlsx?from=2026-12-10&to=2026-12-01",  # refused: a page saying why
     ]) == {}
@@ -126,7 +127,8 @@ async def test_the_pages_reflow_at_320_pixels_wide_their_tables_scrolling_on_the
     lead = await signed_in(browser, console, LEAD)
     assert await wider_than(lead, [
         "/", "/placements", f"/placements/{running}", f"/placements/{proposed}", "/placements/new",
-        f"/placements/{running}/actions/record_visit", f"/placements/{running}/attendance", "/register", "/providers",
+        f"/placements/{running}/actions/record_visit", f"/placements/{running}/attendance",
+        f"/placements/{running}/attendance/week", "/register", "/providers",
         provider, "/account/calendar",
     ], 320) == {}
     await lead.goto(f"/placements/{running}")

@@ -5,6 +5,7 @@ may not record one."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import httpx
 import pytest_asyncio
@@ -13,10 +14,11 @@ from apflow import samples
 from apflow.attendance_codes import load_codes
 from apflow.calendars import load_calendar
 from console.pages.attendance import session_words
+from documents.formatting import long_date
 from store import attendance as marks
 
 from .conftest import LEAD, OTHER_LEAD, Person
-from .helpers import started_today, today
+from .helpers import on_the_first_register_day, started_today
 from .test_pages_http import csrf_of, get
 
 GOVERNOR = Person("governor-137000", "read_only")
@@ -35,9 +37,9 @@ def mark_form(page: str, day, session: str, code: str, source: str, note: str = 
             "session": session, "code": code, "source": source, "note": note}
 
 
-async def test_a_mark_phoned_in_is_recorded_as_the_providers_and_a_change_leaves_its_amendment(http, console, active):
+async def test_a_mark_phoned_in_is_recorded_as_the_providers_and_a_change_leaves_its_amendment(http, console, active, monkeypatch):
     pid, cal = active
-    start = marks.expectation(console.engine, pid).started_on
+    start = on_the_first_register_day(monkeypatch, console.engine, cal, pid)
     placement = await get(http, f"/placements/{pid}", LEAD)
     assert f'href="/placements/{pid}/attendance"' in placement and "Every attendance mark, and record one" in placement
 
@@ -76,12 +78,12 @@ async def test_a_mark_phoned_in_is_recorded_as_the_providers_and_a_change_leaves
     assert session_words(start, "am") not in re.search(r'id="unmarked".*?</ul>', after, re.S).group(0)
 
 
-async def test_a_mark_the_register_refuses_is_shown_beside_its_field_and_records_nothing(http, console, active):
+async def test_a_mark_the_register_refuses_is_shown_beside_its_field_and_records_nothing(http, console, active, monkeypatch):
     pid, cal = active
-    start = marks.expectation(console.engine, pid).started_on
+    start = on_the_first_register_day(monkeypatch, console.engine, cal, pid)
     before = [(m.day, m.session, m.code) for m in marks.marks_for(console.engine, pid)]
     page = await get(http, f"/placements/{pid}/attendance", LEAD)
-    tomorrow = cal.add_school_days(today(), 1)
+    tomorrow = cal.add_school_days(start, 1)
     for data, said in [
         (mark_form(page, tomorrow, "pm", "B", "provider"), f"{tomorrow} is in the future: a register records what happened"),
         # D is only for a provider that is itself a registered school.
@@ -98,9 +100,9 @@ async def test_a_mark_the_register_refuses_is_shown_beside_its_field_and_records
     assert [(m.day, m.session, m.code) for m in marks.marks_for(console.engine, pid)] == before
 
 
-async def test_who_may_not_record_sees_the_marks_and_has_no_form_and_another_school_finds_nothing(http, console, active):
-    pid, _ = active
-    start = marks.expectation(console.engine, pid).started_on
+async def test_who_may_not_record_sees_the_marks_and_has_no_form_and_another_school_finds_nothing(http, console, active, monkeypatch):
+    pid, cal = active
+    start = on_the_first_register_day(monkeypatch, console.engine, cal, pid)
     before = [(m.day, m.session, m.code) for m in marks.marks_for(console.engine, pid)]
     seen = await get(http, f"/placements/{pid}/attendance", GOVERNOR)
     assert 'id="mark-form"' not in seen and "record its mark" not in seen
@@ -118,3 +120,55 @@ async def test_who_may_not_record_sees_the_marks_and_has_no_form_and_another_sch
                         data={**mark_form(lead_page, start, "pm", "B", "school"), "csrf_token": "forged"})
     assert r.status_code == 403
     assert [(m.day, m.session, m.code) for m in marks.marks_for(console.engine, pid)] == before
+
+
+async def test_a_weeks_return_records_the_sessions_given_a_code_and_leaves_the_rest_alone(http, console, active, monkeypatch):
+    pid, cal = active
+    start = on_the_first_register_day(monkeypatch, console.engine, cal, pid)
+    kept = {(m.day, m.session): (m.code, m.note) for m in marks.marks_for(console.engine, pid)}
+    assert kept[(start, "am")] == ("I", "Provider rang back: sent home ill at 9:50")  # from the first test
+    attendance = await get(http, f"/placements/{pid}/attendance", LEAD)
+    assert f'href="/placements/{pid}/attendance/week"' in attendance
+    page = await get(http, f"/placements/{pid}/attendance/week", LEAD)
+    assert f"The week of Monday {long_date(start - timedelta(days=start.weekday()))}" in page
+    # Each session the week owes, with its mark now; a marked one is left as it is unless a code is chosen.
+    assert session_words(start, "am") in page and "Now I (the provider&#39;s)" in page and "Leave as it is" in page
+    monday = start - timedelta(days=start.weekday())
+    # A week asked for before the start or after today is the nearest the placement ran (on a
+    # weekend or in a holiday it started in the week before its first session's).
+    started = marks.expectation(console.engine, pid).started_on
+    first_week = started - timedelta(days=started.weekday())
+    for asked, shown, no_link in (("2020-01-06", first_week, "Previous week"), ("2099-01-05", monday, "Next week"),
+                                  ("2026-02-30", monday, "Next week"), ("not-a-day", monday, "Next week")):
+        other = await get(http, f"/placements/{pid}/attendance/week?of={asked}", LEAD)
+        assert f"The week of Monday {long_date(shown)}" in other and no_link not in other
+    keys = {"csrf_token": csrf_of(page), "week": str(monday)}
+    am, pm = f"code.{start}.am", f"code.{start}.pm"
+
+    r = await http.post(f"/placements/{pid}/attendance/week", headers=LEAD.headers, data={**keys, am: "", pm: ""})
+    assert r.status_code == 422 and "Choose a code for at least one session" in r.text and "Choose whose mark it is" in r.text
+    # One refused row refuses the whole return: D is not for this provider.
+    r = await http.post(f"/placements/{pid}/attendance/week", headers=LEAD.headers,
+                        data={**keys, am: "D", pm: "B", "source": "provider"})
+    assert r.status_code == 422 and f"{session_words(start, 'am')}: D (" in r.text and "(§10.4)" in r.text
+    r = await http.post(f"/placements/{pid}/attendance/week", headers=LEAD.headers,
+                        data={**keys, pm: "BBBBB", "source": "provider", "note": "n" * 2001})
+    assert r.status_code == 422 and "Note takes at most 2000 characters" in r.text
+    r = await http.post(f"/placements/{pid}/attendance/week", headers=LEAD.headers, data={**keys, pm: "BBBBB", "source": "provider"})
+    assert r.status_code == 422 and "Unknown register code &#39;BBBBB&#39;" in r.text
+    assert {(m.day, m.session): (m.code, m.note) for m in marks.marks_for(console.engine, pid)} == kept
+
+    r = await http.post(f"/placements/{pid}/attendance/week", headers=LEAD.headers,
+                        data={**keys, am: "", pm: "B", "source": "provider", "note": "From the provider's weekly return"})
+    assert r.status_code == 303, r.text[:2000]
+    assert "1 mark recorded for the week of" in await get(http, r.headers["location"], LEAD)
+    now = {(m.day, m.session): (m.code, m.source, m.note) for m in marks.marks_for(console.engine, pid)}
+    assert now[(start, "am")] == ("I", "provider", "Provider rang back: sent home ill at 9:50")  # left alone
+    assert now[(start, "pm")] == ("B", "provider", "From the provider's weekly return")
+    # Someone who may not record sees the week without its form, and cannot post it.
+    assert 'id="week-form"' not in await get(http, f"/placements/{pid}/attendance/week", GOVERNOR)
+    r = await http.post(f"/placements/{pid}/attendance/week", headers=GOVERNOR.headers,
+                        data={**keys, "csrf_token": csrf_of(await get(http, "/placements", GOVERNOR)), pm: "O", "source": "school"})
+    assert r.status_code == 403
+    await get(http, f"/placements/{pid}/attendance/week", OTHER_LEAD, status=404)
+    assert marks.marks_for(console.engine, pid)[-1].code == "B"

@@ -209,7 +209,7 @@ async def forms_of(http: httpx.AsyncClient, seeded: dict[str, str]) -> list[Form
     links, each once by where it posts (a placement's id as `{pid}`)."""
     pages = ["/", "/placements", "/placements/new", "/register", "/providers/new", "/today/contacts"]
     for pid in seeded.values():
-        pages += [f"/placements/{pid}", f"/placements/{pid}/attendance"]
+        pages += [f"/placements/{pid}", f"/placements/{pid}/attendance", f"/placements/{pid}/attendance/week"]
         pages += [f"/placements/{pid}/actions/{action}" for action in ACTION_MODELS]
     found: dict[str, Form] = {}
     for person in (LEAD, HEAD, DSL):
@@ -241,7 +241,7 @@ async def test_fuzzing_the_consoles_forms_finds_no_5xx_and_refused_forms_change_
         before = {pid: (state_of(console.engine, pid), await snapshot_of(http, pid), marks_of(console, pid)) for pid in seeded.values()}
         forms = await forms_of(http, seeded)
         placement_forms = [f for f in forms if "{pid}" in f.action]
-        assert len(placement_forms) >= 10 and "/placements/{pid}/attendance" in {f.action for f in forms}, [f.action for f in forms]
+        assert len(placement_forms) >= 10 and {"/placements/{pid}/attendance", "/placements/{pid}/attendance/week"} <= {f.action for f in forms}, [f.action for f in forms]
         assert any(f.files for f in forms) and any(f.action.startswith("link ") for f in forms)
         tokens = {p.user: await token_of(http, p) for p in (*INSIDERS, *OUTSIDERS)}
         run = Run()

@@ -22,7 +22,7 @@ from store import register
 from tests.api import test_api as api
 
 from .conftest import HEAD, LEAD, SCHOOL, signed_in
-from .helpers import consulted, pupil, started_today, today, until
+from .helpers import consulted, on_the_first_register_day, pupil, started_today, today, until
 
 
 @pytest_asyncio.fixture(scope="module")
@@ -160,7 +160,8 @@ async def test_the_pages_run_their_scripts_under_the_csp(browser, console, seede
     assert page.problems == []
 
 
-async def test_a_mark_the_provider_phoned_in_is_recorded_from_the_placements_page(browser, console, seeded, pictures):
+async def test_a_mark_the_provider_phoned_in_is_recorded_from_the_placements_page(browser, console, seeded, pictures, monkeypatch):
+    on_the_first_register_day(monkeypatch, console.engine, load_calendar(SCHOOL, console.settings.calendars_dir), seeded["Casey Moor"])
     page = await signed_in(browser, console, LEAD)
     await page.goto(f"/placements/{seeded['Casey Moor']}")
     await page.get_by_role("link", name="Every attendance mark, and record one").click()
