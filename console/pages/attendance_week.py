@@ -22,7 +22,7 @@ from domain.attendance import normalise_code
 from store import attendance as store
 
 from . import forms
-from .attendance import LEFT_BLANK, SOURCES, posted_to_record, refusal, session_words
+from .attendance import SOURCES, posted_to_record, refusal, session_words
 from .rendering import not_found, page
 from .services import visible
 
@@ -148,7 +148,7 @@ async def record_week(placement_id: str, principal: FormPrincipal, request: Requ
     chosen = [r for r in week.rows if r.value]
     problems: list[tuple[str, str]] = []
     if source not in {s for s, _ in SOURCES}:
-        problems.append(("source", LEFT_BLANK["source"]))
+        problems.append(("source", "Choose whose marks these are"))
     if note is not None and len(note) > MAX_NOTE:
         problems.append(("note", f"Note takes at most {MAX_NOTE} characters"))
     if not chosen and week.rows:

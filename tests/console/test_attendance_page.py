@@ -146,7 +146,7 @@ async def test_a_weeks_return_records_the_sessions_given_a_code_and_leaves_the_r
     am, pm = f"code.{start}.am", f"code.{start}.pm"
 
     r = await http.post(f"/placements/{pid}/attendance/week", headers=LEAD.headers, data={**keys, am: "", pm: ""})
-    assert r.status_code == 422 and "Choose a code for at least one session" in r.text and "Choose whose mark it is" in r.text
+    assert r.status_code == 422 and "Choose a code for at least one session" in r.text and "Choose whose marks these are" in r.text
     # One refused row refuses the whole return: D is not for this provider.
     r = await http.post(f"/placements/{pid}/attendance/week", headers=LEAD.headers,
                         data={**keys, am: "D", pm: "B", "source": "provider"})
