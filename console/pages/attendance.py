@@ -71,14 +71,21 @@ def session_words(day: date, session: str) -> str:
     return f"{day:%A} {long_date(day)}, {SESSION_NAMES[session]}"
 
 
-def mark_address(placement_id: str, escalation) -> str | None:
-    """Where an open missing-mark escalation's mark is recorded: the form,
-    its session filled in from the escalation's id ("attendance_missing:<day>:<session>")."""
+# What an open attendance escalation asks of whoever reads it on the placement's page.
+MARK_LINKS = {
+    "attendance_missing": "Record the mark the provider gives",
+    "unexplained_absence": "Record the code for the reason, once it is known",
+}
+
+
+def mark_link(placement_id: str, escalation) -> tuple[str, str] | None:
+    """An open attendance escalation's link to the mark's form, its session
+    filled in from the escalation's id ("<kind>:<day>:<session>"), and the link's words."""
     kind, _, when = escalation.escalation_id.partition(":")
     day, _, session = when.partition(":")
-    if kind != "attendance_missing" or not escalation.open or not _DAY.match(day) or session not in SESSION_NAMES:
+    if kind not in MARK_LINKS or not escalation.open or not _DAY.match(day) or session not in SESSION_NAMES:
         return None
-    return f"/placements/{placement_id}/attendance?day={day}&session={session}#record-mark"
+    return f"/placements/{placement_id}/attendance?day={day}&session={session}#record-mark", MARK_LINKS[kind]
 
 
 def _form(register: AttendanceRegister, values: forms.Values, problems=()) -> tuple[list[forms.Widget], list]:

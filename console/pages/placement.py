@@ -31,7 +31,7 @@ from store.documents import TO_POST, UPLOADED
 from store.stuck import TERMINATED_BY_OPERATIONS
 
 from . import diagram, evaluations, records, wording
-from .attendance import mark_address
+from .attendance import mark_link
 from .rendering import NO_STORE, not_found, page
 from .services import Services, visible
 from .steps import new_key
@@ -170,7 +170,7 @@ def _placement_page(request: Request, principal, placement_id: str, snap, done: 
         escalations=sorted(p.escalations, key=lambda e: (not e.open, e.raised_at)),
         may_resolve=principal.may_take(p.school.school_id, "resolve_escalation"),
         may_record_delivery=principal.may_take(p.school.school_id, "record_delivery"),
-        attendance_kept=p.state.value not in NOT_STARTED, mark_address=mark_address,
+        attendance_kept=p.state.value not in NOT_STARTED, mark_link=mark_link,
         may_record_attendance=principal.may_take(p.school.school_id, "record_attendance"),
         timeline=timeline(trail, docs, names), names=names, documents=docs, letter_title=letter_title,
         ended_by_operations=ended, TO_POST=TO_POST, UPLOADED=UPLOADED,

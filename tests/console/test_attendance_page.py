@@ -4,6 +4,7 @@ phoned it in, or as the school's own), a mark the register refuses, and who
 may not record one."""
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import timedelta
 
@@ -15,7 +16,9 @@ from apflow.attendance_codes import load_codes
 from apflow.calendars import load_calendar
 from console.pages.attendance import session_words
 from documents.formatting import long_date
+from domain.escalations import AttendanceAlert
 from store import attendance as marks
+from workflows.placement import PlacementWorkflow
 
 from .conftest import LEAD, OTHER_LEAD, Person
 from .helpers import on_the_first_register_day, started_today
@@ -172,3 +175,26 @@ async def test_a_weeks_return_records_the_sessions_given_a_code_and_leaves_the_r
     assert r.status_code == 403
     await get(http, f"/placements/{pid}/attendance/week", OTHER_LEAD, status=404)
     assert marks.marks_for(console.engine, pid)[-1].code == "B"
+
+
+async def test_an_open_attendance_escalation_links_to_its_sessions_form(http, console, dev_env, monkeypatch):
+    async with httpx.AsyncClient(base_url=console.url, timeout=30) as api_http:
+        cal = load_calendar(samples.SCHOOL.school_id, console.settings.calendars_dir)
+        pid = await started_today(api_http, cal, "Ash Alerted")
+    day = on_the_first_register_day(monkeypatch, console.engine, cal, pid)
+    handle = dev_env.client.get_workflow_handle(pid)
+    await handle.signal(PlacementWorkflow.attendance_alert, AttendanceAlert(day=day, session="am", problem="missing"))
+    await handle.signal(PlacementWorkflow.attendance_alert, AttendanceAlert(day=day, session="pm", problem="unexplained_absence", code="O"))
+    links: dict[str, str] = {}
+    for _ in range(100):  # the signals' escalations reach the page with the workflow's next projection
+        placement = await get(http, f"/placements/{pid}", LEAD)
+        links = dict(re.findall(r'<a class="govuk-link" href="([^"]+#record-mark)">([^<]+)</a>, then resolve', placement))
+        if len(links) == 2:
+            break
+        await asyncio.sleep(0.2)
+    assert links == {
+        f"/placements/{pid}/attendance?day={day}&amp;session=am#record-mark": "Record the mark the provider gives",
+        f"/placements/{pid}/attendance?day={day}&amp;session=pm#record-mark": "Record the code for the reason, once it is known",
+    }
+    # The governor sees the escalations, and no link to a form that is not theirs.
+    assert "#record-mark" not in await get(http, f"/placements/{pid}", GOVERNOR)
