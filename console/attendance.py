@@ -1,5 +1,7 @@
 """Attendance over the API: a whole register in one call, a placement's
-marks, and the trust's register codes.
+marks, and the trust's register codes; and `AttendanceRegister`, through
+which the API, the providers' links and the console's attendance pages all
+record and read marks.
 
 Marks go straight to the database in bulk (ARCHITECTURE, "High-volume facts");
 the placement workflows hear only what the daily sweep finds wrong. Routes are
