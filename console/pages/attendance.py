@@ -32,7 +32,7 @@ from store import attendance as store
 
 from . import forms, wording
 from .rendering import not_found, page
-from .services import visible
+from .services import pupil_of, visible
 
 router = APIRouter(include_in_schema=False)
 
@@ -66,6 +66,16 @@ SOURCES = [
 ]
 
 
+def iso_day(text: str) -> date | None:
+    """A day written in an address or a hidden field ("2026-12-07"), if it is one."""
+    if not _DAY.match(text):
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
 def session_words(day: date, session: str) -> str:
     """Tuesday 1 December 2026, morning."""
     return f"{day:%A} {long_date(day)}, {SESSION_NAMES[session]}"
@@ -83,7 +93,7 @@ def mark_link(placement_id: str, escalation) -> tuple[str, str] | None:
     filled in from the escalation's id ("<kind>:<day>:<session>"), and the link's words."""
     kind, _, when = escalation.escalation_id.partition(":")
     day, _, session = when.partition(":")
-    if kind not in MARK_LINKS or not escalation.open or not _DAY.match(day) or session not in SESSION_NAMES:
+    if kind not in MARK_LINKS or not escalation.open or iso_day(day) is None or session not in SESSION_NAMES:
         return None
     return f"/placements/{placement_id}/attendance?day={day}&session={session}#record-mark", MARK_LINKS[kind]
 
@@ -104,24 +114,16 @@ def _form(register: AttendanceRegister, values: forms.Values, problems=()) -> tu
 def _prefilled(request: Request) -> dict[str, list[str]]:
     """A session chosen from the list of unmarked ones: a day and a session
     in the address, nothing about the pupil."""
-    day, session = request.query_params.get("day", ""), request.query_params.get("session", "")
-    if not _DAY.match(day) or session not in SESSION_NAMES:
-        return {}
-    try:
-        d = date.fromisoformat(day)
-    except ValueError:
+    d, session = iso_day(request.query_params.get("day", "")), request.query_params.get("session", "")
+    if d is None or session not in SESSION_NAMES:
         return {}
     return {"day.day": [str(d.day)], "day.month": [str(d.month)], "day.year": [str(d.year)], "session": [session]}
 
 
 def _recorded_banner(request: Request) -> str | None:
     day, _, session = request.query_params.get("recorded", "").partition(".")
-    if not _DAY.match(day) or session not in SESSION_NAMES:
-        return None
-    try:
-        return f"Mark recorded for {session_words(date.fromisoformat(day), session)}"
-    except ValueError:
-        return None
+    d = iso_day(day)
+    return f"Mark recorded for {session_words(d, session)}" if d is not None and session in SESSION_NAMES else None
 
 
 def _page(request: Request, principal: Principal, row, values: forms.Values, problems=(), status: int = 200):
@@ -134,7 +136,7 @@ def _page(request: Request, principal: Principal, row, values: forms.Values, pro
     tree, errors = _form(register, values, problems) if may_record else ([], [])
     return page(
         request, "attendance.html", principal, status=status, nav="placements", row=row, record=record,
-        pupil=row.pupil_name or row.data["pupil"]["name"],
+        pupil=pupil_of(row),
         marks=marks[:SHOWN_MARKS], more_marks=max(0, len(marks) - SHOWN_MARKS),
         unmarked=list(reversed(record.unmarked))[:SHOWN_UNMARKED], names=names, session_words=session_words,
         who=lambda user_id, role: "The provider, through its link" if role == Role.provider.value else

@@ -7,7 +7,6 @@ sit beside its session; a session left alone keeps its mark and its note.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -22,14 +21,12 @@ from domain.attendance import normalise_code
 from store import attendance as store
 
 from . import forms
-from .attendance import SOURCES, posted_to_record, refusal, session_words
+from .attendance import SOURCES, iso_day, posted_to_record, refusal, session_words
 from .rendering import not_found, page
-from .services import visible
+from .services import pupil_of, visible
 
 router = APIRouter(include_in_schema=False)
 
-_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_ROW = re.compile(r"^code\.(\d{4}-\d{2}-\d{2})\.(am|pm)$")
 NONE_CHOSEN = "Choose a code for at least one session"
 MAX_NOTE = 2000  # as a single mark's (`MarkEntry.note`)
 
@@ -65,15 +62,6 @@ def monday_of(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
 
-def _day(text: str) -> date | None:
-    if not _DAY.match(text):
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        return None
-
-
 def _now(mark) -> str:
     whose = "the provider's" if mark.source == "provider" else "the school's own"
     return f"Now {mark.code} ({whose})"
@@ -104,7 +92,7 @@ def _page(request: Request, principal: Principal, row, week: Week | None, values
     recorded = request.query_params.get("recorded", "")
     return page(
         request, "attendance_week.html", principal, status=status, nav="placements", row=row, week=week,
-        pupil=row.pupil_name or row.data["pupil"]["name"], session_words=session_words,
+        pupil=pupil_of(row), session_words=session_words,
         may_record=principal.may_take(row.school_id, RECORD), codes=register.code_choices(), sources=SOURCES,
         source=(values.get("source") or [""])[0], note=(values.get("note") or [""])[0], errors=list(errors),
         error_at={e.href: e.text for e in errors if e.href in ("#source", "#note")},
@@ -117,7 +105,7 @@ def week_page(placement_id: str, principal: PrincipalDep, request: Request):
     row = visible(request, principal, placement_id)
     if row is None:
         return not_found(request, principal, "placement")
-    return _page(request, principal, row, week_of(request, row, _day(request.query_params.get("of", ""))), {})
+    return _page(request, principal, row, week_of(request, row, iso_day(request.query_params.get("of", ""))), {})
 
 
 def _refused(week: Week, problems: list[tuple[str, str]]) -> list[forms.ErrorItem]:
@@ -140,7 +128,7 @@ async def record_week(placement_id: str, principal: FormPrincipal, request: Requ
     values, row, refused = await posted_to_record(request, principal, placement_id)
     if refused is not None:
         return refused
-    week = await run_in_threadpool(week_of, request, row, _day((values.get("week") or [""])[0]), values)
+    week = await run_in_threadpool(week_of, request, row, iso_day((values.get("week") or [""])[0]), values)
     if week is None:
         return await run_in_threadpool(_page, request, principal, row, None, values, [], 409)
     source = (values.get("source") or [""])[0]

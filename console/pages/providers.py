@@ -29,6 +29,7 @@ from store import providers as store
 
 from . import forms
 from .rendering import not_found, page
+from .services import pupil_of
 
 router = APIRouter(include_in_schema=False)
 
@@ -112,7 +113,7 @@ def provider_page(provider_id: str, principal: PrincipalDep, request: Request, d
     found, marks = api.placements_of(_engine(request), principal, provider_id)
     evaluated = {r.placement_id: Placement.model_validate(r.data) for r in found.rows if api.evaluated(r.data)}
     placements = [dict(placement_id=r.placement_id, school_id=r.school_id, state=r.state, kind=r.kind,
-                       pupil_name=r.pupil_name or r.data["pupil"]["name"], start_date=r.start_date,
+                       pupil_name=pupil_of(r), start_date=r.start_date,
                        attendance=marks.get(r.placement_id),
                        evaluation=end_total(evaluated[r.placement_id]) if r.placement_id in evaluated else None)
                   for r in found.rows]

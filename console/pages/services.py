@@ -37,6 +37,12 @@ def visible(request: Request, principal: Principal, placement_id: str) -> Placem
     return row if row is not None and principal.may_see(row.school_id) else None
 
 
+def pupil_of(row: PlacementRow) -> str:
+    """The pupil's name on a placement's register row (read from its data
+    where the row's own column is empty)."""
+    return row.pupil_name or row.data["pupil"]["name"]
+
+
 async def posted_file(request: Request, principal: Principal, placement_id: str,
                       field: str) -> tuple[PlacementRow | None, FormData, bytes]:
     """A form that posts one file to a placement: read with room for the file

@@ -30,7 +30,7 @@ from store.tables import PlacementRow
 
 from . import forms, refusals
 from .rendering import env
-from .services import OutcomeUnknown, Services, visible
+from .services import OutcomeUnknown, Services, pupil_of, visible
 from .steps import UNKNOWN, _key, new_key  # noqa: F401  (new_key: each form's own key)
 
 router = APIRouter(include_in_schema=False)
@@ -117,7 +117,7 @@ def confirmation(request: Request, principal: Principal) -> str | None:
     row = visible(request, principal, pid)
     if row is None:
         return None
-    return f"{KIND_WORDS[ContactKind(kind)]} recorded for {row.pupil_name or row.data['pupil']['name']}"
+    return f"{KIND_WORDS[ContactKind(kind)]} recorded for {pupil_of(row)}"
 
 
 @router.post("/today/contacts")
@@ -132,7 +132,7 @@ async def record_quick_contact(principal: FormPrincipal, request: Request):
                                        {"contact_problem": "That placement is not one of yours: nothing was recorded."})
     key = _key(values)
     kind = (values.get("contact.kind") or [""])[0]
-    sent = QuickForm(pid, row.pupil_name or row.data["pupil"]["name"], row.provider_name, kind=kind,
+    sent = QuickForm(pid, pupil_of(row), row.provider_name, kind=kind,
                      on={p: (values.get(f"contact.on.{p}") or [""])[0] for p in ("day", "month", "year")},
                      notes=(values.get("contact.notes") or [""])[0])
     data, problems = forms.read(RecordContact, values)
