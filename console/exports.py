@@ -25,7 +25,7 @@ from sqlalchemy import Engine
 from apflow.census_codes import load_census_codes
 from apflow.settings import Settings
 from domain.access import Principal
-from domain.census import CensusCodes, CensusProblem, CensusRow, census_row, problems
+from domain.census import CODED_FIELDS, CensusCodes, CensusProblem, CensusRow, census_row, problems
 from domain.clock import uk_date
 from domain.models import Actor, PlacementKind, PlacementState
 from domain.records import LANotice, RegisterEntry, la_notice
@@ -170,6 +170,9 @@ class Exports:
     def __init__(self, settings: Settings) -> None:
         self.codes: CensusCodes = load_census_codes(settings.census_codes)
         self.boundary: time = settings.attendance.session_boundary
+        # What a form offers for each coded field: the codes, by what they mean.
+        self.choices: dict[str, list[tuple[str, str]]] = {
+            name: list(getattr(self.codes, table).items()) for name, table in CODED_FIELDS.items()}
 
     def table(self, name: str, engine: Engine, filters: Filters) -> Table:
         if name == "la_notice":

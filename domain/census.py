@@ -23,6 +23,8 @@ from .models import Placement, Proposal
 
 CLAUSE = "§8.1, §13.4.1; school census: AP placements arranged by schools"
 TABLES = ("reasons", "setting_types")
+# Which of a proposal's fields takes its code from which table.
+CODED_FIELDS = {"census_reason": "reasons", "setting_type": "setting_types"}
 
 
 class CensusCodes(BaseModel):

@@ -225,6 +225,21 @@ def _list(w: Widget, name: str, s: Shape, values: Values, add: str | None) -> No
     w.value = {"addable": not fixed and (hi is None or count < hi)}
 
 
+def offer(tree: list[Widget], choices: Mapping[str, list[tuple[str, str]]]) -> None:
+    """Text fields whose value must be one of a table's codes (a field's own
+    name, wherever it is nested, in `choices`) offered as a select of the
+    codes instead. A value the form already holds that is no longer a code
+    stays an option, named as such, so opening a form never drops it."""
+    for top in tree:
+        for w in top.walk():
+            codes = choices.get(w.name.rsplit(".", 1)[-1])
+            if codes is None or w.kind != "text":
+                continue
+            w.kind, w.choices = "select", list(codes)
+            if w.value and w.value not in {c for c, _ in codes}:
+                w.choices.append((w.value, f"{w.value} (no longer one of the trust's codes)"))
+
+
 # --- reading a posted form back ---------------------------------------------
 
 

@@ -21,6 +21,7 @@ from domain.census import leaving_date
 from domain.deadlines import deadlines as deadlines_of
 from domain.deadlines import planned_end
 from domain.evaluations import completed as evaluation_scores
+from domain.guards import number_of_days
 from domain.lifecycle import NOT_STARTED, Lifecycle
 from domain.models import Placement
 from store import attendance as marks
@@ -164,7 +165,7 @@ def _placement_page(request: Request, principal, placement_id: str, snap, done: 
     names = accounts.names(request.app.state.engine, _actors(trail, p, evaluated["evaluations"]))
     return page(
         request, "placement.html", principal, nav="placements", p=p, planned_end=end, snap=snap, today=today,
-        ended_on=ended_on,
+        ended_on=ended_on, days_directed=number_of_days(p, calendar),
         watching=principal.roles_at(p.school.school_id) <= WATCHERS,
         lifecycle=diagram.drawn(p.state.value), deadlines=rows, moving=moving, recording=recording,
         escalations=sorted(p.escalations, key=lambda e: (not e.open, e.raised_at)),

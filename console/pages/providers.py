@@ -174,6 +174,7 @@ async def edit_provider(provider_id: str, principal: FormPrincipal, request: Req
 def _form(request: Request, principal: Principal, *, values, post_to: str, title: str, back: str,
           problems=(), add: str | None = None, status: int = 200):
     tree = forms.widgets(ProviderIn, values, add=add)
+    forms.offer(tree, request.app.state.exports.choices)
     errors = forms.place_errors(tree, problems)
     return page(request, "step.html", principal, status=status, nav="providers", title=title, tree=tree, errors=errors,
                 post_to=post_to, idempotency_key=None, back=back)

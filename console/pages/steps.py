@@ -56,6 +56,7 @@ def _key(values: dict[str, list[str]]) -> str:
 def _draw(request: Request, principal: Principal, *, model: type[BaseModel], values, title: str, post_to: str,
           key: str, problems=(), add: str | None = None, status: int = 200, **context) -> HTMLResponse:
     tree = forms.widgets(model, values, add=add)
+    forms.offer(tree, request.app.state.exports.choices)  # the census's codes, as the trust keeps them
     if model is providers_api.ProposalIn:  # the provider picked from the trust's list
         tree = providers.proposal_widgets(request, tree)
     if context.get("action") == "record_visit":

@@ -9,7 +9,8 @@ from domain.models import RISK_ASSESSMENT_QUESTIONS, VISIT_QUESTIONS
 # A field's label is its name in words ("informed_on" → "Informed on") unless named here.
 LABELS = {
     "school": "Commissioning school", "school_id": "School URN", "local_authority": "Local authority",
-    "pupil_id": "Pupil's school id", "date_of_birth": "Date of birth", "ehc_plan": "Has an EHC plan",
+    "pupil_id": "Pupil's school id", "upn": "Unique pupil number (UPN)", "date_of_birth": "Date of birth",
+    "ehc_plan": "Has an EHC plan",
     "looked_after": "Looked after", "free_school_meals": "Free school meals", "sen_support": "SEN support",
     "eal": "English as an additional language", "urn": "URN", "ukprn": "UKPRN", "la_approved": "Approved by the LA",
     "trust_exception": "Trust exception (a provider the LA has not approved, §7.3)",
@@ -53,6 +54,8 @@ LABELS = {
     "parents_views": "Parents' or carers' views on the placement", "provider_views": "Provider's view on the placement",
     "actions": "Identified actions", "provider_view": "Provider's view", "school_view": "School's view",
     "next_review_on": "Next review on", "who_does_what": "Who does what",
+    "census_reason": "Primary reason for the placement (school census)",
+    "setting_type": "Type of AP setting (school census)",
 }
 
 # Where a name means something else inside another field: "<field>.<name>".
@@ -79,6 +82,8 @@ ENTRY = {
 HINTS = {
     "school_id": "Six digits",
     "pupil_id": "The school's own reference for the pupil",
+    "upn": "13 characters, as on the pupil's school record: a letter, 11 digits, then a digit or letter",
+    "date_of_birth": "For example, 31 8 2012",
     "year_group": "0 for Reception",
     "number_of_days": "Or give a planned end date",
     "public_liability": "At least £5,000,000, as on the certificate",
@@ -98,6 +103,8 @@ HINTS = {
     "at": "For example, 10:30",
     "next_review_on": "At least once a half-term (§9.6)",
     "who_does_what": "Each part of the plan: who does it, what, and by when",
+    "census_reason": "As the trust returns it in the census's AP module (§13.4.1)",
+    "setting_type": "Only for a provider with neither a URN nor a UKPRN",
 }
 
 # Free text that may run to sentences.

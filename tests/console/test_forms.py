@@ -128,6 +128,19 @@ def test_times_and_choices_are_drawn_as_people_answer_them():
     assert got.pattern.arrival == time(9, 0)
 
 
+def test_a_coded_field_is_offered_as_its_codes_and_keeps_one_no_longer_among_them():
+    codes = {"census_reason": [("SEND", "Special educational needs"), ("OTHER", "Other reason")],
+             "setting_type": [("ONLINE", "Online provider")]}
+    tree = forms.widgets(Proposal, {"census_reason": ["RETIRED"]})
+    forms.offer(tree, codes)
+    widget = {w.name: w for top in tree for w in top.walk()}
+    assert widget["census_reason"].kind == "select"
+    assert widget["census_reason"].choices == [*codes["census_reason"], ("RETIRED", "RETIRED (no longer one of the trust's codes)")]
+    assert widget["provider.setting_type"].kind == "select"  # nested: the provider's own field
+    assert widget["provider.setting_type"].choices == codes["setting_type"]
+    assert widget["pupil.name"].kind == "text"
+
+
 def test_every_refusal_of_vetting_concerns_a_field_of_the_vet_form():
     bare = samples.provider(dsl=None, deputy_dsl=None, sites=[], la_approved=False, transports_pupils=True)
     p = Placement(placement_id="placement-1", **samples.proposal(DAY, provider=bare).model_dump())

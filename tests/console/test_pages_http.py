@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import httpx
 from sqlalchemy import delete
@@ -14,7 +14,8 @@ from apflow.calendars import load_calendar
 from apflow.settings import Settings
 from console.pages import forms
 from domain.actions import Vet
-from domain.models import Proposal
+from domain.guards import number_of_days
+from domain.models import Placement, Proposal
 from store import documents as sent
 from store import register
 
@@ -72,6 +73,33 @@ async def test_today_answers_html_for_staff_never_cached(http):
     assert "<h1 class=\"govuk-heading-l\">Today</h1>" in html
     for heading in ("Open escalations for you", "Starting in the next two weeks", "Reviews to book", "Letters to post"):
         assert heading in html
+
+
+async def test_the_census_fields_offer_the_trusts_codes_by_what_they_mean(http, console):
+    """The census's primary reason and a provider's setting type are chosen
+    from the trust's codes (census/codes.toml), never typed and refused later."""
+    html = await get(http, "/placements/new", LEAD)
+    for name, option in (("census_reason", ("SEND", "Special educational needs and disabilities")),
+                         ("provider.setting_type", ("ONLINE", "Online provider"))):
+        select = re.search(rf'<select[^>]*name="{re.escape(name)}"[^>]*>(.*?)</select>', html, re.S)
+        assert select, name
+        assert re.search(rf'<option value="{option[0]}"\s*>{option[1]}</option>', select.group(1)), select.group(1)
+    assert "Primary reason for the placement (school census)" in html and "Unique pupil number (UPN)" in html
+    pid = await propose(http, proposal(census_reason="SEND"))
+    assert Placement.model_validate(register.get(console.engine, pid).data).census_reason == "SEND"
+    vet = await get(http, f"/placements/{pid}/actions/vet", LEAD)  # the provider's fields as vetting shows them
+    assert re.search(r'<select[^>]*name="provider.setting_type"', vet)
+
+
+async def test_a_placement_says_how_many_days_of_education_it_directs_as_its_notice_does(http, console):
+    """Counted from its pattern's school days when it was given an end date
+    rather than a number of days (§6.6.3), in the parents' notice's words."""
+    p = proposal()
+    p = p.model_copy(update={"number_of_days": None, "planned_end_date": p.start_date + timedelta(days=27)})
+    pid = await propose(http, p)
+    days = number_of_days(Placement.model_validate(register.get(console.engine, pid).data),
+                          load_calendar(p.school.school_id, console.settings.calendars_dir))
+    assert days and f"{days} days of education)" in await get(http, f"/placements/{pid}", LEAD)
 
 
 async def test_only_who_may_propose_is_offered_the_proposal_form(http):

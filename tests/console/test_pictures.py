@@ -118,7 +118,7 @@ async def test_a_placements_page_draws_its_attendance_week_by_week(http, console
     assert placement.planned_end_date is None and placement.number_of_days
     end = planned_end(placement, cal)
     assert figures(html, "time-against-plan")[0][:2] == ["This placement", str(round((end - placement.start_date).days / 7, 1))]
-    assert f"to {end.strftime('%-d %B %Y')} ({placement.number_of_days} days)" in html
+    assert f"to {end.strftime('%-d %B %Y')} ({placement.number_of_days} days of education)" in html
 
 
 async def test_the_register_counts_only_the_schools_the_viewer_may_see(http, console):
