@@ -105,6 +105,12 @@ class Principal:
     def may_see(self, school_id: str) -> bool:
         return any(g.covers(school_id) and g.role not in LINK_ROLES for g in self.grants)
 
+    def sees_many_schools(self) -> bool:
+        """Whether they may see more than one school's placements, so that a
+        list of them names each one's school."""
+        scope = self.school_scope()
+        return scope is None or len(scope) > 1
+
     def school_scope(self) -> frozenset[str] | None:
         """The schools whose records this person may list; none means every school."""
         if any(g.role in TRUST_WIDE for g in self.grants):

@@ -132,7 +132,7 @@ def placements_list(
                 kind=kind.value if kind else None, overdue_on=today if overdue else None, escalated=escalated)
     result = register.placements_page(request.app.state.engine, limit=PAGE_SIZE, after=_cursor(cursor), filters=f)
     given = _filters(state and state.value, school, provider, kind and kind.value, overdue, escalated)
-    many_schools = principal.school_scope() is None or len(principal.school_scope()) > 1
+    many_schools = principal.sees_many_schools()
     return page(
         request, "placements.html", principal, nav="placements", rows=_rows(request, result.rows), total=result.total, capped=result.capped,
         next_cursor=paging.encode(result.next_after) if result.next_after else None, given=given, first_page=cursor is None,

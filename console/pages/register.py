@@ -78,7 +78,7 @@ def register_page(principal: PrincipalDep, request: Request, state: str = "", sc
     result, entries = exports.register_page(request.app.state.engine, given.filters(principal), PAGE_SIZE, cursor)
     shown = _filters(given.state and given.state.value, school, provider, given.kind and given.kind.value,
                      given.overdue, given.escalated)
-    many_schools = principal.school_scope() is None or len(principal.school_scope()) > 1
+    many_schools = principal.sees_many_schools()
     names = school_names(request.app.state.settings.directory_file)
     return page(
         request, "register.html", principal, nav="register", rows=entries, total=result.total, capped=result.capped,
@@ -102,7 +102,7 @@ async def search(principal: FormPrincipal, request: Request):
         result, rows = await run_in_threadpool(exports.register_page, request.app.state.engine, filters, PAGE_SIZE, cursor)
         total, capped = result.total, result.capped
         next_cursor = paging.encode(result.next_after) if result.next_after else None
-    many_schools = principal.school_scope() is None or len(principal.school_scope()) > 1
+    many_schools = principal.sees_many_schools()
     return page(request, "register_search.html", principal, status=422 if error else 200, nav="register", rows=rows,
                 total=total, capped=capped, next_cursor=next_cursor, pupil=pupil, error=error, many_schools=many_schools,
                 action="/register/search", heading="Find a pupil in the register",

@@ -43,6 +43,7 @@ POSTS_LETTERS = (Role.ap_lead, Role.headteacher)
 @dataclass
 class Due:
     placement_id: str
+    school_id: str
     pupil_name: str
     description: str
     due: date
@@ -82,7 +83,7 @@ def due_soon(request: Request, principal: Principal, scope, today: date) -> tupl
             review = d.kind in REVIEW_DEADLINES and d.due <= today + REVIEWS_WITHIN
             if not review and d.due > today + DUE_WITHIN:
                 continue  # not shown: its school days left (counted a day at a time) are not needed
-            item = Due(p.placement_id, p.pupil.name, d.description, d.due, cal.school_days_between(today, d.due),
+            item = Due(p.placement_id, row.school_id, p.pupil.name, d.description, d.due, cal.school_days_between(today, d.due),
                        d.due < today, d.owner.value, d.clause)
             (reviews if review else due).append(item)
     return sorted(due, key=lambda d: d.due), reviews, page_.total
@@ -114,7 +115,7 @@ def render_today(request: Request, principal: Principal, status: int = 200, extr
         letters=letters, letters_waiting=letters_waiting, pupil=lambda pid: names.get(pid, pid),
         providers_expiring=providers.expiring_for(request, principal)[:SHOWN],
         warn_days=request.app.state.settings.policy.providers.warn_days,
-        shown=SHOWN, horizon=today + DUE_WITHIN, status=status,
+        shown=SHOWN, horizon=today + DUE_WITHIN, status=status, many_schools=principal.sees_many_schools(),
         quick_contacts=today_contacts.quick_forms(engine, principal, today, (extra or {}).get("sent_contact")),
         new_key=today_contacts.new_key, quick_fields=today_contacts.quick_fields,
         contact_done=today_contacts.confirmation(request, principal),

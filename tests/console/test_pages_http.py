@@ -2,6 +2,7 @@
 each answers, to whom, and that a form posted acts once and refuses in place."""
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 from datetime import UTC, date, datetime, timedelta
@@ -11,9 +12,10 @@ from sqlalchemy import delete
 
 from apflow import samples
 from apflow.calendars import load_calendar
+from apflow.directory import school_names
 from apflow.settings import Settings
 from console.pages import forms
-from domain.actions import Vet
+from domain.actions import RaiseConcern, Vet
 from domain.guards import number_of_days
 from domain.models import Placement, Proposal
 from store import documents as sent
@@ -100,6 +102,29 @@ async def test_a_placement_says_how_many_days_of_education_it_directs_as_its_not
     days = number_of_days(Placement.model_validate(register.get(console.engine, pid).data),
                           load_calendar(p.school.school_id, console.settings.calendars_dir))
     assert days and f"{days} days of education)" in await get(http, f"/placements/{pid}", LEAD)
+
+
+async def test_today_names_each_rows_school_for_whoever_sees_several_schools(http, console):
+    """Trust operations watch every school: each escalation on their Today
+    says whose it is. The school's own DSL sees their school's alone, unnamed."""
+    pid = await propose(http, proposal())
+    keys = keys_of(await get(http, f"/placements/{pid}/actions/raise_concern", LEAD))
+    r = await http.post(f"/placements/{pid}/actions/raise_concern", headers=LEAD.headers,
+                        data=form_of(RaiseConcern, RaiseConcern(summary="Seen with an adult not known to the school"), **keys))
+    assert r.status_code == 303, r.text[:2000]
+    school = school_names(console.settings.directory_file)[samples.SCHOOL.school_id]
+
+    async def card(who: Person) -> str:
+        for _ in range(100):  # the workflow raises it at once, in its own time
+            html = await get(http, "/", who)
+            found = re.findall(rf'<li class="apflow-card apflow-card--alert">\s*<a[^>]*/placements/{pid}".*?</li>', html, re.S)
+            if found:
+                return found[0]
+            await asyncio.sleep(0.1)
+        raise AssertionError(f"no escalation of {pid} on {who.user}'s Today")
+
+    assert f"{school} · " in await card(OPS)
+    assert school not in await card(DSL)
 
 
 async def test_only_who_may_propose_is_offered_the_proposal_form(http):
