@@ -112,7 +112,7 @@ def render_today(request: Request, principal: Principal, status: int = 200, extr
     return page(
         request, "today.html", principal, nav="today", today=today, escalations=escalations, due=due,
         due_placements=due_placements, count_cap=register.COUNT_CAP, reviews=reviews, review_escalations=review_escalations, starting=starting,
-        letters=letters, letters_waiting=letters_waiting, pupil=lambda pid: names.get(pid, pid),
+        letters=letters, letters_waiting=letters_waiting, posts_letters=bool(posting), pupil=lambda pid: names.get(pid, pid),
         providers_expiring=providers.expiring_for(request, principal)[:SHOWN],
         warn_days=request.app.state.settings.policy.providers.warn_days,
         shown=SHOWN, horizon=today + DUE_WITHIN, status=status, many_schools=principal.sees_many_schools(),

@@ -75,6 +75,10 @@ async def test_today_answers_html_for_staff_never_cached(http):
     assert "<h1 class=\"govuk-heading-l\">Today</h1>" in html
     for heading in ("Open escalations for you", "Starting in the next two weeks", "Reviews to book", "Letters to post"):
         assert heading in html
+    # Letters are posted by the AP lead and the headteacher: no one else is shown a list that is always empty.
+    assert "Letters to post" in await get(http, "/", HEAD)
+    for who in (DSL, OPS):
+        assert "Letters to post" not in await get(http, "/", who)
 
 
 async def test_the_census_fields_offer_the_trusts_codes_by_what_they_mean(http, console):
