@@ -108,6 +108,23 @@ def _link(row: sent.ProviderLinkRow) -> dict:
     )
 
 
+# What a link given by hand may be for: a provider's (an evaluation's parts have
+# their own buttons; a parent's written views go with the review's invitation).
+BY_HAND = (LinkPurpose.attendance, LinkPurpose.initial_assessment, LinkPurpose.progress_report, LinkPurpose.final_report)
+
+
+def issue_by_hand(settings: Settings, engine, placement_id: str, purpose: LinkPurpose, issued_by: str,
+                  valid_days: int, now: datetime | None = None) -> tuple[str, sent.ProviderLinkRow]:
+    """A new signed link for the placement: its URL (shown once, never
+    stored) and its row, which lets staff withdraw it."""
+    now = now or datetime.now(UTC)
+    link_id = f"lnk-{uuid.uuid4().hex[:24]}"
+    expires = now + timedelta(days=valid_days)
+    token = issue_link(settings.link_secrets, placement_id, purpose, expires, link_id)
+    sent.add_link(engine, link_id, placement_id, purpose.value, expires, now, issued_by)
+    return link_url(settings.base_url, purpose, token), sent.get_link(engine, link_id)
+
+
 def router(settings: Settings) -> APIRouter:
     r = APIRouter(tags=["documents"])
 
@@ -183,13 +200,8 @@ def router(settings: Settings) -> APIRouter:
             raise HTTPException(409, f"the placement is {row.state}: its provider is asked for nothing more")
         if body.purpose is LinkPurpose.review_views:
             raise HTTPException(422, "a parent's link for written views goes with the review invitation, for that meeting (§6.8): it is not issued by hand")
-        now = datetime.now(UTC)
-        link_id = f"lnk-{uuid.uuid4().hex[:24]}"
-        expires = now + timedelta(days=body.valid_days)
-        token = issue_link(settings.link_secrets, placement_id, body.purpose, expires, link_id)
-        sent.add_link(request.app.state.engine, link_id, placement_id, body.purpose.value, expires, now, actor.user_id)
-        row = sent.get_link(request.app.state.engine, link_id)
-        return IssuedLink(**_link(row), url=link_url(settings.base_url, body.purpose, token))
+        url, row = issue_by_hand(settings, request.app.state.engine, placement_id, body.purpose, actor.user_id, body.valid_days)
+        return IssuedLink(**_link(row), url=url)
 
     @r.post("/api/placements/{placement_id}/links/{link_id}/revoke", response_model=LinkOut)
     def revoke(placement_id: str, link_id: str, principal: PrincipalDep, request: Request):

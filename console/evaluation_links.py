@@ -21,8 +21,7 @@ now (409, the policy's reasons).
 """
 from __future__ import annotations
 
-import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -33,9 +32,8 @@ from jinja2 import Environment, FileSystemLoader
 from pydantic import BaseModel, Field, ValidationError
 
 from apflow.settings import Settings
-from documents import LinkClaims, LinkError, LinkPurpose, LinkRevoked, issue_link
+from documents import LinkClaims, LinkError, LinkPurpose, LinkRevoked
 from documents.formatting import date_time
-from documents.links import evaluation_url
 from domain import evaluations
 from domain.actions import RecordEvaluation
 from domain.clock import uk_date
@@ -45,6 +43,7 @@ from store import documents as sent
 from store import register
 
 from .authority import visible_placement
+from .documents import issue_by_hand
 from .identity import PrincipalDep
 from . import link_pages
 from .link_pages import LinkUsed, PlacementEnded, open_link, read_answer, wants_html
@@ -75,13 +74,7 @@ class LinkAnswer(Model):
 def issue(settings: Settings, engine, placement_id: str, stage: EvaluationStage, part: EvaluationPart,
           issued_by: str, valid_days: int = DEFAULT_VALID_DAYS, now: datetime | None = None) -> tuple[str, sent.ProviderLinkRow]:
     """A new link for one part of one evaluation: its URL (shown once, never stored) and its row."""
-    now = now or datetime.now(UTC)
-    purpose = PURPOSES[(stage, part)]
-    link_id = f"lnk-{uuid.uuid4().hex[:24]}"
-    expires = now + timedelta(days=valid_days)
-    token = issue_link(settings.link_secrets, placement_id, purpose, expires, link_id)
-    sent.add_link(engine, link_id, placement_id, purpose.value, expires, now, issued_by)
-    return evaluation_url(settings.base_url, token), sent.get_link(engine, link_id)
+    return issue_by_hand(settings, engine, placement_id, PURPOSES[(stage, part)], issued_by, valid_days, now)
 
 
 def fields_of(part: EvaluationPart, values: dict[str, Any], errors: dict[str, str]) -> list[dict[str, Any]]:

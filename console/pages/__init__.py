@@ -2,7 +2,7 @@
 same app as the JSON API, calling the same services. One module an area:
 `today`, `placements` (the list), `placement` (one), `attendance` (a
 placement's marks, and one recorded) and `attendance_week` (a week's return
-keyed in), `steps` (every step's form, and the proposal's), `register`
+keyed in), `links` (a placement's signed links: withdrawn, or given by hand), `steps` (every step's form, and the proposal's), `register`
 (every placement, and its exports), `stuck` (trust operations' stuck
 placements), `providers` (the trust's list), with `forms` building a form
 from a model."""
@@ -16,7 +16,8 @@ from fastapi.staticfiles import StaticFiles
 
 from apflow.settings import Settings
 
-from . import attendance, attendance_week, evaluations, placement, placements, providers, register, steps, stuck, today, today_contacts
+from . import (attendance, attendance_week, evaluations, links, placement, placements, providers, register, steps, stuck, today,
+               today_contacts)
 
 log = logging.getLogger(__name__)
 
@@ -36,5 +37,6 @@ def install(app: FastAPI, settings: Settings) -> None:
     else:
         log.warning("GOV.UK Frontend is not installed (%s): run npm ci; the console is served unstyled", GOVUK)
     # `steps` first: /placements/new is not a placement's id.
-    for module in (today, today_contacts, steps, placements, placement, attendance, attendance_week, evaluations, register, stuck, providers):
+    for module in (today, today_contacts, steps, placements, placement, attendance, attendance_week, links, evaluations, register,
+                   stuck, providers):
         app.include_router(module.router)

@@ -173,6 +173,7 @@ def _placement_page(request: Request, principal, placement_id: str, snap, done: 
         may_record_delivery=principal.may_take(p.school.school_id, "record_delivery"),
         attendance_kept=p.state.value not in NOT_STARTED, mark_link=mark_link,
         may_record_attendance=principal.may_take(p.school.school_id, "record_attendance"),
+        may_manage_links=principal.may_take(p.school.school_id, "manage_links"),
         timeline=timeline(trail, docs, names), names=names, documents=docs, letter_title=letter_title,
         ended_by_operations=ended, TO_POST=TO_POST, UPLOADED=UPLOADED,
         done=wording.action_title(done) if done in {*ACTION_ROLES} else None, new_key=new_key,

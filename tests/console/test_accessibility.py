@@ -65,7 +65,7 @@ async def test_the_pages_meet_wcag_as_axe_checks_them(browser, console, seeded):
     assert await checked(lead, [
         "/", "/placements", f"/placements/{running}", f"/placements/{proposed}", "/placements/new",
         f"/placements/{proposed}/actions/vet", f"/placements/{running}/actions/record_contact", f"/placements/{running}/attendance",
-        f"/placements/{running}/attendance/week",
+        f"/placements/{running}/attendance/week", f"/placements/{running}/links",
         "/register", "/providers", "/account/calendar",
         "/register/attendance.xlsx?from=2026-12-10&to=2026-12-01",  # refused: a page saying why
     ]) == {}
@@ -128,7 +128,7 @@ async def test_the_pages_reflow_at_320_pixels_wide_their_tables_scrolling_on_the
     assert await wider_than(lead, [
         "/", "/placements", f"/placements/{running}", f"/placements/{proposed}", "/placements/new",
         f"/placements/{running}/actions/record_visit", f"/placements/{running}/attendance",
-        f"/placements/{running}/attendance/week", "/register", "/providers",
+        f"/placements/{running}/attendance/week", f"/placements/{running}/links", "/register", "/providers",
         provider, "/account/calendar",
     ], 320) == {}
     await lead.goto(f"/placements/{running}")

@@ -16,7 +16,7 @@ another site.
 
 Checked on every answer: no 5xx but the documented 503; a page, not a
 traceback. Checked after the run: a placement no accepted form could have
-reached is exactly as it was, in the register (its attendance marks too) and in
+reached is exactly as it was, in the register (its attendance marks and its links too) and in
 its workflow; no one outside the school was ever let through.
 
 Generation is seeded per form and person, and bounded (`EXAMPLES` each).
@@ -38,6 +38,7 @@ from hypothesis import strategies as st
 from apflow.calendars import load_calendar
 from domain.actions import ACTION_MODELS
 from store import attendance
+from store import documents as sent
 from tests.api import test_api as api
 from tests.api.test_fuzz import snapshot_of, state_of
 
@@ -209,7 +210,8 @@ async def forms_of(http: httpx.AsyncClient, seeded: dict[str, str]) -> list[Form
     links, each once by where it posts (a placement's id as `{pid}`)."""
     pages = ["/", "/placements", "/placements/new", "/register", "/providers/new", "/today/contacts"]
     for pid in seeded.values():
-        pages += [f"/placements/{pid}", f"/placements/{pid}/attendance", f"/placements/{pid}/attendance/week"]
+        pages += [f"/placements/{pid}", f"/placements/{pid}/attendance", f"/placements/{pid}/attendance/week",
+                  f"/placements/{pid}/links"]
         pages += [f"/placements/{pid}/actions/{action}" for action in ACTION_MODELS]
     found: dict[str, Form] = {}
     for person in (LEAD, HEAD, DSL):
@@ -230,6 +232,11 @@ async def forms_of(http: httpx.AsyncClient, seeded: dict[str, str]) -> list[Form
     return [Form(key, f.fields, f.files) for key, f in found.items()]
 
 
+def links_of(console, pid: str) -> list[tuple]:
+    """A placement's signed links, and whether each was withdrawn."""
+    return [(x.link_id, x.purpose, x.revoked_at) for x in sent.links_for(console.engine, pid)]
+
+
 def marks_of(console, pid: str) -> tuple[list, list]:
     """A placement's attendance marks and their amendments, as its register holds them."""
     return ([(m.day, m.session, m.code, m.source, m.note, m.recorded_by) for m in attendance.marks_for(console.engine, pid)],
@@ -238,10 +245,10 @@ def marks_of(console, pid: str) -> tuple[list, list]:
 
 async def test_fuzzing_the_consoles_forms_finds_no_5xx_and_refused_forms_change_nothing(console, seeded):
     async with httpx.AsyncClient(base_url=console.url, timeout=60) as http:
-        before = {pid: (state_of(console.engine, pid), await snapshot_of(http, pid), marks_of(console, pid)) for pid in seeded.values()}
+        before = {pid: (state_of(console.engine, pid), await snapshot_of(http, pid), marks_of(console, pid), links_of(console, pid)) for pid in seeded.values()}
         forms = await forms_of(http, seeded)
         placement_forms = [f for f in forms if "{pid}" in f.action]
-        assert len(placement_forms) >= 10 and {"/placements/{pid}/attendance", "/placements/{pid}/attendance/week"} <= {f.action for f in forms}, [f.action for f in forms]
+        assert len(placement_forms) >= 10 and {"/placements/{pid}/attendance", "/placements/{pid}/attendance/week", "/placements/{pid}/links"} <= {f.action for f in forms}, [f.action for f in forms]
         assert any(f.files for f in forms) and any(f.action.startswith("link ") for f in forms)
         tokens = {p.user: await token_of(http, p) for p in (*INSIDERS, *OUTSIDERS)}
         run = Run()
@@ -257,7 +264,7 @@ async def test_fuzzing_the_consoles_forms_finds_no_5xx_and_refused_forms_change_
             for person in OUTSIDERS:
                 for pid in (out_of_reach if "{pid}" in form.action else [None]):
                     await fuzz_form(http, form, form.action.replace("{pid}", pid or ""), person, tokens, run)
-        after = {pid: (state_of(console.engine, pid), await snapshot_of(http, pid), marks_of(console, pid)) for pid in seeded.values()}
+        after = {pid: (state_of(console.engine, pid), await snapshot_of(http, pid), marks_of(console, pid), links_of(console, pid)) for pid in seeded.values()}
 
     assert run.problems == [], f"{len(run.problems)} problems in {len(run.calls)} posts:\n" + "\n".join(run.problems[:20])
     outsiders = {p.user for p in OUTSIDERS}

@@ -1,0 +1,131 @@
+"""A placement's links in the console over real HTTP, against the real stack:
+a link given to the provider by hand (shown once, working), withdrawn from
+the page (refused from then on), and who may not do either."""
+from __future__ import annotations
+
+import re
+
+import httpx
+import pytest_asyncio
+
+from apflow import samples
+from apflow.calendars import load_calendar
+from console.pages.links import purpose_words
+from store import documents as sent
+from tests.api.test_api import body
+
+from .conftest import LEAD, OTHER_LEAD, Person
+from .helpers import started_today, today
+from .test_pages_http import csrf_of, get
+
+GOVERNOR = Person("governor-137000", "read_only")
+
+
+@pytest_asyncio.fixture(scope="module")
+async def active(console) -> str:
+    async with httpx.AsyncClient(base_url=console.url, timeout=30) as api_http:
+        return await started_today(api_http, load_calendar(samples.SCHOOL.school_id, console.settings.calendars_dir),
+                                   "Lee Linked")
+
+
+def links_of(console, pid: str) -> list[tuple[str, str, object]]:
+    return [(x.link_id, x.purpose, x.revoked_at) for x in sent.links_for(console.engine, pid)]
+
+
+def row_of(page: str, link_id: str) -> str:
+    return re.search(rf'<tr class="govuk-table__row" id="link-{link_id}">(.*?)</tr>', page, re.S).group(1)
+
+
+async def test_a_link_given_by_hand_is_shown_once_works_and_stops_once_withdrawn(http, console, active):
+    pid = active
+    placement = await get(http, f"/placements/{pid}", LEAD)
+    assert f'href="/placements/{pid}/links"' in placement and "give the provider a new one" in placement
+    page = await get(http, f"/placements/{pid}/links", LEAD)
+    before = links_of(console, pid)
+    assert before, "the provider's letters went with no link"
+    for link_id, purpose, _ in before:  # the letters' own links, each with the letter it went in
+        assert purpose_words(purpose) in row_of(page, link_id) and "In the letter" in row_of(page, link_id)
+
+    r = await http.post(f"/placements/{pid}/links", headers=LEAD.headers,
+                        data={"csrf_token": csrf_of(page), "purpose": "attendance", "valid_days": "7"})
+    assert r.status_code == 200, r.text[:2000]
+    (url,) = re.findall(r'id="link-url" type="text" readonly value="([^"]+)"', r.text)
+    token = url.rsplit("/", 1)[-1]
+    (new,) = [x for x in sent.links_for(console.engine, pid) if x.link_id not in {b[0] for b in before}]
+    assert (new.purpose, new.issued_by) == ("attendance", LEAD.user)
+    assert (await http.get(f"/provider/{token}")).status_code == 200  # the provider's page opens
+    listed = await get(http, f"/placements/{pid}/links", LEAD)
+    assert url not in listed and token not in listed  # shown that once, kept nowhere
+    assert "Works until" in row_of(listed, new.link_id) and "Withdraw" in row_of(listed, new.link_id)
+
+    r = await http.post(f"/placements/{pid}/links/{new.link_id}/withdraw", headers=LEAD.headers,
+                        data={"csrf_token": csrf_of(listed)})
+    assert r.status_code == 303 and r.headers["location"] == f"/placements/{pid}/links?withdrawn={new.link_id}#links"
+    assert (await http.get(f"/provider/{token}")).status_code == 410
+    after = await get(http, r.headers["location"].split("#")[0], LEAD)
+    assert "Link withdrawn: it no longer opens." in after
+    assert "Withdrawn" in row_of(after, new.link_id) and "Withdraw</button>" not in row_of(after, new.link_id)
+
+
+async def test_a_link_asked_for_wrongly_is_refused_beside_its_field_and_none_is_given(http, console, active):
+    pid = active
+    page = await get(http, f"/placements/{pid}/links", LEAD)
+    before = links_of(console, pid)
+    for data, said in (({}, "Choose what the link is for"),
+                       ({"purpose": "attendance", "valid_days": "0"}, "Days it works for must be 1 or more"),
+                       ({"purpose": "attendance", "valid_days": "367"}, "Days it works for must be 366 or less"),
+                       ({"purpose": "review_views", "valid_days": "7"}, "Choose one of the options"),  # not given by hand
+                       ({"purpose": "anything", "valid_days": "7"}, "Choose one of the options")):
+        r = await http.post(f"/placements/{pid}/links", headers=LEAD.headers, data={"csrf_token": csrf_of(page), **data})
+        assert r.status_code == 422, (data, r.status_code)
+        assert "There is a problem" in r.text and said in r.text, (data, re.findall(r'govuk-error-message">(.*?)</', r.text, re.S))
+        assert 'id="link-url"' not in r.text
+    assert links_of(console, pid) == before
+
+
+async def test_who_may_not_manage_links_sees_them_and_is_refused_and_another_school_finds_nothing(http, console, active):
+    pid = active
+    lead_page = await get(http, f"/placements/{pid}/links", LEAD)
+    r = await http.post(f"/placements/{pid}/links", headers=LEAD.headers,
+                        data={"csrf_token": csrf_of(lead_page), "purpose": "progress_report", "valid_days": "7"})
+    assert r.status_code == 200
+    before = links_of(console, pid)
+    live = [link_id for link_id, _, revoked in before if revoked is None][-1]
+
+    seen = await get(http, f"/placements/{pid}/links", GOVERNOR)
+    assert 'id="link-form"' not in seen and "Withdraw</button>" not in seen and live in seen
+    governor_csrf = csrf_of(await get(http, "/placements", GOVERNOR))
+    r = await http.post(f"/placements/{pid}/links", headers=GOVERNOR.headers,
+                        data={"csrf_token": governor_csrf, "purpose": "attendance", "valid_days": "7"})
+    assert r.status_code == 403 and "You cannot give or withdraw links" in r.text
+    r = await http.post(f"/placements/{pid}/links/{live}/withdraw", headers=GOVERNOR.headers, data={"csrf_token": governor_csrf})
+    assert r.status_code == 403
+
+    await get(http, f"/placements/{pid}/links", OTHER_LEAD, status=404)
+    other_csrf = csrf_of(await get(http, "/placements", OTHER_LEAD))
+    r = await http.post(f"/placements/{pid}/links/{live}/withdraw", headers=OTHER_LEAD.headers, data={"csrf_token": other_csrf})
+    assert r.status_code == 404
+    # Without the session's CSRF field, even the AP lead's withdrawal is refused.
+    r = await http.post(f"/placements/{pid}/links/{live}/withdraw", headers=LEAD.headers, data={"csrf_token": "forged"})
+    assert r.status_code == 403
+    # A link of another placement is not this one's to withdraw.
+    r = await http.post(f"/placements/{pid}/links/lnk-not-this-placements/withdraw", headers=LEAD.headers,
+                        data={"csrf_token": csrf_of(lead_page)})
+    assert r.status_code == 404
+    assert links_of(console, pid) == before
+
+
+async def test_an_ended_placement_gives_no_new_link_and_says_why(http, console):
+    async with httpx.AsyncClient(base_url=console.url, timeout=30) as api_http:
+        pid = await started_today(api_http, load_calendar(samples.SCHOOL.school_id, console.settings.calendars_dir),
+                                  "Ash Ended")
+        r = await api_http.post(f"/api/placements/{pid}/actions/terminate", headers=LEAD.headers,
+                                json=body(samples.terminate(today())))
+        assert r.status_code == 200, r.text
+    page = await get(http, f"/placements/{pid}/links", LEAD)
+    assert 'id="link-form"' not in page and "The placement has ended: no new link is given." in page
+    before = links_of(console, pid)
+    r = await http.post(f"/placements/{pid}/links", headers=LEAD.headers,
+                        data={"csrf_token": csrf_of(page), "purpose": "attendance", "valid_days": "7"})
+    assert r.status_code == 409 and "its provider is asked for nothing more" in r.text
+    assert links_of(console, pid) == before
