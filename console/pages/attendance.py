@@ -32,7 +32,7 @@ from store import attendance as store
 
 from . import forms, wording
 from .rendering import not_found, page
-from .services import pupil_of, visible
+from .services import posted_for, pupil_of, visible
 
 router = APIRouter(include_in_schema=False)
 
@@ -146,18 +146,9 @@ def _page(request: Request, principal: Principal, row, values: forms.Values, pro
 
 
 async def posted_to_record(request: Request, principal: Principal, placement_id: str):
-    """A posted form of marks: its values and its placement's row, or else
-    the page refusing it (another school's placement is not found; a role
-    that does not record is told so)."""
-    values = forms.values_of(await request.form())
-    row = await run_in_threadpool(visible, request, principal, placement_id)
-    if row is None:
-        return values, None, not_found(request, principal, "placement")
-    if not principal.may_take(row.school_id, RECORD):
-        return values, None, page(
-            request, "not_yours.html", principal, status=403, heading="You cannot record attendance",
-            why="A register is kept by the school's staff and the trust; no role you hold at this school records it.")
-    return values, row, None
+    """A posted form of marks: its values and its placement's row, or the page refusing it."""
+    return await posted_for(request, principal, placement_id, RECORD, "You cannot record attendance",
+                            "A register is kept by the school's staff and the trust; no role you hold at this school records it.")
 
 
 def refusal(error: store.RowError) -> str:

@@ -30,7 +30,7 @@ from store import documents as sent
 from . import forms
 from .placement import letter_title
 from .rendering import not_found, page
-from .services import pupil_of, visible
+from .services import posted_for, pupil_of, visible
 
 router = APIRouter(include_in_schema=False)
 
@@ -112,19 +112,10 @@ def _page(request: Request, principal: Principal, row, values: forms.Values | No
 
 
 async def _posted(request: Request, principal: Principal, placement_id: str):
-    """A posted form's values and its placement's row, or the page refusing
-    it: another school's placement is not found; a role that does not
-    manage links is told so."""
-    values = forms.values_of(await request.form())
-    row = await run_in_threadpool(visible, request, principal, placement_id)
-    if row is None:
-        return values, None, not_found(request, principal, "placement")
-    if not principal.may_take(row.school_id, MANAGE):
-        return values, None, page(
-            request, "not_yours.html", principal, status=403, heading="You cannot give or withdraw links",
-            why="The placement's links are given and withdrawn by the school's AP lead or headteacher; "
-                "no role you hold at this school does so.")
-    return values, row, None
+    """A posted form's values and its placement's row, or the page refusing it."""
+    return await posted_for(request, principal, placement_id, MANAGE, "You cannot give or withdraw links",
+                            "The placement's links are given and withdrawn by the school's AP lead or headteacher; "
+                            "no role you hold at this school does so.")
 
 
 @router.get("/placements/{placement_id}/links")

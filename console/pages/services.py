@@ -29,12 +29,29 @@ from store.tables import PlacementRow
 from workflows import client as placements
 from workflows.placement import Snapshot
 
+from . import forms
+from .rendering import not_found, page
+
 
 def visible(request: Request, principal: Principal, placement_id: str) -> PlacementRow | None:
     """The placement's register row, if this person may see it: another
     school's is no more there than one that does not exist."""
     row = register.get(request.app.state.engine, placement_id)
     return row if row is not None and principal.may_see(row.school_id) else None
+
+
+async def posted_for(request: Request, principal: Principal, placement_id: str, operation: str,
+                     heading: str, why: str):
+    """A posted form's values and its placement's row, or else the page
+    refusing it: another school's placement is not found; a role that does
+    not take `operation` at its school is told `heading` and `why` (403)."""
+    values = forms.values_of(await request.form())
+    row = await run_in_threadpool(visible, request, principal, placement_id)
+    if row is None:
+        return values, None, not_found(request, principal, "placement")
+    if not principal.may_take(row.school_id, operation):
+        return values, None, page(request, "not_yours.html", principal, status=403, heading=heading, why=why)
+    return values, row, None
 
 
 def pupil_of(row: PlacementRow) -> str:
