@@ -20,7 +20,7 @@ from pydantic import BaseModel
 from console import providers_api
 from console.identity import IDEMPOTENCY_KEY, Principal, PrincipalDep
 from console.signin.csrf import FormPrincipal
-from documents.formatting import or_join
+from documents.formatting import long_date, or_join
 from domain.access import ACTION_ROLES
 from domain.actions import ACTION_MODELS
 from domain.lifecycle import Refused
@@ -61,9 +61,23 @@ def _draw(request: Request, principal: Principal, *, model: type[BaseModel], val
         tree = providers.proposal_widgets(request, tree)
     if context.get("action") == "record_visit":
         records.name_objectives(tree, context["placement"])
+    if context.get("action") == "notify":
+        tree = dual_registration(tree, context["placement"])
     errors = forms.place_errors(tree, problems)
     return page(request, "step.html", principal, status=status, title=title, tree=tree, errors=errors,
                 post_to=post_to, idempotency_key=key, **context)
+
+
+def dual_registration(tree: list[forms.Widget], p: Placement) -> list[forms.Widget]:
+    """The notice's dual registration, asked only where the provider is a
+    registered school, where it is needed from the first day (§5.1.5, §8.2.4)."""
+    if not p.provider.registered_school:
+        return [w for w in tree if w.name != "dual_registration_from"]
+    for w in tree:
+        if w.name == "dual_registration_from":
+            w.hint = (f"Needed: {p.provider.name} is a registered school, so the pupil is dual registered "
+                      f"from the first day, {long_date(p.start_date)}, at the latest")
+    return tree
 
 
 # --- a step on a placement ----------------------------------------------------

@@ -15,6 +15,7 @@ from apflow.calendars import load_calendar
 from apflow.directory import school_names
 from apflow.settings import Settings
 from console.pages import forms
+from documents.formatting import long_date
 from domain.actions import RaiseConcern, Vet
 from domain.guards import number_of_days
 from domain.models import Placement, Proposal
@@ -22,7 +23,7 @@ from store import documents as sent
 from store import register
 
 from .conftest import DSL, HEAD, LEAD, OPS, OTHER_LEAD, Person
-from .helpers import started_today, today
+from .helpers import consulted, started_today, today
 
 HTML = "text/html; charset=utf-8"
 
@@ -129,6 +130,21 @@ async def test_today_names_each_rows_school_for_whoever_sees_several_schools(htt
 
     assert f"{school} · " in await card(OPS)
     assert school not in await card(DSL)
+
+
+async def test_the_notice_asks_for_dual_registration_only_at_a_registered_school(http, console):
+    """A pupil is dual registered from the first day at a provider that is
+    itself a registered school (§5.1.5, §8.2.4); anywhere else the question
+    does not arise, and the notice's form does not ask it."""
+    cal = load_calendar(samples.SCHOOL.school_id, console.settings.calendars_dir)
+    start = cal.add_school_days(today(), 15)
+    async with httpx.AsyncClient(base_url=console.url, timeout=30) as api_http:
+        unregistered = await consulted(api_http, start, "Uma Unregistered")
+        registered = await consulted(api_http, start, "Reg Registered", provider=samples.registered_provider())
+    assert 'name="dual_registration_from.day"' not in await get(http, f"/placements/{unregistered}/actions/notify", HEAD)
+    form = await get(http, f"/placements/{registered}/actions/notify", HEAD)
+    assert 'name="dual_registration_from.day"' in form
+    assert f"Northfield Pupil Referral Unit is a registered school, so the pupil is dual registered from the first day, {long_date(start)}" in form
 
 
 async def test_only_who_may_propose_is_offered_the_proposal_form(http):
