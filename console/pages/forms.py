@@ -119,6 +119,7 @@ class Widget:
     error: str | None = None
     width: str | None = None  # a GOV.UK input width class
     inline: bool = False  # radios side by side (a few short choices)
+    entry: dict[str, Any] = field(default_factory=dict)  # a text input's type, keyboard and spellcheck (`wording.ENTRY_OF`)
 
     @property
     def id(self) -> str:
@@ -199,6 +200,8 @@ def _widget(path: str, name: str, s: Shape, required: bool, values: Values, add:
     else:
         w.kind = "textarea" if name in wording.LONG_TEXT else "text"
         w.value = _one(values, path)
+        w.entry = dict(wording.ENTRY_OF.get(name, {}))
+        w.width = w.entry.pop("width", None)
     return w
 
 

@@ -107,12 +107,24 @@ HINTS = {
     "setting_type": "Only for a provider with neither a URN nor a UKPRN",
 }
 
+# How a one-line field is typed in: a phone's keyboard for numbers, emails and
+# phone numbers; no spellcheck for codes. Someone else's address or number,
+# never the person's own, so the browser does not offer to fill it in.
+_DIGITS = {"inputmode": "numeric", "spellcheck": False, "width": "govuk-input--width-10"}
+ENTRY_OF = {
+    "email": {"type": "email", "spellcheck": False, "autocomplete": "off"},
+    "phone": {"type": "tel", "autocomplete": "off"},
+    "postcode": {"spellcheck": False, "autocomplete": "off", "width": "govuk-input--width-10"},
+    "urn": _DIGITS, "ukprn": _DIGITS, "school_id": _DIGITS,
+    "upn": {"spellcheck": False, "width": "govuk-input--width-20"},
+}
+
 # Free text that may run to sentences.
 LONG_TEXT = {
     "reasons", "summary", "record", "parents_view", "notes", "note", "pupil_view", "reason", "school_support",
     "provider_support", "extension_reason", "address",
     "general_comments", "objectives_progress", "pupil_views", "parents_views", "provider_views", "actions",
-    "provider_view", "school_view", "what",
+    "provider_view", "school_view", "what", "achievements",
 }
 
 # The keys of a mapping field, with their labels: the model says only `dict[str, ...]`.

@@ -141,6 +141,17 @@ def test_a_coded_field_is_offered_as_its_codes_and_keeps_one_no_longer_among_the
     assert widget["pupil.name"].kind == "text"
 
 
+def test_emails_phones_and_codes_are_typed_on_their_own_keyboards_without_spellcheck():
+    widget = {w.name: w for top in forms.widgets(Proposal, {}) for w in top.walk()}
+    assert widget["provider.dsl.email"].entry == {"type": "email", "spellcheck": False, "autocomplete": "off"}
+    assert widget["parent_contacts.0.phone"].entry["type"] == "tel"
+    assert widget["provider.urn"].entry["inputmode"] == "numeric" and widget["provider.urn"].width == "govuk-input--width-10"
+    assert widget["pupil.upn"].entry == {"spellcheck": False}
+    assert widget["pupil.name"].entry == {} and widget["pupil.name"].width is None
+    closing = {w.name: w for top in forms.widgets(ACTION_MODELS["close"], {}) for w in top.walk()}
+    assert closing["achievements"].kind == "textarea"  # the register's record of them runs to sentences
+
+
 def test_every_refusal_of_vetting_concerns_a_field_of_the_vet_form():
     bare = samples.provider(dsl=None, deputy_dsl=None, sites=[], la_approved=False, transports_pupils=True)
     p = Placement(placement_id="placement-1", **samples.proposal(DAY, provider=bare).model_dump())
