@@ -135,6 +135,21 @@ async def test_a_placements_page(browser, console, seeded, pictures):
     await page.screenshot(path=str(pictures / "placement.png"), full_page=True)
 
 
+async def test_a_placements_page_prints_its_record_without_the_service_around_it(browser, console, seeded):
+    """Printed for a review meeting: the key facts, deadlines and timeline,
+    not the menus, the buttons or the forms that act on the placement."""
+    page = await signed_in(browser, console, LEAD)
+    await page.goto(f"/placements/{seeded['Casey Moor']}")
+    await page.emulate_media(media="print")
+    for shown in ("Key facts", "Deadlines", "Timeline"):
+        assert await page.get_by_role("heading", name=shown, exact=True).is_visible(), shown
+    for hidden in (page.get_by_role("navigation", name="Menu"), page.get_by_role("heading", name="What you can do now"),
+                   page.get_by_role("button", name="Resolve").first, page.locator("footer")):
+        assert not await hidden.is_visible()
+    await page.emulate_media(media="screen")
+    assert await page.get_by_role("heading", name="What you can do now").is_visible()
+
+
 async def test_the_register_draws_its_pictures(browser, console, seeded, pictures):
     page = await signed_in(browser, console, LEAD)
     await page.goto("/register")
