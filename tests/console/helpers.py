@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from apflow import samples
 from domain.clock import uk_date
@@ -56,15 +56,18 @@ async def started_today(http, cal, name: str, **changes) -> str:
 
 
 def on_the_first_register_day(monkeypatch, engine, cal, placement_id: str) -> date:
-    """The first school day on or after the placement started, made the
-    attendance pages' today: on a weekend or in a holiday a placement starts
-    with no session owed until then, and the pages' checks would have none
-    to show."""
+    """The first day on or after the placement started that owes a session
+    (a school day its pattern attends), made the attendance pages' today: a
+    placement started on a weekend, in a holiday or on a day its pattern
+    skips owes nothing until then, and the pages' checks would have none to show."""
     from console.pages import attendance, attendance_week
+    from domain.attendance import WEEKDAYS
     from store import attendance as marks
 
-    started = marks.expectation(engine, placement_id).started_on
-    day = started if cal.is_school_day(started) else cal.add_school_days(started, 1)
+    facts = marks.expectation(engine, placement_id)
+    day = facts.started_on
+    while not (cal.is_school_day(day) and day.weekday() < 5 and WEEKDAYS[day.weekday()] in facts.days):
+        day += timedelta(days=1)
     for module in (attendance, attendance_week):
         monkeypatch.setattr(module, "today", lambda: day)
     return day
