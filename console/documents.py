@@ -144,7 +144,7 @@ def router(settings: Settings) -> APIRouter:
     def list_documents(placement_id: str, principal: PrincipalDep, request: Request):
         """Every document sent for the placement, oldest first, with the hash of its PDF."""
         visible_school(request.app.state.engine, principal, placement_id)
-        return [DocumentOut(**_doc(d)) for d in sent.for_placement(request.app.state.engine, placement_id)]
+        return [DocumentOut(**_doc(d)) for d in sent.listed_for(request.app.state.engine, placement_id)]
 
     # Declared before the route without ".pdf", whose id would otherwise swallow the suffix.
     @r.get("/api/placements/{placement_id}/documents/{document_id}.pdf", response_class=Response,

@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 
 from sqlalchemy import DateTime, Engine, Index, LargeBinary, String, Text, UniqueConstraint, func, select, update
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Mapped, Session, defer, mapped_column
 
 from documents.delivery import document_id
 
@@ -200,6 +200,16 @@ def mark_unconfirmed(engine: Engine, key: str) -> None:
 
 def for_placement(engine: Engine, placement_id: str) -> list[DocumentRow]:
     q = select(DocumentRow).where(DocumentRow.placement_id == placement_id).order_by(DocumentRow.created_at, DocumentRow.kind)
+    with Session(engine) as s:
+        return list(s.scalars(q))
+
+
+def listed_for(engine: Engine, placement_id: str) -> list[DocumentRow]:
+    """A placement's documents as a list shows them: each without its HTML
+    and PDF (a year's letters are megabytes), which raise if read."""
+    q = (select(DocumentRow).where(DocumentRow.placement_id == placement_id)
+         .options(defer(DocumentRow.html, raiseload=True), defer(DocumentRow.pdf, raiseload=True))
+         .order_by(DocumentRow.created_at, DocumentRow.kind))
     with Session(engine) as s:
         return list(s.scalars(q))
 

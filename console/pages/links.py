@@ -95,7 +95,7 @@ def _page(request: Request, principal: Principal, row, values: forms.Values | No
           status: int = 200, made: tuple[str, sent.ProviderLinkRow] | None = None):
     engine = request.app.state.engine
     links = sorted(sent.links_for(engine, row.placement_id), key=lambda x: x.issued_at, reverse=True)
-    letters = {d.document_id: letter_title(d) for d in sent.for_placement(engine, row.placement_id)}
+    letters = {d.document_id: letter_title(d) for d in sent.listed_for(engine, row.placement_id)}
     names = accounts.names(engine, {x.issued_by for x in links if x.issued_by not in letters}
                            | {x.revoked_by for x in links if x.revoked_by})
     may_manage = principal.may_take(row.school_id, MANAGE)

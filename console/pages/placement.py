@@ -145,7 +145,7 @@ def _placement_page(request: Request, principal, placement_id: str, snap, done: 
                         d.clause, d.due < today)
             for d in due if d.owner.value != "system"]
     moving, recording = step_buttons(principal, p, snap.possible_actions)
-    docs = sent.for_placement(request.app.state.engine, placement_id)
+    docs = sent.listed_for(request.app.state.engine, placement_id)
     trail = register.audit_trail(request.app.state.engine, placement_id)
     # Trust operations ended its workflow: no step can be taken and no deadline runs any more.
     ended = next((e for e in trail if e.action == TERMINATED_BY_OPERATIONS), None)
