@@ -35,6 +35,7 @@ from .services import posted_for, pupil_of, visible
 router = APIRouter(include_in_schema=False)
 
 MANAGE = "manage_links"
+SHOWN_SPENT = 20  # links that no longer work, the latest first: a year's chases give one a day missed
 PURPOSE_WORDS = {
     LinkPurpose.attendance: "Attendance, every session (§10.3, §12.1.4)",
     LinkPurpose.initial_assessment: "The initial assessment (§12.1.3)",
@@ -94,20 +95,24 @@ def state_of(row: sent.ProviderLinkRow, now: datetime) -> str:
 def _page(request: Request, principal: Principal, row, values: forms.Values | None = None, problems=(),
           status: int = 200, made: tuple[str, sent.ProviderLinkRow] | None = None):
     engine = request.app.state.engine
-    links = sorted(sent.links_for(engine, row.placement_id), key=lambda x: x.issued_at, reverse=True)
+    now = datetime.now(UTC)
+    every = [(x, state_of(x, now)) for x in sorted(sent.links_for(engine, row.placement_id), key=lambda x: x.issued_at, reverse=True)]
+    spent = [x.link_id for x, s in every if s != "works"]
+    hidden = set(spent[SHOWN_SPENT:])
+    shown = [(x, s) for x, s in every if x.link_id not in hidden]
+    links = [x for x, _ in shown]
     letters = {d.document_id: letter_title(d) for d in sent.listed_for(engine, row.placement_id)}
     names = accounts.names(engine, {x.issued_by for x in links if x.issued_by not in letters}
                            | {x.revoked_by for x in links if x.revoked_by})
     may_manage = principal.may_take(row.school_id, MANAGE)
     ended = row.state in FINAL_STATES
     tree = _form(values or {}) if may_manage and not ended else []
-    now = datetime.now(UTC)
     return page(
         request, "links.html", principal, status=status, nav="placements", row=row, pupil=pupil_of(row),
-        links=[(x, state_of(x, now)) for x in links], purpose_words=purpose_words,
+        links=shown, more_spent=max(0, len(spent) - SHOWN_SPENT), purpose_words=purpose_words,
         issued_by=lambda who: f"In the letter “{letters[who]}”" if who in letters else names.get(who, who),
         names=names, may_manage=may_manage, ended=ended, tree=tree, errors=forms.place_errors(tree, problems), made=made,
-        withdrawn=request.query_params.get("withdrawn", "") in {x.link_id for x in links if x.revoked_at},
+        withdrawn=request.query_params.get("withdrawn", "") in {x.link_id for x, s in every if s == "withdrawn"},
     )
 
 

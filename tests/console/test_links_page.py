@@ -4,6 +4,7 @@ the page (refused from then on), and who may not do either."""
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest_asyncio
@@ -16,7 +17,7 @@ from tests.api.test_api import body
 
 from .conftest import LEAD, OTHER_LEAD, Person
 from .helpers import started_today, today
-from .test_pages_http import csrf_of, get
+from .test_pages_http import csrf_of, get, propose, proposal
 
 GOVERNOR = Person("governor-137000", "read_only")
 
@@ -129,3 +130,19 @@ async def test_an_ended_placement_gives_no_new_link_and_says_why(http, console):
                         data={"csrf_token": csrf_of(page), "purpose": "attendance", "valid_days": "7"})
     assert r.status_code == 409 and "its provider is asked for nothing more" in r.text
     assert links_of(console, pid) == before
+
+
+async def test_every_working_link_is_listed_and_only_the_latest_of_those_that_no_longer_work(http, console):
+    """A year of attendance chases gives a link for every day missed: the page
+    keeps every link that still works, and the latest 20 of the rest."""
+    pid = await propose(http, proposal())
+    now = datetime.now(UTC)
+    for i in range(25):  # expired a day each, the oldest first
+        sent.add_link(console.engine, f"lnk-spent-{i:02d}", pid, "attendance", now - timedelta(days=30 - i),
+                      now - timedelta(days=60 - i), LEAD.user)
+    sent.add_link(console.engine, "lnk-still-works", pid, "progress_report", now + timedelta(days=300),
+                  now - timedelta(days=90), LEAD.user)  # given before all of them
+    page = await get(http, f"/placements/{pid}/links", LEAD)
+    listed = re.findall(r'id="link-(lnk-[a-z0-9-]+)"', page)
+    assert listed == [f"lnk-spent-{i:02d}" for i in range(24, 4, -1)] + ["lnk-still-works"]
+    assert "5 older ones that no longer work are not shown" in page
