@@ -27,6 +27,7 @@ import asyncio
 import re
 import zlib
 from dataclasses import dataclass, field
+from datetime import date
 from html.parser import HTMLParser
 
 import httpx
@@ -35,8 +36,10 @@ import pytest_asyncio
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 
+from apflow import samples
 from apflow.calendars import load_calendar
 from domain.actions import ACTION_MODELS
+from domain.models import Weekday
 from store import attendance
 from store import documents as sent
 from tests.api import test_api as api
@@ -44,6 +47,8 @@ from tests.api.test_fuzz import snapshot_of, state_of
 
 from .conftest import DSL, HEAD, LEAD, OPS, OTHER_LEAD, Person
 from .helpers import consulted, started_today
+
+EVERY_DAY = samples.proposal(date.today()).pattern.model_copy(update={"days": list(Weekday)})
 
 # The service under test runs in this process, on other threads: what it
 # draws from `random` while a form's values are drawn, Hypothesis takes for
@@ -198,20 +203,23 @@ async def seeded(console) -> dict[str, str]:
     async with httpx.AsyncClient(base_url=console.url, timeout=60) as http:
         out = {"proposed": (await api.propose(http))["placement"]["placement_id"],
                "la_consulted": await consulted(http, cal.add_school_days(api.today(), 15), "Fuzz Consulted"),
-               "active": await started_today(http, cal, "Fuzz Active"),
-               "active_to_play": await started_today(http, cal, "Fuzz Playground"),
+               # Every weekday: the day each starts owes sessions, so its week's return has a form.
+               "active": await started_today(http, cal, "Fuzz Active", pattern=EVERY_DAY),
+               "active_to_play": await started_today(http, cal, "Fuzz Playground", pattern=EVERY_DAY),
                "proposed_to_play": (await api.propose(http))["placement"]["placement_id"]}
     return out
 
 
-async def forms_of(http: httpx.AsyncClient, seeded: dict[str, str]) -> list[Form]:
+async def forms_of(http: httpx.AsyncClient, console, seeded: dict[str, str]) -> list[Form]:
     """Every form the school's staff are shown on the seeded placements'
     pages and the console's own, and those of a provider's and a parent's
     links, each once by where it posts (a placement's id as `{pid}`)."""
     pages = ["/", "/placements", "/placements/new", "/register", "/providers/new", "/today/contacts"]
     for pid in seeded.values():
-        pages += [f"/placements/{pid}", f"/placements/{pid}/attendance", f"/placements/{pid}/attendance/week",
-                  f"/placements/{pid}/links"]
+        pages += [f"/placements/{pid}", f"/placements/{pid}/attendance", f"/placements/{pid}/links"]
+        facts = attendance.expectation(console.engine, pid)
+        if facts is not None and facts.started_on:  # the week it started: this week may be a holiday's
+            pages.append(f"/placements/{pid}/attendance/week?of={facts.started_on}")
         pages += [f"/placements/{pid}/actions/{action}" for action in ACTION_MODELS]
     found: dict[str, Form] = {}
     for person in (LEAD, HEAD, DSL):
@@ -246,7 +254,7 @@ def marks_of(console, pid: str) -> tuple[list, list]:
 async def test_fuzzing_the_consoles_forms_finds_no_5xx_and_refused_forms_change_nothing(console, seeded):
     async with httpx.AsyncClient(base_url=console.url, timeout=60) as http:
         before = {pid: (state_of(console.engine, pid), await snapshot_of(http, pid), marks_of(console, pid), links_of(console, pid)) for pid in seeded.values()}
-        forms = await forms_of(http, seeded)
+        forms = await forms_of(http, console, seeded)
         placement_forms = [f for f in forms if "{pid}" in f.action]
         assert len(placement_forms) >= 10 and {"/placements/{pid}/attendance", "/placements/{pid}/attendance/week", "/placements/{pid}/links"} <= {f.action for f in forms}, [f.action for f in forms]
         assert any(f.files for f in forms) and any(f.action.startswith("link ") for f in forms)
