@@ -21,9 +21,9 @@ from domain.census import leaving_date
 from domain.deadlines import deadlines as deadlines_of
 from domain.deadlines import planned_end
 from domain.evaluations import completed as evaluation_scores
-from domain.guards import number_of_days
+from domain.guards import concern_escalation_id, number_of_days
 from domain.lifecycle import NOT_STARTED, Lifecycle
-from domain.models import Placement
+from domain.models import Concern, Escalation, Placement
 from store import attendance as marks
 from store import accounts, agreements
 from store import documents as sent
@@ -65,6 +65,26 @@ class Event:
 
 def _aware(at: datetime) -> datetime:
     return at if at.tzinfo else at.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class ConcernView:
+    """A safeguarding concern as the page shows it: who raised it (from the
+    audit trail) and its escalation to the DSL, open until they record it addressed."""
+
+    concern: Concern
+    raised_by: str | None
+    raised_role: str | None
+    escalation: Escalation | None
+
+
+def concerns_of(p: Placement, trail) -> list[ConcernView]:
+    """Each concern, in the order raised: the nth `raise_concern` of the trail raised the nth."""
+    raised = [e for e in trail if e.action == "raise_concern"]
+    escalations = {e.escalation_id: e for e in p.escalations}
+    return [ConcernView(c, raised[i].actor_id if i < len(raised) else None, raised[i].actor_role if i < len(raised) else None,
+                        escalations.get(concern_escalation_id(c)))
+            for i, c in enumerate(p.concerns)]
 
 
 def step_buttons(principal: Principal, p: Placement, possible: list[str]) -> tuple[list[str], list[str]]:
@@ -168,7 +188,7 @@ def _placement_page(request: Request, principal, placement_id: str, snap, done: 
         ended_on=ended_on, days_directed=number_of_days(p, calendar),
         watching=principal.roles_at(p.school.school_id) <= WATCHERS,
         lifecycle=diagram.drawn(p.state.value), deadlines=rows, moving=moving, recording=recording,
-        escalations=sorted(p.escalations, key=lambda e: (not e.open, e.raised_at)),
+        escalations=sorted(p.escalations, key=lambda e: (not e.open, e.raised_at)), concerns=concerns_of(p, trail),
         may_resolve=principal.may_take(p.school.school_id, "resolve_escalation"),
         may_record_delivery=principal.may_take(p.school.school_id, "record_delivery"),
         attendance_kept=p.state.value not in NOT_STARTED, mark_link=mark_link,

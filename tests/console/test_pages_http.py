@@ -147,6 +147,34 @@ async def test_the_notice_asks_for_dual_registration_only_at_a_registered_school
     assert f"Northfield Pupil Referral Unit is a registered school, so the pupil is dual registered from the first day, {long_date(start)}" in form
 
 
+async def test_a_safeguarding_concern_is_read_on_the_placements_page_until_the_dsl_addresses_it(http, console):
+    """The DSL is told of a concern at once (§9.7) and reads it on the
+    placement's page: what was raised, by whom and when, and once they
+    resolve its escalation, when and how it was addressed."""
+    pid = await propose(http, proposal())
+    said = "Seen leaving the centre at lunch with an adult the school does not know"
+    keys = keys_of(await get(http, f"/placements/{pid}/actions/raise_concern", LEAD))
+    r = await http.post(f"/placements/{pid}/actions/raise_concern", headers=LEAD.headers,
+                        data=form_of(RaiseConcern, RaiseConcern(summary=said), **keys))
+    assert r.status_code == 303, r.text[:2000]
+
+    def card(html: str) -> str:
+        return re.search(r'<div class="govuk-summary-card" id="concern-1">(.*?)</dl>', html, re.S).group(1)
+
+    page = await get(http, f"/placements/{pid}", DSL)
+    assert "Safeguarding concerns (§9.7)" in page
+    concern = card(page)
+    assert said in concern and LEAD.user in concern and "AP lead" in concern and "Open" in concern and "Not yet" in concern
+
+    keys = keys_of(await get(http, f"/placements/{pid}/actions/resolve_escalation?escalation_id=safeguarding:concern-1", DSL))
+    r = await http.post(f"/placements/{pid}/actions/resolve_escalation", headers=DSL.headers,
+                        data={**keys, "escalation_id": "safeguarding:concern-1", "note": "Parent confirmed the adult is an uncle"})
+    assert r.status_code == 303, r.text[:2000]
+    concern = card(await get(http, f"/placements/{pid}", LEAD))
+    assert "Addressed" in concern and "Parent confirmed the adult is an uncle" in concern and DSL.user in concern
+    assert "Safeguarding concerns" not in await get(http, f"/placements/{await propose(http, proposal())}", LEAD)
+
+
 async def test_only_who_may_propose_is_offered_the_proposal_form(http):
     """The menu offers the proposal to a school's AP lead or headteacher; to a
     DSL or trust operations the form's address says at once that it is not
