@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy import Engine
 
+from console.identity import Principal
 from domain.calendar import SchoolCalendar
 from domain.clock import uk_date
 from domain.deadlines import half_terms
@@ -16,6 +17,8 @@ from domain.models import RISK_ASSESSMENT_QUESTIONS, VISIT_QUESTIONS, ContactKin
 from domain.settings import PolicySettings
 from store import register
 from store import views as written
+
+from . import wording
 
 RECENT_CONTACTS = 10
 
@@ -65,6 +68,17 @@ def name_objectives(tree: list, p: Placement) -> None:
                 for i, (child, objective) in enumerate(zip(w.children, p.objectives), 1):
                     child.label = f"Objective {i}: {objective.description}"
                 w.value = {"addable": False}
+
+
+def visited_by_them(action: str, principal: Principal, school_id: str, values: dict) -> dict:
+    """A visit's form opened with the signed-in person as who visited, and
+    their role at the school: the one recording a visit has most often made
+    it. Edited when someone else did."""
+    if action != "record_visit" or values.get("visit.visited_by"):
+        return values
+    actor = principal.actor_at(school_id, action)
+    role = wording.words(actor.role.value) if actor else ""
+    return {**values, "visit.visited_by": [principal.name or principal.user_id], "visit.role": [role]}
 
 
 # Steps that carry a review record, whose parents' view may start from what they wrote (§6.8).

@@ -125,6 +125,7 @@ def step_form(placement_id: str, action: str, principal: PrincipalDep, request: 
     ctx = _step_context(row, action)
     values = records.with_written_views(request.app.state.engine, action, ctx["placement"],
                                         initial(action, ctx["placement"], request.query_params))
+    values = records.visited_by_them(action, principal, row.school_id, values)
     if action == "vet":  # a provider on the trust's list, vetted and current: its record fills the form
         values, ctx["from_record"] = providers.vet_values(request, ctx["placement"], values)
     return _draw(request, principal, model=ACTION_MODELS[action], values=values,

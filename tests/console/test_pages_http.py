@@ -175,6 +175,17 @@ async def test_a_safeguarding_concern_is_read_on_the_placements_page_until_the_d
     assert "Safeguarding concerns" not in await get(http, f"/placements/{await propose(http, proposal())}", LEAD)
 
 
+async def test_a_visit_form_opens_with_the_person_recording_it_as_who_visited(http, console):
+    async with httpx.AsyncClient(base_url=console.url, timeout=30) as api_http:
+        pid = await started_today(api_http, load_calendar(samples.SCHOOL.school_id, console.settings.calendars_dir), "Val Visited")
+    form = await get(http, f"/placements/{pid}/actions/record_visit", LEAD)
+    visitor = re.search(r'name="visit.visited_by" type="text" value="([^"]*)"', form).group(1)
+    assert visitor and visitor in (LEAD.user, LEAD.user.replace("-", " ").title())  # their name, as the sign-in gives it
+    assert re.search(r'name="visit.role" type="text" value="AP lead"', form)
+    form = await get(http, f"/placements/{pid}/actions/record_visit", HEAD)
+    assert re.search(r'name="visit.role" type="text" value="Headteacher"', form)
+
+
 async def test_only_who_may_propose_is_offered_the_proposal_form(http):
     """The menu offers the proposal to a school's AP lead or headteacher; to a
     DSL or trust operations the form's address says at once that it is not
