@@ -63,6 +63,8 @@ def _draw(request: Request, principal: Principal, *, model: type[BaseModel], val
         records.name_objectives(tree, context["placement"])
     if context.get("action") == "notify":
         tree = dual_registration(tree, context["placement"])
+    if context.get("action") in records.CARRY_REVIEW:
+        booked_meeting(tree, context["placement"])
     errors = forms.place_errors(tree, problems)
     return page(request, "step.html", principal, status=status, title=title, tree=tree, errors=errors,
                 post_to=post_to, idempotency_key=key, **context)
@@ -78,6 +80,20 @@ def dual_registration(tree: list[forms.Widget], p: Placement) -> list[forms.Widg
             w.hint = (f"Needed: {p.provider.name} is a registered school, so the pupil is dual registered "
                       f"from the first day, {long_date(p.start_date)}, at the latest")
     return tree
+
+
+def booked_meeting(tree: list[forms.Widget], p: Placement) -> None:
+    """A review's record says when its meeting was booked for, beside the
+    day it was held: the day held is asked, never assumed."""
+    if not p.review_meetings:
+        return
+    m = p.review_meetings[-1]
+    if any(r.held_on >= m.meeting_on for r in p.reviews):
+        return  # that meeting's review is recorded already
+    for top in tree:
+        for w in top.walk():
+            if w.name == "review.held_on":
+                w.hint = f"The meeting was booked for {long_date(m.meeting_on)}{' at ' + m.place if m.place else ''}"
 
 
 # --- a step on a placement ----------------------------------------------------

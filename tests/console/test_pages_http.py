@@ -23,6 +23,8 @@ from store import documents as sent
 from store import register
 
 from .conftest import DSL, HEAD, LEAD, OPS, OTHER_LEAD, Person
+from tests.api.test_api import body
+
 from .helpers import consulted, started_today, today
 
 HTML = "text/html; charset=utf-8"
@@ -184,6 +186,19 @@ async def test_a_visit_form_opens_with_the_person_recording_it_as_who_visited(ht
     assert re.search(r'name="visit.role" type="text" value="AP lead"', form)
     form = await get(http, f"/placements/{pid}/actions/record_visit", HEAD)
     assert re.search(r'name="visit.role" type="text" value="Headteacher"', form)
+
+
+async def test_a_reviews_record_says_when_its_meeting_was_booked_for(http, console):
+    async with httpx.AsyncClient(base_url=console.url, timeout=30) as api_http:
+        cal = load_calendar(samples.SCHOOL.school_id, console.settings.calendars_dir)
+        pid = await started_today(api_http, cal, "Rory Reviewed")
+        meeting = cal.add_school_days(today(), 8)
+        r = await api_http.post(f"/api/placements/{pid}/actions/open_review", headers=LEAD.headers,
+                                json=body(samples.open_review(meeting)))
+        assert r.status_code == 200, r.text
+    form = await get(http, f"/placements/{pid}/actions/record_review", HEAD)
+    assert f"The meeting was booked for {long_date(meeting)}" in form
+    assert 'name="review.held_on.day" type="text" value=""' in form  # the day it was held is asked, not assumed
 
 
 async def test_only_who_may_propose_is_offered_the_proposal_form(http):
