@@ -92,8 +92,9 @@ HINTS = {
     "given_outside": "Only for a letter the school gave itself, by hand or by post, with its copy uploaded first. "
                      "Leave blank and apflow sends the letter now, dated today.",
     "copy_document_id": "Shown once the copy is uploaded, like doc-0123…",
-    "starts_at": "For example, 15:30",
-    "place": "Where the meeting is held: the school, the provider or elsewhere",
+    "starts_at": "For example, 15:30. A parents' invitation gives it (§6.8)",
+    "place": "Where the meeting is held: the school, the provider or elsewhere. A parents' invitation gives it (§6.8)",
+    "written_views_to": "An email or postal address. Left blank, the invitation gives the AP lead's email, or else the school's",
     "arrival": "For example, 09:00",
     "departure": "For example, 15:00",
     "new_end_date": "Only when the review extends the placement",
