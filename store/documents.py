@@ -198,8 +198,10 @@ def mark_unconfirmed(engine: Engine, key: str) -> None:
     _set(engine, key, status=UNCONFIRMED)
 
 
-def for_placement(engine: Engine, placement_id: str) -> list[DocumentRow]:
-    q = select(DocumentRow).where(DocumentRow.placement_id == placement_id).order_by(DocumentRow.created_at, DocumentRow.kind)
+def for_placement(engine: Engine, placement_id: str, *options) -> list[DocumentRow]:
+    """A placement's documents, oldest first (loaded with `options`)."""
+    q = (select(DocumentRow).where(DocumentRow.placement_id == placement_id).options(*options)
+         .order_by(DocumentRow.created_at, DocumentRow.kind))
     with Session(engine) as s:
         return list(s.scalars(q))
 
@@ -207,11 +209,7 @@ def for_placement(engine: Engine, placement_id: str) -> list[DocumentRow]:
 def listed_for(engine: Engine, placement_id: str) -> list[DocumentRow]:
     """A placement's documents as a list shows them: each without its HTML
     and PDF (a year's letters are megabytes), which raise if read."""
-    q = (select(DocumentRow).where(DocumentRow.placement_id == placement_id)
-         .options(defer(DocumentRow.html, raiseload=True), defer(DocumentRow.pdf, raiseload=True))
-         .order_by(DocumentRow.created_at, DocumentRow.kind))
-    with Session(engine) as s:
-        return list(s.scalars(q))
+    return for_placement(engine, placement_id, defer(DocumentRow.html, raiseload=True), defer(DocumentRow.pdf, raiseload=True))
 
 
 def get(engine: Engine, placement_id: str, doc_id: str) -> DocumentRow | None:

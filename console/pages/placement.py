@@ -30,6 +30,7 @@ from store import documents as sent
 from store import register
 from store.documents import TO_POST, UPLOADED
 from store.stuck import TERMINATED_BY_OPERATIONS
+from store.tables import AuditEvent
 
 from . import diagram, evaluations, records, wording
 from .attendance import mark_link
@@ -69,12 +70,12 @@ def _aware(at: datetime) -> datetime:
 
 @dataclass(frozen=True)
 class ConcernView:
-    """A safeguarding concern as the page shows it: who raised it (from the
-    audit trail) and its escalation to the DSL, open until they record it addressed."""
+    """A safeguarding concern as the page shows it: the audit event that
+    raised it (who, as what) and its escalation to the DSL, open until they
+    record it addressed."""
 
     concern: Concern
-    raised_by: str | None
-    raised_role: str | None
+    raised: AuditEvent | None
     escalation: Escalation | None
 
 
@@ -82,8 +83,7 @@ def concerns_of(p: Placement, trail) -> list[ConcernView]:
     """Each concern, in the order raised: the nth `raise_concern` of the trail raised the nth."""
     raised = [e for e in trail if e.action == "raise_concern"]
     escalations = {e.escalation_id: e for e in p.escalations}
-    return [ConcernView(c, raised[i].actor_id if i < len(raised) else None, raised[i].actor_role if i < len(raised) else None,
-                        escalations.get(concern_escalation_id(c)))
+    return [ConcernView(c, raised[i] if i < len(raised) else None, escalations.get(concern_escalation_id(c)))
             for i, c in enumerate(p.concerns)]
 
 
