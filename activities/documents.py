@@ -87,10 +87,6 @@ def refusal_reason(error: Exception) -> str | None:
     return None
 
 
-def _aware(at: datetime) -> datetime:
-    """Instants are stored in UTC; SQLite hands them back without their zone."""
-    return at if at.tzinfo is not None else at.replace(tzinfo=timezone.utc)
-
 
 def link_id_for(key: str) -> str:
     return "lnk-" + hashlib.sha256(key.encode()).hexdigest()[:24]
@@ -156,7 +152,7 @@ class DocumentActivities:
         now = datetime.now(timezone.utc)
         # A letter is dated the day it is sent (or put on the list to post),
         # never earlier; a retry of an attempt that stopped mid-send, the day that one was.
-        issued = _aware(done.created_at) if done is not None and done.status == register.SENDING else now
+        issued = done.created_at if done is not None and done.status == register.SENDING else now
         context = dict(req.context)
         link_id = None
         if req.link is not None:

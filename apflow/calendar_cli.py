@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from store import calendar_feeds
 
-from .users_cli import Refused, Register, _command, _utc, run
+from .users_cli import Refused, Register, _command, run
 
 
 def calendar_make(reg: Register, args) -> None:
@@ -28,8 +28,8 @@ def calendar_status(reg: Register, args) -> None:
     if live is None:
         print(f"{row.email} has no calendar feed")
         return
-    used = f"last read {_utc(live.last_used_at):%Y-%m-%d %H:%M} UTC" if live.last_used_at else "never read"
-    print(f"{live.feed_id}\tmade {_utc(live.created_at):%Y-%m-%d %H:%M} UTC\t{used}")
+    used = f"last read {live.last_used_at:%Y-%m-%d %H:%M} UTC" if live.last_used_at else "never read"
+    print(f"{live.feed_id}\tmade {live.created_at:%Y-%m-%d %H:%M} UTC\t{used}")
 
 
 def calendar_revoke(reg: Register, args) -> None:

@@ -72,10 +72,6 @@ def grant_of(role_name: str, school: str | None) -> Grant:
     return Grant(role, school)
 
 
-def _utc(at: datetime) -> datetime:
-    """The register keeps UTC; SQLite hands it back without its zone."""
-    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
-
 
 def describe(grant: Grant) -> str:
     return grant.role.value if grant.school_id is None else f"{grant.role.value} at {grant.school_id}"
@@ -195,13 +191,13 @@ def tokens_list(reg: Register, args) -> None:
         print(f"{row.email} has no tokens")
     for t in found:
         if t.revoked_at is not None:
-            status = f"revoked {_utc(t.revoked_at):%Y-%m-%d}"
-        elif reg.now() >= _utc(t.expires_at):
+            status = f"revoked {t.revoked_at:%Y-%m-%d}"
+        elif reg.now() >= t.expires_at:
             status = "expired"
         else:
             status = "live"
-        used = f"last used {_utc(t.last_used_at):%Y-%m-%d %H:%M}" if t.last_used_at else "never used"
-        print(f"{t.token_id}\t{t.name}\t{status}\tuntil {_utc(t.expires_at):%Y-%m-%d}\t{used}")
+        used = f"last used {t.last_used_at:%Y-%m-%d %H:%M}" if t.last_used_at else "never used"
+        print(f"{t.token_id}\t{t.name}\t{status}\tuntil {t.expires_at:%Y-%m-%d}\t{used}")
 
 
 def tokens_revoke(reg: Register, args) -> None:

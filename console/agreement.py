@@ -88,12 +88,9 @@ class AgreementOut(BaseModel):
     signed_copies: list[SignedCopy]  # newest first
 
 
-def _utc(at: datetime) -> datetime:
-    return at if at.tzinfo else at.replace(tzinfo=UTC)
-
 
 def signed_copies(engine, placement_id: str) -> list[SignedCopy]:
-    return [SignedCopy(document_id=d.document_id, uploaded_by=d.handed_over_by or "", uploaded_at=_utc(d.created_at),
+    return [SignedCopy(document_id=d.document_id, uploaded_by=d.handed_over_by or "", uploaded_at=d.created_at,
                        sha256=d.sha256, size=len(d.pdf)) for d in agreements.signed_copies(engine, placement_id)]
 
 
@@ -187,7 +184,7 @@ def router() -> APIRouter:
             raise HTTPException(413 if problem.startswith("the file is larger") else 422, problem)
         doc = await run_in_threadpool(agreements.add_signed, engine, placement_id, body, actor, datetime.now(UTC))
         return SignedCopy(document_id=doc.document_id, uploaded_by=doc.handed_over_by or "",
-                          uploaded_at=_utc(doc.created_at), sha256=doc.sha256, size=len(doc.pdf))
+                          uploaded_at=doc.created_at, sha256=doc.sha256, size=len(doc.pdf))
 
     # --- the console's pages ---------------------------------------------------
 

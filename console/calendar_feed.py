@@ -155,7 +155,7 @@ def feed(engine, settings, holder: TokenHolder, now: datetime) -> bytes:
             continue
         p = Placement.model_validate(names[e.placement_id].data)
         link = f"{base}/placements/{e.placement_id}"
-        raised = uk_date(e.raised_at if e.raised_at.tzinfo else e.raised_at.replace(tzinfo=UTC))
+        raised = uk_date(e.raised_at)
         cal.add_component(_event(
             f"escalation-{e.escalation_id}-{e.placement_id}", f"Open escalation: {e.message} ({_label(p)})",
             f"Raised {raised.isoformat()} for the {e.owner_role.replace('_', ' ')} ({e.clause}), "
@@ -176,9 +176,6 @@ class FeedOut(BaseModel):
 class MadeFeed(FeedOut):
     url: str  # shown once: only its token's hash is kept
 
-
-def _utc(at: datetime | None) -> datetime | None:
-    return at.replace(tzinfo=UTC) if at is not None and at.tzinfo is None else at
 
 
 def _account(engine, principal: Principal) -> accounts.UserRow:
@@ -213,7 +210,7 @@ def revoke_feed(engine, principal: Principal) -> bool:
 
 def _live(engine, principal: Principal) -> FeedOut | None:
     row = calendar_feeds.live(engine, principal.user_id)
-    return FeedOut(feed_id=row.feed_id, created_at=_utc(row.created_at), last_used_at=_utc(row.last_used_at)) if row else None
+    return FeedOut(feed_id=row.feed_id, created_at=row.created_at, last_used_at=row.last_used_at) if row else None
 
 
 def router() -> APIRouter:

@@ -88,23 +88,19 @@ class DirectoryReload(BaseModel):
     placements_told: int
 
 
-def _utc(at: datetime | None) -> datetime | None:
-    """Instants are stored in UTC; SQLite hands them back without their zone."""
-    return at.replace(tzinfo=UTC) if at is not None and at.tzinfo is None else at
-
 
 def _doc(row: sent.DocumentRow) -> dict:
     return dict(
         document_id=row.document_id, kind=row.kind, recipient_role=row.recipient_role, recipient=row.recipient,
-        subject=row.subject, status=row.status, created_at=_utc(row.created_at), sent_at=_utc(row.sent_at),
+        subject=row.subject, status=row.status, created_at=row.created_at, sent_at=row.sent_at,
         sha256=row.sha256, link_id=row.link_id, failure=row.failure,
     )
 
 
 def _link(row: sent.ProviderLinkRow) -> dict:
     return dict(
-        link_id=row.link_id, purpose=row.purpose, expires_at=_utc(row.expires_at), issued_at=_utc(row.issued_at),
-        issued_by=row.issued_by, revoked_at=_utc(row.revoked_at), used_at=_utc(row.used_at),
+        link_id=row.link_id, purpose=row.purpose, expires_at=row.expires_at, issued_at=row.issued_at,
+        issued_by=row.issued_by, revoked_at=row.revoked_at, used_at=row.used_at,
     )
 
 

@@ -3,7 +3,7 @@
 dates to its running placements."""
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
@@ -43,13 +43,9 @@ class EscalationOut(BaseModel):
     resolution: str | None = None
 
 
-def _utc(at: datetime | None) -> datetime | None:
-    # SQLite gives back the stored UTC time without its zone.
-    return at.replace(tzinfo=timezone.utc) if at is not None and at.tzinfo is None else at
-
 
 def _cursor_key(values: list) -> tuple:
-    return (_utc(datetime.fromisoformat(values[0])), str(values[1]), str(values[2]))
+    return (datetime.fromisoformat(values[0]), str(values[1]), str(values[2]))
 
 
 @router.get("/api/escalations", response_model=paging.PageOut[EscalationOut])
@@ -72,15 +68,15 @@ def escalations(
         items=[
             EscalationOut(
                 placement_id=r.placement_id, school_id=r.school_id, escalation_id=r.escalation_id, kind=r.kind,
-                clause=r.clause, owner=Role(r.owner_role), message=r.message, due=r.due, raised_at=_utc(r.raised_at),
-                resolved_at=_utc(r.resolved_at),
+                clause=r.clause, owner=Role(r.owner_role), message=r.message, due=r.due, raised_at=r.raised_at,
+                resolved_at=r.resolved_at,
                 resolved_by=ResolvedBy(user_id=r.resolved_by_id, role=Role(r.resolved_by_role)) if r.resolved_by_id else None,
                 resolution=r.resolution,
             )
             for r in page.rows
         ],
         total=page.total, total_capped=page.capped,
-        next_cursor=paging.encode((_utc(page.next_after[0]), *page.next_after[1:])) if page.next_after else None,
+        next_cursor=paging.encode((page.next_after[0], *page.next_after[1:])) if page.next_after else None,
     ))
 
 

@@ -91,9 +91,6 @@ def _error(text: str | None) -> str | None:
     return _ADDRESS.sub("<address>", text)[:ERROR_CHARS] if text else None
 
 
-def _utc(at: datetime) -> datetime:
-    return at if at.tzinfo else at.replace(tzinfo=UTC)
-
 
 # --- the workflow's side -----------------------------------------------------------------
 
@@ -204,7 +201,7 @@ def _from_register(engine: Engine, settings: StuckSettings, now: datetime, found
     for r in register.escalations_open_too_long(engine, now - timedelta(days=settings.escalation_open_days),
                                                 {k: now - timedelta(days=d) for k, d in limits.items()}):
         days = limits.get(r.kind, settings.escalation_open_days)
-        raised = _utc(r.raised_at)
+        raised = r.raised_at
         found.add(r.placement_id, Reason(
             kind=Kind.escalation_overdue, since=raised,
             message=f"its escalation '{r.kind}' ({r.clause}) for the {r.owner_role.replace('_', ' ')} has been "
@@ -214,7 +211,7 @@ def _from_register(engine: Engine, settings: StuckSettings, now: datetime, found
     for state, days in settings.state_days.items():
         for r in register.in_state_since(engine, state, now - timedelta(days=days)):
             found.add(r.placement_id, Reason(
-                kind=Kind.state_overdue, since=_utc(r.entered),
+                kind=Kind.state_overdue, since=r.entered,
                 message=f"it has been {state.replace('_', ' ')} for more than {days} days: ask its school what holds it",
                 details={"state": state, "limit_days": str(days)},
             ))
@@ -229,7 +226,7 @@ def _letter_reasons(letters: list, described: dict[str, WorkflowExecutionDescrip
         if pending:
             continue  # still being tried: past the threshold it is an activity retrying
         found.add(d.placement_id, Reason(
-            kind=Kind.letter_not_sent, last_error=_error(d.failure), since=_utc(d.created_at),
+            kind=Kind.letter_not_sent, last_error=_error(d.failure), since=d.created_at,
             message=f"its {d.kind.replace('_', ' ')} to the {d.recipient_role.replace('_', ' ')} could not be sent "
                     "and is no longer tried: hand it over or post it, then record that on the placement "
                     "(record_delivery)" if d.status == register.FAILED else
@@ -249,9 +246,9 @@ async def _compare(engine: Engine, settings: StuckSettings, now: datetime, state
         if row is None:
             found.add(wid, Reason(kind=Kind.register_disagrees, details={"workflow_state": str(state)},
                                   message="its workflow runs but the register has no row for it: a worker writes to another register"))
-        elif state and row.state != state and _utc(row.updated_at) < lag:
+        elif state and row.state != state and row.updated_at < lag:
             found.add(wid, Reason(
-                kind=Kind.register_disagrees, since=_utc(row.updated_at),
+                kind=Kind.register_disagrees, since=row.updated_at,
                 message=f"the register says {row.state.replace('_', ' ')} but its workflow is "
                         f"{state.replace('_', ' ')}: the register is not being written (check the worker's database)",
                 details={"register_state": row.state, "workflow_state": state},

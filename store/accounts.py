@@ -14,16 +14,16 @@ import hashlib
 import secrets
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import DateTime, Engine, ForeignKey, Index, Integer, String, Text, bindparam, delete, func, select, update
+from sqlalchemy import Engine, ForeignKey, Index, Integer, String, Text, bindparam, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from domain.access import Grant
 from domain.models import Role
 
-from .tables import Base
+from .tables import Base, Instant
 
 # A session's last-seen time is written at most this often: a page view is
 # not a database write, and the idle timeout is minutes, not seconds.
@@ -38,8 +38,8 @@ class UserRow(Base):
     name: Mapped[str] = mapped_column(String(200))
     password_hash: Mapped[str | None] = mapped_column(String(200))  # local accounts only
     totp_secret: Mapped[str | None] = mapped_column(String(64))  # the second factor of a local account
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(Instant())
+    disabled_at: Mapped[datetime | None] = mapped_column(Instant())
 
     @property
     def active(self) -> bool:
@@ -62,9 +62,9 @@ class SessionRow(Base):
     user_id: Mapped[str] = mapped_column(ForeignKey("users.user_id"), index=True)
     csrf_token: Mapped[str] = mapped_column(String(64))
     via: Mapped[str] = mapped_column(String(16))  # "password" or "oidc"
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))  # the absolute lifetime's end
+    created_at: Mapped[datetime] = mapped_column(Instant())
+    last_seen_at: Mapped[datetime] = mapped_column(Instant())
+    expires_at: Mapped[datetime] = mapped_column(Instant())  # the absolute lifetime's end
 
 
 class ApiTokenRow(Base):
@@ -74,10 +74,10 @@ class ApiTokenRow(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     user_id: Mapped[str] = mapped_column(ForeignKey("users.user_id"), index=True)
     name: Mapped[str] = mapped_column(String(100))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(Instant())
+    expires_at: Mapped[datetime] = mapped_column(Instant())
+    revoked_at: Mapped[datetime | None] = mapped_column(Instant())
+    last_used_at: Mapped[datetime | None] = mapped_column(Instant())
 
 
 class PasswordResetRow(Base):
@@ -85,9 +85,9 @@ class PasswordResetRow(Base):
 
     reset_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     user_id: Mapped[str] = mapped_column(ForeignKey("users.user_id"), index=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(Instant())
+    expires_at: Mapped[datetime] = mapped_column(Instant())
+    used_at: Mapped[datetime | None] = mapped_column(Instant())
 
 
 class SignInFailureRow(Base):
@@ -99,7 +99,7 @@ class SignInFailureRow(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     key_hash: Mapped[str] = mapped_column(String(64))
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    at: Mapped[datetime] = mapped_column(Instant())
 
 
 class AccountEventRow(Base):
@@ -109,7 +109,7 @@ class AccountEventRow(Base):
     __table_args__ = (Index("ix_account_events_at", "at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    at: Mapped[datetime] = mapped_column(Instant())
     event: Mapped[str] = mapped_column(String(40))  # e.g. signed_in, sign_in_failed, signed_out_everywhere
     actor_id: Mapped[str] = mapped_column(String(100))  # a user id, "cli", or "anonymous"
     subject_id: Mapped[str | None] = mapped_column(String(32))  # the account concerned, when known
@@ -307,8 +307,8 @@ def session_holder(engine: Engine, cookie: str, now: datetime, idle: timedelta) 
     if not rows:
         return None
     r = rows[0]
-    seen = _aware(r.last_seen_at)
-    if r.disabled_at is not None or now >= _aware(r.expires_at) or now - seen >= idle:
+    seen = r.last_seen_at
+    if r.disabled_at is not None or now >= r.expires_at or now - seen >= idle:
         with engine.begin() as c:
             c.execute(delete(t).where(t.session_hash == key))
         return None
@@ -362,9 +362,9 @@ def token_holder(engine: Engine, token: str, now: datetime) -> TokenHolder | Non
     if not rows:
         return None
     r = rows[0]
-    if r.revoked_at is not None or now >= _aware(r.expires_at) or r.disabled_at is not None:
+    if r.revoked_at is not None or now >= r.expires_at or r.disabled_at is not None:
         return None
-    if r.last_used_at is None or now - _aware(r.last_used_at) >= TOUCH_EVERY:
+    if r.last_used_at is None or now - r.last_used_at >= TOUCH_EVERY:
         with engine.begin() as c:
             c.execute(update(t).where(t.token_id == r.token_id).values(last_used_at=now))
     return TokenHolder(r.user_id, r.name, _grants(rows))
@@ -409,7 +409,7 @@ def reset_owner(engine: Engine, secret: str, now: datetime) -> str | None:
     """Whose unused, unexpired reset link this is (it stays unused)."""
     with _session(engine) as s:
         row = s.get(PasswordResetRow, digest(secret))
-        if row is None or row.used_at is not None or now >= _aware(row.expires_at):
+        if row is None or row.used_at is not None or now >= row.expires_at:
             return None
         return row.user_id
 
@@ -473,7 +473,3 @@ def events(engine: Engine, subject_id: str | None = None, limit: int = 100) -> l
     with _session(engine) as s:
         return list(s.scalars(q))
 
-
-def _aware(at: datetime) -> datetime:
-    """SQLite gives back naive datetimes; every time here is stored in UTC."""
-    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)

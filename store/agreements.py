@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, Engine, Index, Integer, String, Text, select
+from sqlalchemy import JSON, Engine, Index, Integer, String, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from documents.delivery import document_id
@@ -18,7 +18,7 @@ from domain.models import Actor
 
 from . import documents as sent
 from .db import insert_for
-from .tables import Base
+from .tables import Base, Instant
 
 SIGNED = "signed_agreement"
 SAVED, PRINTED, UPLOADED = "agreement_saved", "agreement_printed", "signed_agreement_uploaded"
@@ -29,7 +29,7 @@ class AgreementRow(Base):
 
     placement_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     data: Mapped[dict] = mapped_column(JSON)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(Instant())
     updated_by: Mapped[str] = mapped_column(String(100))
 
 
@@ -44,7 +44,7 @@ class AgreementEventRow(Base):
     event: Mapped[str] = mapped_column(String(40))
     actor_id: Mapped[str] = mapped_column(String(100))
     actor_role: Mapped[str] = mapped_column(String(32))
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    at: Mapped[datetime] = mapped_column(Instant())
     detail: Mapped[str | None] = mapped_column(Text)  # a document id or hash: never the agreement's contents
 
 

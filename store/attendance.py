@@ -26,7 +26,6 @@ from sqlalchemy import (
     CheckConstraint,
     Connection,
     Date,
-    DateTime,
     Engine,
     ForeignKey,
     Integer,
@@ -56,7 +55,7 @@ from domain.clock import uk_date
 from domain.models import Actor, Placement
 
 from .db import insert_for
-from .tables import Base
+from .tables import Base, Instant
 
 # Rows per statement: SQLite allows 32,766 bound values in one statement.
 _CHUNK = 1_000
@@ -91,7 +90,7 @@ class AttendanceMark(Base):
     provider_code: Mapped[str | None] = mapped_column(String(4))
     recorded_by: Mapped[str] = mapped_column(String(100))
     recorded_role: Mapped[str] = mapped_column(String(32))
-    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recorded_at: Mapped[datetime] = mapped_column(Instant())
 
 
 class AttendanceAmendment(Base):
@@ -113,7 +112,7 @@ class AttendanceAmendment(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     amended_by: Mapped[str] = mapped_column(String(100))
     amended_role: Mapped[str] = mapped_column(String(32))
-    amended_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    amended_at: Mapped[datetime] = mapped_column(Instant())
 
 
 class AttendanceAlertRow(Base):
@@ -126,7 +125,7 @@ class AttendanceAlertRow(Base):
     session: Mapped[str] = mapped_column(String(2), primary_key=True)
     problem: Mapped[str] = mapped_column(String(32), primary_key=True)
     code: Mapped[str | None] = mapped_column(String(4))
-    signalled_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    signalled_at: Mapped[datetime] = mapped_column(Instant())
 
 
 class AttendanceChaseRow(Base):
@@ -146,8 +145,8 @@ class AttendanceChaseRow(Base):
     check: Mapped[str] = mapped_column(String(2))  # the sweep's check: am | pm
     document_id: Mapped[str] = mapped_column(String(40))
     status: Mapped[str] = mapped_column(String(16))  # sent | unconfirmed (documents)
-    chased_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    settled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    chased_at: Mapped[datetime] = mapped_column(Instant())
+    settled_at: Mapped[datetime | None] = mapped_column(Instant(), index=True)
 
 
 class AttendanceExpectation(Base):

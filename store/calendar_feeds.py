@@ -10,11 +10,11 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import DateTime, Engine, ForeignKey, String, select, update
+from sqlalchemy import Engine, ForeignKey, String, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from .accounts import TOUCH_EVERY, TokenHolder, UserRow, _aware, digest, grants_of
-from .tables import Base
+from .accounts import TOUCH_EVERY, TokenHolder, UserRow, digest, grants_of
+from .tables import Base, Instant
 
 PREFIX = "apcal_"
 
@@ -25,9 +25,9 @@ class CalendarFeedRow(Base):
     feed_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     user_id: Mapped[str] = mapped_column(ForeignKey("users.user_id"), index=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(Instant())
+    revoked_at: Mapped[datetime | None] = mapped_column(Instant())
+    last_used_at: Mapped[datetime | None] = mapped_column(Instant())
 
 
 @dataclass(frozen=True)
@@ -77,7 +77,7 @@ def holder(engine: Engine, token: str, now: datetime) -> TokenHolder | None:
         user = s.get(UserRow, row.user_id)
         if user is None or user.disabled_at is not None:
             return None
-        stale = row.last_used_at is None or now - _aware(row.last_used_at) >= TOUCH_EVERY
+        stale = row.last_used_at is None or now - row.last_used_at >= TOUCH_EVERY
         feed_id, name = row.feed_id, user.name
     if stale:
         with engine.begin() as c:

@@ -25,14 +25,14 @@ from collections.abc import Collection
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
-from sqlalchemy import DateTime, Engine, Index, LargeBinary, String, Text, UniqueConstraint, func, select, update
+from sqlalchemy import Engine, Index, LargeBinary, String, Text, UniqueConstraint, func, select, update
 from sqlalchemy.orm import Mapped, Session, defer, mapped_column
 
 from documents.delivery import document_id
 
 from .db import insert_for
 from .register import COUNT_CAP
-from .tables import Base, PlacementRow
+from .tables import Base, Instant, PlacementRow
 
 SENDING, SENT, FAILED, UNCONFIRMED = "sending", "sent", "failed", "unconfirmed"
 # A letter for a parent with no email address waits on the school's list to
@@ -64,8 +64,8 @@ class DocumentRow(Base):
     delivery_mode: Mapped[str] = mapped_column(String(16))
     message_id: Mapped[str | None] = mapped_column(String(200))
     link_id: Mapped[str | None] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(Instant())
+    sent_at: Mapped[datetime | None] = mapped_column(Instant())
     failure: Mapped[str | None] = mapped_column(Text)  # why the last attempt did not go
     handed_over_by: Mapped[str | None] = mapped_column(String(100))  # who posted it or handed it over
 
@@ -79,12 +79,12 @@ class ProviderLinkRow(Base):
     link_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     placement_id: Mapped[str] = mapped_column(String(64), index=True)
     purpose: Mapped[str] = mapped_column(String(32))
-    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(Instant())
+    issued_at: Mapped[datetime] = mapped_column(Instant())
     issued_by: Mapped[str] = mapped_column(String(100))  # a document key, or the member of staff
-    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(Instant())
     revoked_by: Mapped[str | None] = mapped_column(String(100))
-    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[datetime | None] = mapped_column(Instant())
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import NamedTuple, TypeVar
 
-from sqlalchemy import JSON, Connection, DateTime, Engine, Integer, String, and_, or_, select
+from sqlalchemy import JSON, Connection, Engine, Integer, String, and_, or_, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from domain.models import STORED, Actor, Placement
@@ -20,7 +20,7 @@ from domain.records import RegisterEntry
 
 from .attendance import AttendanceCodeRow, AttendanceMark
 from .register import Filters, _in, _placement_filters, entries_of
-from .tables import Base, PlacementRow
+from .tables import Base, Instant, PlacementRow
 
 PAGE = 500
 T = TypeVar("T")
@@ -48,7 +48,7 @@ class ExportEvent(Base):
     actor_school_id: Mapped[str | None] = mapped_column(String(16))
     filters: Mapped[dict] = mapped_column(JSON)
     rows: Mapped[int] = mapped_column(Integer)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    at: Mapped[datetime] = mapped_column(Instant(), index=True)
 
 
 def record_export(engine: Engine, export: str, file_format: str, actor: Actor, filters: dict, rows: int,

@@ -13,7 +13,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Boolean, Date, DateTime, Engine, ForeignKey, Index, Integer, String, UniqueConstraint, and_, exists, func, or_, select
+from sqlalchemy import JSON, Boolean, Date, Engine, ForeignKey, Index, Integer, String, UniqueConstraint, and_, exists, func, or_, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from domain.lifecycle import FINAL_STATES
@@ -22,7 +22,7 @@ from domain.providers import ProviderIn, ProviderRecord, next_expiry, next_warni
 
 from .attendance import AttendanceCodeRow, AttendanceMark
 from .register import Page, _count, _in, _page
-from .tables import Base, PlacementRow
+from .tables import Base, Instant, PlacementRow
 
 
 class ProviderRow(Base):
@@ -47,8 +47,8 @@ class ProviderRow(Base):
     next_warning: Mapped[date | None] = mapped_column(Date)
     version: Mapped[int] = mapped_column(Integer)
     data: Mapped[dict] = mapped_column(JSON)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(Instant())
+    updated_at: Mapped[datetime] = mapped_column(Instant())
 
 
 class ProviderEvent(Base):
@@ -66,7 +66,7 @@ class ProviderEvent(Base):
     actor_id: Mapped[str] = mapped_column(String(100))
     actor_role: Mapped[str] = mapped_column(String(32))
     actor_school_id: Mapped[str | None] = mapped_column(String(16))
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    at: Mapped[datetime] = mapped_column(Instant())
 
 
 class Conflict(Exception):

@@ -60,9 +60,6 @@ def _add_missing(dialect: str, table, *index_elements):
     return insert_for(dialect, table).on_conflict_do_nothing(index_elements=list(index_elements) or None)
 
 
-def _utc(at: datetime | None) -> datetime | None:
-    return at.astimezone(timezone.utc) if at is not None else None
-
 
 def escalation_values(placement: Placement, e: Escalation) -> dict:
     return dict(
@@ -73,9 +70,9 @@ def escalation_values(placement: Placement, e: Escalation) -> dict:
         owner_role=e.owner.value,
         clause=e.clause,
         message=e.message,
-        raised_at=_utc(e.raised_at),
+        raised_at=e.raised_at,
         due=e.due,
-        resolved_at=_utc(e.resolved_at),
+        resolved_at=e.resolved_at,
         resolved_by_id=e.resolved_by.user_id if e.resolved_by else None,
         resolved_by_role=e.resolved_by.role.value if e.resolved_by else None,
         resolution=e.resolution,
@@ -210,16 +207,12 @@ def records(engine: Engine, placement_id: str) -> Records:
     return Records(
         contacts=[RecordedContact(contact_id=r.contact_id, kind=r.kind, on=r.contacted_on, notes=r.notes,
                                   unannounced=r.unannounced, visit=r.record) for r in contacts],
-        history=[HistoryEntry(seq=r.seq, action=r.action, at=_stored_instant(r.at), from_state=r.from_state,
+        history=[HistoryEntry(seq=r.seq, action=r.action, at=r.at, from_state=r.from_state,
                               to_state=r.to_state, note=r.note,
                               actor=Actor(user_id=r.actor_id, role=r.actor_role, school_id=r.actor_school_id))
                  for r in events],
     )
 
-
-def _stored_instant(at: datetime) -> datetime:
-    # SQLite gives back the UTC it was given without its zone; PostgreSQL the session's.
-    return at.replace(tzinfo=timezone.utc) if at.tzinfo is None else at.astimezone(timezone.utc)
 
 
 def with_records(p: Placement, kept: Records) -> Placement:
@@ -407,7 +400,7 @@ def escalations_page(
     q = select(*t.__table__.c).where(*filters)  # plain rows: no ORM objects to build
     if after is not None:
         at, pid, eid = after
-        at = _utc(at)
+        at = at
         q = q.where(or_(
             t.raised_at > at,
             and_(t.raised_at == at, or_(t.placement_id > pid, and_(t.placement_id == pid, t.escalation_id > eid))),

@@ -2,14 +2,34 @@
 after the workflow's history is gone."""
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
-from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text, TypeDecorator, UniqueConstraint, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
 class Base(DeclarativeBase):
     pass
+
+
+class Instant(TypeDecorator):
+    """A moment, stored and read back in UTC. PostgreSQL keeps the zone;
+    SQLite keeps none and would hand back a naive time (and store a zoned
+    one's wall clock as if it were UTC), so the zone is fixed here, once,
+    for every column, rather than wherever a time is read."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 class PlacementRow(Base):
@@ -47,7 +67,7 @@ class PlacementRow(Base):
     next_deadline: Mapped[date | None] = mapped_column(Date)
     # When the placement last moved into its state (the step's time, UTC);
     # none without such a step (a placement written outside a workflow).
-    state_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    state_since: Mapped[datetime | None] = mapped_column(Instant())
     pattern_days: Mapped[str | None] = mapped_column(String(24))  # "mon,wed": the weekdays attended
     # What staff search a pupil by: the name and UPN, lower case. Personal
     # data like the row's JSON; searched only by a form, never from a URL.
@@ -67,7 +87,7 @@ class PlacementRow(Base):
     # before the column (migration 0018): filled from the JSON when the API
     # next starts (`store.register.fill_entries`), read from it until then.
     entry: Mapped[dict | None] = mapped_column(JSON)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(Instant())
 
 
 class AuditEvent(Base):
@@ -85,7 +105,7 @@ class AuditEvent(Base):
     actor_role: Mapped[str] = mapped_column(String(32))
     from_state: Mapped[str] = mapped_column(String(32))
     to_state: Mapped[str] = mapped_column(String(32))
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    at: Mapped[datetime] = mapped_column(Instant())
     note: Mapped[str | None] = mapped_column(Text)
     # The school the actor acted at (none for trust-wide roles): with it a
     # row is the history entry as the placement recorded it.
@@ -146,9 +166,9 @@ class EscalationRow(Base):
     owner_role: Mapped[str] = mapped_column(String(32))
     clause: Mapped[str] = mapped_column(String(200))
     message: Mapped[str] = mapped_column(Text)
-    raised_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))  # UTC
+    raised_at: Mapped[datetime] = mapped_column(Instant())  # UTC
     due: Mapped[date | None] = mapped_column(Date)
-    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    resolved_at: Mapped[datetime | None] = mapped_column(Instant())
     resolved_by_id: Mapped[str | None] = mapped_column(String(100))
     resolved_by_role: Mapped[str | None] = mapped_column(String(32))
     resolution: Mapped[str | None] = mapped_column(Text)

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, DateTime, Engine, Index, String, Text, select
+from sqlalchemy import Date, Engine, Index, String, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from .db import insert_for
-from .tables import Base
+from .tables import Base, Instant
 
 
 class ReviewViewsRow(Base):
@@ -20,7 +20,7 @@ class ReviewViewsRow(Base):
     placement_id: Mapped[str] = mapped_column(String(64))
     meeting_on: Mapped[date] = mapped_column(Date)  # the review meeting the views are for
     views: Mapped[str] = mapped_column(Text)
-    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    received_at: Mapped[datetime] = mapped_column(Instant())
 
 
 def add(engine: Engine, link_id: str, placement_id: str, meeting_on: date, views: str, at: datetime) -> bool:

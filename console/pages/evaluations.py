@@ -75,7 +75,7 @@ def section(engine, p: Placement, principal: Principal, possible: list[str]) -> 
     now = datetime.now(UTC)
     links = [x for x in sent.links_for(engine, p.placement_id)
              if x.purpose in {lp.value for lp in SCOPES} and x.used_at is None and x.revoked_at is None
-             and (x.expires_at if x.expires_at.tzinfo else x.expires_at.replace(tzinfo=UTC)) > now]
+             and x.expires_at > now]
     may_record = ACTION in possible and principal.may_take(p.school.school_id, ACTION)
     may_link = ACTION in possible and principal.may_take(p.school.school_id, "manage_links")
     may_send = SEND in possible and principal.may_take(p.school.school_id, SEND)

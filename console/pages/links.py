@@ -84,12 +84,11 @@ def _form(values: forms.Values) -> list[forms.Widget]:
 def state_of(row: sent.ProviderLinkRow, now: datetime) -> str:
     """Whether a link still works, and if not why: withdrawn, answered (a
     link that takes one answer) or expired."""
-    expires = row.expires_at if row.expires_at.tzinfo else row.expires_at.replace(tzinfo=UTC)
     if row.revoked_at is not None:
         return "withdrawn"
     if row.used_at is not None and row.purpose != LinkPurpose.attendance.value:
         return "answered"
-    return "expired" if expires <= now else "works"
+    return "expired" if row.expires_at <= now else "works"
 
 
 def _page(request: Request, principal: Principal, row, values: forms.Values | None = None, problems=(),

@@ -64,9 +64,6 @@ class Event:
     document_id: str | None = None
 
 
-def _aware(at: datetime) -> datetime:
-    return at if at.tzinfo else at.replace(tzinfo=UTC)
-
 
 @dataclass(frozen=True)
 class ConcernView:
@@ -133,12 +130,12 @@ def letter_title(d) -> str:
 
 def timeline(trail, docs, names: dict[str, str]) -> list[Event]:
     events = [
-        Event(_aware(e.at), wording.action_title(e.action), f"{names.get(e.actor_id, e.actor_id)} ({wording.words(e.actor_role)})",
+        Event(e.at, wording.action_title(e.action), f"{names.get(e.actor_id, e.actor_id)} ({wording.words(e.actor_role)})",
               moved(e.from_state, e.to_state) + (f": {e.note}" if e.note else ""))
         for e in trail
     ]
     events += [
-        Event(_aware(d.sent_at or d.created_at), letter_title(d), wording.words(d.recipient_role),
+        Event(d.sent_at or d.created_at, letter_title(d), wording.words(d.recipient_role),
               wording.words(d.status), d.document_id)
         for d in docs
     ]

@@ -5,7 +5,7 @@ sent before a review (§6.8) and the reintegration plan."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 
 from sqlalchemy import Engine
 
@@ -91,7 +91,7 @@ def with_written_views(engine: Engine, action: str, p: Placement, values: dict) 
     if action not in CARRY_REVIEW or values.get("review.parents_view"):
         return values
     since = p.reviews[-1].held_on if p.reviews else date.min
-    sent = [w for w in written.for_placement(engine, p.placement_id) if uk_date(_utc(w.received_at)) > since]
+    sent = [w for w in written.for_placement(engine, p.placement_id) if uk_date(w.received_at) > since]
     if sent:
         values = {**values, "review.parents_view": ["Written views sent before the meeting: " + " / ".join(w.views for w in sent)]}
     return values
@@ -102,10 +102,7 @@ def by_review(p: Placement, views: list) -> list[list]:
     review before it, up to the day it was held (one list per review)."""
     out, since = [], date.min
     for r in p.reviews:
-        out.append([w for w in views if since < uk_date(_utc(w.received_at)) <= r.held_on])
+        out.append([w for w in views if since < uk_date(w.received_at) <= r.held_on])
         since = r.held_on
     return out
 
-
-def _utc(at: datetime) -> datetime:
-    return at if at.tzinfo else at.replace(tzinfo=UTC)  # SQLite hands instants back without their zone

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import logging
 import traceback
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event, inspect, text
+from sqlalchemy import event, inspect, select, text
 from sqlalchemy.orm import Session
 
 from apflow import samples
@@ -56,6 +56,22 @@ def test_migrations_make_the_schema_and_run_twice(db):
     migrate(db)
     tables = set(inspect(db).get_table_names())
     assert {"placements", "audit_events", "alembic_version"} <= tables
+
+
+def test_an_instant_reads_back_as_the_same_moment_in_utc_whatever_zone_it_was_given_in(db):
+    from zoneinfo import ZoneInfo
+
+    from store import documents
+
+    summer = datetime(2027, 6, 1, 9, 30, tzinfo=ZoneInfo("Europe/London"))  # 08:30 UTC
+    documents.add_link(db, "lnk-zoned", "placement-1", "attendance", summer, summer, "lead")
+    row = documents.get_link(db, "lnk-zoned")
+    assert row.expires_at == summer and row.expires_at.utcoffset() == timedelta(0)
+    assert row.expires_at.hour == 8
+    # found by the moment, however it is spelled
+    with Session(db) as s:
+        assert s.scalar(select(documents.ProviderLinkRow.link_id).where(
+            documents.ProviderLinkRow.expires_at == summer.astimezone(timezone.utc).replace(tzinfo=None))) == "lnk-zoned"
 
 
 def test_a_projection_applied_twice_writes_once(db):
