@@ -45,7 +45,7 @@ from documents import (
     LinkRevoked,
     LinkWrongPurpose,
 )
-from documents.formatting import date_time
+from documents.formatting import date_time, days_in_words
 from domain.actions import RecordFinalReport, RecordInitialAssessment, RecordProgressReport
 from domain.clock import uk_date
 from domain.lifecycle import Refused
@@ -226,7 +226,7 @@ def router(settings: Settings) -> APIRouter:
                 if not html:
                     raise
                 return page(request, e.status_code, outcome="refused", title="Not recorded",
-                            message=e.detail["message"], school_name=None)
+                            message=days_in_words(e.detail["message"]), school_name=None)
             return await run_in_threadpool(_received, request, html, page, claims, engine)
 
         placement = await run_in_threadpool(register.get, engine, claims.placement_id)

@@ -24,7 +24,7 @@ from pydantic import Field
 from console.attendance import RECORD, AttendanceRegister, today
 from console.identity import Principal, PrincipalDep
 from console.signin.csrf import FormPrincipal
-from documents.formatting import long_date
+from documents.formatting import long_date, sentence
 from domain.attendance import SESSION_NAMES
 from domain.models import Model, Role
 from store import accounts
@@ -152,8 +152,9 @@ async def posted_to_record(request: Request, principal: Principal, placement_id:
 
 
 def refusal(error: store.RowError) -> str:
-    """What the register says of a refused mark, as a sentence with its clause."""
-    return f"{error.message[:1].upper()}{error.message[1:]} ({error.clause})"
+    """What the register says of a refused mark, as a sentence (its days in
+    words) with its clause."""
+    return f"{sentence(error.message)} ({error.clause})"
 
 
 @router.get("/placements/{placement_id}/attendance")

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import date, time, timedelta
 from urllib.parse import urlparse
 
+from documents.formatting import long_date
 from domain.attendance import PlacementFacts, expected_sessions, mark_problems, unscheduled
 from domain.calendar import HalfTerm, SchoolCalendar
 from domain.models import Pattern, Weekday
@@ -131,6 +132,7 @@ async def test_a_providers_link_refuses_an_unscheduled_day_with_the_reason(api, 
     # The form shows the reason too, and nothing was recorded by either.
     page = await api.http.post(path, data={"day": tue.isoformat(), "session": "am", "code": "B"})
     assert page.status_code == 422 and "does not schedule Tuesday" in page.text
+    assert f"{long_date(tue)} is a Tuesday" in page.text  # the page words its day; the JSON keeps ISO
     assert attendance.marks_for(engine, p.placement_id) == []
 
     ok = await api.http.post(path, json={"day": term.first.isoformat(), "session": "am", "code": "B"})

@@ -88,7 +88,7 @@ async def test_a_mark_the_register_refuses_is_shown_beside_its_field_and_records
     page = await get(http, f"/placements/{pid}/attendance", LEAD)
     tomorrow = cal.add_school_days(start, 1)
     for data, said in [
-        (mark_form(page, tomorrow, "pm", "B", "provider"), f"{tomorrow} is in the future: a register records what happened"),
+        (mark_form(page, tomorrow, "pm", "B", "provider"), f"{long_date(tomorrow)} is in the future: a register records what happened"),
         # D is only for a provider that is itself a registered school.
         (mark_form(page, start, "pm", "D", "provider"), "is only where the provider is itself a registered school (a PRU, an AP academy or a registered independent school), and this provider is not (§10.4)"),
         ({**mark_form(page, start, "pm", "B", "provider"), "day.day": ""}, "Date of the session must be a real date"),
