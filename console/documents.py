@@ -29,7 +29,7 @@ from store import register
 from workflows import client as placements
 
 from .authority import actor_for_operation, visible_placement, visible_school
-from .identity import PrincipalDep, SchoolPath
+from .identity import IdempotencyKey, PrincipalDep, SchoolPath
 
 _LINKS_REFUSED = "the school's AP lead or headteacher manage its providers' links"
 
@@ -109,16 +109,26 @@ def _link(row: sent.ProviderLinkRow) -> dict:
 BY_HAND = (LinkPurpose.attendance, LinkPurpose.initial_assessment, LinkPurpose.progress_report, LinkPurpose.final_report)
 
 
+def link_id_for(placement_id: str, issued_by: str, key: str | None) -> str:
+    """A new link's id; with a key (a form's own, or a request's
+    Idempotency-Key) the same one for the same key from the same person, so
+    a form sent again or a retried request finds the link the first one made
+    instead of giving a second."""
+    if key is None:
+        return f"lnk-{uuid.uuid4().hex[:24]}"
+    return f"lnk-{uuid.uuid5(uuid.NAMESPACE_URL, chr(10).join(('link', placement_id, issued_by, key))).hex[:24]}"
+
+
 def issue_by_hand(settings: Settings, engine, placement_id: str, purpose: LinkPurpose, issued_by: str,
-                  valid_days: int, now: datetime | None = None) -> tuple[str, sent.ProviderLinkRow]:
-    """A new signed link for the placement: its URL (shown once, never
-    stored) and its row, which lets staff withdraw it."""
+                  valid_days: int, now: datetime | None = None, key: str | None = None) -> tuple[str, sent.ProviderLinkRow]:
+    """A signed link for the placement: its URL (never stored: signed again
+    from the row for a repeated key) and its row, which lets staff withdraw it."""
     now = now or datetime.now(UTC)
-    link_id = f"lnk-{uuid.uuid4().hex[:24]}"
-    expires = now + timedelta(days=valid_days)
-    token = issue_link(settings.link_secrets, placement_id, purpose, expires, link_id)
-    sent.add_link(engine, link_id, placement_id, purpose.value, expires, now, issued_by)
-    return link_url(settings.base_url, purpose, token), sent.get_link(engine, link_id)
+    link_id = link_id_for(placement_id, issued_by, key)
+    sent.add_link(engine, link_id, placement_id, purpose.value, now + timedelta(days=valid_days), now, issued_by)
+    row = sent.get_link(engine, link_id)
+    token = issue_link(settings.link_secrets, placement_id, row.purpose, row.expires_at, link_id)
+    return link_url(settings.base_url, row.purpose, token), row
 
 
 def router(settings: Settings) -> APIRouter:
@@ -188,15 +198,18 @@ def router(settings: Settings) -> APIRouter:
         return [LinkOut(**_link(x)) for x in sent.links_for(request.app.state.engine, placement_id)]
 
     @r.post("/api/placements/{placement_id}/links", response_model=IssuedLink, status_code=201)
-    def new_link(placement_id: str, body: NewLink, principal: PrincipalDep, request: Request):
+    def new_link(placement_id: str, body: NewLink, principal: PrincipalDep, request: Request,
+                 idempotency_key: IdempotencyKey = None):
         """A link for the provider, given by hand: for attendance, or in place
-        of one that expired. The URL is shown once; it is not stored."""
+        of one that expired. The URL is not stored. With an Idempotency-Key, a
+        retried request answers with the link the first one made."""
         row, actor = staff_of(request, placement_id, principal, "manage_links", _LINKS_REFUSED)
         if row.state in FINAL_STATES:
             raise HTTPException(409, f"the placement is {row.state}: its provider is asked for nothing more")
         if body.purpose is LinkPurpose.review_views:
             raise HTTPException(422, "a parent's link for written views goes with the review invitation, for that meeting (§6.8): it is not issued by hand")
-        url, row = issue_by_hand(settings, request.app.state.engine, placement_id, body.purpose, actor.user_id, body.valid_days)
+        url, row = issue_by_hand(settings, request.app.state.engine, placement_id, body.purpose, actor.user_id,
+                                 body.valid_days, key=idempotency_key)
         return IssuedLink(**_link(row), url=url)
 
     @r.post("/api/placements/{placement_id}/links/{link_id}/revoke", response_model=LinkOut)

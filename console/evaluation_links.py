@@ -72,9 +72,10 @@ class LinkAnswer(Model):
 
 
 def issue(settings: Settings, engine, placement_id: str, stage: EvaluationStage, part: EvaluationPart,
-          issued_by: str, valid_days: int = DEFAULT_VALID_DAYS, now: datetime | None = None) -> tuple[str, sent.ProviderLinkRow]:
-    """A new link for one part of one evaluation: its URL (shown once, never stored) and its row."""
-    return issue_by_hand(settings, engine, placement_id, PURPOSES[(stage, part)], issued_by, valid_days, now)
+          issued_by: str, valid_days: int = DEFAULT_VALID_DAYS, now: datetime | None = None,
+          key: str | None = None) -> tuple[str, sent.ProviderLinkRow]:
+    """A link for one part of one evaluation: its URL (never stored) and its row."""
+    return issue_by_hand(settings, engine, placement_id, PURPOSES[(stage, part)], issued_by, valid_days, now, key)
 
 
 def fields_of(part: EvaluationPart, values: dict[str, Any], errors: dict[str, str]) -> list[dict[str, Any]]:

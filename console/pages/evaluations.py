@@ -31,6 +31,7 @@ from store import documents as sent
 
 from . import forms, refusals
 from .rendering import not_found, page
+from .links import SPENT_WORDS, state_of
 from .services import OutcomeUnknown, Services, visible
 from .steps import UNKNOWN, _key, new_key
 
@@ -194,9 +195,15 @@ async def record_part(placement_id: str, stage: str, part: str, principal: FormP
 
 
 @router.post("/placements/{placement_id}/evaluations/{stage}/{part}/link")
-def make_link(placement_id: str, stage: str, part: str, principal: FormPrincipal, request: Request):
+async def make_link(placement_id: str, stage: str, part: str, principal: FormPrincipal, request: Request):
     """A link for the pupil, a parent or the provider to answer their part:
-    its address shown once, to copy into a message to them."""
+    its address to copy into a message to them. The button's form carries a
+    key of its own, so sent again (a reload) it finds the link it made."""
+    key = _key(forms.values_of(await request.form()))
+    return await run_in_threadpool(_made, placement_id, stage, part, principal, request, key)
+
+
+def _made(placement_id: str, stage: str, part: str, principal, request: Request, key: str):
     row = visible(request, principal, placement_id)
     scope = _scope(stage, part)
     if row is None or scope is None or scope not in PURPOSES:
@@ -214,7 +221,10 @@ def make_link(placement_id: str, stage: str, part: str, principal: FormPrincipal
         return page(request, "evaluation_link_made.html", principal, status=409, placement=p, why=why,
                     back=f"/placements/{placement_id}")
     actor = principal.actor_at(row.school_id, "manage_links")
-    url, link = issue(request.app.state.settings, request.app.state.engine, placement_id, stage_, part_, actor.user_id)
+    url, link = issue(request.app.state.settings, request.app.state.engine, placement_id, stage_, part_, actor.user_id, key=key)
+    if (state := state_of(link, datetime.now(UTC))) != "works":
+        return page(request, "evaluation_link_made.html", principal, status=409, placement=p, back=f"/placements/{placement_id}",
+                    why=f"The link this button made {SPENT_WORDS[state]}: make a new one from the placement's page.")
     return page(request, "evaluation_link_made.html", principal, placement=p, url=url, link=link,
                 title=f"Link for {ev.WHOSE[part_]} part of the {ev.STAGES[stage_]}", whose=ev.WHOSE[part_],
                 back=f"/placements/{placement_id}", expires=link.expires_at)

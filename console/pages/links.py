@@ -31,10 +31,12 @@ from . import forms
 from .placement import letter_title
 from .rendering import not_found, page
 from .services import posted_for, pupil_of, visible
+from .steps import _key, new_key
 
 router = APIRouter(include_in_schema=False)
 
 MANAGE = "manage_links"
+SPENT_WORDS = {"withdrawn": "was withdrawn", "answered": "has been answered", "expired": "has expired"}
 SHOWN_SPENT = 20  # links that no longer work, the latest first: a year's chases give one a day missed
 PURPOSE_WORDS = {
     LinkPurpose.attendance: "Attendance, every session (§10.3, §12.1.4)",
@@ -92,7 +94,7 @@ def state_of(row: sent.ProviderLinkRow, now: datetime) -> str:
 
 
 def _page(request: Request, principal: Principal, row, values: forms.Values | None = None, problems=(),
-          status: int = 200, made: tuple[str, sent.ProviderLinkRow] | None = None):
+          status: int = 200, made: tuple[str, sent.ProviderLinkRow] | None = None, key: str | None = None):
     engine = request.app.state.engine
     now = datetime.now(UTC)
     every = [(x, state_of(x, now)) for x in sorted(sent.links_for(engine, row.placement_id), key=lambda x: x.issued_at, reverse=True)]
@@ -111,6 +113,7 @@ def _page(request: Request, principal: Principal, row, values: forms.Values | No
         links=shown, more_spent=max(0, len(spent) - SHOWN_SPENT), purpose_words=purpose_words,
         issued_by=lambda who: f"In the letter “{letters[who]}”" if who in letters else names.get(who, who),
         names=names, may_manage=may_manage, ended=ended, tree=tree, errors=forms.place_errors(tree, problems), made=made,
+        idempotency_key=key or new_key(),
         withdrawn=request.query_params.get("withdrawn", "") in {x.link_id for x, s in every if s == "withdrawn"},
     )
 
@@ -139,14 +142,18 @@ async def give_link(placement_id: str, principal: FormPrincipal, request: Reques
         problems = [("", f"The placement is {row.state}: its provider is asked for nothing more, so no link is given")]
         return await run_in_threadpool(_page, request, principal, row, values, problems, 409)
     entry, problems = forms.read(NewLinkEntry, values)
+    key = _key(values)  # the form's own: sent again (a reload), it finds the link it made
     if entry is None or entry.purpose not in BY_HAND:
         problems = {name: LEFT_BLANK.get(name, said) if said == forms.NEEDED else said for name, said in problems.items()}
         problems = problems or {"purpose": "Choose one of the options for What is the link for?"}
-        return await run_in_threadpool(_page, request, principal, row, values, problems, 422)
+        return await run_in_threadpool(_page, request, principal, row, values, problems, 422, None, key)
     actor = principal.actor_at(row.school_id, MANAGE)
-    made = await run_in_threadpool(issue_by_hand, request.app.state.settings, request.app.state.engine, placement_id,
-                                   entry.purpose, actor.user_id, entry.valid_days)
-    return await run_in_threadpool(_page, request, principal, row, None, (), 200, made)
+    url, link = await run_in_threadpool(issue_by_hand, request.app.state.settings, request.app.state.engine, placement_id,
+                                        entry.purpose, actor.user_id, entry.valid_days, None, key)
+    if (state := state_of(link, datetime.now(UTC))) != "works":
+        problems = [("", f"The link this form made {SPENT_WORDS[state]}: make a new one")]
+        return await run_in_threadpool(_page, request, principal, row, None, problems, 409)
+    return await run_in_threadpool(_page, request, principal, row, None, (), 200, (url, link))
 
 
 @router.post("/placements/{placement_id}/links/{link_id}/withdraw")

@@ -17,7 +17,7 @@ from tests.api.test_api import body
 
 from .conftest import LEAD, OTHER_LEAD, Person
 from .helpers import started_today, today
-from .test_pages_http import csrf_of, get, propose, proposal
+from .test_pages_http import csrf_of, get, key_of, propose, proposal
 
 GOVERNOR = Person("governor-137000", "read_only")
 
@@ -66,6 +66,55 @@ async def test_a_link_given_by_hand_is_shown_once_works_and_stops_once_withdrawn
     after = await get(http, r.headers["location"].split("#")[0], LEAD)
     assert "Link withdrawn: it no longer opens." in after
     assert "Withdrawn" in row_of(after, new.link_id) and "Withdraw</button>" not in row_of(after, new.link_id)
+
+
+def url_in(html: str) -> str:
+    (url,) = re.findall(r'id="(?:evaluation-)?link-url" type="text" readonly value="([^"]+)"', html)
+    return url
+
+
+async def test_a_link_form_sent_again_shows_the_link_it_made_and_gives_no_second(http, console, active):
+    pid = active
+    page = await get(http, f"/placements/{pid}/links", LEAD)
+    form = {"csrf_token": csrf_of(page), "idempotency_key": key_of(page), "purpose": "final_report", "valid_days": "5"}
+    before = links_of(console, pid)
+    first = await http.post(f"/placements/{pid}/links", headers=LEAD.headers, data=form)
+    again = await http.post(f"/placements/{pid}/links", headers=LEAD.headers, data=form)  # the browser's reload
+    assert (first.status_code, again.status_code) == (200, 200)
+    assert url_in(again.text) == url_in(first.text)
+    (made,) = links_of(console, pid)[len(before):]
+    assert made[1] == "final_report"
+    assert key_of(first.text) != form["idempotency_key"]  # the page's next form makes a link of its own
+    other = await http.post(f"/placements/{pid}/links", headers=LEAD.headers, data={**form, "idempotency_key": key_of(first.text)})
+    assert url_in(other.text) != url_in(first.text) and len(links_of(console, pid)) == len(before) + 2
+
+    r = await http.post(f"/placements/{pid}/links/{made[0]}/withdraw", headers=LEAD.headers, data={"csrf_token": form["csrf_token"]})
+    assert r.status_code == 303
+    late = await http.post(f"/placements/{pid}/links", headers=LEAD.headers, data=form)
+    assert late.status_code == 409 and "The link this form made was withdrawn: make a new one" in late.text
+    assert 'id="link-url"' not in late.text and len(links_of(console, pid)) == len(before) + 2
+
+    # The API's retry with the same Idempotency-Key: the first link again; another key, another link.
+    ask = lambda key: http.post(f"/api/placements/{pid}/links", json={"purpose": "attendance", "valid_days": 3},  # noqa: E731
+                                headers={**LEAD.headers, "Idempotency-Key": key})
+    one, two, three = await ask("links-1"), await ask("links-1"), await ask("links-2")
+    assert [r.status_code for r in (one, two, three)] == [201, 201, 201]
+    assert one.json() == two.json() and three.json()["link_id"] != one.json()["link_id"]
+    assert len(links_of(console, pid)) == len(before) + 4
+
+
+async def test_an_evaluations_link_made_again_by_its_button_is_the_same_link(http, console, active):
+    pid = active
+    placement = await get(http, f"/placements/{pid}", LEAD)
+    action = f"/placements/{pid}/evaluations/mid/provider/link"
+    (form,) = re.findall(rf'<form method="post" action="{action}" novalidate>(.*?)</form>', placement, re.S)
+    data = {"csrf_token": csrf_of(form), "idempotency_key": key_of(form)}
+    before = links_of(console, pid)
+    first = await http.post(action, headers=LEAD.headers, data=data)
+    again = await http.post(action, headers=LEAD.headers, data=data)
+    assert (first.status_code, again.status_code) == (200, 200), again.text[:1500]
+    assert url_in(again.text) == url_in(first.text)
+    assert [x[1] for x in links_of(console, pid)[len(before):]] == ["evaluation_mid_provider"]
 
 
 async def test_a_link_asked_for_wrongly_is_refused_beside_its_field_and_none_is_given(http, console, active):
@@ -125,11 +174,12 @@ async def test_an_ended_placement_gives_no_new_link_and_says_why(http, console):
         assert r.status_code == 200, r.text
     page = await get(http, f"/placements/{pid}/links", LEAD)
     assert 'id="link-form"' not in page and "The placement has ended: no new link is given." in page
-    before = links_of(console, pid)
+    # The page has a form only while a link still works (and a letter sent as
+    # the placement started may yet be): the session's CSRF field from the list.
     r = await http.post(f"/placements/{pid}/links", headers=LEAD.headers,
-                        data={"csrf_token": csrf_of(page), "purpose": "attendance", "valid_days": "7"})
+                        data={"csrf_token": csrf_of(await get(http, "/placements", LEAD)), "purpose": "attendance", "valid_days": "7"})
     assert r.status_code == 409 and "its provider is asked for nothing more" in r.text
-    assert links_of(console, pid) == before
+    assert [x for x in sent.links_for(console.engine, pid) if x.issued_by == LEAD.user] == []
 
 
 async def test_every_working_link_is_listed_and_only_the_latest_of_those_that_no_longer_work(http, console):
