@@ -23,7 +23,7 @@ from domain.checklist import CHECKLIST
 from domain.evaluations import completed as evaluation_scores
 from domain.evaluations import end_total
 from domain.models import Placement
-from domain.providers import PROVIDER_ID_PATTERN, ProviderIn, ProviderRecord, gaps, problems, status
+from domain.providers import PROVIDER_ID_PATTERN, ProviderIn, ProviderRecord, blocking, gaps, problems, status
 from store import accounts
 from store import providers as store
 
@@ -66,7 +66,7 @@ def providers_list(principal: PrincipalDep, request: Request,
     found = store.page(_engine(request), limit=PAGE_SIZE, after=after, name=(name or "").strip() or None)
     warn = _policy(request).providers.warn_days
     rows = [(r, STATUS[list_status(r, today, warn)]) for r in found.rows]
-    return page(request, "providers.html", principal, nav="providers", rows=rows, total=found.total,
+    return page(request, "providers.html", principal, nav="providers", rows=rows, total=found.total, today=today,
                 capped=found.capped, name=name or "", may_manage=api.may_manage(principal),
                 next_cursor=paging.encode(found.next_after) if found.next_after else None)
 
@@ -125,7 +125,7 @@ def provider_page(provider_id: str, principal: PrincipalDep, request: Request, d
     return page(request, "provider_record.html", principal, nav="providers", r=record, today=today,
                 pictures=[d for d in drawn if d is not None],
                 standing=STATUS[status(record, today, policy)], problems=problems(record, today, policy.providers.warn_days),
-                gaps=gaps(record, policy), placements=placements, placements_total=found.total, CHECKLIST=CHECKLIST,
+                gaps=gaps(record, policy), stopped=bool(blocking(record, today)), placements=placements, placements_total=found.total, CHECKLIST=CHECKLIST,
                 may_manage=api.may_manage(principal), events=events,
                 names=accounts.names(_engine(request), {e.actor_id for e in events}),
                 done={"added": "Provider added", "changed": "Provider's record changed"}.get(done or ""))

@@ -75,6 +75,21 @@ async def test_everyone_reads_the_list_and_only_its_keepers_change_it(web, conso
     assert "Add a provider" in (await web.get("/providers", headers=LEAD.headers)).text
 
 
+async def test_an_expired_record_offers_no_proposal_and_the_list_says_when_it_expired(web, console):
+    current, lapsed = await add(web), await add(web, insurance=insurance(today() - timedelta(days=3)))
+    assert 'href="/placements/new?provider_id=' + current in (await web.get(f"/providers/{current}", headers=LEAD.headers)).text
+    html = (await web.get(f"/providers/{lapsed}", headers=LEAD.headers)).text
+    assert "/placements/new?provider_id=" not in html
+    assert "No placement can be proposed here until the record is brought up to date." in html
+    # Someone who proposes nowhere is offered neither.
+    seen = (await web.get(f"/providers/{current}", headers=GOVERNOR.headers)).text
+    assert "/placements/new?provider_id=" not in seen and 'id="no-proposal"' not in seen
+    for pid, said in ((lapsed, f"Expired on {long_date(today() - timedelta(days=3))}"),
+                      (current, f"First expiry {long_date(today() + timedelta(days=365))}")):
+        name = store.get(console.engine, pid).provider.name
+        assert said in (await web.get("/providers", headers=LEAD.headers, params={"name": name})).text
+
+
 async def test_unknown_providers_are_not_found(web):
     for path in ("/providers/Bridgeway", "/providers/prov-" + "0" * 32, "/providers/prov-" + "0" * 32 + "/edit"):
         r = await web.get(path, headers=LEAD.headers)
