@@ -98,11 +98,13 @@ def mark_link(placement_id: str, escalation) -> tuple[str, str] | None:
     return f"/placements/{placement_id}/attendance?day={day}&session={session}#record-mark", MARK_LINKS[kind]
 
 
-def _form(register: AttendanceRegister, values: forms.Values, problems=()) -> tuple[list[forms.Widget], list]:
+def _form(register: AttendanceRegister, values: forms.Values, today_: date, problems=()) -> tuple[list[forms.Widget], list]:
     tree = forms.widgets(MarkEntry, values)
     for w in tree:
         w.label, w.hint = LABELS[w.name], HINTS.get(w.name)
-        if w.name == "session":
+        if w.name == "day":  # a register records what happened: the example is today, not a day to come
+            w.hint = f"For example, {today_.day} {today_.month} {today_.year} for today"
+        elif w.name == "session":
             w.choices = [(s, SESSION_NAMES[s].capitalize()) for s in ("am", "pm")]
         elif w.name == "source":
             w.choices, w.inline = SOURCES, False
@@ -129,11 +131,12 @@ def _recorded_banner(request: Request) -> str | None:
 def _page(request: Request, principal: Principal, row, values: forms.Values, problems=(), status: int = 200):
     engine = request.app.state.engine
     register = AttendanceRegister.of(request)
-    record = register.of_placement(engine, row, today())
+    day = today()
+    record = register.of_placement(engine, row, day)
     marks = sorted(record.marks, key=lambda m: (m.day, m.session), reverse=True)
     names = accounts.names(engine, {m.recorded_by for m in marks[:SHOWN_MARKS]} | {a.amended_by for a in record.amendments})
     may_record = principal.may_take(row.school_id, RECORD)
-    tree, errors = _form(register, values, problems) if may_record else ([], [])
+    tree, errors = _form(register, values, day, problems) if may_record else ([], [])
     return page(
         request, "attendance.html", principal, status=status, nav="placements", row=row, record=record,
         pupil=pupil_of(row),

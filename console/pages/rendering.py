@@ -70,6 +70,16 @@ env.filters.update(choice=choice, state_choice=state_choice, long_date=long_date
                    state_tag=wording.state_tag, sentence=formatting.sentence, days_in_words=formatting.days_in_words, named=lambda user_id, names: names.get(user_id, user_id))
 
 
+def example_day() -> str:
+    """A date field's example, as its three boxes take it: today, which
+    suits a day past (a meeting held) as well as one to come (a start)."""
+    d = uk_date(datetime.now(timezone.utc))
+    return f"{d.day} {d.month} {d.year}"
+
+
+env.globals["example_day"] = example_day
+
+
 def page(request: Request, template: str, principal: Principal | None, status: int = 200, **context) -> HTMLResponse:
     """A page for the signed-in person; `csrf_token` is theirs, for every
     form (the sign-in's: `signed_in_form` checks it when the form comes back)."""

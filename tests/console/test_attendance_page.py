@@ -48,6 +48,7 @@ async def test_a_mark_phoned_in_is_recorded_as_the_providers_and_a_change_leaves
 
     page = await get(http, f"/placements/{pid}/attendance", LEAD)
     assert "Sessions with no mark" in page and session_words(start, "am") in page
+    assert f"For example, {start.day} {start.month} {start.year} for today" in page  # a day past, never one to come
     # The code is chosen from the trust's current codes, each with its meaning.
     offered = re.findall(r'<option value="([A-Z0-9]+)"', page)
     assert offered == [c.code for c in load_codes(console.settings.attendance_codes) if not c.retired]

@@ -17,6 +17,7 @@ from apflow.settings import Settings
 from console.pages import forms
 from documents.formatting import long_date
 from domain.actions import RaiseConcern, Vet
+from domain.clock import uk_date
 from domain.guards import number_of_days
 from domain.models import Placement, Proposal
 from store import documents as sent
@@ -98,6 +99,15 @@ async def test_the_census_fields_offer_the_trusts_codes_by_what_they_mean(http, 
     assert Placement.model_validate(register.get(console.engine, pid).data).census_reason == "SEND"
     vet = await get(http, f"/placements/{pid}/actions/vet", LEAD)  # the provider's fields as vetting shows them
     assert re.search(r'<select[^>]*name="provider.setting_type"', vet)
+
+
+async def test_a_date_without_a_hint_of_its_own_gives_today_as_its_example(http):
+    """Neither a day to come, odd for a meeting held, nor one past, odd for a start."""
+    html = await get(http, "/placements/new", LEAD)
+    start = re.search(r'<div id="start_date-hint" class="govuk-hint">\s*(.*?)\s*</div>', html, re.S)
+    d = uk_date(datetime.now(UTC))
+    assert start and start.group(1) == f"For example, {d.day} {d.month} {d.year}", start
+    assert "For example, 31 8 2012" in html  # the date of birth keeps its own
 
 
 async def test_a_placement_says_how_many_days_of_education_it_directs_as_its_notice_does(http, console):
