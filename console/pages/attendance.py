@@ -145,6 +145,7 @@ def _page(request: Request, principal: Principal, row, values: forms.Values, pro
         who=lambda user_id, role: "The provider, through its link" if role == Role.provider.value else
         f"{names.get(user_id, user_id)} ({wording.words(role)})",
         may_record=may_record, tree=tree, errors=errors, recorded=_recorded_banner(request),
+        today=day, checks={"am": register.settings.am_check, "pm": register.settings.pm_check},
     )
 
 

@@ -49,6 +49,9 @@ async def test_a_mark_phoned_in_is_recorded_as_the_providers_and_a_change_leaves
     page = await get(http, f"/placements/{pid}/attendance", LEAD)
     assert "Sessions with no mark" in page and session_words(start, "am") in page
     assert f"For example, {start.day} {start.month} {start.year} for today" in page  # a day past, never one to come
+    # Today's sessions say when the provider is chased for them: the afternoon's is listed from the morning.
+    assert f"{session_words(start, 'am')} (today: the provider is chased at 10:30 if it is still missing)" in page
+    assert f"{session_words(start, 'pm')} (today: the provider is chased at 14:30 if it is still missing)" in page
     # The code is chosen from the trust's current codes, each with its meaning.
     offered = re.findall(r'<option value="([A-Z0-9]+)"', page)
     assert offered == [c.code for c in load_codes(console.settings.attendance_codes) if not c.retired]
