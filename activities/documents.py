@@ -51,6 +51,8 @@ from domain.clock import uk_date
 from messages import REFUSED_BY_RELAY, HandOver, LetterRequest, LetterResult
 from store import documents as register
 
+from . import runs_to_its_end
+
 if TYPE_CHECKING:
     from apflow.settings import Settings
 
@@ -142,7 +144,7 @@ class DocumentActivities:
         secrets and address, the templates a trust has edited (the package's otherwise)."""
         return cls(engine, settings.mail, settings.link_secrets, settings.base_url, settings.templates_dir)
 
-    @activity.defn(name="send_document")
+    @runs_to_its_end("send_document")
     def send_document(self, req: LetterRequest) -> LetterResult:
         key = req.idempotency_key
         done = register.by_key(self._engine, key)
@@ -225,7 +227,7 @@ class DocumentActivities:
             return LetterResult(document_id=row.document_id, status="to_post", sha256=row.sha256)
         return LetterResult(document_id=row.document_id, status="already_sent", sha256=row.sha256, sent_at=row.sent_at)
 
-    @activity.defn(name="record_hand_over")
+    @runs_to_its_end("record_hand_over")
     def record_hand_over(self, hand_over: HandOver) -> None:
         """Takes a posted (or handed over) letter off the school's list to post."""
         register.mark_handed_over(self._engine, hand_over.document_id, hand_over.method, hand_over.by,

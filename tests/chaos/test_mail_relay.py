@@ -14,6 +14,7 @@ test takes a few seconds: the relay misbehaves for an attempt or two, and
 a hung relay is waited for SMTP_TIMEOUT_S (the setting's default is 30 s)."""
 from __future__ import annotations
 
+import asyncio
 import contextlib
 
 from temporalio.api.enums.v1 import EventType
@@ -195,3 +196,30 @@ async def test_a_letter_that_keeps_failing_past_its_bound_is_escalated(dev_env, 
         assert the_row(engine, pid).status == "failed"
         assert (await snapshot(dev_env.client, pid)).placement.state == "la_consulted"  # not held by its letter
         assert relay.accepted == 0 and to_la(inbox) == []
+
+
+async def test_a_worker_stopped_while_the_relay_answers_finishes_the_send_and_it_is_not_sent_again(dev_env, engine, task_queue, smtp):
+    """Stopping a worker (a deploy's SIGTERM) cancels what it runs. A letter
+    whose whole message has gone waits for the relay's answer instead of
+    being broken off there and taken for failed, which would send it again
+    on the next worker."""
+    inbox, port = smtp
+    async with Relay(port) as relay:
+        relay.cut_when(Fault(b"\r\n.\r\n", deliver=True, hold=True))  # the server has it; its 250 is held
+        mail = mail_settings(relay.port).model_copy(update={"smtp_timeout": 10.0})
+        documents = DocumentActivities(engine, mail, [SECRET], BASE_URL)
+        worker = build_worker(dev_env.client, task_queue, engine, documents)
+        running = asyncio.create_task(worker.run())
+        pid = await consult_la(dev_env.client, task_queue)
+        await until(lambda: relay.holding and to_la(inbox), "the server has the LA's notice, its answer held")
+        stopping = asyncio.create_task(worker.shutdown())
+        await asyncio.sleep(0.5)  # the worker is stopping, its send still waiting
+        relay.restore()  # the 250 arrives
+        await asyncio.wait_for(stopping, WAIT_S)
+        await running
+        assert the_row(engine, pid).status == "sent"
+        async with build_worker(dev_env.client, task_queue, engine, documents):
+            await until(lambda: _ended(dev_env.client, pid), "the send's activity ends")
+            assert the_row(engine, pid).status == "sent"
+            assert await escalations(dev_env.client, pid, "letter_failed") == []
+        assert len(to_la(inbox)) == 1

@@ -21,13 +21,15 @@ from dataclasses import dataclass
 class Fault:
     """How the next connection is cut, once the client has sent `marker`
     (compared without case): with `deliver`, the marker reaches the server and
-    the server's answer to it is lost (the connection then drops); without,
-    the server's side drops before the marker, and the client's bytes are
+    the server's answer to it is lost (the connection then drops), or with
+    `hold` too, held with every other byte until `restore`; without, the
+    server's side drops before the marker, and the client's bytes are
     swallowed until it has sent `swallow_until` (if given), then it drops too."""
 
     marker: bytes
     deliver: bool = False
     swallow_until: bytes | None = None
+    hold: bool = False
 
 
 class _Link:
@@ -55,6 +57,7 @@ class Relay:
         self.refused_at: list[float] = []  # when each was (time.monotonic())
         self.accepted = 0  # connections relayed (or held, while hanging)
         self.cuts = 0  # connections cut by `cut`, `down` or a fault
+        self.holding = False  # a `hold` fault's marker has gone to the server
         self._flowing = asyncio.Event()
         self._flowing.set()
         self._links: set[_Link] = set()
@@ -176,7 +179,11 @@ class Relay:
             return data
         end = at + len(fault.marker) - before  # where the marker ends within `data`
         if fault.deliver:
-            link.answer_lost = True
+            if fault.hold:
+                self.holding = True
+                self._flowing.clear()  # the marker still goes: it is written once this returns
+            else:
+                link.answer_lost = True
             link.fault = None
             return data[:end]
         passing = data[:max(at - before, 0)]
