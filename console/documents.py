@@ -88,7 +88,6 @@ class DirectoryReload(BaseModel):
     placements_told: int
 
 
-
 def _doc(row: sent.DocumentRow) -> dict:
     return dict(
         document_id=row.document_id, kind=row.kind, recipient_role=row.recipient_role, recipient=row.recipient,

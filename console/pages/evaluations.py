@@ -30,8 +30,8 @@ from domain.models import EvaluationAnswer, EvaluationPart, EvaluationStage, Mod
 from store import documents as sent
 
 from . import forms, refusals
-from .rendering import not_found, page
 from .links import SPENT_WORDS, state_of
+from .rendering import not_found, page
 from .services import OutcomeUnknown, Services, visible
 from .steps import UNKNOWN, _key, new_key
 
