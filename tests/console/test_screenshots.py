@@ -182,7 +182,7 @@ async def test_a_mark_the_provider_phoned_in_is_recorded_from_the_placements_pag
     await page.get_by_role("link", name="Every attendance mark, and record one").click()
     # The latest session with no mark: its link fills the form's day and session in.
     first = page.locator("#unmarked + p + ul li").first
-    session = (await first.inner_text()).split(":")[0]
+    session = (await first.inner_text()).split(" (today")[0].split(": record")[0]  # today's says when it is chased
     await first.get_by_role("link").click()
     await page.get_by_label("Register code").select_option("B")
     await page.get_by_label("The provider's, told by phone or on paper").check()
