@@ -301,7 +301,7 @@ def _parse(path: str, name: str, s: Shape, required: bool, values: Values, probl
             day, month, year = (int(p) for p in parts)
             return dt.date(year, month, day).isoformat()
         except ValueError:
-            problems[path] = "{label} must be a real date, like 27 3 2027"
+            problems[path] = "{label} must be a real date"  # its hint gives an example
             return MISSING
     raw = _one(values, path).strip()
     if s.base is bool:
