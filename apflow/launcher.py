@@ -35,7 +35,9 @@ from .temporal import connect_when_up, register_search_attributes
 log = logging.getLogger("apflow")
 _TYPE_NAMES = {2: "Keyword", 6: "Datetime"}
 WORKER_START_S = 120
-STOP_S = 15
+# Longer than a relay's answer is waited for (the mail's 30 s timeout): a
+# stopping worker lets a letter in flight end rather than leave it unconfirmed.
+STOP_S = 45
 
 
 class _Server(uvicorn.Server):

@@ -4,6 +4,7 @@ naming what is missing, without them."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -36,9 +37,22 @@ def test_without_the_env_file_it_names_what_is_missing(tmp_path):
 
 
 def test_the_example_names_every_variable_the_compose_file_reads():
-    import re
-
     read = set(re.findall(r"\$\{([A-Z0-9_]+)", (ROOT / "docker-compose.yml").read_text()))
     named = {line.split("=", 1)[0] for line in (ROOT / "deploy/env.example").read_text().splitlines()
              if line and not line.startswith("#")}
     assert read == named, (read - named, named - read)
+
+
+def test_a_stopping_worker_is_given_longer_than_a_relay_is_waited_for():
+    """Killed before its letter's answer came, the letter would be left
+    unconfirmed for staff to check (never sent twice, but not known sent)."""
+    from documents import DeliverySettings
+
+    done = compose("-f", "docker-compose.yml", "--env-file", "deploy/env.example", "config")
+    assert done.returncode == 0, done.stderr
+    # The worker's service as compose resolved it: its lines up to the next service or section.
+    worker = re.search(r"^  worker:\n((?:(?:    .*)?\n)*)", done.stdout, re.M)
+    assert worker, done.stdout
+    grace = re.search(r"^    stop_grace_period: (\d+)s$", worker.group(1), re.M)
+    assert grace, worker.group(1)
+    assert int(grace.group(1)) >= DeliverySettings().smtp_timeout + 10
