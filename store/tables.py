@@ -21,15 +21,18 @@ class Instant(TypeDecorator):
     impl = DateTime(timezone=True)
     cache_ok = True
 
-    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+    @staticmethod
+    def _in_utc(value: datetime | None) -> datetime | None:
+        """A naive time is taken as UTC: it is what this column stored."""
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        return self._in_utc(value)
+
     def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return self._in_utc(value)
 
 
 class PlacementRow(Base):
