@@ -31,7 +31,7 @@ from store import accounts
 from store import attendance as store
 
 from . import forms, wording
-from .rendering import not_found, page
+from .rendering import example_day, not_found, page
 from .services import posted_for, pupil_of, visible
 
 router = APIRouter(include_in_schema=False)
@@ -103,7 +103,7 @@ def _form(register: AttendanceRegister, values: forms.Values, today_: date, prob
     for w in tree:
         w.label, w.hint = LABELS[w.name], HINTS.get(w.name)
         if w.name == "day":  # a register records what happened: the example is today, not a day to come
-            w.hint = f"For example, {today_.day} {today_.month} {today_.year} for today"
+            w.hint = f"For example, {example_day(today_)} for today"
         elif w.name == "session":
             w.choices = [(s, SESSION_NAMES[s].capitalize()) for s in ("am", "pm")]
         elif w.name == "source":

@@ -70,10 +70,10 @@ env.filters.update(choice=choice, state_choice=state_choice, long_date=long_date
                    state_tag=wording.state_tag, sentence=formatting.sentence, days_in_words=formatting.days_in_words, named=lambda user_id, names: names.get(user_id, user_id))
 
 
-def example_day() -> str:
-    """A date field's example, as its three boxes take it: today, which
-    suits a day past (a meeting held) as well as one to come (a start)."""
-    d = uk_date(datetime.now(timezone.utc))
+def example_day(day: date | None = None) -> str:
+    """A date field's example, as its three boxes take it: `day`, or today,
+    which suits a day past (a meeting held) as well as one to come (a start)."""
+    d = day or uk_date(datetime.now(timezone.utc))
     return f"{d.day} {d.month} {d.year}"
 
 
