@@ -89,7 +89,6 @@ def refusal_reason(error: Exception) -> str | None:
     return None
 
 
-
 def link_id_for(key: str) -> str:
     return "lnk-" + hashlib.sha256(key.encode()).hexdigest()[:24]
 

@@ -72,7 +72,6 @@ def grant_of(role_name: str, school: str | None) -> Grant:
     return Grant(role, school)
 
 
-
 def describe(grant: Grant) -> str:
     return grant.role.value if grant.school_id is None else f"{grant.role.value} at {grant.school_id}"
 

@@ -88,7 +88,6 @@ class AgreementOut(BaseModel):
     signed_copies: list[SignedCopy]  # newest first
 
 
-
 def signed_copies(engine, placement_id: str) -> list[SignedCopy]:
     return [SignedCopy(document_id=d.document_id, uploaded_by=d.handed_over_by or "", uploaded_at=d.created_at,
                        sha256=d.sha256, size=len(d.pdf)) for d in agreements.signed_copies(engine, placement_id)]

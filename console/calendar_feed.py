@@ -177,7 +177,6 @@ class MadeFeed(FeedOut):
     url: str  # shown once: only its token's hash is kept
 
 
-
 def _account(engine, principal: Principal) -> accounts.UserRow:
     row = accounts.user(engine, principal.user_id)
     if row is None or not row.active:

@@ -43,7 +43,6 @@ class EscalationOut(BaseModel):
     resolution: str | None = None
 
 
-
 def _cursor_key(values: list) -> tuple:
     return (datetime.fromisoformat(values[0]), str(values[1]), str(values[2]))
 

@@ -91,7 +91,6 @@ def _error(text: str | None) -> str | None:
     return _ADDRESS.sub("<address>", text)[:ERROR_CHARS] if text else None
 
 
-
 # --- the workflow's side -----------------------------------------------------------------
 
 

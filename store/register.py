@@ -60,7 +60,6 @@ def _add_missing(dialect: str, table, *index_elements):
     return insert_for(dialect, table).on_conflict_do_nothing(index_elements=list(index_elements) or None)
 
 
-
 def escalation_values(placement: Placement, e: Escalation) -> dict:
     return dict(
         placement_id=placement.placement_id,
@@ -212,7 +211,6 @@ def records(engine: Engine, placement_id: str) -> Records:
                               actor=Actor(user_id=r.actor_id, role=r.actor_role, school_id=r.actor_school_id))
                  for r in events],
     )
-
 
 
 def with_records(p: Placement, kept: Records) -> Placement:
@@ -407,8 +405,6 @@ def escalations_page(
         ))
     q = q.order_by(t.raised_at, t.placement_id, t.escalation_id)
     return _page(engine, q, _count(t, filters), lambda r: (r.raised_at, r.placement_id, r.escalation_id), limit)
-
-
 
 
 def running(engine: Engine, school_id: str) -> list[PlacementRow]:

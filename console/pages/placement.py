@@ -64,7 +64,6 @@ class Event:
     document_id: str | None = None
 
 
-
 @dataclass(frozen=True)
 class ConcernView:
     """A safeguarding concern as the page shows it: the audit event that
