@@ -22,6 +22,7 @@ from fastapi.responses import RedirectResponse
 from pydantic import Field
 
 from console.attendance import RECORD, AttendanceRegister, today
+from console.dates import example_day
 from console.identity import Principal, PrincipalDep
 from console.signin.csrf import FormPrincipal
 from documents.formatting import long_date, sentence
@@ -31,7 +32,7 @@ from store import accounts
 from store import attendance as store
 
 from . import forms, wording
-from .rendering import example_day, not_found, page
+from .rendering import not_found, page
 from .services import posted_for, pupil_of, visible
 
 router = APIRouter(include_in_schema=False)

@@ -20,6 +20,7 @@ import annotated_types
 from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
+from console.dates import NOT_A_DATE, typed_date
 from domain.models import field_path
 
 from . import wording
@@ -294,15 +295,12 @@ def _parse(path: str, name: str, s: Shape, required: bool, values: Values, probl
                 got[key] = v
         return got or MISSING
     if s.base is dt.date:
-        parts = [_one(values, f"{path}.{p}").strip() for p in ("day", "month", "year")]
-        if not any(parts):
-            return MISSING
         try:
-            day, month, year = (int(p) for p in parts)
-            return dt.date(year, month, day).isoformat()
+            typed = typed_date(values, path)
         except ValueError:
-            problems[path] = "{label} must be a real date"  # its hint gives an example
+            problems[path] = NOT_A_DATE
             return MISSING
+        return MISSING if typed is None else typed.isoformat()
     raw = _one(values, path).strip()
     if s.base is bool:
         return {"true": True, "false": False}.get(raw, MISSING)
@@ -344,7 +342,7 @@ def _message(err: dict) -> str:
     if kind.startswith("time"):
         return "{label} must be a time, like 15:30"
     if kind.startswith("date"):
-        return "{label} must be a real date"
+        return NOT_A_DATE
     if kind == "string_pattern_mismatch":
         return "{label} is not in the right format"
     if kind == "too_short":

@@ -21,24 +21,47 @@ from fastapi.concurrency import run_in_threadpool
 from apflow.directory import school_names
 from console import exports, paging, pictures
 from console.authority import listing_scope
+from console.dates import example_day
 from console.exports import CensusRefused, Format, Given
 from console.identity import PrincipalDep
 from console.signin.csrf import FormPrincipal
 from domain.lifecycle import FINAL_STATES, NOT_STARTED
-from domain.models import PlacementKind, PlacementState
+from domain.models import Model, PlacementKind, PlacementState
 from domain.clock import uk_date
 from domain.records import RegisterEntry
 from store import register
 from store.register import Filters
 
+from . import forms
 from .placements import _SEARCH_FIELDS, _filter_fields, _filters, _member, school_choices, search_terms
-from .rendering import page
+from .rendering import long_date, page
 
 router = APIRouter(include_in_schema=False)
 
 PAGE_SIZE = 25
 DOWNLOADS = (("register", "The register"), ("la_notice", "Notice to the LA of placements commissioned"),
              ("census", "School census: AP placements arranged by schools"))
+
+
+class AttendanceDays(Model):
+    """The days of the attendance download, as its form asks for them."""
+
+    first: date
+    last: date
+
+
+DAYS_LABELS = {"first": "From", "last": "To"}
+DAYS_LEFT_BLANK = {"first": "Enter the first day to include", "last": "Enter the last day to include"}
+
+
+def _days_form(values: forms.Values, problems=()) -> tuple[list[forms.Widget], list[forms.ErrorItem]]:
+    """The download's two dates, in three boxes each as every date in the console."""
+    tree = forms.widgets(AttendanceDays, values)
+    for w in tree:
+        w.label = DAYS_LABELS[w.name]
+        w.hint = (f"The first day to include, for example {example_day()}" if w.name == "first"
+                  else "The last day to include: the same day or one after it")
+    return tree, forms.place_errors(tree, problems)
 
 
 def _given(state: str, school: str, provider: str, kind: str, overdue: str, escalated: str) -> Given:
@@ -74,18 +97,25 @@ def _pictures(engine, principal, entries: list[RegisterEntry], names: dict[str, 
 @router.get("/register")
 def register_page(principal: PrincipalDep, request: Request, state: str = "", school: str = "", provider: Provider = "",
                   kind: str = "", overdue: str = "", escalated: str = "", cursor: paging.Cursor = None):
-    given = _given(state, school, provider, kind, overdue, escalated)
+    return _register(request, principal, _given(state, school, provider, kind, overdue, escalated), cursor)
+
+
+def _register(request: Request, principal, given: Given, cursor: str | None = None, days: forms.Values | None = None,
+              problems=(), status: int = 200):
+    """The register's page under these filters, with the attendance
+    download's dates as they were given and what is wrong with them."""
     result, entries = exports.register_page(request.app.state.engine, given.filters(principal), PAGE_SIZE, cursor)
-    shown = _filters(given.state and given.state.value, school, provider, given.kind and given.kind.value,
+    shown = _filters(given.state and given.state.value, given.school_id, given.provider, given.kind and given.kind.value,
                      given.overdue, given.escalated)
     many_schools = principal.sees_many_schools()
     names = school_names(request.app.state.settings.directory_file)
+    days_tree, errors = _days_form(days or {}, problems)
     return page(
-        request, "register.html", principal, nav="register", rows=entries, total=result.total, capped=result.capped,
-        next_cursor=paging.encode(result.next_after) if result.next_after else None, given=shown,
+        request, "register.html", principal, status=status, nav="register", rows=entries, total=result.total,
+        capped=result.capped, next_cursor=paging.encode(result.next_after) if result.next_after else None, given=shown,
         query=_address(shown), first_page=cursor is None, many_schools=many_schools,
         filter_fields=_filter_fields(tuple(sorted(shown.items())), many_schools, school_choices(principal, names)),
-        downloads=DOWNLOADS,
+        downloads=DOWNLOADS, days_tree=days_tree, errors=errors,
         search_fields=_SEARCH_FIELDS,
         pictures=_pictures(request.app.state.engine, principal, entries, names),
     )
@@ -130,7 +160,15 @@ for _name, _ in DOWNLOADS:
 
 @router.get("/register/attendance.{fmt}")
 def download_attendance(principal: PrincipalDep, request: Request, fmt: Format,
-                        first: Annotated[date, Query(alias="from")], last: Annotated[date, Query(alias="to")],
                         school: Annotated[str, Query(pattern=r"^([0-9]{6})?$")] = ""):
-    return exports.of(request).attendance(request.app.state.engine, principal, fmt, first, last, school or None,
-                                          None).response()
+    """The attendance download, its days from the register page's form; a
+    day left out, not a real one or in the wrong order is shown on that page."""
+    values = forms.values_of(request.query_params)
+    days, problems = forms.read(AttendanceDays, values)
+    problems = {name: DAYS_LEFT_BLANK.get(name, said) if said == forms.NEEDED else said for name, said in problems.items()}
+    if days is not None and days.last < days.first:
+        days, problems = None, {"last": f"The last day must be the same as or after the first ({long_date(days.first)})"}
+    if days is None:
+        return _register(request, principal, Given(school_id=school or None), days=values, problems=problems, status=422)
+    return exports.of(request).attendance(request.app.state.engine, principal, fmt, days.first, days.last,
+                                          school or None, None).response()

@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, PrefixLoader, select_autoescape
 
 from apflow.directory import school_names
+from console.dates import example_day
 from console.identity import Principal
 from console.signin import csrf
 from documents import formatting
@@ -68,13 +69,6 @@ def state_choice(value) -> dict:
 
 env.filters.update(choice=choice, state_choice=state_choice, long_date=long_date, date_time=date_time, words=wording.words, phrase=wording.phrase, action_title=wording.action_title,
                    state_tag=wording.state_tag, sentence=formatting.sentence, days_in_words=formatting.days_in_words, named=lambda user_id, names: names.get(user_id, user_id))
-
-
-def example_day(day: date | None = None) -> str:
-    """A date field's example, as its three boxes take it: `day`, or today,
-    which suits a day past (a meeting held) as well as one to come (a start)."""
-    d = day or uk_date(datetime.now(timezone.utc))
-    return f"{d.day} {d.month} {d.year}"
 
 
 env.globals["example_day"] = example_day

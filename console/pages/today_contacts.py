@@ -20,6 +20,7 @@ from fastapi.responses import RedirectResponse
 from markupsafe import Markup
 from sqlalchemy import Engine, select
 
+from console.dates import DATE_PARTS
 from console.identity import Principal
 from console.signin.csrf import FormPrincipal
 from domain.access import ACTION_ROLES, TRUST_WIDE
@@ -133,7 +134,7 @@ async def record_quick_contact(principal: FormPrincipal, request: Request):
     key = _key(values)
     kind = (values.get("contact.kind") or [""])[0]
     sent = QuickForm(pid, pupil_of(row), row.provider_name, kind=kind,
-                     on={p: (values.get(f"contact.on.{p}") or [""])[0] for p in ("day", "month", "year")},
+                     on={p: (values.get(f"contact.on.{p}") or [""])[0] for p in DATE_PARTS},
                      notes=(values.get("contact.notes") or [""])[0])
     data, problems = forms.read(RecordContact, values)
     if kind and kind not in {k.value for k in QUICK_KINDS}:

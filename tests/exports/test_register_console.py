@@ -4,6 +4,7 @@ and Chromium signed in through the sign-in pages."""
 from __future__ import annotations
 
 import io
+from datetime import timedelta
 
 import openpyxl
 
@@ -90,9 +91,40 @@ async def test_a_person_filters_the_register_and_downloads_the_census(console, b
     assert rows[mine["running"]]["primary_reason"] == "BEHAVIOUR" and rows[mine["ended"]]["primary_reason"] == "SEND"
     assert {r["provider_ukprn"] for r in rows.values()} == {"10012345"} and {r["school_urn"] for r in rows.values()} == {"137000"}
     assert rows[mine["ended"]]["leaving_date"].date() == today()
-    # Nothing went wrong in the browser but the census page's own 409.
-    assert [p for p in page.problems if "status of 409" not in p] == [], page.problems
+
+    # Attendance over dates, each date in three boxes as every other in the
+    # console; the wrong way round, the page says which and keeps what was typed.
+    await page.goto("/register")
+    for box, day in (("first", today()), ("last", today() - timedelta(days=7))):
+        for part in ("day", "month", "year"):
+            await page.fill(f"#{box}-{part}", str(getattr(day, part)))
+    async with page.expect_navigation():
+        await page.get_by_role("button", name="Download attendance (CSV)").click()
+    summary = await page.locator(".govuk-error-summary").inner_text()
+    assert f"The last day must be the same as or after the first ({long_date(today())})" in summary
+    assert await page.title() == "Error: Register of placements – apflow"
+    assert await page.input_value("#last-day") == str((today() - timedelta(days=7)).day) and await page.input_value("#first-day") == str(today().day)
+    for part in ("day", "month", "year"):
+        await page.fill(f"#last-{part}", str(getattr(today(), part)))
+    async with page.expect_download() as info:
+        await page.get_by_role("button", name="Download attendance (CSV)").click()
+    download = await info.value
+    assert download.suggested_filename == f"attendance-{today().isoformat()}.csv"
+    assert (await download.path()).read_text().splitlines()[0].startswith("placement_id,school_id,day,session,code")
+    # Nothing went wrong in the browser but the census page's own 409 and the dates' 422.
+    assert [p for p in page.problems if "status of 409" not in p and "status of 422" not in p] == [], page.problems
     await page.context.close()
+
+
+async def test_the_attendance_downloads_dates_left_out_or_not_real_are_shown_beside_their_boxes(console, http):  # noqa: F811
+    r = await http.get("/register/attendance.xlsx", headers=LEAD.headers,
+                       params={"first.day": "31", "first.month": "2", "first.year": "2026", "school": "137000"})
+    assert r.status_code == 422 and r.headers["content-type"].startswith("text/html")
+    assert '<a href="#first-day">From must be a real date</a>' in r.text
+    assert '<a href="#last-day">Enter the last day to include</a>' in r.text
+    assert 'name="school" value="137000"' in r.text and 'value="31"' in r.text
+    r = await http.get("/register/attendance.xlsx", headers=LEAD.headers, params={"school": "137001", "first.day": "1"})
+    assert r.status_code == 403  # another school's: refused before anything is shown
 
 
 async def test_a_pupil_is_found_in_the_register_by_a_posted_form(console, http):  # noqa: F811
@@ -122,10 +154,10 @@ async def test_the_pages_downloads_are_the_apis_and_are_audited(console, http): 
     r = await http.get("/register/la-notice.csv", headers=LEAD.headers, params={"provider": "twofold", "state": ""})
     assert r.status_code == 200 and r.headers["content-disposition"].startswith('attachment; filename="la-notice-')
     assert made["both"] in r.text and made["running"] not in r.text
-    day = today().isoformat()
-    r = await http.get("/register/attendance.csv", headers=LEAD.headers, params={"from": day, "to": day})
+    day = {f"{box}.{part}": getattr(today(), part) for box in ("first", "last") for part in ("day", "month", "year")}
+    r = await http.get("/register/attendance.csv", headers=LEAD.headers, params=day)
     assert r.status_code == 200 and r.text.splitlines()[0].startswith("placement_id,school_id,day,session,code")
-    r = await http.get("/register/attendance.csv", headers=LEAD.headers, params={"from": day, "to": day, "school": "137001"})
+    r = await http.get("/register/attendance.csv", headers=LEAD.headers, params={**day, "school": "137001"})
     assert r.status_code == 403
     with console.engine.connect() as conn:
         last = list(conn.execute(select(ExportEvent.export, ExportEvent.actor_id, ExportEvent.filters)
