@@ -55,6 +55,7 @@ from store import register
 
 from . import link_pages
 from .attendance import code_choices
+from .dates import DATE_PARTS, NOT_A_DATE, example_day, typed_date
 from .link_pages import LinkUsed, open_link, read_answer, refuse_if_ended, wants_html
 
 MAX_FORM_FIELDS = 20  # the longest form asks for a handful
@@ -112,7 +113,8 @@ PAGES: dict[LinkPurpose, dict[str, Any]] = {
         asked="attendance mark",
         intro="Please report the pupil's attendance for one session (§10.3, §12.1.4).",
         fields=[
-            dict(name="day", kind="date", label="Day"),
+            # Three boxes, as GOV.UK asks for a date; its example is today (`form`).
+            dict(name="day", kind="date", label="Day of the session"),
             dict(name="session", kind="choice", label="Session", choices=[("am", "Morning"), ("pm", "Afternoon")]),
             # Its choices are the trust's current codes (`attendance/codes.toml`), filled in by `form`.
             dict(name="code", kind="select", label="Register code", placeholder="Choose a code",
@@ -162,8 +164,15 @@ def router(settings: Settings) -> APIRouter:
     codes = code_choices(load_codes(settings.attendance_codes))
 
     def form(claims: LinkClaims, values: dict[str, Any], errors: dict[str, str]) -> list[dict[str, Any]]:
-        return [dict(f, value=values.get(f["name"]), error=errors.get(f["name"]), **({"choices": codes} if f["kind"] == "select" else {}))
-                for f in PAGES[claims.purpose]["fields"]]
+        return [dict(f, value=_value(f, values), error=errors.get(f["name"]), **_filled_in(f)) for f in PAGES[claims.purpose]["fields"]]
+
+    def _filled_in(f: dict[str, Any]) -> dict[str, Any]:
+        """What a field shows that the page works out when it is drawn."""
+        if f["kind"] == "select":
+            return {"choices": codes}
+        if f["kind"] == "date":  # the day a mark is for has happened: the example is today
+            return {"hint": f"For example, {example_day()} for today"}
+        return {}
 
     @r.get("/provider/{token}", response_class=HTMLResponse)
     def show(token: str, request: Request):
@@ -195,8 +204,20 @@ def router(settings: Settings) -> APIRouter:
         raw = await read_answer(request, html, MAX_FORM_FIELDS)
         if isinstance(raw, JSONResponse):
             return raw
+        typed: dict[str, str] = {}  # what was typed in a date's boxes, shown again if it is refused
+        not_dates: dict[str, str] = {}
         if html:
             raw = {k: v.strip() for k, v in raw if v.strip() != "" or k == "summary"}
+            for f in PAGES[claims.purpose]["fields"]:
+                if f["kind"] == "date":
+                    typed |= {k: raw.pop(k) for k in [f"{f['name']}.{p}" for p in DATE_PARTS] if k in raw}
+                    try:
+                        day = typed_date({k: [v] for k, v in typed.items()}, f["name"])
+                    except ValueError:
+                        not_dates[f["name"]] = NOT_A_DATE.replace("{label}", f["label"])
+                    else:
+                        if day is not None:
+                            raw[f["name"]] = day.isoformat()
         if raw.get("purpose", claims.purpose.value) != claims.purpose.value:
             return refused(request, LinkWrongPurpose("link is for another purpose"))
         raw.setdefault("purpose", claims.purpose.value)
@@ -204,10 +225,10 @@ def router(settings: Settings) -> APIRouter:
         try:
             submitted = Answer.validate_python(raw)
         except ValidationError as e:
-            errors = {field_path(err, skip=1) or "form": _say(err) for err in e.errors()}
+            errors = {field_path(err, skip=1) or "form": _say(err) for err in e.errors()} | not_dates
             if html:
                 info = await run_in_threadpool(about, claims, engine)
-                return page(request, 422, outcome=None, fields=form(claims, raw, errors),
+                return page(request, 422, outcome=None, fields=form(claims, raw | typed, errors),
                             errors=[{"field": k, "message": v} for k, v in errors.items()], **info)
             return JSONResponse(status_code=422, content={"detail": {
                 "error": "invalid", "message": "The answer is incomplete or wrong: nothing was recorded.",
@@ -252,11 +273,18 @@ def router(settings: Settings) -> APIRouter:
     return r
 
 
+def _value(f: dict[str, Any], values: dict[str, Any]) -> Any:
+    """A field's value as its form shows it: a date's as its three boxes."""
+    if f["kind"] == "date":
+        return {p: values.get(f"{f['name']}.{p}", "") for p in DATE_PARTS}
+    return values.get(f["name"])
+
+
 def _say(err: dict) -> str:
     field = str(err["loc"][-1]) if err["loc"] else "answer"
     kind = err.get("type", "")
     if kind == "missing" or (kind == "string_too_short" and field == "summary"):
-        return {"summary": "Enter your report", "day": "Enter the day", "session": "Choose the session",
+        return {"summary": "Enter your report", "day": "Enter the day of the session", "session": "Choose the session",
                 "code": "Choose the register code"}.get(field, f"Enter {field.replace('_', ' ')}")
     if field == "attendance_percent":
         return "Attendance must be a number from 0 to 100"

@@ -3,9 +3,10 @@ such answers to the attendance store (`console.attendance.provider_sink`)."""
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlparse
 
+from domain.clock import uk_date
 from store import attendance
 
 from .conftest import LEAD, active_placement, headers, put
@@ -51,12 +52,27 @@ async def test_a_provider_chooses_the_code_from_the_trusts_codes_on_the_links_pa
     # The session's radios are a group named by its legend.
     assert re.search(r'<fieldset class="group">\s*<legend>Session</legend>', html), html
 
+    # The day in three boxes, as every date the school's staff enter; its example is today.
+    today = uk_date(datetime.now(UTC))
+    assert re.search(r'<fieldset class="group">\s*<legend>Day of the session</legend>\s*'
+                     rf'<div class="hint">For example, {today.day} {today.month} {today.year} for today</div>', html), html
+    assert [re.search(rf'<input [^>]*id="{i}" name="{n}"', html) is not None for i, n in (
+        ("day", "day.day"), ("day-month", "day.month"), ("day-year", "day.year"))] == [True] * 3
+
     # Sent without a code: the form again, its message linked to the select, the rest as typed.
-    form = {"purpose": "attendance", "day": term.first.isoformat(), "session": "pm", "code": "", "note": "late bus"}
+    form = {"purpose": "attendance", "day.day": str(term.first.day), "day.month": str(term.first.month),
+            "day.year": str(term.first.year), "session": "pm", "code": "", "note": "late bus"}
     again = await api.http.post(path, data=form)
     assert again.status_code == 422
     assert '<a href="#code">Choose the register code</a>' in again.text
     assert '<input type="radio" id="session-pm" name="session" value="pm" checked>' in again.text
+    assert f'name="day.day" value="{term.first.day}"' in again.text
+    # A day that is not one is said so beside its boxes, and what was typed is kept.
+    unreal = await api.http.post(path, data={**form, "day.day": "31", "day.month": "2", "code": "U"})
+    assert unreal.status_code == 422 and '<a href="#day">Day of the session must be a real date</a>' in unreal.text
+    assert 'name="day.day" value="31"' in unreal.text and 'name="day.month" value="2"' in unreal.text
+    blank = await api.http.post(path, data={**form, "day.day": "", "day.month": "", "day.year": "", "code": "U"})
+    assert blank.status_code == 422 and '<a href="#day">Enter the day of the session</a>' in blank.text
     assert attendance.marks_for(engine, p.placement_id) == []
 
     chosen = await api.http.post(path, data={**form, "code": "U"})
