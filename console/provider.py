@@ -20,7 +20,9 @@ validate (422, each field's error), an answer the placement cannot take now
 (409, with the policy's reasons).
 
 Attendance links verify like the others, and the form asks for one session's
-mark. The register of attendance marks is not part of this module: an answer
+mark; one the register refuses for what was typed (a day before the start,
+a session the pattern does not schedule) is the form again, the reason
+beside its field. The register of attendance marks is not part of this module: an answer
 is handed to `app.state.attendance_sink(claims, AttendanceAnswer)`, which
 records it in the attendance register with every check a register has.
 """
@@ -45,7 +47,7 @@ from documents import (
     LinkRevoked,
     LinkWrongPurpose,
 )
-from documents.formatting import date_time, days_in_words
+from documents.formatting import date_time, days_in_words, sentence
 from domain.actions import RecordFinalReport, RecordInitialAssessment, RecordProgressReport
 from domain.clock import uk_date
 from domain.lifecycle import Refused
@@ -222,14 +224,18 @@ def router(settings: Settings) -> APIRouter:
             return refused(request, LinkWrongPurpose("link is for another purpose"))
         raw.setdefault("purpose", claims.purpose.value)
 
+        async def asked_again(errors: dict[str, str]) -> HTMLResponse:
+            """The form again as it was sent, each problem beside its field."""
+            info = await run_in_threadpool(about, claims, engine)
+            return page(request, 422, outcome=None, fields=form(claims, raw | typed, errors),
+                        errors=[{"field": k, "message": v} for k, v in errors.items()], **info)
+
         try:
             submitted = Answer.validate_python(raw)
         except ValidationError as e:
             errors = {field_path(err, skip=1) or "form": _say(err) for err in e.errors()} | not_dates
             if html:
-                info = await run_in_threadpool(about, claims, engine)
-                return page(request, 422, outcome=None, fields=form(claims, raw | typed, errors),
-                            errors=[{"field": k, "message": v} for k, v in errors.items()], **info)
+                return await asked_again(errors)
             return JSONResponse(status_code=422, content={"detail": {
                 "error": "invalid", "message": "The answer is incomplete or wrong: nothing was recorded.",
                 "fields": [{"field": k, "message": v} for k, v in errors.items()]}})
@@ -246,6 +252,11 @@ def router(settings: Settings) -> APIRouter:
             except HTTPException as e:
                 if not html:
                     raise
+                # A mark the register refuses for what was typed (a day before the start, a code
+                # it does not take) is the form again, each reason beside its field.
+                said = {f["field"]: sentence(f"{f['message']} ({f['clause']})") for f in e.detail.get("fields", [])}
+                if e.status_code == 422 and said and set(said) <= {f["name"] for f in PAGES[claims.purpose]["fields"]}:
+                    return await asked_again(said)
                 return page(request, e.status_code, outcome="refused", title="Not recorded",
                             message=days_in_words(e.detail["message"]), school_name=None)
             return await run_in_threadpool(_received, request, html, page, claims, engine)

@@ -4,6 +4,7 @@ ways a mark comes in: the school's register call and a provider's link. Such a
 mark would otherwise count a session nobody was due to attend as present."""
 from __future__ import annotations
 
+import re
 from datetime import date, time, timedelta
 from urllib.parse import urlparse
 
@@ -129,10 +130,15 @@ async def test_a_providers_link_refuses_an_unscheduled_day_with_the_reason(api, 
     assert afternoon.status_code == 422
     assert afternoon.json()["detail"]["fields"][0]["field"] == "session"
 
-    # The form shows the reason too, and nothing was recorded by either.
-    page = await api.http.post(path, data={"day": tue.isoformat(), "session": "am", "code": "B"})
+    # The form comes back as it was sent, the reason linked to the day's
+    # boxes, so the provider puts it right; nothing was recorded by either.
+    page = await api.http.post(path, data={"day.day": str(tue.day), "day.month": str(tue.month), "day.year": str(tue.year),
+                                           "session": "am", "code": "B"})
     assert page.status_code == 422 and "does not schedule Tuesday" in page.text
-    assert f"{long_date(tue)} is a Tuesday" in page.text  # the page words its day; the JSON keeps ISO
+    said = re.search(r'<li><a href="#day">([^<]*)</a></li>', page.text)
+    assert said and said.group(1).startswith(f"{long_date(tue)} is a Tuesday"), page.text  # its day in words; the JSON keeps ISO
+    assert said.group(1).endswith("(§10.3)") and f'name="day.day" value="{tue.day}"' in page.text
+    assert '<button type="submit">Send to the school</button>' in page.text
     assert attendance.marks_for(engine, p.placement_id) == []
 
     ok = await api.http.post(path, json={"day": term.first.isoformat(), "session": "am", "code": "B"})
