@@ -35,9 +35,10 @@ from .temporal import connect_when_up, register_search_attributes
 log = logging.getLogger("apflow")
 _TYPE_NAMES = {2: "Keyword", 6: "Datetime"}
 WORKER_START_S = 120
-# Longer than a relay's answer is waited for (the mail's 30 s timeout): a
-# stopping worker lets a letter in flight end rather than leave it unconfirmed.
-STOP_S = 45
+STOP_S = 15  # for the Temporal dev server to stop
+# A stopping worker lets a letter in flight end rather than leave it
+# unconfirmed: it is given this much longer than a relay's answer is waited for.
+STOP_MARGIN_S = 15
 
 
 class _Server(uvicorn.Server):
@@ -94,12 +95,18 @@ async def _start_temporal(settings: Settings) -> subprocess.Popen | None:
     raise SystemExit("the Temporal dev server did not start within 30 s")
 
 
-def _stop(proc: subprocess.Popen | None) -> None:
+def worker_stop_s(settings: Settings) -> float:
+    """How long a stopping worker is waited for before it is killed: longer
+    than the relay's answer (APFLOW_MAIL_SMTP_TIMEOUT), whatever it is set to."""
+    return settings.mail.smtp_timeout + STOP_MARGIN_S
+
+
+def _stop(proc: subprocess.Popen | None, wait_s: float = STOP_S) -> None:
     if proc is None or proc.poll() is not None:
         return
     proc.terminate()
     try:
-        proc.wait(timeout=STOP_S)
+        proc.wait(timeout=wait_s)
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
@@ -221,7 +228,7 @@ async def up(settings: Settings) -> None:
             if proc.poll() is None:
                 proc.terminate()
         for proc in workers:
-            _stop(proc)
+            _stop(proc, worker_stop_s(settings))
         _stop(temporal)
     print("Stopped.", flush=True)
 

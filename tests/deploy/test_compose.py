@@ -56,3 +56,14 @@ def test_a_stopping_worker_is_given_longer_than_a_relay_is_waited_for():
     grace = re.search(r"^    stop_grace_period: (\d+)s$", worker.group(1), re.M)
     assert grace, worker.group(1)
     assert int(grace.group(1)) >= DeliverySettings().smtp_timeout + 10
+
+
+def test_apflow_up_gives_a_stopping_worker_longer_than_the_relay_is_set_to_wait():
+    """The same for the workers `apflow up` starts, whatever the trust sets
+    the relay's timeout to."""
+    from apflow.launcher import worker_stop_s
+    from apflow.settings import Settings
+    from documents import DeliverySettings
+
+    for timeout in (DeliverySettings().smtp_timeout, 90.0):
+        assert worker_stop_s(Settings(mail=DeliverySettings(smtp_timeout=timeout))) >= timeout + 10
