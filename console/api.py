@@ -144,7 +144,7 @@ def _fill_entries(engine: Engine, settings: Settings) -> None:
 
     filled = register.fill_entries(engine, calendar_of)
     if filled:
-        log.info("filled the register entries of %d placements projected before the register kept them", filled)
+        log.info("filled the register entries and returns of %d placements projected before the register kept them", filled)
 
 
 def create_app(settings: Settings, client: Client | None = None, engine: Engine | None = None) -> FastAPI:

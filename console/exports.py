@@ -106,7 +106,7 @@ def register_table(engine: Engine, filters: Filters) -> Table:
 
 def la_notice_table(engine: Engine, filters: Filters, boundary: time) -> Table:
     return Table("la_notice", [f.name for f in fields(LANotice)],
-                 (_values(la_notice(p, end, boundary)) for p, end in store.placements(engine, filters)))
+                 (_values(la_notice(r, boundary)) for r in store.placement_returns(engine, filters)))
 
 
 CENSUS_HEADINGS = ["placement_id", "school_urn", "upn", "provider_urn", "provider_ukprn", "setting_type",
@@ -122,8 +122,8 @@ def census_table(engine: Engine, filters: Filters, boundary: time, codes: Census
     table = Table("census", CENSUS_HEADINGS, [])
 
     def rows() -> Iterator[list]:
-        for p, end in store.placements(engine, filters):
-            row = census_row(p, end, boundary)
+        for r in store.placement_returns(engine, filters):
+            row = census_row(r, boundary)
             wrong = problems(row, codes)
             table.problems += [CensusProblem(row.placement_id, row.school_id, m) for m in wrong]
             if not wrong:

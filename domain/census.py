@@ -12,14 +12,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict
 
 from .attendance import session_times_expected
 from .clock import uk_date
 from .guards import Unmet
-from .models import Placement, Proposal
+from .models import Pattern, Placement, Proposal
+
+if TYPE_CHECKING:
+    from .records import Returns
 
 CLAUSE = "§8.1, §13.4.1; school census: AP placements arranged by schools"
 TABLES = ("reasons", "setting_types")
@@ -93,18 +96,19 @@ def leaving_date(p: Placement, planned_end: date | None) -> date | None:
     return planned_end
 
 
-def sessions_per_week(p: Placement, boundary: time) -> int:
+def sessions_per_week(pattern: Pattern, boundary: time) -> int:
     """Sessions (am, pm) the pattern schedules in a week: each weekday counts
     the sessions its times reach across the session boundary."""
-    return len(p.pattern.days) * len(session_times_expected(p.pattern.arrival, p.pattern.departure, boundary))
+    return len(pattern.days) * len(session_times_expected(pattern.arrival, pattern.departure, boundary))
 
 
-def census_row(p: Placement, planned_end: date | None, boundary: time) -> CensusRow:
+def census_row(r: Returns, boundary: time) -> CensusRow:
+    """A placement's census row, from what its register row keeps for the returns."""
     return CensusRow(
-        placement_id=p.placement_id, school_id=p.school.school_id, upn=p.pupil.upn,
-        provider_urn=p.provider.urn, provider_ukprn=p.provider.ukprn, setting_type=p.provider.setting_type,
-        entry_date=p.start_date, leaving_date=leaving_date(p, planned_end), primary_reason=p.census_reason,
-        full_time=p.pattern.full_time, sessions_per_week=sessions_per_week(p, boundary),
+        placement_id=r.placement_id, school_id=r.school_urn, upn=r.upn,
+        provider_urn=r.provider_urn, provider_ukprn=r.provider_ukprn, setting_type=r.setting_type,
+        entry_date=r.start_date, leaving_date=r.leaving_date, primary_reason=r.census_reason,
+        full_time=r.pattern.full_time, sessions_per_week=sessions_per_week(r.pattern, boundary),
     )
 
 

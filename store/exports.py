@@ -10,27 +10,20 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import NamedTuple, TypeVar
+from typing import TypeVar
 
 from sqlalchemy import JSON, Connection, Engine, Integer, String, and_, or_, select
 from sqlalchemy.orm import Mapped, mapped_column
 
-from domain.models import STORED, Actor, Placement
-from domain.records import RegisterEntry
+from domain.models import Actor
+from domain.records import RegisterEntry, Returns
 
 from .attendance import AttendanceCodeRow, AttendanceMark
-from .register import Filters, _in, _placement_filters, entries_of
+from .register import Filters, _in, _placement_filters, entries_of, returns_of
 from .tables import Base, Instant, PlacementRow
 
 PAGE = 500
 T = TypeVar("T")
-
-
-class Registered(NamedTuple):
-    """A placement as the register holds it, with its planned last day."""
-
-    placement: Placement
-    planned_end: date | None
 
 
 class ExportEvent(Base):
@@ -89,11 +82,11 @@ def _pages(engine: Engine, filters: Filters, columns: list, read: Callable[[Conn
         after = (rows[-1].start_date, rows[-1].placement_id)
 
 
-def placements(engine: Engine, filters: Filters, page: int = PAGE) -> Iterator[Registered]:
-    """Every placement the filters match, each whole (`_pages`)."""
+def placement_returns(engine: Engine, filters: Filters, page: int = PAGE) -> Iterator[Returns]:
+    """What the LA notice and the census take of every placement the filters
+    match (`_pages`), from the rows' `returns` column (`store.register.returns_of`)."""
     t = PlacementRow
-    return _pages(engine, filters, [t.planned_end_date, t.data], lambda _, rows: (
-        Registered(Placement.model_validate(r.data, context=STORED), r.planned_end_date) for r in rows), page)
+    return _pages(engine, filters, [t.returns, t.planned_end_date], returns_of, page)
 
 
 def register_entries(engine: Engine, filters: Filters, page: int = PAGE) -> Iterator[RegisterEntry]:

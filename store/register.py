@@ -18,7 +18,7 @@ from domain.deadlines import planned_end
 from domain.lifecycle import FINAL_STATES
 from domain.models import STORED, Actor, Escalation, HistoryEntry, Placement, Proposal, RecordedContact, Role
 from domain.overlaps import Span
-from domain.records import RegisterEntry, register_entry
+from domain.records import RegisterEntry, Returns, register_entry, returns
 
 from . import attendance
 from .db import insert_for
@@ -78,8 +78,10 @@ def escalation_values(placement: Placement, e: Escalation) -> dict:
     )
 
 
-# A register entry as its row's `entry` holds it: JSON, its days as ISO text.
+# A register entry as its row's `entry` holds it: JSON, its days as ISO text;
+# and the same for what the returns take (`returns`).
 ENTRY = TypeAdapter(RegisterEntry)
+RETURNS = TypeAdapter(Returns)
 
 
 def placement_values(placement: Placement, next_deadline: date | None, planned_end: date | None = None) -> dict:
@@ -106,6 +108,7 @@ def placement_values(placement: Placement, next_deadline: date | None, planned_e
         seq=placement.seq,
         data=placement.model_dump(mode="json"),
         entry=ENTRY.dump_python(register_entry(placement, end), mode="json"),
+        returns=RETURNS.dump_python(returns(placement, end), mode="json"),
         updated_at=datetime.now(timezone.utc),
     )
 
@@ -500,33 +503,46 @@ def by_ids(engine: Engine, placement_ids: Collection[str]) -> dict[str, Placemen
 
 def entries_of(conn: Connection, rows: Sequence) -> list[RegisterEntry]:
     """The register's entries of `rows` (each with placement_id, entry and
-    planned_end_date), in their order: from the `entry` column, or for a row
-    written before it, from the row's whole placement (one more query)."""
-    missing = [r.placement_id for r in rows if r.entry is None]
+    planned_end_date), in their order (`_kept`)."""
+    return _kept(conn, rows, "entry", ENTRY, register_entry)
+
+
+def returns_of(conn: Connection, rows: Sequence) -> list[Returns]:
+    """What the returns take of `rows` (each with placement_id, returns and
+    planned_end_date), in their order (`_kept`)."""
+    return _kept(conn, rows, "returns", RETURNS, returns)
+
+
+def _kept(conn: Connection, rows: Sequence, column: str, kept: TypeAdapter, made: Callable) -> list:
+    """Each row's record as its `column` keeps it, or for a row written
+    before the column, made from the row's whole placement (one more query)."""
+    missing = [r.placement_id for r in rows if getattr(r, column) is None]
     t = PlacementRow
-    older = {r.placement_id: register_entry(Placement.model_validate(r.data, context=STORED), r.planned_end_date)
+    older = {r.placement_id: made(Placement.model_validate(r.data, context=STORED), r.planned_end_date)
              for r in conn.execute(select(t.placement_id, t.planned_end_date, t.data).where(t.placement_id.in_(missing)))
              } if missing else {}
-    return [older[r.placement_id] if r.entry is None else ENTRY.validate_python(r.entry) for r in rows]
+    return [older[r.placement_id] if getattr(r, column) is None else kept.validate_python(getattr(r, column))
+            for r in rows]
 
 
 def fill_entries(engine: Engine, calendar_of: Callable[[str], SchoolCalendar | None], batch: int = 500) -> int:
-    """Writes the entry of each row projected before the register kept one
-    (migration 0018), from the row's placement, with its last day counted on
+    """Writes the entry and the returns of each row projected before the
+    register kept them (migrations 0018 and 0019), from the row's placement, with its last day counted on
     its school's calendar (`calendar_of`) where it stated only a number of
     days: a closed placement is never projected again, so its row would
     otherwise lack both for good. A row projected again meanwhile is left as
     that projection wrote it, and one whose school's calendar cannot be read
     (None) is left for a later run. How many rows were filled."""
     t = PlacementRow.__table__
+    unfilled = or_(t.c.entry.is_(None), t.c.returns.is_(None))
     fill = (t.update()
-            .where(t.c.placement_id == bindparam("b_id"), t.c.version == bindparam("b_version"), t.c.entry.is_(None))
-            .values(entry=bindparam("b_entry"), planned_end_date=bindparam("b_end")))
+            .where(t.c.placement_id == bindparam("b_id"), t.c.version == bindparam("b_version"), unfilled)
+            .values(entry=bindparam("b_entry"), returns=bindparam("b_returns"), planned_end_date=bindparam("b_end")))
     filled, after = 0, ""
     while True:
         with engine.connect() as conn:
             rows = conn.execute(select(t.c.placement_id, t.c.version, t.c.planned_end_date, t.c.data)
-                                .where(t.c.entry.is_(None), t.c.placement_id > after)
+                                .where(unfilled, t.c.placement_id > after)
                                 .order_by(t.c.placement_id).limit(batch)).all()
         if not rows:
             return filled
@@ -539,7 +555,8 @@ def fill_entries(engine: Engine, calendar_of: Callable[[str], SchoolCalendar | N
                 continue
             end = r.planned_end_date or planned_end(p, calendar)
             values.append(dict(b_id=r.placement_id, b_version=r.version, b_end=end,
-                               b_entry=ENTRY.dump_python(register_entry(p, end), mode="json")))
+                               b_entry=ENTRY.dump_python(register_entry(p, end), mode="json"),
+                               b_returns=RETURNS.dump_python(returns(p, end), mode="json")))
         if values:
             with engine.begin() as conn:
                 filled += conn.execute(fill, values).rowcount

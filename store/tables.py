@@ -90,6 +90,9 @@ class PlacementRow(Base):
     # before the column (migration 0018): filled from the JSON when the API
     # next starts (`store.register.fill_entries`), read from it until then.
     entry: Mapped[dict | None] = mapped_column(JSON)
+    # What the LA's notice and the school census return of it
+    # (`domain.records.Returns`), the same way (migration 0019).
+    returns: Mapped[dict | None] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(Instant())
 
 

@@ -13,6 +13,7 @@ from apflow.settings import Settings
 from domain.actions import Close
 from domain.census import CensusCodeError, census_row, codes_from_dict, problems, sessions_per_week
 from domain.models import Pattern, Placement, Provider, Proposal, Weekday
+from domain.records import returns
 
 CODES = load_census_codes(Settings().census_codes)
 BOUNDARY = time(12, 30)
@@ -38,23 +39,23 @@ def test_the_trusts_file_has_reasons_and_setting_types():
     (None, None, "NOT_A_TYPE", ["'NOT_A_TYPE' is not in the trust's census codes"]),
 ])
 def test_a_row_names_its_setting_by_exactly_one_of_urn_ukprn_and_setting_type(urn, ukprn, setting_type, wrong):
-    found = problems(census_row(placement(urn=urn, ukprn=ukprn, setting_type=setting_type), None, BOUNDARY), CODES)
+    found = problems(census_row(returns(placement(urn=urn, ukprn=ukprn, setting_type=setting_type), None), BOUNDARY), CODES)
     assert len(found) == len(wrong) and all(w in f for w, f in zip(wrong, found)), found
 
 
 def test_a_row_needs_a_primary_reason_from_the_table():
     p = placement()
-    assert problems(census_row(p.model_copy(update={"census_reason": None}), None, BOUNDARY), CODES) == [
+    assert problems(census_row(returns(p.model_copy(update={"census_reason": None}), None), BOUNDARY), CODES) == [
         "no census reason for the placement is recorded (census_reason)"]
-    assert "not in the trust's census codes" in problems(census_row(p.model_copy(update={"census_reason": "NOPE"}), None, BOUNDARY), CODES)[0]
+    assert "not in the trust's census codes" in problems(census_row(returns(p.model_copy(update={"census_reason": "NOPE"}), None), BOUNDARY), CODES)[0]
 
 
 def test_sessions_a_week_count_what_the_pattern_reaches_across_the_boundary():
     p = placement()  # Mondays and Wednesdays, 9:00 to 15:00: am and pm
-    assert sessions_per_week(p, BOUNDARY) == 4
+    assert sessions_per_week(p.pattern, BOUNDARY) == 4
     mornings = p.model_copy(update={"pattern": Pattern(full_time=False, days=list(Weekday), arrival=time(9), departure=time(12))})
-    assert sessions_per_week(mornings, BOUNDARY) == 5
-    row = census_row(p, p.planned_end, BOUNDARY)
+    assert sessions_per_week(mornings.pattern, BOUNDARY) == 5
+    row = census_row(returns(p, p.planned_end), BOUNDARY)
     assert (row.entry_date, row.full_time, row.primary_reason, row.provider_ukprn) == (START, False, "BEHAVIOUR", "10012345")
 
 

@@ -18,7 +18,7 @@ from domain.deadlines import planned_end
 from domain.guards import Context
 from domain.lifecycle import decide, propose
 from domain.models import Actor, Escalation, Placement, PlacementState, Role
-from domain.records import register_entry
+from domain.records import register_entry, returns
 from store import attendance, exports, register
 from store.db import MIGRATIONS, make_engine, migrate
 
@@ -265,6 +265,22 @@ def test_a_rows_register_entry_is_written_with_it_and_read_from_its_json_when_wr
     assert list(exports.register_entries(db, register.Filters())) == [expected]
 
 
+def test_what_the_returns_take_is_written_with_the_row_and_read_from_its_json_when_written_before(db):
+    """The LA notice and the census read a row's `returns`, not its whole
+    placement; a row projected before migration 0019 is read from its JSON."""
+    p = vetted(placement("placement-a"))
+    end = date(2027, 3, 26)
+    register.project(db, p, None, end)
+    expected = returns(p, end)
+    assert list(exports.placement_returns(db, register.Filters())) == [expected]
+    assert (expected.planned_end_date, expected.leaving_date, expected.start_date) == (end, end, p.start_date)  # days
+    assert expected.pattern == p.pattern and expected.census_reason == p.census_reason
+    assert register.get(db, "placement-a").returns == register.RETURNS.dump_python(expected, mode="json")
+    with db.begin() as conn:
+        conn.execute(text("update placements set returns = null"))
+    assert list(exports.placement_returns(db, register.Filters())) == [expected]
+
+
 def test_rows_projected_before_the_entry_are_filled_once_with_their_counted_end(db):
     """A closed placement is never projected again: its row gets its entry and
     its last day counted on the school's calendar from its JSON, once; a row
@@ -276,7 +292,7 @@ def test_rows_projected_before_the_entry_are_filled_once_with_their_counted_end(
     for p in (*old, since, unreadable):
         register.project(db, p, None)
     with db.begin() as conn:  # as rows projected before migration 0018 hold them
-        conn.execute(text("update placements set entry = null, planned_end_date = null"))
+        conn.execute(text("update placements set entry = null, returns = null, planned_end_date = null"))
     register.project(db, published(since, since.version + 1), None, date(2027, 6, 1))
     calendars = {"137000": calendar}
 
@@ -289,8 +305,13 @@ def test_rows_projected_before_the_entry_are_filled_once_with_their_counted_end(
         "placement-old-b": register_entry(old[1], end),
         "placement-since": register_entry(published(since, since.version + 1), date(2027, 6, 1)),
     }
+    assert register.get(db, "placement-old-b").returns == register.RETURNS.dump_python(returns(old[1], end), mode="json")
     assert register.get(db, "placement-other").entry is None  # tried again at the next start
     assert register.fill_entries(db, calendars.get) == 0
+    with db.begin() as conn:  # as a row projected after migration 0018 and before 0019 holds it
+        conn.execute(text("update placements set returns = null where placement_id = 'placement-old-a'"))
+    assert register.fill_entries(db, calendars.get) == 1
+    assert register.get(db, "placement-old-a").returns == register.RETURNS.dump_python(returns(old[0], end), mode="json")
 
 
 def test_the_migration_fills_versions_and_escalations_from_the_json(tmp_path):
