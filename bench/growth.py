@@ -29,7 +29,10 @@ web layer, no models) that reads the rows the answer is made of:
   marks): its row, marks with what they count as, audit trail, letters,
   escalations;
 - the register export of one school (`/api/register.csv?school_id=…`): that
-  school's rows with their JSON;
+  school's rows with their entries (`entry`);
+- the same school's LA notice and census (`/api/register/la-notice.csv`,
+  `/api/register/census.csv`, the AP lead's): its rows with what the
+  returns take (`returns`);
 - the stuck report (`/api/operations/stuck` and `/operations/stuck`,
   operations only): the register's checks as plain SQL;
 - `/metrics` (its own token): the four GROUP BYs of its series.
@@ -181,7 +184,8 @@ class Fill:
                     stuck = stuck_review < STUCK and i % SCHOOLS == 0
                     stuck_review += stuck
                     reviewed_at = now - timedelta(days=30 if stuck else rng.randrange(1, 14))
-            p = samples.proposal(start, school=school, provider=provider, provider_id=provider_id, planned_end_date=planned_end)
+            p = samples.proposal(start, school=school, provider=provider, provider_id=provider_id, planned_end_date=planned_end,
+                                 census_reason="BEHAVIOUR")
             placement = Placement(
                 placement_id=f"placement-{uuid.UUID(int=rng.getrandbits(128), version=4)}", state=state, version=1,
                 history=history_to(state, proposed_at, started_at, ended_at, reviewed_at),
@@ -339,9 +343,9 @@ def plain_placement(engine, placement_id: str):
     ])
 
 
-def plain_export(engine, school: str):
-    return _run(engine, [("SELECT placement_id, start_date, entry, planned_end_date FROM placements WHERE school_id = :school "
-                          "ORDER BY start_date DESC, placement_id DESC", {"school": school})])
+def plain_export(engine, school: str, column: str = "entry"):
+    return _run(engine, [(f"SELECT placement_id, start_date, {column}, planned_end_date FROM placements "
+                          "WHERE school_id = :school ORDER BY start_date DESC, placement_id DESC", {"school": school})])
 
 
 def plain_stuck(engine, now: datetime, stuck_days: dict[str, int]):
@@ -418,6 +422,9 @@ async def one_size(n: int, rounds: int, marks_for: float) -> dict[str, Figures]:
                            plain_placement(engine, fill.open_marked), Ask(f"/placements/{fill.open_marked}"))
                 await pair(f"{who}: export", s.http, auth, f"{who}: the register export of school {SCHOOL} (CSV)",
                            plain_export(engine, SCHOOL), Ask("/api/register.csv", {"school_id": SCHOOL}))
+            for name in ("la-notice", "census"):
+                await pair(f"AP lead: {name}", s.http, lead, f"AP lead: the {name.replace('-', ' ')} of school {SCHOOL} (CSV)",
+                           plain_export(engine, SCHOOL, "returns"), Ask(f"/api/register/{name}.csv", {"school_id": SCHOOL}))
             await pair("stuck", s.http, ops, "trust operations: the stuck report", plain_stuck(engine, datetime.now(UTC), stuck_days),
                        {"stuck: JSON": Ask("/api/operations/stuck"), "stuck: page": Ask("/operations/stuck")})
             await pair("/metrics", s.http, {"Authorization": f"Bearer {METRICS_TOKEN}"}, "monitoring: /metrics",
