@@ -47,8 +47,9 @@ from documents import (
     LinkRevoked,
     LinkWrongPurpose,
 )
-from documents.formatting import date_time, days_in_words, sentence
+from documents.formatting import date_time, day_and_date, days_in_words, sentence
 from domain.actions import RecordFinalReport, RecordInitialAssessment, RecordProgressReport
+from domain.attendance import SESSION_NAMES, normalise_code
 from domain.clock import uk_date
 from domain.lifecycle import Refused
 from domain.models import Actor, Model, NonEmpty, ProviderReport, Role, field_path
@@ -259,7 +260,7 @@ def router(settings: Settings) -> APIRouter:
                     return await asked_again(said)
                 return page(request, e.status_code, outcome="refused", title="Not recorded",
                             message=days_in_words(e.detail["message"]), school_name=None)
-            return await run_in_threadpool(_received, request, html, page, claims, engine)
+            return await run_in_threadpool(_received, request, html, page, claims, engine, submitted)
 
         placement = await run_in_threadpool(register.get, engine, claims.placement_id)
         if placement is None:
@@ -275,10 +276,15 @@ def router(settings: Settings) -> APIRouter:
             return link_pages.not_taken(e, html, lambda status, **values: page(request, status, **values))
         return await run_in_threadpool(_received, request, html, page, claims, engine)
 
-    def _received(request: Request, html: bool, page, claims: LinkClaims, engine) -> Response:
+    def _received(request: Request, html: bool, page, claims: LinkClaims, engine,
+                  mark: AttendanceAnswer | None = None) -> Response:
         info = about(claims, engine)
         if html:
-            return page(request, 200, outcome="received", **(info | {"title": f"Your {info['asked']} has been sent"}))
+            # A mark is one session's: the page says which, and the same link takes the next.
+            recorded = [("Session", f"{day_and_date(mark.day)}, {SESSION_NAMES[mark.session]}"),
+                        ("Mark", dict(codes).get(normalise_code(mark.code), mark.code))] if mark else []
+            return page(request, 200, outcome="received", recorded=recorded, again=request.url.path if mark else None,
+                        **(info | {"title": f"Your {info['asked']} has been sent"}))
         return JSONResponse({"received": claims.purpose.value, "placement_id": claims.placement_id})
 
     return r

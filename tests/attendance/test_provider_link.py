@@ -6,6 +6,7 @@ import re
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlparse
 
+from documents.formatting import day_and_date as long_day
 from domain.clock import uk_date
 from store import attendance
 
@@ -77,5 +78,10 @@ async def test_a_provider_chooses_the_code_from_the_trusts_codes_on_the_links_pa
 
     chosen = await api.http.post(path, data={**form, "code": "U"})
     assert chosen.status_code == 200, chosen.text
+    # The page says which session was recorded, with what, and the same link takes the next.
+    meaning = next(c["meaning"] for c in codes if c["code"] == "U")
+    assert (f"<dt>Session</dt><dd>{long_day(term.first)}, afternoon</dd><dt>Mark</dt><dd>U: {meaning}</dd>"
+            in chosen.text.replace("&#39;", "'")), chosen.text
+    assert f'<a href="{path}">Report another session</a>' in chosen.text
     [mark] = attendance.marks_for(engine, p.placement_id)
     assert (mark.session, mark.code, mark.note) == ("pm", "U", "late bus")
