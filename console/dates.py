@@ -19,6 +19,8 @@ def typed_date(values: Mapping[str, list[str]], path: str) -> date | None:
     parts = [(values.get(f"{path}.{p}") or [""])[0].strip() for p in DATE_PARTS]
     if not any(parts):
         return None
+    if any(len(p) > 4 for p in parts):  # int() reads more digits than date() takes, which overflows
+        raise ValueError("not a date")
     day, month, year = (int(p) for p in parts)
     return date(year, month, day)
 

@@ -96,6 +96,8 @@ async def test_a_mark_the_register_refuses_is_shown_beside_its_field_and_records
         # D is only for a provider that is itself a registered school.
         (mark_form(page, start, "pm", "D", "provider"), "is only where the provider is itself a registered school (a PRU, an AP academy or a registered independent school), and this provider is not (§10.4)"),
         ({**mark_form(page, start, "pm", "B", "provider"), "day.day": ""}, "Date of the session must be a real date"),
+        # More digits than a date can hold: refused as any date that is not one, never a 500.
+        ({**mark_form(page, start, "pm", "B", "provider"), "day.year": "9" * 30}, "Date of the session must be a real date"),
         ({**mark_form(page, start, "pm", "B", "provider"), "day.day": "", "day.month": "", "day.year": ""},
          "Enter the date of the session"),
         (mark_form(page, start, "pm", "", ""), "Choose the register code"),

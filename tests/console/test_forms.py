@@ -9,6 +9,7 @@ from datetime import date, time
 import pytest
 
 from apflow import samples
+from console.dates import typed_date
 from console.pages import forms, refusals
 from domain.actions import ACTION_MODELS, Amend, Notify, Vet
 from domain.calendar import default_calendar
@@ -90,6 +91,16 @@ def test_problems_stand_beside_their_fields_and_in_the_summary_in_form_order():
     widget = {w.name: w for top in tree for w in top.walk()}
     assert widget["pupil.date_of_birth"].error == "Date of birth must be a real date"
     assert widget["pupil.date_of_birth"].value == {"day": "31", "month": "2", "year": "2012"}  # as typed
+
+
+@pytest.mark.parametrize("day, month, year", [("31", "2", "2026"), ("1", "1", "9" * 30), ("9" * 20, "1", "2026"),
+                                              ("1", "", "2026"), ("a", "1", "2026"), ("1", "1", "0")])
+def test_a_date_that_is_not_one_is_said_so_whatever_was_typed(day, month, year):
+    values = {"on.day": [day], "on.month": [month], "on.year": [year]}
+    with pytest.raises(ValueError):
+        typed_date(values, "on")
+    got, problems = forms.read(ContactRecord, {**values, "kind": ["wellbeing"], "notes": ["Rang home"]})
+    assert got is None and problems["on"] == "{label} must be a real date"
 
 
 def test_every_statement_of_an_evaluation_part_needs_its_score():
