@@ -47,7 +47,7 @@ from documents import (
     LinkRevoked,
     LinkWrongPurpose,
 )
-from documents.formatting import date_time, day_and_date, days_in_words, sentence
+from documents.formatting import clock, date_time, day_and_date, days_in_words, sentence, weekdays
 from domain.actions import RecordFinalReport, RecordInitialAssessment, RecordProgressReport
 from domain.attendance import SESSION_NAMES, normalise_code
 from domain.clock import uk_date
@@ -154,10 +154,13 @@ def router(settings: Settings) -> APIRouter:
         row = register.get(engine, claims.placement_id)
         data = row.data if row else {}
         spec = PAGES[claims.purpose]
+        pattern = data.get("pattern") if claims.purpose is LinkPurpose.attendance else None
         return dict(
             placement_id=claims.placement_id, purpose=claims.purpose.value, title=spec["title"], asked=spec["asked"],
             intro=spec["intro"], expires=date_time(claims.expires_at),
             school_name=(data.get("school") or {}).get("name"), provider_name=(data.get("provider") or {}).get("name"),
+            # The sessions a mark may be for, so a day the pattern does not schedule is not tried.
+            attends=f"{weekdays(pattern['days'])}, {clock(pattern['arrival'])} to {clock(pattern['departure'])}" if pattern else None,
         )
 
     def refused(request: Request, e: LinkError) -> Response:

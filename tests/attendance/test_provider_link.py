@@ -53,6 +53,8 @@ async def test_a_provider_chooses_the_code_from_the_trusts_codes_on_the_links_pa
     # The session's radios are a group named by its legend.
     assert re.search(r'<fieldset class="group">\s*<legend>Session</legend>', html), html
 
+    # The days and times the pattern schedules, so the provider marks only sessions that are owed.
+    assert "<dt>The pupil attends</dt><dd>Monday and Wednesday, 9am to 3pm</dd>" in html, html
     # The day in three boxes, as every date the school's staff enter; its example is today.
     today = uk_date(datetime.now(UTC))
     assert re.search(r'<fieldset class="group">\s*<legend>Day of the session</legend>\s*'
