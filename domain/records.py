@@ -32,6 +32,9 @@ def progress(p: Placement) -> str | None:
 
 @dataclass(frozen=True)
 class RegisterEntry:
+    """What the register shows of a placement; kept with its row as
+    `Returns` is, and so changed the same way."""
+
     placement_id: str
     school_id: str
     pupil_name: str
@@ -65,7 +68,9 @@ def register_entry(p: Placement, planned_end: date | None) -> RegisterEntry:
 class Returns:
     """What the LA's notice and the school census return of a placement.
     Its sessions a week are not kept but counted from its pattern at each
-    export, under the trust's session boundary as it is then."""
+    export, under the trust's session boundary as it is then. Rows keep it
+    as JSON: a field added here needs a migration that empties the column,
+    so that every row is filled again (`store.register.fill_entries`)."""
 
     placement_id: str
     school_urn: str
