@@ -214,16 +214,7 @@ def router(settings: Settings) -> APIRouter:
         not_dates: dict[str, str] = {}
         if html:
             raw = {k: v.strip() for k, v in raw if v.strip() != "" or k == "summary"}
-            for f in PAGES[claims.purpose]["fields"]:
-                if f["kind"] == "date":
-                    typed |= {k: raw.pop(k) for k in [f"{f['name']}.{p}" for p in DATE_PARTS] if k in raw}
-                    try:
-                        day = typed_date({k: [v] for k, v in typed.items()}, f["name"])
-                    except ValueError:
-                        not_dates[f["name"]] = NOT_A_DATE.replace("{label}", f["label"])
-                    else:
-                        if day is not None:
-                            raw[f["name"]] = day.isoformat()
+            typed, not_dates = _read_dates(PAGES[claims.purpose]["fields"], raw)
         if raw.get("purpose", claims.purpose.value) != claims.purpose.value:
             return refused(request, LinkWrongPurpose("link is for another purpose"))
         raw.setdefault("purpose", claims.purpose.value)
@@ -291,6 +282,24 @@ def router(settings: Settings) -> APIRouter:
         return JSONResponse({"received": claims.purpose.value, "placement_id": claims.placement_id})
 
     return r
+
+
+def _read_dates(fields: list[dict[str, Any]], raw: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
+    """Each date field's three boxes taken out of a posted form's `raw`
+    values and put back as the one day the answer validates. Returns the
+    boxes as typed, and each field whose boxes hold no real date, with why."""
+    typed, not_dates = {}, {}
+    for f in (f for f in fields if f["kind"] == "date"):
+        boxes = {k: raw.pop(k) for k in (f"{f['name']}.{p}" for p in DATE_PARTS) if k in raw}
+        typed |= boxes
+        try:
+            day = typed_date({k: [v] for k, v in boxes.items()}, f["name"])
+        except ValueError:
+            not_dates[f["name"]] = NOT_A_DATE.replace("{label}", f["label"])
+            continue
+        if day is not None:
+            raw[f["name"]] = day.isoformat()
+    return typed, not_dates
 
 
 def _value(f: dict[str, Any], values: dict[str, Any]) -> Any:
