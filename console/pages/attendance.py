@@ -175,8 +175,7 @@ async def record_mark(placement_id: str, principal: FormPrincipal, request: Requ
     values, row, refused = await posted_to_record(request, principal, placement_id)
     if refused is not None:
         return refused
-    entry, problems = forms.read(MarkEntry, values)
-    problems = {name: LEFT_BLANK.get(name, said) if said == forms.NEEDED else said for name, said in problems.items()}
+    entry, problems = forms.read(MarkEntry, values, LEFT_BLANK)
     status = 422
     if entry is not None:
         mark = store.MarkIn(placement_id, entry.day, entry.session, entry.code, None, entry.note)

@@ -311,16 +311,20 @@ def _parse(path: str, name: str, s: Shape, required: bool, values: Values, probl
     return raw
 
 
-def read(model: type[BaseModel], values: Values) -> tuple[BaseModel | None, dict[str, str]]:
+def read(model: type[BaseModel], values: Values, left_blank: Mapping[str, str] | None = None,
+         ) -> tuple[BaseModel | None, dict[str, str]]:
     """The model the form holds, or the problems with it: each input's
-    message by name (a name the form has, or a nested model's)."""
+    message by name (a name the form has, or a nested model's). `left_blank`
+    says, by name, what a required field left blank asks for where "… is
+    needed" reads wrong, as GOV.UK words it ("Choose the session")."""
     data, problems = parse(model, values)
     try:
         instance = model.model_validate(data)
     except ValidationError as e:
         for err in e.errors():
             name = field_path(err)
-            problems.setdefault(name, _message(err))
+            said = _message(err)
+            problems.setdefault(name, (left_blank or {}).get(name, said) if said == NEEDED else said)
         return None, problems
     return (None, problems) if problems else (instance, {})
 

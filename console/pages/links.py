@@ -141,10 +141,9 @@ async def give_link(placement_id: str, principal: FormPrincipal, request: Reques
     if row.state in FINAL_STATES:
         problems = [("", f"The placement is {row.state}: its provider is asked for nothing more, so no link is given")]
         return await run_in_threadpool(_page, request, principal, row, values, problems, 409)
-    entry, problems = forms.read(NewLinkEntry, values)
+    entry, problems = forms.read(NewLinkEntry, values, LEFT_BLANK)
     key = _key(values)  # the form's own: sent again (a reload), it finds the link it made
     if entry is None or entry.purpose not in BY_HAND:
-        problems = {name: LEFT_BLANK.get(name, said) if said == forms.NEEDED else said for name, said in problems.items()}
         problems = problems or {"purpose": "Choose one of the options for What is the link for?"}
         return await run_in_threadpool(_page, request, principal, row, values, problems, 422, None, key)
     actor = principal.actor_at(row.school_id, MANAGE)

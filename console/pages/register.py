@@ -164,8 +164,7 @@ def download_attendance(principal: PrincipalDep, request: Request, fmt: Format,
     """The attendance download, its days from the register page's form; a
     day left out, not a real one or in the wrong order is shown on that page."""
     values = forms.values_of(request.query_params)
-    days, problems = forms.read(AttendanceDays, values)
-    problems = {name: DAYS_LEFT_BLANK.get(name, said) if said == forms.NEEDED else said for name, said in problems.items()}
+    days, problems = forms.read(AttendanceDays, values, DAYS_LEFT_BLANK)
     if days is not None and days.last < days.first:
         days, problems = None, {"last": f"The last day must be the same as or after the first ({long_date(days.first)})"}
     if days is None:
