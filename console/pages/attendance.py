@@ -21,6 +21,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse
 from pydantic import Field
 
+from console import exports
 from console.attendance import RECORD, AttendanceRegister, today
 from console.dates import example_day
 from console.identity import Principal, PrincipalDep
@@ -168,6 +169,17 @@ def attendance_page(placement_id: str, principal: PrincipalDep, request: Request
     if row is None:
         return not_found(request, principal, "placement")
     return _page(request, principal, row, _prefilled(request))
+
+
+@router.get("/placements/{placement_id}/attendance.{fmt}")
+def download_marks(placement_id: str, fmt: exports.Format, principal: PrincipalDep, request: Request):
+    """Every mark of the placement, from its start to today, as the
+    register's attendance download writes them (and audited as it is)."""
+    row = visible(request, principal, placement_id)
+    if row is None:
+        return not_found(request, principal, "placement")
+    return exports.of(request).attendance(request.app.state.engine, principal, fmt, row.start_date,
+                                          max(row.start_date, today()), None, placement_id).response()
 
 
 @router.post("/placements/{placement_id}/attendance")

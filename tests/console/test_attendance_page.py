@@ -84,6 +84,16 @@ async def test_a_mark_phoned_in_is_recorded_as_the_providers_and_a_change_leaves
     assert "Changed marks" in after and "B → I" in after and "sent home ill" in after
     assert session_words(start, "am") not in re.search(r'id="unmarked".*?</ul>', after, re.S).group(0)
 
+    # Every mark of the placement as a file, from its own page; another school's staff find no placement.
+    assert f'<a class="govuk-link" href="/placements/{pid}/attendance.csv">CSV</a>' in after
+    got = await http.get(f"/placements/{pid}/attendance.csv", headers=LEAD.headers)
+    assert got.status_code == 200 and got.headers["content-disposition"].startswith('attachment; filename="attendance-')
+    header, *rows = got.text.splitlines()
+    assert header.startswith("placement_id,school_id,day,session,code") and [r.split(",")[:5] for r in rows] == [
+        [pid, "137000", start.isoformat(), "am", "I"]]
+    theirs = await http.get(f"/placements/{pid}/attendance.xlsx", headers=OTHER_LEAD.headers)
+    assert theirs.status_code == 404 and pid not in theirs.text
+
 
 async def test_a_mark_the_register_refuses_is_shown_beside_its_field_and_records_nothing(http, console, active, monkeypatch):
     pid, cal = active
