@@ -46,7 +46,7 @@ async def test_a_provider_chooses_the_code_from_the_trusts_codes_on_the_links_pa
 
     html = (await api.http.get(path)).text
     # The code is chosen, not typed: every code a register takes now, with its meaning.
-    select = re.search(r'<select id="code" name="code">(.*?)</select>', html, re.S)
+    select = re.search(r'<select id="code" name="code" aria-describedby="code-hint">(.*?)</select>', html, re.S)
     assert select, html
     offered = re.findall(r'<option value="([^"]*)"[^>]*>([^<]*)</option>', select.group(1))
     assert offered == [("", "Choose a code")] + [(c["code"], f'{c["code"]}: {c["meaning"]}') for c in codes if not c["retired"]]
@@ -57,8 +57,9 @@ async def test_a_provider_chooses_the_code_from_the_trusts_codes_on_the_links_pa
     assert "<dt>The pupil attends</dt><dd>Monday and Wednesday, 9am to 3pm</dd>" in html, html
     # The day in three boxes, as every date the school's staff enter; its example is today.
     today = uk_date(datetime.now(UTC))
-    assert re.search(r'<fieldset class="group">\s*<legend>Day of the session</legend>\s*'
-                     rf'<div class="hint">For example, {today.day} {today.month} {today.year} for today</div>', html), html
+    # A screen reader reads each group's hint (and, once refused, its error) with it.
+    assert re.search(r'<fieldset class="group" aria-describedby="day-hint">\s*<legend>Day of the session</legend>\s*'
+                     rf'<div class="hint" id="day-hint">For example, {today.day} {today.month} {today.year} for today</div>', html), html
     assert [re.search(rf'<input [^>]*id="{i}" name="{n}"', html) is not None for i, n in (
         ("day", "day.day"), ("day-month", "day.month"), ("day-year", "day.year"))] == [True] * 3
 
@@ -68,6 +69,8 @@ async def test_a_provider_chooses_the_code_from_the_trusts_codes_on_the_links_pa
     again = await api.http.post(path, data=form)
     assert again.status_code == 422
     assert '<a href="#code">Choose the register code</a>' in again.text
+    assert '<select id="code" name="code" aria-describedby="code-hint code-error">' in again.text
+    assert '<p class="message" id="code-error">Error: Choose the register code</p>' in again.text
     assert '<input type="radio" id="session-pm" name="session" value="pm" checked>' in again.text
     assert f'name="day.day" value="{term.first.day}"' in again.text
     # A day that is not one is said so beside its boxes, and what was typed is kept.

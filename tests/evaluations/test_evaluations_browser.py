@@ -82,6 +82,9 @@ async def test_mid_with_the_parents_link_then_end_evaluation_and_close(browser, 
     async with parent.expect_navigation():
         await parent.get_by_role("button", name="Send to the school").click()
     assert "Choose how much you agree" in await parent.locator("#scores-3").inner_text()
+    # Its message is read with the statement's group, as a screen reader meets it.
+    assert await parent.locator("#scores-3").get_attribute("aria-describedby") == "scores-3-error"
+    assert "Choose how much you agree" in await parent.locator("#scores-3-error").inner_text()
     await choose_scores(parent, MID[PARENT])
     async with parent.expect_navigation():
         await parent.get_by_role("button", name="Send to the school").click()
