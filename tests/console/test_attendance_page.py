@@ -152,6 +152,9 @@ async def test_a_weeks_return_records_the_sessions_given_a_code_and_leaves_the_r
     assert f"The week of Monday {long_date(start - timedelta(days=start.weekday()))}" in page
     # Each session the week owes, with its mark now; a marked one is left as it is unless a code is chosen.
     assert session_words(start, "am") in page and "Now I (the provider&#39;s)" in page and "Leave as it is" in page
+    # This week's days after today are not listed: the page says so, unless today is its Friday.
+    assert ("The sessions listed run to today: the week&#39;s days to come are keyed in once they have passed."
+            in page) == (start.weekday() < 4)
     monday = start - timedelta(days=start.weekday())
     # A week asked for before the start or after today is the nearest the placement ran (on a
     # weekend or in a holiday it started in the week before its first session's).
