@@ -1,11 +1,13 @@
 """The providers' sweep (`workflows.providers`): which running placements'
-providers have a certificate or check expiring or expired, from one read of
-the register, and telling those placements' workflows. Safe to run twice: a
+providers have a certificate or check expiring or expired, from the
+register (those providers first, then their placements alone), and telling
+those placements' workflows. Safe to run twice: a
 placement escalates each cause once (its escalation's id)."""
 from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import timedelta
 
 from sqlalchemy import Engine
 from temporalio import activity
@@ -26,16 +28,16 @@ class ProviderActivities:
         self._engine, self._client, self._settings, self._concurrency = engine, client, settings, concurrency
 
     def find(self, req: ProviderSweepRequest) -> tuple[int, list[tuple[str, ProviderAlert]]]:
-        """(placement id, alert) for every running placement at a listed
-        provider with something expiring within the warning days or expired."""
-        at = store.open_placements_at_providers(self._engine, None)
-        records = store.by_ids(self._engine, at)
-        alerts, providers = [], 0
-        for provider_id, record in records.items():
-            found = problems(record, req.day, self._settings.warn_days)
-            providers += bool(found)
-            alerts += [(r.placement_id, ProviderAlert.of(provider_id, p, req.day)) for p in found for r in at[provider_id]]
-        return providers, alerts
+        """How many providers with a running placement have something
+        expiring within the warning days or expired, and (placement id,
+        alert) for each of their running placements. Only those providers'
+        placements are read (as Today finds them: `store.with_open_placements`)."""
+        warn_days = self._settings.warn_days
+        records = store.with_open_placements(self._engine, None, req.day + timedelta(days=warn_days))
+        lapsing = {pid: found for pid, record in records.items() if (found := problems(record, req.day, warn_days))}
+        at = store.open_placements_at_providers(self._engine, None, lapsing)
+        return len(lapsing), [(r.placement_id, ProviderAlert.of(pid, p, req.day))
+                              for pid, found in lapsing.items() for p in found for r in at.get(pid, [])]
 
     async def _signal(self, placement_id: str, alert: ProviderAlert, limit: asyncio.Semaphore) -> bool:
         async with limit:

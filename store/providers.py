@@ -258,12 +258,3 @@ def with_open_placements(engine: Engine, school_ids: Collection[str] | None,
     with engine.connect() as conn:
         return {r.data["provider_id"]: ProviderRecord.model_validate(r.data, context=STORED)
                 for r in conn.execute(select(t.data).where(there, *lapsing))}
-
-
-def by_ids(engine: Engine, provider_ids: Collection[str]) -> dict[str, ProviderRecord]:
-    if not provider_ids:
-        return {}
-    t = ProviderRow
-    with engine.connect() as conn:
-        rows = conn.execute(select(t.data).where(t.provider_id.in_(sorted(set(provider_ids)))))
-        return {r.data["provider_id"]: ProviderRecord.model_validate(r.data) for r in rows}
