@@ -56,7 +56,8 @@ class Week:
     rows: list[Row]
     previous: date | None
     next: date | None
-    cut_at_today: bool = False  # the week is this one: its days to come are keyed in once they have passed
+    # This week, listed up to today: its days to come (before the placement's end) are keyed in once passed.
+    cut_at_today: bool = False
 
 
 def monday_of(day: date) -> date:
@@ -86,7 +87,7 @@ def week_of(request: Request, row, asked: date | None, values: forms.Values | No
         r.value = ((values or {}).get(r.name) or [""])[0]
     return Week(monday, rows, monday - timedelta(days=7) if monday > first_week else None,
                 monday + timedelta(days=7) if monday < last_week else None,
-                cut_at_today=last == today() < monday + timedelta(days=4))
+                cut_at_today=last == today() < min(filter(None, [monday + timedelta(days=4), facts.ended_on])))
 
 
 def _page(request: Request, principal: Principal, row, week: Week | None, values: forms.Values, errors=(), status=200):
