@@ -20,7 +20,8 @@ validate (422, each field's error), an answer the placement cannot take now
 (409, with the policy's reasons).
 
 Attendance links verify like the others, and the form asks for one session's
-mark; one the register refuses for what was typed (a day before the start,
+mark, beside the days the pupil attends and the latest sessions with no
+mark (each a link that fills the form in); one the register refuses for what was typed (a day before the start,
 a session the pattern does not schedule) is the form again, the reason
 beside its field. The register of attendance marks is not part of this module: an answer
 is handed to `app.state.attendance_sink(claims, AttendanceAnswer)`, which
@@ -57,11 +58,12 @@ from store import documents as sent
 from store import register
 
 from . import link_pages
-from .attendance import code_choices
-from .dates import DATE_PARTS, NOT_A_DATE, example_day, typed_date
+from .attendance import AttendanceRegister, code_choices, today
+from .dates import DATE_PARTS, NOT_A_DATE, boxes, example_day, iso_day, typed_date
 from .link_pages import LinkUsed, open_link, read_answer, refuse_if_ended, wants_html
 
 MAX_FORM_FIELDS = 20  # the longest form asks for a handful
+SHOWN_MISSING = 10  # the sessions with no mark an attendance link's page lists, as the school's page does
 _pages = Environment(loader=FileSystemLoader(str(Path(__file__).parent / "templates")), autoescape=True)
 
 
@@ -150,17 +152,22 @@ def router(settings: Settings) -> APIRouter:
     def page(request: Request, status: int, **values) -> HTMLResponse:
         return HTMLResponse(_pages.get_template("provider.html.j2").render(**values), status_code=status)
 
-    def about(claims: LinkClaims, engine) -> dict[str, Any]:
+    def about(request: Request, claims: LinkClaims) -> dict[str, Any]:
+        engine = request.app.state.engine
         row = register.get(engine, claims.placement_id)
         data = row.data if row else {}
         spec = PAGES[claims.purpose]
         pattern = data.get("pattern") if claims.purpose is LinkPurpose.attendance else None
+        # The sessions the school has no mark for, the latest first: what the provider is chased for.
+        unmarked = AttendanceRegister.of(request).of_placement(engine, row, today()).unmarked if pattern else []
         return dict(
             placement_id=claims.placement_id, purpose=claims.purpose.value, title=spec["title"], asked=spec["asked"],
             intro=spec["intro"], expires=date_time(claims.expires_at),
             school_name=(data.get("school") or {}).get("name"), provider_name=(data.get("provider") or {}).get("name"),
             # The sessions a mark may be for, so a day the pattern does not schedule is not tried.
             attends=f"{weekdays(pattern['days'])}, {clock(pattern['arrival'])} to {clock(pattern['departure'])}" if pattern else None,
+            missing=[(u.day.isoformat(), u.session, f"{day_and_date(u.day)}, {SESSION_NAMES[u.session]}")
+                     for u in reversed(unmarked[-SHOWN_MISSING:])], more_missing=max(0, len(unmarked) - SHOWN_MISSING),
         )
 
     def refused(request: Request, e: LinkError) -> Response:
@@ -190,10 +197,10 @@ def router(settings: Settings) -> APIRouter:
                 raise LinkUsed("answered already")
         except LinkError as e:
             return refused(request, e)
-        info = about(claims, request.app.state.engine)
+        info = about(request, claims)
         if not wants_html(request):
             return JSONResponse({k: info[k] for k in ("placement_id", "purpose", "title", "intro")} | {"expires_at": claims.expires_at.isoformat()})
-        return page(request, 200, outcome=None, errors=[], fields=form(claims, {}, {}), **info)
+        return page(request, 200, outcome=None, errors=[], fields=form(claims, _chosen(request), {}), **info)
 
     @r.post("/provider/{token}")
     async def answer(token: str, request: Request):
@@ -221,7 +228,7 @@ def router(settings: Settings) -> APIRouter:
 
         async def asked_again(errors: dict[str, str]) -> HTMLResponse:
             """The form again as it was sent, each problem beside its field."""
-            info = await run_in_threadpool(about, claims, engine)
+            info = await run_in_threadpool(about, request, claims)
             return page(request, 422, outcome=None, fields=form(claims, raw | typed, errors),
                         errors=[{"field": k, "message": v} for k, v in errors.items()], **info)
 
@@ -272,7 +279,7 @@ def router(settings: Settings) -> APIRouter:
 
     def _received(request: Request, html: bool, page, claims: LinkClaims, engine,
                   mark: AttendanceAnswer | None = None) -> Response:
-        info = about(claims, engine)
+        info = about(request, claims)
         if html:
             # A mark is one session's: the page says which, and the same link takes the next.
             recorded = [("Session", f"{day_and_date(mark.day)}, {SESSION_NAMES[mark.session]}"),
@@ -300,6 +307,13 @@ def _read_dates(fields: list[dict[str, Any]], raw: dict[str, str]) -> tuple[dict
         if day is not None:
             raw[f["name"]] = day.isoformat()
     return typed, not_dates
+
+
+def _chosen(request: Request) -> dict[str, str]:
+    """A session chosen from the page's list of those with no mark: its day
+    and session in the address, filled in on the form."""
+    day, session = iso_day(request.query_params.get("day", "")), request.query_params.get("session", "")
+    return boxes(day, "day") | {"session": session} if day is not None and session in SESSION_NAMES else {}
 
 
 def _value(f: dict[str, Any], values: dict[str, Any]) -> Any:

@@ -12,7 +12,6 @@ amendment with its note.
 """
 from __future__ import annotations
 
-import re
 from datetime import date
 from typing import Annotated, Literal
 
@@ -23,7 +22,7 @@ from pydantic import Field
 
 from console import exports
 from console.attendance import RECORD, AttendanceRegister, today
-from console.dates import example_day
+from console.dates import boxes, example_day, iso_day
 from console.identity import Principal, PrincipalDep
 from console.signin.csrf import FormPrincipal
 from documents.formatting import long_date, sentence
@@ -40,7 +39,6 @@ router = APIRouter(include_in_schema=False)
 
 SHOWN_MARKS = 40  # about four weeks of a full-time pattern; the register's export has every one
 SHOWN_UNMARKED = 10
-_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 class MarkEntry(Model):
@@ -66,16 +64,6 @@ SOURCES = [
     ("provider", "The provider's, told by phone or on paper"),
     ("school", "The school's own: the provider has not reported it (a B is chased until the provider confirms it)"),
 ]
-
-
-def iso_day(text: str) -> date | None:
-    """A day written in an address or a hidden field ("2026-12-07"), if it is one."""
-    if not _DAY.match(text):
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        return None
 
 
 def session_words(day: date, session: str) -> str:
@@ -121,7 +109,7 @@ def _prefilled(request: Request) -> dict[str, list[str]]:
     d, session = iso_day(request.query_params.get("day", "")), request.query_params.get("session", "")
     if d is None or session not in SESSION_NAMES:
         return {}
-    return {"day.day": [str(d.day)], "day.month": [str(d.month)], "day.year": [str(d.year)], "session": [session]}
+    return {k: [v] for k, v in boxes(d, "day").items()} | {"session": [session]}
 
 
 def _recorded_banner(request: Request) -> str | None:

@@ -15,13 +15,14 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse
 
 from console.attendance import RECORD, AttendanceRegister, today
+from console.dates import iso_day
 from console.identity import Principal, PrincipalDep
 from console.signin.csrf import FormPrincipal
 from domain.attendance import normalise_code
 from store import attendance as store
 
 from . import forms
-from .attendance import SOURCES, iso_day, posted_to_record, refusal, session_words
+from .attendance import SOURCES, posted_to_record, refusal, session_words
 from .rendering import not_found, page
 from .services import pupil_of, visible
 

@@ -3,7 +3,7 @@ such answers to the attendance store (`console.attendance.provider_sink`)."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from urllib.parse import urlparse
 
 from documents.formatting import day_and_date as long_day
@@ -55,6 +55,16 @@ async def test_a_provider_chooses_the_code_from_the_trusts_codes_on_the_links_pa
 
     # The days and times the pattern schedules, so the provider marks only sessions that are owed.
     assert "<dt>The pupil attends</dt><dd>Monday and Wednesday, 9am to 3pm</dd>" in html, html
+    # The sessions the school has no mark for, the latest first, each filling the form in with itself.
+    owed = (await api.http.get(f"/api/placements/{p.placement_id}/attendance", headers=headers(LEAD))).json()["unmarked"]
+    latest = [(date.fromisoformat(u["day"]), u["session"]) for u in reversed(owed)][:10]
+    listed = re.findall(r'<li><a href="\?day=([0-9-]+)&amp;session=(am|pm)#day">([^<]*)</a></li>', html)
+    assert [(date.fromisoformat(d), s) for d, s, _ in listed] == latest and len(owed) > 10, listed
+    assert listed[0][2] == f"{long_day(latest[0][0])}, {'morning' if latest[0][1] == 'am' else 'afternoon'}"
+    assert f"(the latest 10, and {len(owed) - 10} before them)" in html
+    chosen_one = (await api.http.get(path, params={"day": listed[0][0], "session": listed[0][1]})).text
+    assert f'name="day.day" value="{latest[0][0].day}"' in chosen_one and f'value="{latest[0][1]}" checked' in chosen_one
+    assert 'name="day.day" value=""' in (await api.http.get(path, params={"day": "2026-02-30", "session": "am"})).text
     # The day in three boxes, as every date the school's staff enter; its example is today.
     today = uk_date(datetime.now(UTC))
     # A screen reader reads each group's hint (and, once refused, its error) with it.
@@ -90,3 +100,10 @@ async def test_a_provider_chooses_the_code_from_the_trusts_codes_on_the_links_pa
     assert f'<a href="{path}">Report another session</a>' in chosen.text
     [mark] = attendance.marks_for(engine, p.placement_id)
     assert (mark.session, mark.code, mark.note) == ("pm", "U", "late bus")
+    # The latest missing session, marked, is listed no more; the one before it leads the list.
+    (day, session), before = latest[0], latest[1]
+    marked = await api.http.post(path, data={"purpose": "attendance", "day.day": str(day.day), "day.month": str(day.month),
+                                             "day.year": str(day.year), "session": session, "code": "B"})
+    assert marked.status_code == 200, marked.text
+    assert f"?day={day}&amp;session={session}#day" not in marked.text
+    assert re.search(r'<li><a href="\?day=([0-9-]+)&amp;session=(am|pm)#day">', marked.text).groups() == (str(before[0]), before[1])
