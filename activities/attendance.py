@@ -209,6 +209,7 @@ class AttendanceActivities:
             "pupil": p.pupil.model_dump(mode="json", include={"name", "date_of_birth", "year_group"}),
             "provider": p.provider.model_dump(mode="json", include={"name", "named_contact"}),
             "session_day": c.day.isoformat(),
+            "session": c.session,
             "session_name": SESSION_NAMES[c.session],
             "due_by": day.isoformat(),  # the mark is owed today
             "link": {"url": PENDING_LINK, "expires_at": expires.isoformat()},

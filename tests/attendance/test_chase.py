@@ -67,6 +67,8 @@ async def test_a_missing_mark_is_chased_once_then_escalated_at_the_next_check(
         assert missing in mail.subject and "Alex Example" not in mail.subject and "Alex Example" in mail.pdf_text
         assert "morning session" in mail.pdf_text and "Sam Okafor" in mail.pdf_text
         assert mail.link is not None
+        # The link opens the form with the session filled in (nothing about the pupil in the address).
+        assert f'<a href="{mail.link}?day={tue}&amp;session=am">' in mail.html
         [doc] = [d for d in sent.for_placement(engine, missing) if d.kind == "provider_attendance_chase"]
         assert (doc.idempotency_key, doc.status, doc.recipient_role) == (chase_key(missing, tue, "am"), "sent", "provider")
         assert doc.idempotency_key == f"{missing}:attendance:{tue}:am:provider_attendance_chase:provider"
