@@ -128,6 +128,7 @@ PAGES: dict[LinkPurpose, dict[str, Any]] = {
         ],
     ),
 }
+REPORTS = (LinkPurpose.progress_report, LinkPurpose.final_report)  # each reported against the objectives
 ACTIONS = {
     "initial_assessment": lambda r: RecordInitialAssessment(assessment=r),
     "progress_report": lambda r: RecordProgressReport(report=r),
@@ -166,6 +167,8 @@ def router(settings: Settings) -> APIRouter:
             school_name=(data.get("school") or {}).get("name"), provider_name=(data.get("provider") or {}).get("name"),
             # The sessions a mark may be for, so a day the pattern does not schedule is not tried.
             attends=f"{weekdays(pattern['days'])}, {clock(pattern['arrival'])} to {clock(pattern['departure'])}" if pattern else None,
+            # A report is asked for against each objective: the page lists them, with their baselines.
+            objectives=data.get("objectives", []) if claims.purpose in REPORTS else [],
             missing=[(u.day.isoformat(), u.session, f"{day_and_date(u.day)}, {SESSION_NAMES[u.session]}")
                      for u in reversed(unmarked[-SHOWN_MISSING:])], more_missing=max(0, len(unmarked) - SHOWN_MISSING),
         )

@@ -15,6 +15,7 @@ import re
 import socket
 import uuid
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlparse
 
 import httpx
 import pytest_asyncio
@@ -129,6 +130,15 @@ async def test_a_provider_answers_through_its_link_end_to_end(stack):
     page = ok(await http.get(path))
     assert "Send your initial assessment" in page and 'name="summary"' in page and pid in page
     assert "Alex" not in page and "Nexus Valley Academy" in page
+
+    assert 'id="objectives"' not in page  # an assessment is of needs, not yet against the objectives
+    # A report is asked for against each objective: its page lists them with their baselines.
+    made = ok(await http.post(f"/api/placements/{pid}/links", headers=LEAD, json={"purpose": "progress_report"}), 201)
+    report_page = ok(await http.get(urlparse(made["url"]).path))
+    objectives = (await placement(http, pid))["objectives"]
+    listed = re.findall(r'<li>([^<]*)<br><span class="hint">From: ([^<]*)</span></li>', report_page.replace("&#39;", "'"))
+    assert listed == [(o["description"], o["baseline"] + (f". Aiming for: {o['target']}" if o["target"] else ""))
+                      for o in objectives] and objectives, report_page
 
     # An incomplete answer: each field's error, nothing recorded.
     before = await placement(http, pid)
