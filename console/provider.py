@@ -19,12 +19,13 @@ a report (410), an answer that does not
 validate (422, each field's error), an answer the placement cannot take now
 (409, with the policy's reasons).
 
-Attendance links verify like the others, and the form asks for one session's
-mark, beside the days the pupil attends and the latest sessions with no
-mark (each a link that fills the form in); one the register refuses for what was typed (a day before the start,
-a session the pattern does not schedule) is the form again, the reason
-beside its field. The register of attendance marks is not part of this module: an answer
-is handed to `app.state.attendance_sink(claims, AttendanceAnswer)`, which
+Attendance links verify like the others, and the form asks for one
+session's mark, beside the days the pupil attends and the latest sessions
+with no mark (each a link that fills the form in); one the register
+refuses for what was typed (a day before the start, a session the pattern
+does not schedule) is the form again, the reason beside its field. The
+register of attendance marks is not part of this module: an answer is
+handed to `app.state.attendance_sink(claims, AttendanceAnswer)`, which
 records it in the attendance register with every check a register has.
 """
 from __future__ import annotations
@@ -264,7 +265,7 @@ def router(settings: Settings) -> APIRouter:
                     return await asked_again(said)
                 return page(request, e.status_code, outcome="refused", title="Not recorded",
                             message=days_in_words(e.detail["message"]), school_name=None)
-            return await run_in_threadpool(_received, request, html, page, claims, engine, submitted)
+            return await run_in_threadpool(_received, request, html, page, claims, submitted)
 
         placement = await run_in_threadpool(register.get, engine, claims.placement_id)
         if placement is None:
@@ -278,9 +279,9 @@ def router(settings: Settings) -> APIRouter:
             return refused(request, e)
         except Refused as e:
             return link_pages.not_taken(e, html, lambda status, **values: page(request, status, **values))
-        return await run_in_threadpool(_received, request, html, page, claims, engine)
+        return await run_in_threadpool(_received, request, html, page, claims)
 
-    def _received(request: Request, html: bool, page, claims: LinkClaims, engine,
+    def _received(request: Request, html: bool, page, claims: LinkClaims,
                   mark: AttendanceAnswer | None = None) -> Response:
         info = about(request, claims)
         if html:
