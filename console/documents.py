@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request
@@ -21,6 +21,7 @@ from apflow.settings import Settings
 from documents import LinkPurpose, issue_link
 from documents.links import link_url
 from domain.access import Principal
+from domain.clock import uk_date, uk_instant
 from domain.lifecycle import FINAL_STATES
 from domain.models import Placement
 from store import documents as sent
@@ -120,11 +121,14 @@ def link_id_for(placement_id: str, issued_by: str, key: str | None) -> str:
 
 def issue_by_hand(settings: Settings, engine, placement_id: str, purpose: LinkPurpose, issued_by: str,
                   valid_days: int, now: datetime | None = None, key: str | None = None) -> tuple[str, sent.ProviderLinkRow]:
-    """A signed link for the placement: its URL (never stored: signed again
-    from the row for a repeated key) and its row, which lets staff withdraw it."""
+    """A signed link for the placement, working to the end of the day
+    `valid_days` after today (as a letter's link works to the end of a day):
+    its URL (never stored: signed again from the row for a repeated key) and
+    its row, which lets staff withdraw it."""
     now = now or datetime.now(UTC)
     link_id = link_id_for(placement_id, issued_by, key)
-    sent.add_link(engine, link_id, placement_id, purpose.value, now + timedelta(days=valid_days), now, issued_by)
+    expires = uk_instant(uk_date(now) + timedelta(days=valid_days), time(23, 59))
+    sent.add_link(engine, link_id, placement_id, purpose.value, expires, now, issued_by)
     row = sent.get_link(engine, link_id)
     token = issue_link(settings.link_secrets, placement_id, row.purpose, row.expires_at, link_id)
     return link_url(settings.base_url, row.purpose, token), row

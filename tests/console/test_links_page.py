@@ -4,7 +4,7 @@ the page (refused from then on), and who may not do either."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import httpx
 import pytest_asyncio
@@ -12,6 +12,7 @@ import pytest_asyncio
 from apflow import samples
 from apflow.calendars import load_calendar
 from console.pages.links import purpose_words
+from domain.clock import uk_instant
 from store import documents as sent
 from tests.api.test_api import body
 
@@ -54,6 +55,8 @@ async def test_a_link_given_by_hand_is_shown_once_works_and_stops_once_withdrawn
     token = url.rsplit("/", 1)[-1]
     (new,) = [x for x in sent.links_for(console.engine, pid) if x.link_id not in {b[0] for b in before}]
     assert (new.purpose, new.issued_by) == ("attendance", LEAD.user)
+    # Seven days: to the end of the seventh day after today in England, as a letter's link works to a day's end.
+    assert new.expires_at == uk_instant(today() + timedelta(days=7), time(23, 59))
     assert (await http.get(f"/provider/{token}")).status_code == 200  # the provider's page opens
     listed = await get(http, f"/placements/{pid}/links", LEAD)
     assert url not in listed and token not in listed  # shown that once, kept nowhere
