@@ -165,6 +165,14 @@ def test_provider_link_must_outlive_the_due_date(sample):
     assert [m.path for m in missing_items("provider_progress_report_request", ctx)] == ["link.expires_at"]
 
 
+def test_a_progress_reports_period_of_one_day_is_named_once(sample):
+    ctx = sample("provider_progress_report_request")
+    assert "progress report for 2 March 2026 to 13 March 2026 by" in render("provider_progress_report_request", ctx).html
+    ctx["period_start"] = ctx["period_end"]
+    html = render("provider_progress_report_request", ctx).html
+    assert "progress report for 13 March 2026 by" in html and "to 13 March" not in html
+
+
 def test_escalation_carries_no_pupil_data_even_when_given_some(sample):
     ctx = sample("staff_escalation")
     ctx["pupil"] = {"name": "Zoë Łukasiewicz", "date_of_birth": date(2011, 5, 17)}
