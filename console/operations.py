@@ -75,7 +75,7 @@ def escalations(
             for r in page.rows
         ],
         total=page.total, total_capped=page.capped,
-        next_cursor=paging.encode((page.next_after[0], *page.next_after[1:])) if page.next_after else None,
+        next_cursor=paging.encode(page.next_after) if page.next_after else None,
     ))
 
 

@@ -200,9 +200,8 @@ def _from_register(engine: Engine, settings: StuckSettings, now: datetime, found
     for r in register.escalations_open_too_long(engine, now - timedelta(days=settings.escalation_open_days),
                                                 {k: now - timedelta(days=d) for k, d in limits.items()}):
         days = limits.get(r.kind, settings.escalation_open_days)
-        raised = r.raised_at
         found.add(r.placement_id, Reason(
-            kind=Kind.escalation_overdue, since=raised,
+            kind=Kind.escalation_overdue, since=r.raised_at,
             message=f"its escalation '{r.kind}' ({r.clause}) for the {r.owner_role.replace('_', ' ')} has been "
                     f"open more than {days} days: ask them to act on it and resolve it",
             details={"escalation_id": r.escalation_id, "owner": r.owner_role, "limit_days": str(days)},

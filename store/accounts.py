@@ -307,12 +307,11 @@ def session_holder(engine: Engine, cookie: str, now: datetime, idle: timedelta) 
     if not rows:
         return None
     r = rows[0]
-    seen = r.last_seen_at
-    if r.disabled_at is not None or now >= r.expires_at or now - seen >= idle:
+    if r.disabled_at is not None or now >= r.expires_at or now - r.last_seen_at >= idle:
         with engine.begin() as c:
             c.execute(delete(t).where(t.session_hash == key))
         return None
-    if now - seen >= TOUCH_EVERY:
+    if now - r.last_seen_at >= TOUCH_EVERY:
         with engine.begin() as c:
             c.execute(update(t).where(t.session_hash == key).values(last_seen_at=now))
     return SessionHolder(r.user_id, r.name, _grants(rows), r.csrf_token)
