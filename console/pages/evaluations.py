@@ -30,7 +30,7 @@ from domain.models import EvaluationAnswer, EvaluationPart, EvaluationStage, Mod
 from store import documents as sent
 
 from . import forms, refusals
-from .links import SPENT_WORDS, state_of
+from .links import no_longer_works
 from .rendering import not_found, page
 from .services import OutcomeUnknown, Services, visible
 from .steps import UNKNOWN, _key, new_key
@@ -222,9 +222,9 @@ def _made(placement_id: str, stage: str, part: str, principal, request: Request,
                     back=f"/placements/{placement_id}")
     actor = principal.actor_at(row.school_id, "manage_links")
     url, link = issue(request.app.state.settings, request.app.state.engine, placement_id, stage_, part_, actor.user_id, key=key)
-    if (state := state_of(link, datetime.now(UTC))) != "works":
+    if spent := no_longer_works(link):
         return page(request, "evaluation_link_made.html", principal, status=409, placement=p, back=f"/placements/{placement_id}",
-                    why=f"The link this button made {SPENT_WORDS[state]}: make a new one from the placement's page.")
+                    why=f"The link this button made {spent}: make a new one from the placement's page.")
     return page(request, "evaluation_link_made.html", principal, placement=p, url=url, link=link,
                 title=f"Link for {ev.WHOSE[part_]} part of the {ev.STAGES[stage_]}", whose=ev.WHOSE[part_],
                 back=f"/placements/{placement_id}", expires=link.expires_at)

@@ -36,7 +36,6 @@ from .steps import _key, new_key
 router = APIRouter(include_in_schema=False)
 
 MANAGE = "manage_links"
-SPENT_WORDS = {"withdrawn": "was withdrawn", "answered": "has been answered", "expired": "has expired"}
 SHOWN_SPENT = 20  # links that no longer work, the latest first: a year's chases give one a day missed
 PURPOSE_WORDS = {
     LinkPurpose.attendance: "Attendance, every session (§10.3, §12.1.4)",
@@ -91,6 +90,13 @@ def state_of(row: sent.ProviderLinkRow, now: datetime) -> str:
     if row.used_at is not None and row.purpose != LinkPurpose.attendance.value:
         return "answered"
     return "expired" if row.expires_at <= now else "works"
+
+
+def no_longer_works(link: sent.ProviderLinkRow) -> str | None:
+    """Why a link that a form's key found again no longer works, in words
+    ("was withdrawn"); None while it works, and may be shown again."""
+    return {"withdrawn": "was withdrawn", "answered": "has been answered", "expired": "has expired"}.get(
+        state_of(link, datetime.now(UTC)))
 
 
 def _page(request: Request, principal: Principal, row, values: forms.Values | None = None, problems=(),
@@ -149,8 +155,8 @@ async def give_link(placement_id: str, principal: FormPrincipal, request: Reques
     actor = principal.actor_at(row.school_id, MANAGE)
     url, link = await run_in_threadpool(issue_by_hand, request.app.state.settings, request.app.state.engine, placement_id,
                                         entry.purpose, actor.user_id, entry.valid_days, None, key)
-    if (state := state_of(link, datetime.now(UTC))) != "works":
-        problems = [("", f"The link this form made {SPENT_WORDS[state]}: make a new one")]
+    if spent := no_longer_works(link):
+        problems = [("", f"The link this form made {spent}: make a new one")]
         return await run_in_threadpool(_page, request, principal, row, None, problems, 409)
     return await run_in_threadpool(_page, request, principal, row, None, (), 200, (url, link))
 
